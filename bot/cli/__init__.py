@@ -1,0 +1,47 @@
+"""Command line: `python -m bot` (the Discord bot), `imagine` (one local job), `parse` (dry run).
+
+Each subcommand lives in its own module with `register(subparsers)`; the module sets
+`func(args, settings) -> int` as the parser default. Settings are loaded once here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.cli import imagine, parse, run
+from bot.errors import ConfigError, UserFacingError
+from bot.settings import load_settings
+
+SUBCOMMANDS = (run, imagine, parse)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--env-file", default=".env", help="settings file to load (default: .env)")
+    subparsers = parser.add_subparsers(dest="command")
+    for module in SUBCOMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "run"])
+    try:
+        settings = load_settings(args.env_file)
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        return args.func(args, settings)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except UserFacingError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

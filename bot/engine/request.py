@@ -1,0 +1,110 @@
+"""Pure data that crosses the engine boundary: what to generate, and what came out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class WeightedPrompt:
+    """One part of a Midjourney multi-prompt (`text::weight`)."""
+
+    text: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """A concrete Stable Diffusion recipe. JSON-serialisable (see `to_dict`/`from_dict`).
+
+    `weighted_prompts`, when given, replaces `prompt` for conditioning (the text of `prompt` is
+    still what the metadata records). `seed` is the seed of the first image; image n uses
+    `seed + n`, so each image of a grid can be reproduced alone.
+    """
+
+    prompt: str
+    width: int
+    height: int
+    seed: int
+    steps: int = 20
+    guidance_scale: float = 7.0
+    negative_prompt: str = ""
+    weighted_prompts: tuple[WeightedPrompt, ...] = ()
+    batch_size: int = 4
+    # 0..1: spreads guidance across the images of a batch so they differ more (Midjourney --chaos).
+    chaos: float = 0.0
+    # Percent of the steps to run before decoding (Midjourney --stop); 100 = all.
+    stop: int = 100
+    # Seamless tiling: circular padding in the UNet and VAE convolutions (Midjourney --tile).
+    tile: bool = False
+    # img2img / inpaint / upscale denoising strength (0..1); unused by txt2img.
+    strength: float = 0.75
+    # Which model to use; "" means the loaded default model.
+    model: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"width and height must be positive, got {self.width}x{self.height}")
+        if self.width % 8 or self.height % 8:
+            raise ValueError(f"width and height must be divisible by 8, got {self.width}x{self.height}")
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, got {self.steps}")
+        if not 1 <= self.batch_size <= 8:
+            raise ValueError(f"batch_size must be 1..8, got {self.batch_size}")
+        if not 0 <= self.seed <= 2**32 - 1:
+            raise ValueError(f"seed must be 0..4294967295, got {self.seed}")
+        if not 0.0 <= self.strength <= 1.0:
+            raise ValueError(f"strength must be 0..1, got {self.strength}")
+        if not 1 <= self.stop <= 100:
+            raise ValueError(f"stop must be 1..100, got {self.stop}")
+
+    @property
+    def seeds(self) -> list[int]:
+        return [(self.seed + n) % 2**32 for n in range(self.batch_size)]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["weighted_prompts"] = [asdict(p) for p in self.weighted_prompts]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationRequest:
+        data = dict(data)
+        data["weighted_prompts"] = tuple(WeightedPrompt(**p) for p in data.get("weighted_prompts", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """Handed to the step callback after every denoising step (on the worker thread)."""
+
+    step: int
+    total: int
+    # Latents of the batch at this step (a torch tensor); turn into a picture with preview.py.
+    latents: Any = None
+
+
+# Called on the worker thread after each step. Raise (e.g. JobCancelled) to stop the job.
+StepCallback = Callable[[StepProgress], None]
+
+
+@dataclass
+class GenerationResult:
+    """Images in batch order, with the seed each one was made from."""
+
+    images: list[Image.Image]
+    seeds: list[int]
+    model_name: str
+    sampler: str
+    steps: int
+    guidance_scale: float
+    seconds: float = 0.0
+
+
+class JobCancelled(Exception):
+    """Raised from a step callback to stop a generation; the engine then decodes nothing."""

@@ -1,0 +1,202 @@
+"""One validated settings object, read from the environment once at start-up.
+
+`load_settings()` reads `.env` (python-dotenv, never overriding the real environment) and returns
+a frozen `Settings`. A missing or malformed value raises `ConfigError` with one line naming the
+variable and what it expects; `bot/__main__.py` prints that line and exits. Nothing here runs at
+import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if not value.startswith(("http://", "https://", "ws://", "wss://")):
+        raise ValueError("a URL starting with http(s):// or ws(s)://")
+    return value
+
+
+def _path(value: str) -> Path:
+    if not value.strip():
+        raise ValueError("a folder path")
+    return Path(value.strip()).expanduser()
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        lowered = value.strip().lower() if options != LOG_LEVELS else value.strip().upper()
+        if lowered not in options:
+            raise ValueError("one of " + ", ".join(options))
+        return lowered
+
+    return parse
+
+
+def _int(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise ValueError(f"a whole number from {low} to {high}") from None
+        if not low <= number <= high:
+            raise ValueError(f"a whole number from {low} to {high}")
+        return number
+
+    return parse
+
+
+def _float(low: float, high: float) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise ValueError(f"a number from {low:g} to {high:g}") from None
+        if not low <= number <= high:
+            raise ValueError(f"a number from {low:g} to {high:g}")
+        return number
+
+    return parse
+
+
+def _optional_int(low: int, high: int) -> Callable[[str], int | None]:
+    inner = _int(low, high)
+
+    def parse(value: str) -> int | None:
+        return inner(value) if value.strip() else None
+
+    return parse
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("true or false")
+
+
+def _aliases(value: str) -> dict[str, str]:
+    """`niji=models/checkpoints/anime.safetensors,6=stabilityai/sdxl` → {"niji": ..., "6": ...}."""
+    aliases: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, model = item.partition("=")
+        if not sep or not name.strip() or not model.strip():
+            raise ValueError("comma-separated name=model pairs, e.g. niji=my/anime-model")
+        aliases[name.strip().lower()] = model.strip()
+    return aliases
+
+
+def _setting(env: str, parse: Callable[[str], Any], default: str, doc: str) -> Any:
+    return field(metadata={"env": env, "parse": parse, "default": default, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the bot reads. Field metadata holds the variable name, parser and default."""
+
+    discord_token: str = _setting(
+        "DISCORD_TOKEN", _text, "", "Bot token from the Discord developer portal (needed to run the bot)."
+    )
+    discord_api_base: str = _setting(
+        "DISCORD_API_BASE", _url, "https://discord.com/api/v10", "Discord REST base URL (a proxy may go here)."
+    )
+    discord_gateway_url: str = _setting(
+        "DISCORD_GATEWAY_URL", lambda v: _url(v) if v.strip() else "", "", "Gateway URL override (optional)."
+    )
+    dev_guild_id: int | None = _setting(
+        "DEV_GUILD_ID",
+        _optional_int(1, 2**63 - 1),
+        "",
+        "Also sync commands to this guild at once (handy while testing; global sync can take an hour).",
+    )
+    model: str = _setting(
+        "MODEL",
+        _text,
+        DEFAULT_MODEL,
+        "Hugging Face repo id, local diffusers folder, a .safetensors file in models/checkpoints/, or 'tiny'.",
+    )
+    model_aliases: dict[str, str] = _setting(
+        "MODEL_ALIASES",
+        _aliases,
+        "",
+        "Names for --version/--niji, e.g. 'niji=anime.safetensors,5=runwayml/stable-diffusion-v1-5'.",
+    )
+    data_dir: Path = _setting("DATA_DIR", _path, "./data", "Where the SQLite database and images live.")
+    models_dir: Path = _setting("MODELS_DIR", _path, "./models", "The weights folder (checkpoints, loras, upscalers).")
+    device: str = _setting("DEVICE", _choice(DEVICES), "auto", "auto, cpu, cuda or mps.")
+    steps: int | None = _setting(
+        "STEPS", _optional_int(1, 150), "", "Sampling steps at --quality 1 (empty: the model family's default)."
+    )
+    max_jobs_per_user: int = _setting(
+        "MAX_JOBS_PER_USER", _int(1, 1000), "10", "Waiting jobs one user may have before 'Queue full'."
+    )
+    max_queue: int = _setting("MAX_QUEUE", _int(1, 100000), "200", "Waiting jobs in all before 'Queue full'.")
+    progress_interval: float = _setting(
+        "PROGRESS_INTERVAL", _float(0.0, 60.0), "2", "Seconds between progress updates of one job."
+    )
+    job_timeout: float = _setting(
+        "JOB_TIMEOUT", _float(1.0, 86400.0), "900", "Seconds a job may run before it is stopped."
+    )
+    shutdown_grace: float = _setting(
+        "SHUTDOWN_GRACE", _float(0.0, 3600.0), "60", "Seconds a running job may finish after SIGTERM."
+    )
+    log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR.")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from a mapping of environment variables; raise ConfigError on bad values."""
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            meta = item.metadata
+            raw = env.get(meta["env"])
+            if raw is None or raw.strip() == "":
+                raw = meta["default"]
+            try:
+                values[item.name] = meta["parse"](raw)
+            except ValueError as error:
+                raise ConfigError(f"{meta['env']}={raw!r} is not valid: expected {error}") from None
+        return cls(**values)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "bot.sqlite3"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+    def require_token(self) -> str:
+        if not self.discord_token:
+            raise ConfigError("DISCORD_TOKEN is not set: expected the bot token from the Discord developer portal")
+        return self.discord_token
+
+
+def settings_docs() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every setting, for docs and tests."""
+    return [(f.metadata["env"], f.metadata["default"], f.metadata["doc"]) for f in fields(Settings)]
+
+
+def load_settings(env_file: str | os.PathLike[str] | None = ".env") -> Settings:
+    """Load `.env` (without overriding real environment variables) and validate the environment."""
+    if env_file is not None and Path(env_file).is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(env_file, override=False)
+    return Settings.from_env(os.environ)
