@@ -1,0 +1,90 @@
+"""What the prompt language needs to know besides the text: model facts and personal/guild settings.
+
+`context_from_settings(settings)` fills the model part from the operator's settings without
+loading any weights. The personal and guild parts (suffix, options, presets, defaults) come from
+the database; the Discord front and `python -m bot parse --user-id/--guild-id` fill them in.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.engine.family import (
+    SDXL,
+    TINY,
+    ModelFamily,
+    family_for_name,
+    family_of_checkpoint,
+    family_of_diffusers_folder,
+)
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class StylePreset:
+    """A guild style: `template` wraps the prompt at `{prompt}`, plus a negative and default params."""
+
+    name: str
+    template: str
+    negative: str = ""
+    params: str = ""
+
+    def apply(self, prompt: str) -> str:
+        """The prompt inside the template (a template without `{prompt}` is appended)."""
+        if "{prompt}" in self.template:
+            return self.template.replace("{prompt}", prompt)
+        return f"{prompt}, {self.template}" if prompt else self.template
+
+
+@dataclass(frozen=True)
+class PromptContext:
+    """Everything besides the typed text that shapes the requests of a prompt.
+
+    Parameter layers, weakest first: the style preset's `params`, `user_defaults`, the personal
+    `suffix`, the typed prompt (where `options` macros expand in place).
+    """
+
+    model_aliases: dict[str, str] = field(default_factory=dict)
+    family: ModelFamily = SDXL
+    steps_override: int | None = None
+    # Families of the MODEL_ALIASES targets, so `--v`/`--niji` images get their model's size.
+    alias_families: dict[str, ModelFamily] = field(default_factory=dict)
+    suffix: str = ""
+    options: dict[str, str] = field(default_factory=dict)
+    presets: dict[str, StylePreset] = field(default_factory=dict)
+    default_style: str | None = None
+    user_defaults: str = ""
+
+
+def family_for_model(model: str, models_dir: Path) -> ModelFamily:
+    """The family of a MODEL value (`tiny`, a diffusers folder, a checkpoint, or a repo id)."""
+    if model.strip().lower() == "tiny":
+        return TINY
+    path = Path(model).expanduser()
+    if (path / "model_index.json").is_file():
+        return family_of_diffusers_folder(path)
+    if model.endswith(".safetensors"):
+        for candidate in (path, models_dir / "checkpoints" / model, models_dir / model):
+            if candidate.is_file():
+                try:
+                    return family_of_checkpoint(candidate)
+                except (OSError, ValueError, struct.error) as error:
+                    raise ConfigError(f"{candidate} is not a readable safetensors file: {error}") from None
+        raise ConfigError(f"checkpoint {model!r} not found in {models_dir / 'checkpoints'}")
+    return family_for_name(model)
+
+
+def context_from_settings(settings: Settings) -> PromptContext:
+    """A context with the model facts of `settings` and no personal or guild settings."""
+    return PromptContext(
+        model_aliases=dict(settings.model_aliases),
+        family=family_for_model(settings.model, settings.models_dir),
+        steps_override=settings.steps,
+        alias_families={
+            name: family_for_model(model, settings.models_dir)
+            for name, model in settings.model_aliases.items()
+        },
+    )

@@ -1,0 +1,234 @@
+"""`expand_prompt`: an /imagine text → one resolved `ImagineRequest` per permutation × --repeat.
+
+The steps, in order:
+1. Clean the text (length limit, control characters) and turn a word-leading `—` into `--`.
+2. Expand personal `--name` options in place (one level; built-in parameters win over them).
+3. Expand permutation groups of the prompt and of the personal suffix (at most 40 jobs in all).
+4. Per permutation: image URLs off the front, parameters off the end, parameter layers merged
+   (style preset < /settings defaults < suffix < typed), the style preset applied, multi-prompt
+   weights read, and the Stable Diffusion settings derived (mapping.py, sizes.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.engine.family import ModelFamily
+from bot.engine.request import WeightedPrompt
+from bot.errors import EmptyPrompt, InvalidLink, InvalidParameter, InvalidPrompt
+from bot.prompt import mapping
+from bot.prompt.context import PromptContext, StylePreset
+from bot.prompt.multiprompt import split_multiprompt
+from bot.prompt.params import (
+    PARAMETER_NAMES,
+    ParsedParameters,
+    closest_name,
+    normalise_dashes,
+    read_parameters,
+    split_parameters,
+)
+from bot.prompt.permutations import expand_permutations
+from bot.prompt.request import ImagineRequest
+from bot.prompt.sizes import size_for_aspect
+
+MAX_JOBS = 40
+MAX_PROMPT_LENGTH = 6000
+MAX_IMAGES = 5
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINK = re.compile(r"<?[A-Za-z][A-Za-z0-9+.-]*://\S*")
+_OPTION = re.compile(r"(?<![^\s{,])--([^\s{},\\]+)(?=[\s},]|$)")
+
+
+def expand_prompt(text: str, context: PromptContext) -> list[ImagineRequest]:
+    """Every job `text` asks for, resolved against `context`.
+
+    Raises only user-facing errors: InvalidParameter, InvalidPrompt, EmptyPrompt, InvalidLink.
+    """
+    typed = _expand_options(_clean(text), context.options)
+    suffix = _expand_options(_clean(context.suffix), context.options)
+    typed_variants = expand_permutations(typed, MAX_JOBS)
+    suffix_variants = expand_permutations(suffix, MAX_JOBS)
+    if len(typed_variants) * len(suffix_variants) > MAX_JOBS:
+        raise InvalidPrompt(
+            f"The permutations of this prompt and your suffix make more than {MAX_JOBS} jobs."
+        )
+    defaults = _parameters_only(context.user_defaults, "your /settings defaults", context)
+    requests: list[ImagineRequest] = []
+    for typed_variant in typed_variants:
+        for suffix_variant in suffix_variants:
+            requests.extend(_resolve(typed_variant, suffix_variant, defaults, context))
+            if len(requests) > MAX_JOBS:
+                raise InvalidPrompt(
+                    f"This prompt makes more than {MAX_JOBS} jobs (permutations × --repeat); "
+                    f"the limit is {MAX_JOBS}."
+                )
+    return requests
+
+
+def _clean(text: str) -> str:
+    if len(text) > MAX_PROMPT_LENGTH:
+        raise InvalidPrompt(f"The prompt is {len(text)} characters long; the limit is {MAX_PROMPT_LENGTH}.")
+    return normalise_dashes(_CONTROL.sub(" ", text))
+
+
+def _expand_options(text: str, options: dict[str, str]) -> str:
+    """Replace personal `--name` options by their text (built-in parameter names are never options)."""
+    table = {name.lower().lstrip("-"): value for name, value in options.items()}
+    table = {name: value for name, value in table.items() if name and name not in PARAMETER_NAMES}
+    if not table:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        value = table.get(match.group(1).lower())
+        return normalise_dashes(_CONTROL.sub(" ", value)) if value is not None else match.group(0)
+
+    expanded = _OPTION.sub(replace, text)
+    if len(expanded) > 4 * MAX_PROMPT_LENGTH:
+        raise InvalidPrompt("The prompt is too long once your options are filled in.")
+    return expanded
+
+
+def _parameters_only(text: str, source: str, context: PromptContext) -> ParsedParameters:
+    words, pairs = split_parameters(normalise_dashes(_CONTROL.sub(" ", text)))
+    if words:
+        raise InvalidParameter(f"`{words[:60]}` is not a parameter (from {source}).")
+    return read_parameters(pairs, extra_names=context.options, source=source)
+
+
+def _split_image_urls(text: str) -> tuple[tuple[str, ...], str]:
+    """Image URLs at the front of `text` (Discord's `<url>` form too) and the rest."""
+    words = text.split()
+    urls: list[str] = []
+    while words and _LINK.fullmatch(words[0]):
+        url = words.pop(0).removeprefix("<").removesuffix(">")
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError:
+            raise InvalidLink(f"`{url[:80]}` is not a valid link.") from None
+        if parts.scheme.lower() not in ("http", "https"):
+            raise InvalidLink(f"`{url[:80]}`: only http:// and https:// links can be image prompts.")
+        if not host:
+            raise InvalidLink(f"`{url[:80]}` is not a valid link.")
+        urls.append(url)
+    if len(urls) > MAX_IMAGES:
+        raise InvalidPrompt(f"A prompt can have at most {MAX_IMAGES} image links, this one has {len(urls)}.")
+    return tuple(urls), " ".join(words)
+
+
+def _resolve(
+    typed: str, suffix: str, defaults: ParsedParameters, context: PromptContext
+) -> list[ImagineRequest]:
+    # 1. Image URLs off the front, parameters off the end; the suffix's text follows the prompt's.
+    urls, rest = _split_image_urls(typed)
+    typed_text, typed_pairs = split_parameters(rest)
+    suffix_text, suffix_pairs = split_parameters(suffix)
+    typed_params = read_parameters(typed_pairs, extra_names=context.options)
+    suffix_params = read_parameters(suffix_pairs, extra_names=context.options, source="your suffix")
+    text = " ".join(f"{typed_text} {suffix_text}".split())
+
+    # 2. Parameter layers, weakest first; the style preset's own params are the weakest of all.
+    values: dict[str, Any] = {**defaults.values, **suffix_params.values, **typed_params.values}
+    preset = _style_preset(values.get("style", ""), context)
+    preset_params = ParsedParameters({})
+    if preset is not None:
+        preset_params = _parameters_only(preset.params, f"style {preset.name}", context)
+        values = {**preset_params.values, **values, "style": preset.name}
+    negatives = [
+        *typed_params.negatives,
+        *suffix_params.negatives,
+        *defaults.negatives,
+        *preset_params.negatives,
+        *([preset.negative] if preset is not None and preset.negative.strip() else []),
+    ]
+
+    # 3. The text: multi-prompt parts, emptiness, the style template.
+    parts = split_multiprompt(text)
+    content = " ".join(part.text for part in parts) if "::" in text else text
+    if not content:
+        if len(urls) == 1:
+            raise InvalidPrompt("An image prompt needs some text, or at least two images to blend.")
+        if not urls:
+            raise EmptyPrompt("There is nothing to imagine: the prompt has no text.")
+    styled = preset is not None and bool(content)
+    prompt = preset.apply(text) if styled else text
+    weighted = tuple(
+        WeightedPrompt(preset.apply(part.text), part.weight) if styled and part.weight > 0 else part
+        for part in parts
+    )
+    weird = values.get("weird", 0)
+    extra_part = mapping.weird_part(weird)
+    if extra_part is not None:
+        weighted = (*(weighted or (WeightedPrompt(prompt, 1.0),)), extra_part)
+
+    # 4. The model (--v / --niji) and the settings derived from the parameters.
+    version = values.get("model", "")
+    model, family = _model_for_version(version, context)
+    aspect = values.get("aspect", (1, 1))
+    width, height = size_for_aspect(aspect, family)
+    stylize = values.get("stylize", mapping.DEFAULT_STYLIZE)
+    quality = values.get("quality", 1.0)
+    image_weight = values.get("image_weight", 1.0)
+    style = values.get("style", "")
+    request = ImagineRequest(
+        prompt=prompt,
+        display_prompt=" ".join(f"{typed} {suffix}".split()),
+        negative_prompt=", ".join(dict.fromkeys(item.strip() for item in negatives if item.strip())),
+        image_urls=urls,
+        weighted_prompts=weighted,
+        aspect=aspect,
+        width=width,
+        height=height,
+        seed=values.get("seed"),
+        chaos=values.get("chaos", 0),
+        stylize=stylize,
+        quality=quality,
+        stop=values.get("stop", 100),
+        tile=values.get("tile", False),
+        style=style,
+        raw=style == "raw",
+        weird=weird,
+        image_weight=image_weight,
+        speed=values.get("speed", "fast"),
+        version=version,
+        model=model,
+        family=family.name,
+        steps=mapping.steps_for_quality(quality, family, context.steps_override),
+        guidance_scale=mapping.guidance_for_stylize(stylize, family),
+        image_strength=mapping.image_strength_for_weight(image_weight),
+    )
+    repeats = values.get("repeat", 1)
+    return [replace(request, repeat=index) for index in range(repeats)]
+
+
+def _style_preset(style: str, context: PromptContext) -> StylePreset | None:
+    """The preset `--style` names, else the server default (unless `--style raw`)."""
+    presets = {name.lower(): preset for name, preset in context.presets.items()}
+    if style == "raw":
+        return None
+    if style:
+        if style not in presets:
+            suggestion = closest_name(style, ["raw", *presets])
+            hint = f" Did you mean `{suggestion}`?" if suggestion else ""
+            choices = ", ".join(["raw", *sorted(presets)])
+            raise InvalidParameter(f"Unknown style `--style {style}`: expected one of {choices}.{hint}")
+        return presets[style]
+    default = (context.default_style or "").lower()
+    return presets.get(default) if default else None
+
+
+def _model_for_version(version: str, context: PromptContext) -> tuple[str, ModelFamily]:
+    """MODEL_ALIASES target and family for a `--v`/`--niji` key ("" → the default model)."""
+    if not version:
+        return "", context.family
+    aliases = {name.lower(): model for name, model in context.model_aliases.items()}
+    key = version if version in aliases or not version.startswith("niji") else "niji"
+    if key not in aliases:
+        flag = "--niji" if version.startswith("niji") else "--v"
+        shown = f"{flag} {version.removeprefix('niji') if flag == '--niji' else version}".strip()
+        available = ", ".join(sorted(aliases)) or "none are set up (MODEL_ALIASES)"
+        raise InvalidParameter(f"Unknown model version `{shown}`: available: {available}.")
+    return aliases[key], context.alias_families.get(key, context.family)

@@ -1,0 +1,67 @@
+"""How Midjourney parameters become Stable Diffusion settings (Midjourney's own are secret).
+
+| Midjourney        | Stable Diffusion setting | Rule                                                       |
+|-------------------|--------------------------|------------------------------------------------------------|
+| `--ar W:H`        | width × height           | native area of the model family, on its grid (sizes.py)    |
+| `--quality q`     | steps                    | round(base × q), at least 1; base = STEPS or the family's  |
+|                   |                          | default (SDXL 30 → 8 / 15 / 30 / 60 for .25 / .5 / 1 / 2)  |
+| `--stylize s`     | guidance scale (CFG)     | g = family default (SDXL 6, SD 1/2 7); s 0 → 1.25 g,       |
+|                   |                          | s 100 → g, s 1000 → 0.75 g, linear in between. Like        |
+|                   |                          | Midjourney, low stylize follows the prompt more literally  |
+| `--style raw`     | no house style           | the server's default style preset is not applied           |
+| `--style <name>`  | style preset             | template around the prompt, extra negative, default params |
+| `--chaos c`       | chaos = c / 100          | the engine spreads guidance across the 4 images            |
+| `--weird w`       | extra multi-prompt part  | "weird, surreal, unconventional" at weight w / 6000        |
+|                   |                          | (0 … 0.5 beside the prompt's 1)                            |
+| `--iw x`          | image strength           | img2img strength from the image prompt: 1 − 0.3 x, at      |
+|                   |                          | least 0.1 (x 1 → 0.7; x 0 ignores the image)               |
+| `--stop n`        | stop = n                 | percent of the steps run before decoding                   |
+| `--tile`          | tile                     | circular padding in the UNet and VAE convolutions          |
+| `--seed n`        | seed                     | seed of image 1; image k uses seed + k − 1                 |
+| `--no a, b`       | negative prompt "a, b"   | the same idea as `a::-.5 b::-.5`, kept as negative prompt  |
+| `--v` / `--niji`  | model                    | MODEL_ALIASES entry; sizes follow that model's family      |
+| `x::w`            | weighted prompts         | (text, weight) parts; the engine weighs the embeddings     |
+"""
+
+from __future__ import annotations
+
+from bot.engine.family import ModelFamily
+from bot.engine.request import WeightedPrompt
+
+DEFAULT_STYLIZE = 100
+MAX_STYLIZE = 1000
+WEIRD_TEXT = "weird, surreal, unconventional"
+MAX_WEIRD = 3000
+MAX_WEIRD_WEIGHT = 0.5
+
+
+def steps_for_quality(quality: float, family: ModelFamily, steps_override: int | None) -> int:
+    """Sampling steps: the base steps (STEPS or the family default) scaled by --quality."""
+    base = steps_override or family.default_steps
+    return max(1, round(base * quality))
+
+
+def guidance_for_stylize(stylize: int, family: ModelFamily) -> float:
+    """CFG scale: the family default at --stylize 100, 1.25x at 0, 0.75x at 1000."""
+    if stylize <= DEFAULT_STYLIZE:
+        factor = 1.25 - 0.25 * stylize / DEFAULT_STYLIZE
+    else:
+        factor = 1.0 - 0.25 * (stylize - DEFAULT_STYLIZE) / (MAX_STYLIZE - DEFAULT_STYLIZE)
+    return round(family.default_guidance * factor, 3)
+
+
+def chaos_fraction(chaos: int) -> float:
+    """--chaos 0..100 as the engine's 0..1 diversity."""
+    return chaos / 100
+
+
+def image_strength_for_weight(image_weight: float) -> float:
+    """img2img strength for an image prompt: higher --iw keeps more of the image."""
+    return round(max(0.1, min(1.0, 1.0 - 0.3 * image_weight)), 3)
+
+
+def weird_part(weird: int) -> WeightedPrompt | None:
+    """The extra multi-prompt part --weird adds, or None at 0."""
+    if weird <= 0:
+        return None
+    return WeightedPrompt(WEIRD_TEXT, round(MAX_WEIRD_WEIGHT * weird / MAX_WEIRD, 4))

@@ -1,0 +1,227 @@
+"""Midjourney parameters: names, aliases, allowed values, and splitting them off a prompt.
+
+| Parameter                 | Aliases  | Value                                  | Default |
+|---------------------------|----------|----------------------------------------|---------|
+| `--aspect W:H`            | `--ar`   | whole numbers, ratio from 1:4 to 4:1   | 1:1     |
+| `--chaos N`               | `--c`    | whole number 0–100                     | 0       |
+| `--no a, b`               |          | comma list → negative prompt; repeats add up | –  |
+| `--quality Q`             | `--q`    | .25, .5, 1 or 2                        | 1       |
+| `--repeat N`              | `--r`    | whole number 2–40                      | 1       |
+| `--seed N`                |          | whole number 0–4294967295              | random  |
+| `--stop N`                |          | whole number 10–100                    | 100     |
+| `--stylize N`             | `--s`    | whole number 0–1000                    | 100     |
+| `--style raw|<preset>`    |          | `raw` or a style preset of the server  | server default preset |
+| `--tile`                  |          | flag                                   | off     |
+| `--version V`             | `--v`    | a name in MODEL_ALIASES                | MODEL   |
+| `--niji [V]`              |          | MODEL_ALIASES `niji<V>` or `niji`      | –       |
+| `--weird N`               | `--w`    | whole number 0–3000                    | 0       |
+| `--iw N`                  |          | number 0–3 (image prompt weight)       | 1       |
+| `--fast` `--relax` `--turbo` |       | flags (speed)                          | fast    |
+
+Parameters go at the end: everything after the first ` --name` is parameters, and each value runs
+to the next ` --name`. An em dash `—` at the start of a word counts as `--` (phones turn `--`
+into `—`). A parameter given twice counts once, the later one wins (`--no` lists add up).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.errors import InvalidParameter
+
+MAX_RATIO = 4.0
+# `--name` at the start of a word; the name is the rest of the word.
+PARAMETER_START = re.compile(r"(?<!\S)--(?=\S)")
+_EM_DASH = re.compile(r"(?<!\S)—(?=\S)")
+_WHOLE = re.compile(r"\d{1,12}")
+_NUMBER = re.compile(r"(?:\d{1,6}(?:\.\d{0,6})?|\.\d{1,6})")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter: its key in the parsed result, how its value reads, and what is allowed."""
+
+    name: str
+    aliases: tuple[str, ...]
+    key: str
+    takes_value: str  # "required", "optional" or "none"
+    allowed: str
+    read: Callable[[str], Any]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def read(value: str) -> int:
+        if not _WHOLE.fullmatch(value) or not low <= int(value) <= high:
+            raise ValueError
+        return int(value)
+
+    return read
+
+
+def _number(low: float, high: float) -> Callable[[str], float]:
+    def read(value: str) -> float:
+        if not _NUMBER.fullmatch(value) or not low <= float(value) <= high:
+            raise ValueError
+        return float(value)
+
+    return read
+
+
+def _quality(value: str) -> float:
+    if not _NUMBER.fullmatch(value) or float(value) not in (0.25, 0.5, 1.0, 2.0):
+        raise ValueError
+    return float(value)
+
+
+def _aspect(value: str) -> tuple[int, int]:
+    width, sep, height = value.partition(":")
+    if not sep or not _WHOLE.fullmatch(width) or not _WHOLE.fullmatch(height):
+        raise ValueError
+    w, h = int(width), int(height)
+    if w == 0 or h == 0 or max(w / h, h / w) > MAX_RATIO:
+        raise ValueError
+    return w, h
+
+
+def _negative(value: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in value.split(",") if item.strip())
+    if not items:
+        raise ValueError
+    return items
+
+
+def _word(value: str) -> str:
+    if not value or any(char.isspace() for char in value):
+        raise ValueError
+    return value.lower()
+
+
+def _niji(value: str) -> str:
+    return "niji" + (_word(value) if value else "")
+
+
+def _flag(result: Any) -> Callable[[str], Any]:
+    return lambda value: result
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter(
+        "aspect", ("ar",), "aspect", "required", "whole numbers W:H from 1:4 to 4:1, e.g. 16:9", _aspect
+    ),
+    Parameter("chaos", ("c",), "chaos", "required", "a whole number from 0 to 100", _whole(0, 100)),
+    Parameter("no", (), "no", "required", "a comma-separated list of things to leave out", _negative),
+    Parameter("quality", ("q",), "quality", "required", ".25, .5, 1 or 2", _quality),
+    Parameter("repeat", ("r",), "repeat", "required", "a whole number from 2 to 40", _whole(2, 40)),
+    Parameter("seed", (), "seed", "required", "a whole number from 0 to 4294967295", _whole(0, 2**32 - 1)),
+    Parameter("stop", (), "stop", "required", "a whole number from 10 to 100", _whole(10, 100)),
+    Parameter("stylize", ("s",), "stylize", "required", "a whole number from 0 to 1000", _whole(0, 1000)),
+    Parameter("style", (), "style", "required", "raw or the name of a style preset", _word),
+    Parameter("tile", (), "tile", "none", "no value", _flag(True)),
+    Parameter("version", ("v",), "model", "required", "a model version from MODEL_ALIASES", _word),
+    Parameter("niji", (), "model", "optional", "nothing or a niji version", _niji),
+    Parameter("weird", ("w",), "weird", "required", "a whole number from 0 to 3000", _whole(0, 3000)),
+    Parameter("iw", (), "image_weight", "required", "a number from 0 to 3", _number(0.0, 3.0)),
+    Parameter("fast", (), "speed", "none", "no value", _flag("fast")),
+    Parameter("relax", (), "speed", "none", "no value", _flag("relax")),
+    Parameter("turbo", (), "speed", "none", "no value", _flag("turbo")),
+)
+
+_BY_NAME = {name: parameter for parameter in PARAMETERS for name in parameter.names}
+PARAMETER_NAMES = frozenset(_BY_NAME)
+
+
+def normalise_dashes(text: str) -> str:
+    """An em dash starting a word counts as `--` (`—ar 16:9` → `--ar 16:9`)."""
+    return _EM_DASH.sub("--", text)
+
+
+def split_parameters(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split `text --a 1 --b x y` into ("text", [("a", "1"), ("b", "x y")]); names as typed."""
+    starts = [match.start() for match in PARAMETER_START.finditer(text)]
+    if not starts:
+        return text.strip(), []
+    pairs = []
+    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        chunk = text[start + 2 : end].strip()
+        name, *rest = chunk.split(maxsplit=1)
+        pairs.append((name, " ".join(rest[0].split()) if rest else ""))
+    return text[: starts[0]].strip(), pairs
+
+
+@dataclass(frozen=True)
+class ParsedParameters:
+    """Parameter values by key (`aspect`, `chaos`, `model`, `speed`, …); `no` is kept apart."""
+
+    values: dict[str, Any]
+    negatives: tuple[str, ...] = ()
+
+
+def read_parameters(
+    pairs: Iterable[tuple[str, str]], *, extra_names: Iterable[str] = (), source: str = ""
+) -> ParsedParameters:
+    """Validate (name, value) pairs. Later values win; `--no` lists add up.
+
+    `extra_names` (e.g. personal option names) only feed the "did you mean" suggestion. `source`
+    says where the parameters came from, for the error message ("your /settings defaults").
+    """
+    values: dict[str, Any] = {}
+    negatives: list[str] = []
+    for typed_name, value in pairs:
+        name = typed_name.lower()
+        parameter = _BY_NAME.get(name)
+        if parameter is None:
+            raise InvalidParameter(_unknown_message(typed_name, extra_names, source))
+        if parameter.takes_value == "none" and value:
+            raise InvalidParameter(
+                f"`--{typed_name}` takes no value, but `{_shorten(value)}` follows it. "
+                f"Parameters go at the end of the prompt.{_from(source)}"
+            )
+        if parameter.takes_value == "required" and not value:
+            raise InvalidParameter(f"`--{typed_name}` needs a value: {parameter.allowed}.{_from(source)}")
+        try:
+            result = parameter.read(value)
+        except ValueError:
+            raise _invalid(typed_name, value, parameter, source) from None
+        if parameter.key == "no":
+            negatives.extend(result)
+        else:
+            values[parameter.key] = result
+    return ParsedParameters(values, tuple(negatives))
+
+
+def closest_name(name: str, candidates: Iterable[str]) -> str | None:
+    """The known name closest to a typo (`stylise` → `stylize`), or None."""
+    matches = difflib.get_close_matches(name.lower(), sorted(set(candidates)), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _unknown_message(name: str, extra_names: Iterable[str], source: str) -> str:
+    suggestion = closest_name(name, [*PARAMETER_NAMES, *extra_names])
+    hint = f" Did you mean `--{suggestion}`?" if suggestion else ""
+    return f"Unrecognized parameter `--{name}`.{hint}{_from(source)}"
+
+
+def _invalid(name: str, value: str, parameter: Parameter, source: str) -> InvalidParameter:
+    shown = _shorten(value)
+    hint = ""
+    if " " in value:
+        hint = " Parameters go at the end of the prompt."
+    return InvalidParameter(
+        f"Invalid value `{shown}` for `--{name}`: expected {parameter.allowed}.{hint}{_from(source)}"
+    )
+
+
+def _shorten(value: str) -> str:
+    return value if len(value) <= 60 else value[:57] + "…"
+
+
+def _from(source: str) -> str:
+    return f" (from {source})" if source else ""

@@ -1,0 +1,96 @@
+"""`ImagineRequest`: one job of an /imagine prompt, fully resolved. Pure data, JSON-ready."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from bot.engine.request import GenerationRequest, WeightedPrompt
+
+
+@dataclass(frozen=True)
+class ImagineRequest:
+    """What one job generates: the Midjourney view (parameters) and the derived SD settings.
+
+    `prompt` is the text the model is conditioned on (parameters and image URLs removed, a style
+    template applied); `display_prompt` is what the user typed for this job (after permutations),
+    for messages. `seed` None means "pick one when the job starts".
+    """
+
+    prompt: str
+    display_prompt: str = ""
+    negative_prompt: str = ""
+    image_urls: tuple[str, ...] = ()
+    weighted_prompts: tuple[WeightedPrompt, ...] = ()
+    aspect: tuple[int, int] = (1, 1)
+    width: int = 1024
+    height: int = 1024
+    seed: int | None = None
+    chaos: int = 0
+    stylize: int = 100
+    quality: float = 1.0
+    stop: int = 100
+    tile: bool = False
+    style: str = ""
+    raw: bool = False
+    weird: int = 0
+    image_weight: float = 1.0
+    speed: str = "fast"
+    version: str = ""
+    model: str = ""
+    family: str = ""
+    repeat: int = 0
+    # Derived Stable Diffusion settings (see bot/prompt/mapping.py).
+    steps: int = 30
+    guidance_scale: float = 6.0
+    image_strength: float = 0.7
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: tuples become lists, `aspect` reads "W:H"."""
+        data = asdict(self)
+        data["image_urls"] = list(self.image_urls)
+        data["weighted_prompts"] = [asdict(part) for part in self.weighted_prompts]
+        data["aspect"] = f"{self.aspect[0]}:{self.aspect[1]}"
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImagineRequest:
+        """The inverse of `to_dict` (unknown keys are ignored, so stored jobs survive new fields)."""
+        known = {item.name for item in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["image_urls"] = tuple(values.get("image_urls", ()))
+        parts = values.get("weighted_prompts", ())
+        values["weighted_prompts"] = tuple(WeightedPrompt(**part) for part in parts)
+        if isinstance(values.get("aspect"), str):
+            width, _, height = values["aspect"].partition(":")
+            values["aspect"] = (int(width), int(height))
+        elif "aspect" in values:
+            values["aspect"] = tuple(values["aspect"])
+        return cls(**values)
+
+    def to_generation(self, seed: int, batch_size: int = 4) -> GenerationRequest:
+        """The engine recipe for this job; `seed` is image 1's (pass `self.seed` when it is set)."""
+        return GenerationRequest(
+            prompt=self.prompt,
+            width=self.width,
+            height=self.height,
+            seed=seed,
+            steps=self.steps,
+            guidance_scale=self.guidance_scale,
+            negative_prompt=self.negative_prompt,
+            weighted_prompts=self.weighted_prompts,
+            batch_size=batch_size,
+            chaos=self.chaos / 100,
+            stop=self.stop,
+            tile=self.tile,
+            strength=self.image_strength,
+            model=self.model,
+            extra={
+                "aspect": f"{self.aspect[0]}:{self.aspect[1]}",
+                "stylize": self.stylize,
+                "quality": self.quality,
+                "style": self.style,
+                "weird": self.weird,
+                "image_weight": self.image_weight,
+            },
+        )
