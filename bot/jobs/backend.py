@@ -1,0 +1,154 @@
+"""The seam between the scheduler and the GPU: a small `Backend` interface and the in-process
+`ThreadBackend` (one daemon thread that owns the engine, ComfyUI-style).
+
+The worker thread talks to the event loop only through `loop.call_soon_threadsafe`. A
+distributed backend (remote GPU replicas) implements the same four methods and reuses
+`execution.run_order` on the far side; the scheduler, storage and fronts do not change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+from bot.engine.family import ModelFamily
+from bot.jobs.execution import Engine, WorkDone, WorkEvent, WorkFailed, WorkOrder, WorkProgress, run_order
+
+log = logging.getLogger(__name__)
+
+
+class Backend(Protocol):
+    """Runs work orders on a GPU, one at a time, and streams what happens back."""
+
+    @property
+    def family(self) -> ModelFamily:
+        """The loaded model's family (valid after `start`)."""
+        ...
+
+    async def start(self) -> None:
+        """Load the model; return when the backend can take orders."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop the running order (cooperatively) and release the GPU."""
+        ...
+
+    def submit(self, order: WorkOrder) -> AsyncIterator[WorkEvent]:
+        """Queue an order; iterate to get progress, then exactly one WorkDone or WorkFailed."""
+        ...
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the order of this job to stop at its next step (no-op if unknown or finished)."""
+        ...
+
+
+_STOP = None  # sentinel on the order queue
+
+
+class ThreadBackend:
+    """The in-process backend: a daemon thread owns the engine and runs orders in turn."""
+
+    def __init__(self, load_engine: Callable[[], Engine], *, name: str = "gpu-worker") -> None:
+        self._load_engine = load_engine
+        self._name = name
+        self._engine: Engine | None = None
+        self._orders: queue.Queue[tuple[WorkOrder, asyncio.Queue[WorkEvent]] | None] = queue.Queue()
+        self._cancel_flags: dict[str, threading.Event] = {}
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def family(self) -> ModelFamily:
+        if self._engine is None:
+            raise RuntimeError("the backend is not started")
+        return self._engine.family
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("the backend is not started")
+        return self._engine
+
+    async def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = self._loop.create_future()
+        self._thread = threading.Thread(target=self._work, args=(ready,), name=self._name, daemon=True)
+        self._thread.start()
+        await ready
+
+    async def stop(self) -> None:
+        if self._thread is None:
+            return
+        for flag in self._cancel_flags.values():
+            flag.set()
+        self._orders.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
+
+    def submit(self, order: WorkOrder) -> AsyncIterator[WorkEvent]:
+        if self._thread is None:
+            raise RuntimeError("the backend is not started")
+        events: asyncio.Queue[WorkEvent] = asyncio.Queue()
+        self._cancel_flags[order.job_id] = threading.Event()
+        self._orders.put((order, events))
+        return self._stream(order.job_id, events)
+
+    def cancel(self, job_id: str) -> None:
+        flag = self._cancel_flags.get(job_id)
+        if flag is not None:
+            flag.set()
+
+    async def _stream(self, job_id: str, events: asyncio.Queue[WorkEvent]) -> AsyncIterator[WorkEvent]:
+        try:
+            while True:
+                event = await events.get()
+                yield event
+                if not isinstance(event, WorkProgress):
+                    return
+        finally:
+            self._cancel_flags.pop(job_id, None)
+
+    # ---- on the worker thread --------------------------------------------------------------
+
+    def _post(self, callback: Callable[..., object], *args: object) -> None:
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:
+            log.debug("event loop closed; dropping a worker event")
+
+    def _work(self, ready: asyncio.Future[None]) -> None:
+        def settle(error: BaseException | None) -> None:
+            if ready.done():
+                return
+            if error is None:
+                ready.set_result(None)
+            else:
+                ready.set_exception(error)
+
+        try:
+            self._engine = self._load_engine()
+        except BaseException as error:
+            self._post(settle, error)
+            return
+        self._post(settle, None)
+        while True:
+            item = self._orders.get()
+            if item is _STOP:
+                return
+            order, events = item
+            flag = self._cancel_flags.get(order.job_id) or threading.Event()
+            outcome: WorkDone | WorkFailed
+            if flag.is_set():
+                outcome = WorkFailed("Cancelled.", "cancelled")
+            else:
+                outcome = run_order(
+                    self._engine, order, flag, lambda event, q=events: self._post(q.put_nowait, event)
+                )
+            self._post(events.put_nowait, outcome)

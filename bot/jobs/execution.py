@@ -1,0 +1,231 @@
+"""What the GPU worker does with one work order, on the worker thread.
+
+Shared by every backend (today the in-process thread; later a remote GPU replica): run the engine
+call, stop it cooperatively from the step callback (cancel flag, time limit), turn latents into a
+cheap preview at most once per interval, and retry once in smaller batches after running out of
+GPU memory. It never raises: the outcome is a `WorkDone` or a `WorkFailed`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from PIL import Image
+
+from bot.engine.family import ModelFamily
+from bot.engine.request import GenerationRequest, GenerationResult, JobCancelled, StepCallback, StepProgress
+
+log = logging.getLogger(__name__)
+
+Operation = Literal["txt2img", "img2img", "upscale"]
+FailureReason = Literal["cancelled", "timeout", "out_of_memory", "error"]
+
+
+class Engine(Protocol):
+    """The engine methods the worker calls (bot/engine/engine.py)."""
+
+    family: ModelFamily
+    model_name: str
+
+    def txt2img(
+        self, request: GenerationRequest, on_step: StepCallback | None = None
+    ) -> GenerationResult: ...
+
+    def img2img(
+        self, request: GenerationRequest, image: Image.Image, on_step: StepCallback | None = None
+    ) -> GenerationResult: ...
+
+    def upscale(
+        self,
+        request: GenerationRequest,
+        image: Image.Image,
+        factor: int = 2,
+        on_step: StepCallback | None = None,
+    ) -> GenerationResult: ...
+
+
+@dataclass(frozen=True)
+class WorkOrder:
+    """One engine call, self-contained so that it could be sent to another process."""
+
+    job_id: str
+    operation: Operation
+    request: GenerationRequest
+    image: Image.Image | None = None
+    factor: int = 2
+    timeout: float | None = None
+    previews: bool = True
+    progress_interval: float = 2.0
+
+
+@dataclass(frozen=True)
+class WorkProgress:
+    step: int
+    total: int
+    preview: Image.Image | None = None
+
+
+@dataclass(frozen=True)
+class WorkDone:
+    result: GenerationResult
+    gpu_seconds: float
+
+
+@dataclass(frozen=True)
+class WorkFailed:
+    message: str
+    reason: FailureReason
+    gpu_seconds: float = 0.0
+
+
+WorkEvent = WorkProgress | WorkDone | WorkFailed
+
+
+class JobTimedOut(JobCancelled):
+    """Raised from the step callback when a job exceeds its time limit."""
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """torch.cuda.OutOfMemoryError (or any error class of that name: fakes in tests, other backends)."""
+    return any(cls.__name__ == "OutOfMemoryError" for cls in type(error).__mro__)
+
+
+def _free_gpu_memory(engine: Engine) -> None:
+    free_memory = getattr(engine, "free_memory", None)
+    if free_memory is not None:
+        free_memory()
+        return
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _call(
+    engine: Engine, order: WorkOrder, request: GenerationRequest, on_step: StepCallback
+) -> GenerationResult:
+    if order.operation == "txt2img":
+        return engine.txt2img(request, on_step=on_step)
+    if order.image is None:
+        raise ValueError(f"{order.operation} needs an input image")
+    if order.operation == "img2img":
+        return engine.img2img(request, order.image, on_step=on_step)
+    if order.operation == "upscale":
+        return engine.upscale(request, order.image, order.factor, on_step=on_step)
+    raise ValueError(f"unknown operation {order.operation!r}")
+
+
+def smaller_batches(request: GenerationRequest) -> list[GenerationRequest]:
+    """Split a batch in halves (4 → 2 + 2 at seed and seed+2): per-image generators keep the seeds."""
+    size = max(1, request.batch_size // 2)
+    return [
+        dataclasses.replace(
+            request, seed=(request.seed + offset) % 2**32, batch_size=min(size, request.batch_size - offset)
+        )
+        for offset in range(0, request.batch_size, size)
+    ]
+
+
+def _merge(results: list[GenerationResult]) -> GenerationResult:
+    first = results[0]
+    return dataclasses.replace(
+        first,
+        images=[image for result in results for image in result.images],
+        seeds=[seed for result in results for seed in result.seeds],
+        seconds=sum(result.seconds for result in results),
+    )
+
+
+class _StepWatcher:
+    """The step callback: cancellation, time limit and throttled progress with previews."""
+
+    def __init__(
+        self,
+        order: WorkOrder,
+        family: ModelFamily,
+        cancel_flag: threading.Event,
+        emit: Callable[[WorkProgress], None],
+    ) -> None:
+        self._order = order
+        self._family = family
+        self._cancel_flag = cancel_flag
+        self._emit = emit
+        self._deadline = time.monotonic() + order.timeout if order.timeout else None
+        self._last_emit = -float("inf")
+        self._preview_broken = False
+
+    def __call__(self, progress: StepProgress) -> None:
+        if self._cancel_flag.is_set():
+            raise JobCancelled()
+        now = time.monotonic()
+        if self._deadline is not None and now > self._deadline:
+            raise JobTimedOut()
+        if now - self._last_emit < self._order.progress_interval:
+            return
+        self._last_emit = now
+        self._emit(WorkProgress(progress.step, progress.total, self._preview(progress.latents)))
+
+    def _preview(self, latents: Any) -> Image.Image | None:
+        if not self._order.previews or latents is None or self._preview_broken:
+            return None
+        try:
+            from bot.engine.preview import latents_to_preview
+
+            return latents_to_preview(latents, self._family)
+        except Exception:
+            # A preview is a nicety: never let it fail the job.
+            log.exception("progress preview failed; continuing without previews")
+            self._preview_broken = True
+            return None
+
+
+def run_order(
+    engine: Engine,
+    order: WorkOrder,
+    cancel_flag: threading.Event,
+    emit: Callable[[WorkProgress], None],
+) -> WorkDone | WorkFailed:
+    """Run one order to its outcome. Runs on the worker thread; `emit` must be thread-safe."""
+    started = time.monotonic()
+    watcher = _StepWatcher(order, engine.family, cancel_flag, emit)
+
+    def elapsed() -> float:
+        return time.monotonic() - started
+
+    try:
+        result: GenerationResult | None = None
+        try:
+            result = _call(engine, order, order.request, watcher)
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+        if result is None:
+            # Retried outside the except block: its traceback would keep the failed tensors alive.
+            log.warning("job %s ran out of GPU memory; retrying in smaller batches", order.job_id)
+            _free_gpu_memory(engine)
+            result = _merge([_call(engine, order, part, watcher) for part in smaller_batches(order.request)])
+    except JobTimedOut:
+        return WorkFailed(
+            f"Stopped after {order.timeout:g} s, the time limit for one job.", "timeout", elapsed()
+        )
+    except JobCancelled:
+        return WorkFailed("Cancelled.", "cancelled", elapsed())
+    except Exception as error:
+        if is_out_of_memory(error):
+            _free_gpu_memory(engine)
+            return WorkFailed(
+                "Out of GPU memory, even in smaller batches. Try a smaller size (--ar) or a lower --quality.",
+                "out_of_memory",
+                elapsed(),
+            )
+        log.exception("job %s failed in the engine", order.job_id)
+        return WorkFailed(f"The GPU worker failed: {type(error).__name__}: {error}", "error", elapsed())
+    return WorkDone(result, elapsed())

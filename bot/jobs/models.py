@@ -1,0 +1,183 @@
+"""Stored job data: what a front submits (`NewJob`), what the queue keeps (`Job`, `JobImage`), and
+the per-user / per-guild records later issues build on. Plain dataclasses; SQL lives in
+`repository.py`.
+
+Timestamps are Unix seconds (float, UTC).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from bot.engine.request import GenerationRequest
+
+
+class JobKind(StrEnum):
+    """What a job does. Only the first four run today; the rest are stored names for later issues."""
+
+    IMAGINE = "imagine"
+    VARIATION = "variation"
+    REROLL = "reroll"
+    UPSCALE = "upscale"
+    ZOOM = "zoom"
+    PAN = "pan"
+    REGION = "region"
+    BLEND = "blend"
+    DESCRIBE = "describe"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Speed(StrEnum):
+    """Fast jobs always run before relax jobs (Midjourney's --fast / --relax; --turbo counts as fast)."""
+
+    FAST = "fast"
+    RELAX = "relax"
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class NewJob:
+    """A submission. `request` is None for variation / reroll / upscale: derived from the parent.
+
+    For variation and reroll a `request` may still be given (remix: the user edited the prompt);
+    the service then keeps its prompt and parameters but takes the image from the parent.
+    Give `id` to make a submission idempotent (the same id twice returns the first job).
+    """
+
+    kind: JobKind
+    user_id: int
+    prompt: str = ""
+    request: GenerationRequest | None = None
+    guild_id: int | None = None
+    channel_id: int | None = None
+    parent_id: str | None = None
+    parent_index: int | None = None
+    # "strong" / "subtle" for variation; "subtle" / "creative" for upscale.
+    mode: str | None = None
+    speed: str = Speed.FAST.value
+    image_urls: list[str] = field(default_factory=list)
+    id: str | None = None
+    # Free-form JSON the front wants back with the job (e.g. the label of the message).
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Job:
+    """One unit of GPU work and everything recorded about it."""
+
+    id: str
+    kind: JobKind
+    status: JobStatus
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+    prompt: str
+    request: dict[str, Any]
+    image_urls: list[str] = field(default_factory=list)
+    parent_id: str | None = None
+    parent_index: int | None = None
+    mode: str | None = None
+    speed: str = Speed.FAST.value
+    seeds: list[int] = field(default_factory=list)
+    error: str | None = None
+    enqueued_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    gpu_seconds: float = 0.0
+    progress_message_id: int | None = None
+    result_message_id: int | None = None
+    delivered: bool = False
+    # How many times a worker started this job (a job that keeps killing the process is failed).
+    attempts: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def generation_request(self) -> GenerationRequest:
+        return GenerationRequest.from_dict(self.request)
+
+
+@dataclass(frozen=True)
+class JobImage:
+    """One stored result image; `path` is absolute (DATA_DIR/images/<job id>/<index>.png)."""
+
+    job_id: str
+    index: int
+    path: Path
+    width: int
+    height: int
+    seed: int
+
+
+@dataclass
+class UserSettings:
+    """A user's `/settings`. `stylize` is the --s value their preset stands for (None: default)."""
+
+    user_id: int
+    remix: bool = False
+    variation_mode: str = "strong"
+    stylize: int | None = None
+    raw: bool = False
+    speed: str = Speed.FAST.value
+    model: str | None = None
+    suffix: str = ""
+
+
+@dataclass(frozen=True)
+class GuildPreset:
+    """A server style preset (`/style add`): `template` wraps the prompt, `params` are extra --flags."""
+
+    guild_id: int
+    name: str
+    template: str
+    negative: str = ""
+    params: str = ""
+
+
+@dataclass
+class GuildSettings:
+    guild_id: int
+    default_style: str | None = None
+    max_jobs_per_user: int | None = None
+    max_repeat: int | None = None
+    allowed_channels: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BannedWord:
+    """`guild_id` None means the word is banned everywhere."""
+
+    id: int
+    guild_id: int | None
+    word: str
+    added_by: int | None
+    added_at: float
+    removed_at: float | None = None
+
+
+@dataclass(frozen=True)
+class GpuUsage:
+    """GPU seconds and job counts of one user, for `/info`."""
+
+    user_id: int
+    jobs_today: int
+    seconds_today: float
+    jobs_total: int
+    seconds_total: float

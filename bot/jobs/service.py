@@ -1,0 +1,550 @@
+"""The job system's front door: submit, cancel, watch and deliver GPU jobs, durably.
+
+Everything here runs on the event loop. The scheduler (`FairQueue`) decides what runs next; one
+dispatcher task hands one order at a time to the backend (the GPU worker thread) and records the
+outcome; delivery handlers post results (Discord, ...). State lives in SQLite, so a restart
+re-queues what was waiting or running and delivers what finished but was not yet delivered.
+
+Life of a job: queued → running → done | failed | cancelled, then delivered once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from PIL import Image
+
+from bot.engine.family import ModelFamily
+from bot.engine.request import GenerationRequest, GenerationResult
+from bot.errors import InvalidParameter, JobNotFound, QueueFull
+from bot.images import GRID_FILE, save_image, save_result
+from bot.jobs.backend import Backend
+from bot.jobs.downloads import fetch_image
+from bot.jobs.events import Cancelled, Failed, Finished, JobEvent, Progress, Queued, Started
+from bot.jobs.execution import Operation, WorkDone, WorkFailed, WorkOrder, WorkProgress
+from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, NewJob, Speed, new_job_id
+from bot.jobs.repository import Repository
+from bot.jobs.scheduler import FairQueue, Ticket
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DeliveryHandler = Callable[[Job, list[JobImage]], Awaitable[None]]
+
+RUNNABLE_KINDS = (JobKind.IMAGINE, JobKind.VARIATION, JobKind.REROLL, JobKind.UPSCALE)
+UPSCALE_STRENGTH = {"subtle": 0.3, "creative": 0.5}
+INPUT_FILE = "input.png"
+# A job that was running during this many crashes is failed rather than run again.
+MAX_ATTEMPTS = 3
+
+
+def random_seed() -> int:
+    return random.randrange(2**32)
+
+
+class JobService:
+    """Durable queue of GPU jobs. `await start()` before use, `await stop()` at the end."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        repository: Repository,
+        backend: Backend,
+        *,
+        previews: bool = True,
+        delivery_retry_delay: float = 1.0,
+        delivery_retry_max: float = 300.0,
+    ) -> None:
+        self.settings = settings
+        self.repository = repository
+        self.backend = backend
+        self.previews = previews
+        self._retry_delay = delivery_retry_delay
+        self._retry_max = delivery_retry_max
+        self._queue = FairQueue()
+        self._active: dict[str, Job] = {}  # queued and running jobs
+        self._running: str | None = None
+        self._run_finished = asyncio.Event()
+        self._run_finished.set()
+        self._subscribers: dict[str, list[asyncio.Queue[JobEvent]]] = {}
+        self._announced: dict[str, int] = {}  # job id → last Queued position sent
+        self._last_progress: dict[str, float] = {}
+        self._wakeup = asyncio.Event()
+        self._submit_lock = asyncio.Lock()
+        self._handlers: list[tuple[str, DeliveryHandler]] = []
+        self._deliveries: dict[str, asyncio.Task[None]] = {}
+        self._handler_busy: set[str] = set()  # jobs whose handler is running right now
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._interrupted = False  # the running job was stopped by shutdown: re-queue it
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def family(self) -> ModelFamily:
+        """The loaded model's family (valid after `start`), to resolve prompts."""
+        return self.backend.family
+
+    async def start(self) -> None:
+        """Start the GPU backend, re-queue unfinished jobs and deliver finished undelivered ones."""
+        await self.backend.start()
+        self._stopping = False
+        recovered = await self.repository.jobs_with_status(JobStatus.RUNNING, JobStatus.QUEUED)
+        for job in recovered:
+            if job.id in self._active:
+                continue
+            if job.status is JobStatus.RUNNING and job.attempts >= MAX_ATTEMPTS:
+                await self._record_failure(job, f"Stopped after the worker died {job.attempts} times on it.")
+                continue
+            was_running = job.status is JobStatus.RUNNING
+            if was_running:
+                await self.repository.mark_queued(job.id)
+                job.status = JobStatus.QUEUED
+                job.started_at = None
+            self._active[job.id] = job
+            # A job that was running goes first in its user's lane: it was their next one.
+            self._queue.push(self._ticket(job), front=was_running)
+        if recovered:
+            log.info("re-queued %d unfinished jobs", len(self._queue))
+        for job in await self.repository.undelivered_jobs():
+            self._schedule_delivery(job)
+        self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="job-dispatcher")
+        self._wakeup.set()
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop taking work; let the running job finish within `grace` s; keep the rest queued."""
+        grace = self.settings.shutdown_grace if grace is None else grace
+        self._stopping = True
+        self._wakeup.set()
+        running = self._running
+        if running is not None:
+            try:
+                await asyncio.wait_for(self._run_finished.wait(), grace)
+            except TimeoutError:
+                log.info("job %s did not finish within %g s; it will run again after restart", running, grace)
+                self._interrupted = True
+                self.backend.cancel(running)
+                await self._run_finished.wait()
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dispatcher
+            self._dispatcher = None
+        # A handler in the middle of posting may finish (else it would post again after restart);
+        # deliveries waiting to retry are simply dropped and retried after restart.
+        busy = [task for job_id, task in self._deliveries.items() if job_id in self._handler_busy]
+        if busy:
+            await asyncio.wait(busy, timeout=max(grace, 1.0))
+        for task in list(self._deliveries.values()):
+            task.cancel()
+        await asyncio.gather(*self._deliveries.values(), return_exceptions=True)
+        self._deliveries.clear()
+        await self.backend.stop()
+        self._interrupted = False
+
+    # ---- submitting and cancelling ---------------------------------------------------------
+
+    async def submit(self, new: NewJob) -> Job:
+        """Queue a job. Raises QueueFull over the limits, JobNotFound / InvalidParameter / InvalidLink
+        for a bad parent or link. Submitting an id that exists returns that job unchanged."""
+        if new.id is not None and (existing := await self.get_job(new.id)) is not None:
+            return existing
+        kind = JobKind(new.kind)
+        if kind not in RUNNABLE_KINDS:
+            raise InvalidParameter(f"{kind.value} is not available yet.")
+        self._check_limits(new.user_id)
+        job_id = new.id or new_job_id()
+        request, image_urls = await self._resolve_request(new, kind)
+        input_image = None
+        if kind is JobKind.IMAGINE and image_urls:
+            input_image = await fetch_image(image_urls[0])
+        async with self._submit_lock:
+            if (existing := await self.get_job(job_id)) is not None:
+                return existing
+            self._check_limits(new.user_id)
+            if input_image is not None:
+                await asyncio.to_thread(save_image, self.job_folder(job_id) / INPUT_FILE, input_image)
+            job = Job(
+                id=job_id,
+                kind=kind,
+                status=JobStatus.QUEUED,
+                user_id=new.user_id,
+                guild_id=new.guild_id,
+                channel_id=new.channel_id,
+                prompt=new.prompt,
+                request=request.to_dict(),
+                image_urls=list(image_urls),
+                parent_id=new.parent_id,
+                parent_index=new.parent_index,
+                mode=new.mode,
+                speed=Speed.RELAX.value if new.speed == Speed.RELAX.value else Speed.FAST.value,
+                seeds=request.seeds,
+                enqueued_at=time.time(),
+                meta=dict(new.meta),
+            )
+            await self.repository.insert_job(job)
+            self._active[job.id] = job
+            self._queue.push(self._ticket(job))
+        log.info("queued %s job %s for user %s", kind.value, job.id, job.user_id)
+        self._wakeup.set()
+        return job
+
+    async def cancel(self, job_id: str, user_id: int | None = None) -> bool:
+        """Cancel a waiting or running job (only its owner's, when `user_id` is given).
+
+        A waiting job is removed at once; a running one stops at its next step. False if the job
+        is unknown, finished, or someone else's.
+        """
+        job = self._active.get(job_id)
+        if job is None or (user_id is not None and job.user_id != user_id):
+            return False
+        if job.status is JobStatus.RUNNING:
+            self.backend.cancel(job_id)
+            return True
+        self._queue.remove(job_id)
+        await self._record_outcome(job, JobStatus.CANCELLED, "Cancelled.", 0.0)
+        self._announce_positions()
+        return True
+
+    def _check_limits(self, user_id: int) -> None:
+        waiting = self._queue.waiting_for(user_id)
+        if waiting >= self.settings.max_jobs_per_user:
+            raise QueueFull(
+                f"You already have {waiting} jobs waiting (the limit is {self.settings.max_jobs_per_user}). "
+                "Wait for one to finish."
+            )
+        if len(self._queue) >= self.settings.max_queue:
+            raise QueueFull(f"{len(self._queue)} jobs are waiting, the most this bot takes. Try again soon.")
+
+    async def _resolve_request(self, new: NewJob, kind: JobKind) -> tuple[GenerationRequest, list[str]]:
+        """The concrete request of a submission, derived from the parent job where needed."""
+        if kind is JobKind.IMAGINE:
+            if new.request is None:
+                raise InvalidParameter("An imagine job needs a request.")
+            return new.request, list(new.image_urls)
+        parent = await self._parent(new)
+        parent_request = parent.generation_request
+        if kind is JobKind.REROLL:
+            base = new.request or dataclasses.replace(parent_request, seed=random_seed())
+            return base, list(parent.image_urls)
+        image = await self._parent_image(parent, new.parent_index)
+        if kind is JobKind.VARIATION:
+            mode = new.mode or "strong"
+            if mode not in ("strong", "subtle"):
+                raise InvalidParameter(f"Variation mode must be strong or subtle, not {mode!r}.")
+            new.mode = mode
+            strength = self.family.vary_strong if mode == "strong" else self.family.vary_subtle
+            base = new.request or dataclasses.replace(parent_request, seed=random_seed())
+            width, height = image.width, image.height
+            if parent.kind is JobKind.UPSCALE:
+                width, height = width // 2 // 8 * 8, height // 2 // 8 * 8
+            return dataclasses.replace(base, strength=strength, batch_size=4, width=width, height=height), []
+        mode = new.mode or "subtle"
+        if mode not in UPSCALE_STRENGTH:
+            raise InvalidParameter(f"Upscale mode must be subtle or creative, not {mode!r}.")
+        new.mode = mode
+        return (
+            dataclasses.replace(
+                parent_request,
+                seed=image.seed,
+                batch_size=1,
+                strength=UPSCALE_STRENGTH[mode],
+                width=image.width * 2,
+                height=image.height * 2,
+            ),
+            [],
+        )
+
+    async def _parent(self, new: NewJob) -> Job:
+        if new.parent_id is None:
+            raise InvalidParameter(f"A {JobKind(new.kind).value} job needs a parent job.")
+        parent = await self.repository.get_job(new.parent_id)
+        if parent is None:
+            raise JobNotFound(f"There is no job {new.parent_id}.")
+        if parent.status is not JobStatus.DONE:
+            raise InvalidParameter("That job has not finished yet.")
+        return parent
+
+    async def _parent_image(self, parent: Job, index: int | None) -> JobImage:
+        if index is None:
+            raise InvalidParameter("Pick one image of the grid.")
+        image = await self.repository.get_image(parent.id, index)
+        if image is None:
+            raise InvalidParameter(f"Job {parent.id} has no image #{index + 1}.")
+        return image
+
+    # ---- looking things up -----------------------------------------------------------------
+
+    async def get_job(self, job_id: str) -> Job | None:
+        """The job as the service sees it now (memory for active jobs, else the database)."""
+        return self._active.get(job_id) or await self.repository.get_job(job_id)
+
+    def queue_position(self, job_id: str) -> int | None:
+        """1 = runs next; None if the job is not waiting."""
+        return self._queue.positions().get(job_id)
+
+    @property
+    def running_job_id(self) -> str | None:
+        return self._running
+
+    @property
+    def waiting_count(self) -> int:
+        return len(self._queue)
+
+    def job_folder(self, job_id: str) -> Path:
+        """DATA_DIR/images/<job id>: `<n>.png` per image, `grid.png` for several."""
+        return self.settings.images_dir / job_id
+
+    def grid_path(self, job_id: str) -> Path:
+        return self.job_folder(job_id) / GRID_FILE
+
+    # ---- events ----------------------------------------------------------------------------
+
+    async def subscribe(self, job_id: str) -> AsyncIterator[JobEvent]:
+        """Follow a job: current state first, then each change, ending with its terminal event.
+
+        Raises JobNotFound (on first iteration) for an unknown id.
+        """
+        events: asyncio.Queue[JobEvent] = asyncio.Queue()
+        job = self._active.get(job_id)
+        if job is None:
+            stored = await self.repository.get_job(job_id)
+            if stored is None:
+                raise JobNotFound(f"There is no job {job_id}.")
+            job = self._active.get(job_id, stored)
+            if job.status.is_terminal:
+                yield await self._terminal_event(job)
+                return
+        self._subscribers.setdefault(job_id, []).append(events)
+        try:
+            if job.status is JobStatus.RUNNING:
+                yield Started(job)
+            elif job.status is JobStatus.QUEUED:
+                position = self.queue_position(job_id) or 0
+                self._announced[job_id] = position
+                yield Queued(position)
+            while True:
+                event = await events.get()
+                yield event
+                if isinstance(event, Finished | Failed | Cancelled):
+                    return
+        finally:
+            listeners = self._subscribers.get(job_id, [])
+            if events in listeners:
+                listeners.remove(events)
+            if not listeners:
+                self._subscribers.pop(job_id, None)
+
+    async def _terminal_event(self, job: Job) -> JobEvent:
+        if job.status is JobStatus.DONE:
+            return Finished(job, await self.repository.get_images(job.id))
+        if job.status is JobStatus.CANCELLED:
+            return Cancelled(job)
+        return Failed(job, job.error or "Failed.")
+
+    def _emit(self, job_id: str, event: JobEvent) -> None:
+        for listener in self._subscribers.get(job_id, ()):
+            listener.put_nowait(event)
+
+    def _announce_positions(self) -> None:
+        """Tell subscribers of waiting jobs their new place in line, when it changed."""
+        watched = [job_id for job_id in self._subscribers if job_id in self._queue]
+        if not watched:
+            return
+        positions = self._queue.positions()
+        for job_id in watched:
+            position = positions[job_id]
+            if self._announced.get(job_id) != position:
+                self._announced[job_id] = position
+                self._emit(job_id, Queued(position))
+
+    # ---- running jobs ----------------------------------------------------------------------
+
+    @staticmethod
+    def _ticket(job: Job) -> Ticket:
+        return Ticket(job.id, job.user_id, job.speed)
+
+    async def _dispatch_forever(self) -> None:
+        while True:
+            ticket = None if self._stopping else self._queue.pop()
+            if ticket is None:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            job = self._active[ticket.job_id]
+            self._running = job.id
+            self._run_finished.clear()
+            try:
+                await self._run(job)
+            except Exception as error:
+                log.exception("job %s failed outside the engine", job.id)
+                await self._record_outcome(job, JobStatus.FAILED, f"{type(error).__name__}: {error}", 0.0)
+            finally:
+                self._running = None
+                self._run_finished.set()
+
+    async def _run(self, job: Job) -> None:
+        job.status = JobStatus.RUNNING
+        job.started_at = time.time()
+        job.attempts += 1
+        await self.repository.mark_running(job.id, job.started_at)
+        self._announced.pop(job.id, None)
+        self._emit(job.id, Started(job))
+        self._announce_positions()
+        request = job.generation_request
+        operation, image = await self._inputs(job)
+        order = WorkOrder(
+            job_id=job.id,
+            operation=operation,
+            request=request,
+            image=image,
+            timeout=self.settings.job_timeout,
+            previews=self.previews,
+            progress_interval=self.settings.progress_interval,
+        )
+        async for event in self.backend.submit(order):
+            if isinstance(event, WorkProgress):
+                self._progress(job.id, event)
+            elif isinstance(event, WorkDone):
+                await self._store_result(job, request, operation, event)
+            elif isinstance(event, WorkFailed):
+                if event.reason == "cancelled" and self._interrupted:
+                    await self.repository.mark_queued(job.id)
+                    job.status = JobStatus.QUEUED
+                    return
+                status = JobStatus.CANCELLED if event.reason == "cancelled" else JobStatus.FAILED
+                await self._record_outcome(job, status, event.message, event.gpu_seconds)
+
+    def _progress(self, job_id: str, event: WorkProgress) -> None:
+        now = time.monotonic()
+        if now - self._last_progress.get(job_id, -float("inf")) < self.settings.progress_interval:
+            return
+        self._last_progress[job_id] = now
+        self._emit(job_id, Progress(event.step, event.total, event.preview))
+
+    async def _inputs(self, job: Job) -> tuple[Operation, Image.Image | None]:
+        """The engine operation of a job and its input image (read from disk)."""
+        if job.kind is JobKind.IMAGINE:
+            if not job.image_urls:
+                return "txt2img", None
+            return "img2img", await asyncio.to_thread(_open_rgb, self.job_folder(job.id) / INPUT_FILE)
+        parent = await self.repository.get_job(job.parent_id or "")
+        if parent is None:
+            raise JobNotFound(f"The parent job {job.parent_id} is gone.")
+        if job.kind is JobKind.REROLL:
+            return await self._inputs(parent)
+        image = await self.repository.get_image(parent.id, job.parent_index or 0)
+        if image is None:
+            raise JobNotFound(f"Image #{(job.parent_index or 0) + 1} of job {parent.id} is gone.")
+        picture = await asyncio.to_thread(_open_rgb, image.path)
+        return ("upscale" if job.kind is JobKind.UPSCALE else "img2img"), picture
+
+    async def _store_result(
+        self, job: Job, request: GenerationRequest, operation: Operation, done: WorkDone
+    ) -> None:
+        """Write the PNGs (with metadata) and the grid, then the rows: only then is the job done."""
+        result: GenerationResult = done.result
+        extra = {"Denoising strength": f"{request.strength:g}"} if operation != "txt2img" else None
+        folder = self.job_folder(job.id)
+        paths = await asyncio.to_thread(save_result, folder, request, result, extra)
+        images = [
+            JobImage(job.id, n, path, picture.width, picture.height, seed)
+            for n, (path, picture, seed) in enumerate(zip(paths, result.images, result.seeds, strict=True))
+        ]
+        finished = time.time()
+        await self.repository.mark_done(job.id, images, finished, done.gpu_seconds)
+        job.status = JobStatus.DONE
+        job.finished_at = finished
+        job.gpu_seconds = done.gpu_seconds
+        job.seeds = [image.seed for image in images]
+        job.error = None
+        log.info("job %s done in %.1f GPU s", job.id, done.gpu_seconds)
+        self._finish(job, Finished(job, images))
+
+    async def _record_failure(self, job: Job, message: str) -> None:
+        await self._record_outcome(job, JobStatus.FAILED, message, job.gpu_seconds)
+
+    async def _record_outcome(self, job: Job, status: JobStatus, message: str, gpu_seconds: float) -> None:
+        finished = time.time()
+        await self.repository.mark_finished_without_images(job.id, status, message, finished, gpu_seconds)
+        job.status = status
+        job.error = message
+        job.finished_at = finished
+        job.gpu_seconds = gpu_seconds
+        if status is JobStatus.FAILED:
+            log.warning("job %s failed: %s", job.id, message)
+        self._finish(job, Cancelled(job) if status is JobStatus.CANCELLED else Failed(job, message))
+
+    def _finish(self, job: Job, event: JobEvent) -> None:
+        self._active.pop(job.id, None)
+        self._last_progress.pop(job.id, None)
+        self._announced.pop(job.id, None)
+        self._emit(job.id, event)
+        self._schedule_delivery(job)
+
+    # ---- delivery --------------------------------------------------------------------------
+
+    def add_delivery_handler(self, handler: DeliveryHandler, name: str | None = None) -> None:
+        """Register `async handler(job, images)`, called once per finished job — done, failed or
+        cancelled (look at `job.status`; `images` is empty unless done) — also for jobs that
+        finished before a restart. Register before `start()`. The name (default: the function's
+        qualified name) is stored with each delivery, so keep it stable across releases.
+        """
+        name = name or getattr(handler, "__qualname__", repr(handler))
+        if any(existing == name for existing, _ in self._handlers):
+            raise ValueError(f"a delivery handler named {name!r} is already registered")
+        self._handlers.append((name, handler))
+
+    def _schedule_delivery(self, job: Job) -> None:
+        if job.id in self._deliveries or job.delivered:
+            return
+        task = asyncio.create_task(self._deliver(job), name=f"deliver-{job.id}")
+        self._deliveries[job.id] = task
+        task.add_done_callback(lambda _: self._deliveries.pop(job.id, None))
+
+    async def _deliver(self, job: Job) -> None:
+        """Run each handler that has not yet delivered this job; retry failures with backoff."""
+        handlers = self._handlers
+        if not handlers:
+            # Nobody to deliver to (e.g. the CLI, which watches events instead).
+            await self.repository.mark_delivered(job.id)
+            job.delivered = True
+            return
+        images = await self.repository.get_images(job.id) if job.status is JobStatus.DONE else []
+        already = await self.repository.delivered_handlers(job.id)
+        pending = [(name, handler) for name, handler in handlers if name not in already]
+        if not pending:
+            await self.repository.mark_delivered(job.id)
+        for position, (name, handler) in enumerate(pending, start=1):
+            delay = self._retry_delay
+            while True:
+                self._handler_busy.add(job.id)
+                try:
+                    await handler(job, images)
+                    break
+                except Exception:
+                    log.exception("delivering job %s with %s failed; retrying in %g s", job.id, name, delay)
+                finally:
+                    self._handler_busy.discard(job.id)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._retry_max)
+            await self.repository.record_delivery(job.id, name, all_done=position == len(pending))
+        job.delivered = True
+
+    # ---- accounting ------------------------------------------------------------------------
+
+    async def gpu_usage(self, user_id: int) -> GpuUsage:
+        """GPU seconds and jobs of a user, today and in all (see Repository.gpu_usage)."""
+        return await self.repository.gpu_usage(user_id)
+
+
+def _open_rgb(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")

@@ -1,0 +1,182 @@
+"""Fixtures for the job system: a fake engine (same methods as bot.engine.Engine) and a running
+JobService over a throwaway DATA_DIR."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from bot.engine.family import TINY
+from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress
+from bot.jobs.backend import ThreadBackend
+from bot.jobs.models import JobKind, NewJob
+from bot.jobs.repository import Repository
+from bot.jobs.service import JobService
+from bot.settings import Settings
+
+
+class OutOfMemoryError(RuntimeError):
+    """Named like torch.cuda.OutOfMemoryError, so the worker treats it the same way."""
+
+
+@dataclass
+class Call:
+    operation: str
+    request: GenerationRequest
+    image: Image.Image | None
+
+
+@dataclass
+class FakeEngine:
+    """Answers like the real engine with flat-colour images; steps can be held and counted.
+
+    `hold` (when set by a test) blocks before each step until `release` is set. `fail` maps a
+    prompt to a callable that gets the request and may raise.
+    """
+
+    family: Any = TINY
+    model_name: str = "fake"
+    calls: list[Call] = field(default_factory=list)
+    steps_run: int = 0
+    steps_by_prompt: dict[str, int] = field(default_factory=dict)
+    step_seconds: float = 0.0
+    hold: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
+    holding: threading.Event = field(default_factory=threading.Event)
+    fail: dict[str, Callable[[GenerationRequest], None]] = field(default_factory=dict)
+
+    def txt2img(self, request: GenerationRequest, on_step: StepCallback | None = None) -> GenerationResult:
+        return self._run("txt2img", request, None, on_step)
+
+    def img2img(
+        self, request: GenerationRequest, image: Image.Image, on_step: StepCallback | None = None
+    ) -> GenerationResult:
+        return self._run("img2img", request, image, on_step)
+
+    def upscale(
+        self,
+        request: GenerationRequest,
+        image: Image.Image,
+        factor: int = 2,
+        on_step: StepCallback | None = None,
+    ) -> GenerationResult:
+        big = dataclasses.replace(
+            request, width=image.width * factor, height=image.height * factor, batch_size=1
+        )
+        return self._run("upscale", big, image, on_step)
+
+    def _run(
+        self,
+        operation: str,
+        request: GenerationRequest,
+        image: Image.Image | None,
+        on_step: StepCallback | None,
+    ) -> GenerationResult:
+        self.calls.append(Call(operation, request, image))
+        if request.prompt in self.fail:
+            self.fail[request.prompt](request)
+        for step in range(1, request.steps + 1):
+            if self.hold:
+                self.holding.set()
+                self.release.wait(10)
+            if self.step_seconds:
+                time.sleep(self.step_seconds)
+            self.steps_run += 1
+            self.steps_by_prompt[request.prompt] = self.steps_by_prompt.get(request.prompt, 0) + 1
+            if on_step is not None:
+                on_step(StepProgress(step, request.steps, latents=None))
+        images = [
+            Image.new("RGB", (request.width, request.height), (seed % 256, 80, 160)) for seed in request.seeds
+        ]
+        return GenerationResult(images, request.seeds, self.model_name, "Fake", request.steps, 7.0)
+
+
+def make_settings(data_dir: Path, **overrides: str) -> Settings:
+    env = {"DATA_DIR": str(data_dir), "MODEL": "tiny", "DEVICE": "cpu", "PROGRESS_INTERVAL": "0"}
+    env.update(overrides)
+    return Settings.from_env(env)
+
+
+def make_request(
+    prompt: str = "a red fox", *, seed: int = 1, size: int = 64, steps: int = 2
+) -> GenerationRequest:
+    return GenerationRequest(prompt=prompt, width=size, height=size, seed=seed, steps=steps)
+
+
+def imagine(user_id: int = 1, prompt: str = "a red fox", **fields: Any) -> NewJob:
+    request = fields.pop("request", None) or make_request(prompt)
+    return NewJob(kind=JobKind.IMAGINE, user_id=user_id, prompt=prompt, request=request, **fields)
+
+
+@pytest.fixture
+def fake_engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+class ServiceFactory:
+    """Opens services over one DATA_DIR (a second one after `stop` is a 'restart')."""
+
+    def __init__(self, settings: Settings, engine: Any) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._open: list[tuple[JobService, Repository]] = []
+
+    async def __call__(self, start: bool = True, **service_args: Any) -> JobService:
+        repository = await Repository.open(self.settings.database_path, self.settings.images_dir)
+        service = JobService(self.settings, repository, ThreadBackend(lambda: self.engine), **service_args)
+        self._open.append((service, repository))
+        if start:
+            await service.start()
+        return service
+
+    async def close(self, service: JobService, grace: float = 5.0) -> None:
+        for entry in list(self._open):
+            if entry[0] is service:
+                await service.stop(grace)
+                await entry[1].close()
+                self._open.remove(entry)
+
+    async def close_all(self) -> None:
+        for service, _ in list(self._open):
+            await self.close(service)
+
+
+@pytest.fixture
+async def services(settings: Settings, fake_engine: FakeEngine) -> AsyncIterator[ServiceFactory]:
+    factory = ServiceFactory(settings, fake_engine)
+    yield factory
+    fake_engine.release.set()
+    await factory.close_all()
+
+
+@pytest.fixture
+async def service(services: ServiceFactory) -> JobService:
+    return await services(delivery_retry_delay=0.01)
+
+
+async def outcome(service: JobService, job_id: str) -> Any:
+    """The terminal event of a job (Finished, Failed or Cancelled), waiting for it."""
+    events = [event async for event in service.subscribe(job_id)]
+    return events[-1]
+
+
+async def wait_until(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Poll the loop until `predicate()` holds (fails the test after `seconds`)."""
+    import asyncio
+
+    async with asyncio.timeout(seconds):
+        while not predicate():  # noqa: ASYNC110 (a plain condition, no event to wait on)
+            await asyncio.sleep(0.005)
