@@ -1,0 +1,349 @@
+"""Between Discord and the job service: progress messages, result delivery, single images.
+
+- `submit` stores a job, posts its progress message in the channel and starts watching it.
+- `watch` edits that message from the job's events (queue position, percent + preview).
+- `deliver` is the job service's delivery handler: it runs once per finished job, also after a
+  restart, and posts the result through the channel (never the interaction's 15-minute
+  follow-up webhook), encoded to fit the upload limit. Discord errors are retried with backoff;
+  if they persist the handler raises, so the service keeps the job deliverable and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import discord
+from PIL import Image
+
+from bot.discord_render import (
+    EncodedImage,
+    encode_to_fit,
+    ended_content,
+    preview_bytes,
+    progress_content,
+    result_content,
+    single_image_content,
+)
+from bot.discord_views import ERROR_RED, grid_view, progress_view, single_view
+from bot.errors import JobNotFound
+from bot.jobs.events import Progress, Queued, Started
+from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, Speed, UserSettings
+from bot.jobs.service import random_seed
+from bot.prompt import ImagineRequest, PromptContext, StylePreset, context_from_settings
+
+if TYPE_CHECKING:
+    from discord.ext import commands
+
+    from bot.jobs.service import JobService
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GRID_KINDS = (JobKind.IMAGINE, JobKind.VARIATION, JobKind.REROLL)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a Discord upload is retried before the job service takes over."""
+
+    attempts: int = 4
+    first_delay: float = 1.0
+    factor: float = 3.0
+
+    def delays(self) -> list[float]:
+        return [self.first_delay * self.factor**n for n in range(self.attempts - 1)]
+
+
+def _retryable(error: discord.HTTPException) -> bool:
+    # 5xx and rate limits pass; 4xx other than "too large" will fail the same way again.
+    return error.status >= 500 or error.status in (408, 429)
+
+
+class JobFront:
+    """Posts and edits the messages of jobs; owned by the bot, created in its `setup_hook`."""
+
+    def __init__(
+        self,
+        bot: commands.Bot,
+        jobs: JobService,
+        settings: Settings,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.bot = bot
+        self.jobs = jobs
+        self.settings = settings
+        self.retry = retry or RetryPolicy()
+        self._watchers: set[asyncio.Task[None]] = set()
+        self._base_context: PromptContext | None = None
+
+    def register(self) -> None:
+        self.jobs.add_delivery_handler(self.deliver)
+
+    async def close(self) -> None:
+        for task in list(self._watchers):
+            task.cancel()
+        await asyncio.gather(*self._watchers, return_exceptions=True)
+
+    # ---- submitting ---------------------------------------------------------------------------
+
+    async def prompt_context(self, user_id: int, guild_id: int | None) -> PromptContext:
+        """The prompt language's context for this user here: model facts, /prefer and style presets."""
+        if self._base_context is None:
+            self._base_context = replace(context_from_settings(self.settings), family=self.jobs.family)
+        repository = self.jobs.repository
+        user = await repository.get_user_settings(user_id)
+        presets: dict[str, StylePreset] = {}
+        default_style = None
+        if guild_id is not None:
+            for preset in await repository.get_guild_presets(guild_id):
+                presets[preset.name] = StylePreset(
+                    preset.name, preset.template, preset.negative, preset.params
+                )
+            default_style = (await repository.get_guild_settings(guild_id)).default_style
+        return replace(
+            self._base_context,
+            suffix=user.suffix,
+            options=await repository.get_user_options(user_id),
+            presets=presets,
+            default_style=default_style,
+            user_defaults=user_defaults(user),
+        )
+
+    async def submit_imagine(
+        self, interaction: discord.Interaction, requests: list[ImagineRequest]
+    ) -> list[Job]:
+        """One imagine job (and progress message) per request, in the interaction's channel."""
+        submitted = []
+        for request in requests:
+            seed = request.seed if request.seed is not None else random_seed()
+            new_job = NewJob(
+                kind=JobKind.IMAGINE,
+                user_id=interaction.user.id,
+                prompt=request.display_prompt or request.prompt,
+                request=request.to_generation(seed),
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                speed=request.speed,
+                image_urls=list(request.image_urls),
+                meta=upload_meta(interaction),
+            )
+            submitted.append(await self.submit(channel_of(interaction), new_job))
+        return submitted
+
+    async def submit(self, channel: discord.abc.Messageable, new_job: NewJob) -> Job:
+        """Store the job, post its progress message in `channel` and watch it. Raises QueueFull."""
+        job = await self.jobs.submit(new_job)
+        message = await channel.send(
+            progress_content(job.prompt, job.user_id),
+            view=progress_view(job.id),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        await self.jobs.repository.set_message_ids(job.id, progress_message_id=message.id)
+        await self.jobs.repository.add_job_message(job.id, message.id, message.channel.id, "progress")
+        task = asyncio.create_task(self.watch(job, message), name=f"watch-job-{job.id}")
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+        return job
+
+    async def watch(self, job: Job, message: discord.Message) -> None:
+        """Edit the progress message from the job's events until the job ends.
+
+        The end itself (result, failure, cancellation) is shown by `deliver`, which also runs
+        for jobs that ended while the bot was down.
+        """
+        async for event in self.jobs.subscribe(job.id):
+            if isinstance(event, Queued):
+                content = progress_content(job.prompt, job.user_id, position=max(0, event.position - 1))
+                edit: dict[str, Any] = {"content": content}
+            elif isinstance(event, Started):
+                edit = {"content": progress_content(job.prompt, job.user_id, percent=0)}
+            elif isinstance(event, Progress):
+                files = []
+                if event.preview is not None:
+                    data = preview_bytes(event.preview)
+                    files.append(discord.File(io.BytesIO(data), filename="progress.jpg"))
+                content = progress_content(job.prompt, job.user_id, percent=event.percent)
+                edit = {"content": content, "attachments": files}
+            else:
+                return
+            try:
+                await message.edit(**edit)
+            except discord.NotFound:
+                log.info("progress message of job %s was deleted; no more updates", job.id)
+                return
+            except discord.HTTPException as error:
+                # A missed progress edit is harmless; the result is delivered separately.
+                log.warning("could not update progress of job %s: %s", job.id, error)
+
+    # ---- delivering ---------------------------------------------------------------------------
+
+    async def deliver(self, job: Job, images: list[JobImage]) -> None:
+        """The delivery handler: show how a job ended, in its channel, once (also after a restart).
+
+        Done: a new message with the grid (or single image) and its buttons, then the progress
+        message goes. Failed / cancelled: the progress message says so.
+        """
+        if job.channel_id is None:
+            log.warning("job %s has no channel; nothing to deliver to", job.id)
+            return
+        if job.status is not JobStatus.DONE:
+            await self._show_end(job)
+            return
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        content = result_content(job.kind.value, job.prompt, job.user_id, mode=job.mode, speed=job.speed)
+        limit = job.meta.get("upload_limit")
+        if job.kind in GRID_KINDS and len(images) > 1:
+            picture = await asyncio.to_thread(_grid_of, self.jobs.grid_path(job.id), images)
+            view = grid_view(job.id)
+        else:
+            picture = await asyncio.to_thread(_open, images[0].path)
+            view = single_view(job.id, 1, upscale=job.kind is not JobKind.UPSCALE)
+        message = await self.send_image(channel, content, picture, limit, job.id, view)
+        await self.jobs.repository.set_message_ids(job.id, result_message_id=message.id)
+        await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, "result")
+        await self._drop_progress(job)
+
+    async def _show_end(self, job: Job) -> None:
+        message_id = await self._progress_message_id(job)
+        if job.channel_id is None or message_id is None:
+            return
+        message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(message_id)
+        if job.status is JobStatus.CANCELLED:
+            edit: dict[str, Any] = {"content": ended_content(job.prompt, job.user_id, "Cancelled")}
+        else:
+            reason = (job.error or "The job failed.")[:3500]
+            edit = {
+                "content": ended_content(job.prompt, job.user_id, "Failed"),
+                "embed": discord.Embed(
+                    title="Job failed", description=f"{reason}\nJob id: `{job.id}`", colour=ERROR_RED
+                ),
+            }
+        try:
+            await message.edit(**edit, attachments=[], view=None)
+        except discord.NotFound:
+            log.info("progress message of job %s is gone; its end is not shown", job.id)
+
+    async def _progress_message_id(self, job: Job) -> int | None:
+        fresh = await self.jobs.repository.get_job(job.id)
+        return (fresh or job).progress_message_id
+
+    async def _drop_progress(self, job: Job) -> None:
+        message_id = await self._progress_message_id(job)
+        if job.channel_id is None or message_id is None:
+            return
+        partial = self.bot.get_partial_messageable(job.channel_id).get_partial_message(message_id)
+        try:
+            await partial.delete()
+        except discord.HTTPException as error:
+            log.info("could not delete progress message of job %s: %s", job.id, error)
+
+    async def send_image(
+        self,
+        channel: discord.abc.Messageable,
+        content: str,
+        picture: Image.Image,
+        limit: int | None,
+        stem: str,
+        view: discord.ui.View | None,
+    ) -> discord.Message:
+        """Send `picture` encoded to fit `limit`, retrying Discord errors with backoff.
+
+        A 413 (too large for this channel after all) halves the budget and tries again at once.
+        """
+
+        async def attempt(budget: int | None) -> discord.Message:
+            encoded: EncodedImage = await asyncio.to_thread(encode_to_fit, picture, budget, stem)
+            kwargs: dict[str, Any] = {"view": view} if view is not None else {}
+            return await channel.send(
+                content,
+                file=discord.File(io.BytesIO(encoded.data), filename=encoded.filename),
+                allowed_mentions=discord.AllowedMentions(users=True, everyone=False, roles=False),
+                **kwargs,
+            )
+
+        budget = limit
+        delays = iter(self.retry.delays())
+        while True:
+            try:
+                return await attempt(budget)
+            except discord.HTTPException as error:
+                if error.status == 413:
+                    budget = (budget or 10 * 1024 * 1024) // 2
+                    continue
+                delay = next(delays, None) if _retryable(error) else None
+                if delay is None:
+                    raise
+                log.warning("Discord refused an upload (%s); retrying in %.1fs", error.status, delay)
+                await asyncio.sleep(delay)
+
+    # ---- single images ------------------------------------------------------------------------
+
+    async def post_single(
+        self, channel: discord.abc.Messageable, job: Job, index: int, user_id: int, limit: int | None
+    ) -> discord.Message:
+        """`**prompt** - Image #n @user` with the full-size image n of a grid job (1-based)."""
+        image = await self.jobs.repository.get_image(job.id, index - 1)
+        if image is None:
+            raise JobNotFound(f"Image #{index} of job `{job.id}` is no longer stored.")
+        picture = await asyncio.to_thread(_open, image.path)
+        message = await self.send_image(
+            channel,
+            single_image_content(job.prompt, index, user_id),
+            picture,
+            limit,
+            f"{job.id}_{index}",
+            single_view(job.id, index),
+        )
+        await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, f"image-{index}")
+        return message
+
+    async def load_job(self, job_id: str) -> Job:
+        job = await self.jobs.repository.get_job(job_id)
+        if job is None:
+            raise JobNotFound(f"There is no job `{job_id}` any more.")
+        return job
+
+
+def user_defaults(user: UserSettings) -> str:
+    """A user's /settings as the parameters they stand for (the weakest layer of a prompt)."""
+    parts = []
+    if user.stylize is not None:
+        parts.append(f"--stylize {user.stylize}")
+    if user.raw:
+        parts.append("--style raw")
+    if user.speed == Speed.RELAX.value:
+        parts.append("--relax")
+    return " ".join(parts)
+
+
+def upload_meta(interaction: discord.Interaction) -> dict[str, Any]:
+    """What a job keeps of its interaction: the upload limit Discord gave (for later delivery)."""
+    return {"upload_limit": interaction.filesize_limit}
+
+
+def channel_of(interaction: discord.Interaction) -> discord.abc.Messageable:
+    channel = interaction.channel
+    if isinstance(channel, discord.abc.Messageable):
+        return channel
+    assert interaction.channel_id is not None
+    return interaction.client.get_partial_messageable(interaction.channel_id, guild_id=interaction.guild_id)
+
+
+def _open(path: Path) -> Image.Image:
+    with Image.open(path) as opened:
+        return opened.convert("RGB")
+
+
+def _grid_of(grid_path: Path, images: list[JobImage]) -> Image.Image:
+    """The grid the job service saved, or one rendered from the images if it is missing."""
+    if grid_path.is_file():
+        return _open(grid_path)
+    from bot.images import render_grid
+
+    return render_grid([_open(image.path) for image in sorted(images, key=lambda item: item.index)])

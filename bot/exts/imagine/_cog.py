@@ -1,0 +1,55 @@
+"""The /imagine command.
+
+The interaction is deferred at once (ephemeral, so that errors are shown only to the user); each
+job then gets a progress message in the channel, posted by the bot rather than through the
+interaction, and the deferred reply is removed. More than `CONFIRM_OVER` jobs ask first.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_render import confirm_content
+from bot.discord_views import send_error
+from bot.errors import UserFacingError
+from bot.exts.imagine._views import ConfirmJobs
+from bot.prompt import expand_prompt
+
+if TYPE_CHECKING:
+    from bot.bot import MidjourneyBot
+
+log = logging.getLogger(__name__)
+
+# Midjourney asks "Do you want to submit N prompts?" above this many jobs.
+CONFIRM_OVER = 5
+MAX_PROMPT_OPTION = 6000
+
+
+class Imagine(commands.Cog):
+    def __init__(self, bot: MidjourneyBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="imagine", description="Create images from a text prompt")
+    @app_commands.describe(prompt="The prompt, with --parameters at the end (e.g. --ar 3:2)")
+    async def imagine(
+        self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, MAX_PROMPT_OPTION]
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        front = self.bot.front
+        try:
+            context = await front.prompt_context(interaction.user.id, interaction.guild_id)
+            requests = expand_prompt(prompt, context)
+            if len(requests) > CONFIRM_OVER:
+                view = ConfirmJobs(front, requests, owner_id=interaction.user.id)
+                await interaction.followup.send(confirm_content(len(requests)), view=view, ephemeral=True)
+                return
+            await front.submit_imagine(interaction, requests)
+        except UserFacingError as error:
+            await send_error(interaction, error)
+            return
+        await interaction.delete_original_response()

@@ -1,0 +1,207 @@
+"""A simcord world around the real bot: the tiny model on CPU, a throwaway DATA_DIR, one guild.
+
+The job service is started and stopped by the fixture (outside the bot), and its event stream is
+declared to simcord as an external input (`env.external_wait`): the GPU worker is real and runs
+on its own thread, so actor calls return once the bot has answered, and tests wait for results
+with `World.wait_for`. Any ERROR logged by anyone fails the test (discord.py only logs errors
+raised in callbacks); so does any error simcord captured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+import simcord
+
+from bot.bot import MidjourneyBot
+from bot.jobs.backend import ThreadBackend
+from bot.jobs.repository import Repository
+from bot.jobs.service import JobService
+from bot.settings import Settings
+
+WAIT_SECONDS = 120
+
+
+class GatedEngine:
+    """The tiny engine, with a gate a test can close to hold jobs before they start generating."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def _held(self, method: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.gate.wait(WAIT_SECONDS)
+            return getattr(self._engine, method)(*args, **kwargs)
+
+        return call
+
+    def txt2img(self, *args: Any, **kwargs: Any) -> Any:
+        return self._held("txt2img")(*args, **kwargs)
+
+    def img2img(self, *args: Any, **kwargs: Any) -> Any:
+        return self._held("img2img")(*args, **kwargs)
+
+    def upscale(self, *args: Any, **kwargs: Any) -> Any:
+        return self._held("upscale")(*args, **kwargs)
+
+
+class _ExternalEvents:
+    """A job's event stream whose waits simcord counts as external input, not stuck bot work."""
+
+    def __init__(self, env: simcord.Env, inner: AsyncIterator[Any]) -> None:
+        self._env = env
+        self._inner = inner
+
+    def __aiter__(self) -> _ExternalEvents:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._env.external_wait(self._inner.__anext__(), reason="job events from the GPU worker")
+
+
+class ErrorLog(logging.Handler):
+    """Collects ERROR records from every logger."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def take(self) -> list[logging.LogRecord]:
+        taken, self.records = self.records, []
+        return taken
+
+
+@pytest.fixture
+def error_log() -> Any:
+    """Fails the test if anything logged an error that the test did not take."""
+    handler = ErrorLog()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+    messages = [f"{r.name}: {r.getMessage()}" for r in handler.records]
+    assert not messages, f"errors were logged: {messages}"
+
+
+def world_settings(tiny_model_dir: Path, data_dir: Path, **extra: str) -> Settings:
+    env = {
+        "MODEL": "tiny",
+        "MODELS_DIR": str(tiny_model_dir.parent),
+        "DATA_DIR": str(data_dir),
+        "DEVICE": "cpu",
+        "STEPS": "2",
+        "PROGRESS_INTERVAL": "0",
+        "SHUTDOWN_GRACE": "5",
+    }
+    env.update(extra)
+    return Settings.from_env(env)
+
+
+@dataclass
+class World:
+    env: simcord.Env
+    settings: Settings
+    engine: GatedEngine
+    guild: Any
+    channel: Any
+    alice: Any
+    bob: Any
+    service: JobService
+    _repositories: list[Repository] = field(default_factory=list)
+
+    def messages(self) -> list[discord.Message]:
+        return self.channel.history()
+
+    async def wait_for(
+        self, predicate: Callable[[discord.Message], bool], *, after: int = 0
+    ) -> discord.Message:
+        """The first channel message (newer than id `after`) matching `predicate`, once it exists."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_SECONDS
+        while True:
+            for message in self.messages():
+                if message.id > after and predicate(message):
+                    return message
+            if loop.time() > deadline:
+                raise AssertionError(f"no such message; the channel has {[m.content for m in self.messages()]}")
+            await asyncio.sleep(0.05)
+
+    def attachment_bytes(self, message: discord.Message, n: int = 0) -> bytes:
+        data = self.env.backend.cdn.get(message.attachments[n].url)
+        assert data is not None
+        return data
+
+    async def open_service(self) -> JobService:
+        repository = await Repository.open(self.settings.database_path, self.settings.images_dir)
+        self._repositories.append(repository)
+        return JobService(self.settings, repository, ThreadBackend(lambda: self.engine))
+
+    async def restart(self) -> None:
+        """A new bot and job service on the same DATA_DIR, as after a process restart."""
+        await self.service.stop()
+        self.service = await self.open_service()
+        bot = MidjourneyBot(self.settings, jobs=self.service, manage_jobs=False)
+        await self.env.restart_bot(bot)
+        _declare_external_events(self.env, self.service)
+        await self.service.start()
+
+
+def _declare_external_events(env: simcord.Env, service: JobService) -> None:
+    subscribe = service.subscribe
+    service.subscribe = lambda job_id: _ExternalEvents(env, subscribe(job_id))  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def engine(tiny_engine: Any) -> GatedEngine:
+    return GatedEngine(tiny_engine)
+
+
+@pytest.fixture
+async def env(engine: GatedEngine, tiny_model_dir: Path, tmp_path: Path, error_log: ErrorLog) -> Any:
+    """A running simcord Env around the real bot (its World is in `env.world`)."""
+    settings = world_settings(tiny_model_dir, tmp_path / "data")
+    repository = await Repository.open(settings.database_path, settings.images_dir)
+    service = JobService(settings, repository, ThreadBackend(lambda: engine))
+    bot = MidjourneyBot(settings, jobs=service, manage_jobs=False)
+    environment = simcord.Env(bot, settle_timeout=30)
+    await environment.start()
+    _declare_external_events(environment, service)
+    await service.start()
+    guild = environment.create_guild("Art club")
+    channel = guild.create_text_channel("art")
+    alice = guild.add_member(environment.create_user("alice"))
+    bob = guild.add_member(environment.create_user("bob"))
+    world = World(environment, settings, engine, guild, channel, alice, bob, service, [repository])
+    environment.world = world  # type: ignore[attr-defined]
+    try:
+        yield environment
+    finally:
+        engine.gate.set()
+        await environment.shutdown()
+        await world.service.stop()
+        for opened in world._repositories:
+            await opened.close()
+        environment._raise_errors_since(environment._errors_acknowledged)
+
+
+@pytest.fixture
+def world(env: Any) -> World:
+    return env.world
