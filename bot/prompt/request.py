@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from bot.engine.request import GenerationRequest, WeightedPrompt
+from bot.prompt.mapping import chaos_fraction
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class ImagineRequest:
             negative_prompt=self.negative_prompt,
             weighted_prompts=self.weighted_prompts,
             batch_size=batch_size,
-            chaos=self.chaos / 100,
+            chaos=chaos_fraction(self.chaos),
             stop=self.stop,
             tile=self.tile,
             strength=self.image_strength,
