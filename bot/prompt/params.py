@@ -10,7 +10,7 @@
 | `--seed N`                |          | whole number 0–4294967295              | random  |
 | `--stop N`                |          | whole number 10–100                    | 100     |
 | `--stylize N`             | `--s`    | whole number 0–1000                    | 100     |
-| `--style raw|<preset>`    |          | `raw` or a style preset of the server  | server default preset |
+| `--style raw` / `<preset>` |         | `raw` or a style preset of the server  | server default preset |
 | `--tile`                  |          | flag                                   | off     |
 | `--version V`             | `--v`    | a name in MODEL_ALIASES                | MODEL   |
 | `--niji [V]`              |          | MODEL_ALIASES `niji<V>` or `niji`      | –       |
@@ -38,6 +38,7 @@ MAX_RATIO = 4.0
 PARAMETER_START = re.compile(r"(?<!\S)--(?=\S)")
 _EM_DASH = re.compile(r"(?<!\S)—(?=\S)")
 _WHOLE = re.compile(r"\d{1,12}")
+_GLUED_VALUE = re.compile(r"([a-z]+)([\d.:].*)")
 _NUMBER = re.compile(r"(?:\d{1,6}(?:\.\d{0,6})?|\.\d{1,6})")
 
 
@@ -204,8 +205,13 @@ def closest_name(name: str, candidates: Iterable[str]) -> str | None:
 
 
 def _unknown_message(name: str, extra_names: Iterable[str], source: str) -> str:
-    suggestion = closest_name(name, [*PARAMETER_NAMES, *extra_names])
-    hint = f" Did you mean `--{suggestion}`?" if suggestion else ""
+    glued = _GLUED_VALUE.fullmatch(name.lower())
+    if glued and glued.group(1) in PARAMETER_NAMES:
+        # `--ar16:9`, `--s250`: the value was typed without its space.
+        hint = f" Did you mean `--{glued.group(1)} {name[len(glued.group(1)) :]}`?"
+    else:
+        suggestion = closest_name(name, [*PARAMETER_NAMES, *extra_names])
+        hint = f" Did you mean `--{suggestion}`?" if suggestion else ""
     return f"Unrecognized parameter `--{name}`.{hint}{_from(source)}"
 
 

@@ -101,6 +101,8 @@ INVALID = [
     ("--aspekt 1:1", ["--aspekt", "Did you mean `--aspect`"]),
     ("--chaoss 5", ["Did you mean `--chaos`"]),
     ("--tiles", ["Did you mean `--tile`"]),
+    ("--ar16:9", ["`--ar16:9`", "Did you mean `--ar 16:9`"]),
+    ("--s250", ["Did you mean `--s 250`"]),
 ]
 
 
