@@ -26,11 +26,6 @@ class _Group:
 _Sequence = tuple[str | _Group, ...]
 
 
-def count_permutations(text: str, limit: int) -> int:
-    """How many texts `text` expands to, capped at `limit + 1`."""
-    return _count(_parse(text), limit)
-
-
 def expand_permutations(text: str, limit: int) -> list[str]:
     """Every text the permutation groups of `text` stand for, in order.
 
