@@ -1,0 +1,207 @@
+"""The Stable Diffusion engine: txt2img, img2img, inpaint and upscale on one set of weights.
+
+One `Engine` owns one loaded model. img2img and inpaint pipelines are made with `from_pipe`, so
+they share the UNet, VAE and text encoders of the txt2img pipeline (one copy of the weights).
+Every operation is one batched pipeline call with one generator per image (seed, seed+1, ...),
+so each image can be reproduced alone. Not thread-safe by design: one worker thread owns it.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from bot.engine.conditioning import PromptEncoder
+from bot.engine.family import ModelFamily
+from bot.engine.loader import ModelSource
+from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress
+from bot.engine.upscaler import super_resolve
+
+log = logging.getLogger(__name__)
+
+SAMPLER_NAME = "DPM++ 2M Karras"
+
+
+@contextmanager
+def seamless_tiling(modules: list[torch.nn.Module], enabled: bool) -> Iterator[None]:
+    """Circular padding in every convolution while active: the image wraps around its edges."""
+    if not enabled:
+        yield
+        return
+    convs = [m for module in modules for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+    previous = [conv.padding_mode for conv in convs]
+    for conv in convs:
+        conv.padding_mode = "circular"
+    try:
+        yield
+    finally:
+        for conv, mode in zip(convs, previous, strict=True):
+            conv.padding_mode = mode
+
+
+class Engine:
+    """A loaded model and the operations the bot needs from it."""
+
+    def __init__(
+        self, pipeline: Any, *, source: ModelSource, device: torch.device, dtype: torch.dtype
+    ) -> None:
+        from diffusers import (
+            AutoPipelineForImage2Image,
+            AutoPipelineForInpainting,
+            DPMSolverMultistepScheduler,
+        )
+
+        self.source = source
+        self.family: ModelFamily = source.family
+        self.model_name = source.name
+        self.device = device
+        self.dtype = dtype
+        self.sampler = SAMPLER_NAME
+        pipeline.scheduler = DPMSolverMultistepScheduler.from_config(
+            pipeline.scheduler.config, use_karras_sigmas=True
+        )
+        if getattr(pipeline, "safety_checker", None) is not None:
+            pipeline.safety_checker = None  # the moderation layer decides; see issue on NSFW checks
+        pipeline.set_progress_bar_config(disable=True)
+        self.txt2img_pipe = pipeline.to(device)
+        self.img2img_pipe = AutoPipelineForImage2Image.from_pipe(self.txt2img_pipe)
+        self.inpaint_pipe = AutoPipelineForInpainting.from_pipe(self.txt2img_pipe)
+        for pipe in (self.img2img_pipe, self.inpaint_pipe):
+            pipe.set_progress_bar_config(disable=True)
+        self._encoder = PromptEncoder(self.txt2img_pipe, is_sdxl=self.family.name == "sdxl")
+        log.info("Engine ready: %s (%s) on %s", self.model_name, self.family.name, device)
+
+    # ----------------------------------------------------------------------------------------
+    # Operations
+
+    def txt2img(self, request: GenerationRequest, on_step: StepCallback | None = None) -> GenerationResult:
+        """Generate `request.batch_size` images from text."""
+        return self._run(self.txt2img_pipe, request, on_step)
+
+    def img2img(
+        self, request: GenerationRequest, image: Image.Image, on_step: StepCallback | None = None
+    ) -> GenerationResult:
+        """Re-imagine `image` (resized to the request's size) at `request.strength`."""
+        source = image.convert("RGB").resize((request.width, request.height), Image.Resampling.LANCZOS)
+        return self._run(self.img2img_pipe, request, on_step, image=source, strength=request.strength)
+
+    def inpaint(
+        self,
+        request: GenerationRequest,
+        image: Image.Image,
+        mask: Image.Image,
+        on_step: StepCallback | None = None,
+    ) -> GenerationResult:
+        """Repaint where `mask` is white; the rest of `image` is pasted back unchanged."""
+        size = (request.width, request.height)
+        source = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+        mask = mask.convert("L").resize(size, Image.Resampling.NEAREST)
+        result = self._run(
+            self.inpaint_pipe, request, on_step, image=source, mask_image=mask, strength=request.strength
+        )
+        # The VAE round trip blurs the kept area: put the original pixels back.
+        result.images = [Image.composite(generated, source, mask) for generated in result.images]
+        return result
+
+    def upscale(
+        self,
+        request: GenerationRequest,
+        image: Image.Image,
+        factor: int = 2,
+        on_step: StepCallback | None = None,
+        upscaler: Path | None = None,
+    ) -> GenerationResult:
+        """Super-resolve `image` by `factor`, then refine it with img2img at `request.strength`."""
+        enlarged = super_resolve(image.convert("RGB"), factor, upscaler, self.device)
+        width = enlarged.width // 8 * 8
+        height = enlarged.height // 8 * 8
+        enlarged = enlarged.crop((0, 0, width, height))
+        big = replace(request, width=width, height=height, batch_size=1)
+        tiled = width * height > self.family.native_area * 2
+        with self._vae_tiling(tiled):
+            return self._run(self.img2img_pipe, big, on_step, image=enlarged, strength=request.strength)
+
+    def free_memory(self) -> None:
+        """Release cached GPU memory (after an out-of-memory error)."""
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    # ----------------------------------------------------------------------------------------
+    # The recipe shared by every operation
+
+    def _run(
+        self,
+        pipe: Any,
+        request: GenerationRequest,
+        on_step: StepCallback | None,
+        **inputs: Any,
+    ) -> GenerationResult:
+        started = time.perf_counter()
+        # 1. Seeds: one CPU generator per image, so results match across devices and batch splits.
+        seeds = request.seeds
+        generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        # 2. Text conditioning (compel weights, chaos spread across the batch).
+        conditioning = self._encoder.encode(request).for_batch(request.batch_size, request.chaos, seeds)
+        # 3. Progress, cancellation (the callback raises) and --stop (interrupt, then decode).
+        callback = self._step_callback(request, on_step)
+        # 4. Denoise and decode, with seamless tiling when asked for.
+        with seamless_tiling([pipe.unet, pipe.vae], request.tile), torch.inference_mode():
+            output = pipe(
+                **conditioning,
+                **inputs,
+                height=request.height,
+                width=request.width,
+                num_inference_steps=request.steps,
+                guidance_scale=request.guidance_scale,
+                num_images_per_prompt=1,
+                generator=generators,
+                callback_on_step_end=callback,
+                callback_on_step_end_tensor_inputs=["latents"],
+                output_type="pil",
+            )
+        return GenerationResult(
+            images=list(output.images),
+            seeds=seeds,
+            model_name=self.model_name,
+            sampler=self.sampler,
+            steps=request.steps,
+            guidance_scale=request.guidance_scale,
+            seconds=time.perf_counter() - started,
+        )
+
+    @staticmethod
+    def _step_callback(request: GenerationRequest, on_step: StepCallback | None):
+        def callback(pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+            planned = getattr(pipe, "_num_timesteps", None) or request.steps
+            total = max(1, math.ceil(planned * request.stop / 100))
+            step = index + 1
+            if on_step is not None and step <= total:
+                on_step(StepProgress(step=step, total=total, latents=tensors.get("latents")))
+            if request.stop < 100 and step >= total:
+                pipe._interrupt = True  # remaining steps are skipped; the current latents are decoded
+            return tensors
+
+        return callback
+
+    @contextmanager
+    def _vae_tiling(self, enabled: bool) -> Iterator[None]:
+        vae = self.txt2img_pipe.vae
+        if not enabled:
+            yield
+            return
+        vae.enable_tiling()
+        try:
+            yield
+        finally:
+            vae.disable_tiling()

@@ -1,0 +1,46 @@
+"""Shared fixtures: the embedded tiny model, built once per machine and reused by every test."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(request: pytest.FixtureRequest) -> Path:
+    """A built tiny model folder (`<models dir>/tiny-sd`), cached in pytest's cache directory."""
+    from bot.engine.tiny import build_tiny_model
+
+    models_dir = Path(request.config.cache.mkdir("models"))
+    return build_tiny_model(models_dir / "tiny-sd")
+
+
+@pytest.fixture(scope="session")
+def tiny_settings(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for the tiny model on CPU with a throwaway DATA_DIR."""
+    data_dir = tmp_path_factory.mktemp("data")
+    return Settings.from_env(
+        {
+            "MODEL": "tiny",
+            "MODELS_DIR": str(tiny_model_dir.parent),
+            "DATA_DIR": str(data_dir),
+            "DEVICE": "cpu",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_settings: Settings):
+    """One loaded tiny Engine shared by the session (tests must not change its state)."""
+    from bot.engine.loader import load_engine
+
+    return load_engine(tiny_settings)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_third_party_logs() -> None:
+    logging.getLogger("PIL").setLevel(logging.WARNING)
