@@ -10,7 +10,7 @@
 |                   |                          | Midjourney, low stylize follows the prompt more literally  |
 | `--style raw`     | no house style           | the server's default style preset is not applied           |
 | `--style <name>`  | style preset             | template around the prompt, extra negative, default params |
-| `--chaos c`       | chaos = c / 100          | the engine spreads guidance across the 4 images            |
+| `--chaos c`       | chaos = c / 100          | each of the 4 images gets its own seeded nudge of the prompt embedding |
 | `--weird w`       | extra multi-prompt part  | "weird, surreal, unconventional" at weight w / 6000        |
 |                   |                          | (0 … 0.5 beside the prompt's 1)                            |
 | `--iw x`          | image strength           | img2img strength from the image prompt: 1 − 0.3 x, at      |

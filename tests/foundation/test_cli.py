@@ -1,0 +1,63 @@
+"""`python -m bot imagine` end to end on the tiny model, as an operator would run it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from bot.images import parse_a1111_parameters, read_parameters
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(tmp_path: Path, tiny_model_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MODEL": "tiny",
+        "MODELS_DIR": str(tiny_model_dir.parent),
+        "DATA_DIR": str(tmp_path / "data"),
+        "DEVICE": "cpu",
+        "STEPS": "2",
+        "HF_HUB_OFFLINE": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--env-file", str(tmp_path / "none"), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_imagine_writes_a_grid_with_the_asked_aspect(tmp_path, tiny_model_dir):
+    """`imagine "a red fox --ar 16:9 --seed 7"` writes a 16:9 grid and four PNGs with metadata."""
+    output = tmp_path / "g.png"
+    result = run_cli(
+        tmp_path, tiny_model_dir, "imagine", "a red fox --ar 16:9 --seed 7 --no blur", "-o", str(output)
+    )
+    assert result.returncode == 0, result.stderr
+    with Image.open(output) as grid:
+        assert abs(grid.width / grid.height - 16 / 9) / (16 / 9) < 0.05
+    [job_folder] = (tmp_path / "data" / "images").iterdir()
+    pngs = sorted(job_folder.glob("[0-3].png"))
+    assert len(pngs) == 4
+    recipes = [parse_a1111_parameters(read_parameters(path)) for path in pngs]
+    assert [recipe["Seed"] for recipe in recipes] == ["7", "8", "9", "10"]
+    assert recipes[0]["prompt"] == "a red fox"
+    assert recipes[0]["negative_prompt"] == "blur"
+    assert recipes[0]["Steps"] == "2"
+    assert recipes[0]["Model"] == "tiny"
+    with Image.open(pngs[0]) as first:
+        assert recipes[0]["Size"] == f"{first.width}x{first.height}"
+
+
+def test_imagine_refuses_a_bad_prompt_before_loading_the_model(tmp_path, tiny_model_dir):
+    """A bad parameter prints Midjourney's error and exits 2."""
+    result = run_cli(tmp_path, tiny_model_dir, "imagine", "a fox --stylise 100")
+    assert result.returncode == 2
+    assert "Invalid parameter" in result.stderr
+    assert "--stylize" in result.stderr
