@@ -19,6 +19,7 @@ MAX_CUSTOM_ID = 100
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 # Multipart framing and the JSON payload travel in the same request as the file.
 _UPLOAD_HEADROOM = 16 * 1024
+_UPLOAD_HEADROOM_SHARE = 20  # at most 1/20 of the limit, for very small limits
 _WEBP_QUALITIES = (92, 85, 75, 65, 50)
 _SMALLEST_SIDE = 64
 
@@ -125,7 +126,7 @@ class EncodedImage:
 def upload_budget(limit: int | None) -> int:
     """Bytes one uploaded image may take, given the limit Discord reported (None: the default)."""
     limit = limit or DEFAULT_UPLOAD_LIMIT
-    return max(1024, limit - _UPLOAD_HEADROOM)
+    return max(1024, limit - min(_UPLOAD_HEADROOM, limit // _UPLOAD_HEADROOM_SHARE))
 
 
 def encode_to_fit(image: Image.Image, limit: int | None, stem: str) -> EncodedImage:

@@ -158,11 +158,17 @@ def apology_embed(reference: str) -> discord.Embed:
 
 
 async def send_ephemeral(interaction: discord.Interaction, embed: discord.Embed) -> None:
-    """Show an embed only to the person who interacted, whether or not we already responded."""
-    if interaction.response.is_done():
-        await interaction.followup.send(embed=embed, ephemeral=True)
-    else:
+    """Show an embed only to the person who interacted, whether or not we already responded.
+
+    After an ephemeral "thinking" defer the embed replaces the placeholder; after any other
+    response it is an ephemeral follow-up.
+    """
+    if not interaction.response.is_done():
         await interaction.response.send_message(embed=embed, ephemeral=True)
+    elif interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+        await interaction.edit_original_response(content=None, embed=embed, view=None)
+    else:
+        await interaction.followup.send(embed=embed, ephemeral=True)
 
 
 async def send_error(interaction: discord.Interaction, error: UserFacingError) -> None:

@@ -23,11 +23,12 @@ import simcord
 
 from bot.bot import MidjourneyBot
 from bot.jobs.backend import ThreadBackend
+from bot.jobs.models import Job
 from bot.jobs.repository import Repository
 from bot.jobs.service import JobService
 from bot.settings import Settings
 
-WAIT_SECONDS = 120
+WAIT_SECONDS = 60
 
 
 class GatedEngine:
@@ -127,6 +128,10 @@ class World:
     service: JobService
     _repositories: list[Repository] = field(default_factory=list)
 
+    @property
+    def front(self) -> Any:
+        return self.env.bot.front
+
     def messages(self) -> list[discord.Message]:
         return self.channel.history()
 
@@ -134,15 +139,34 @@ class World:
         self, predicate: Callable[[discord.Message], bool], *, after: int = 0
     ) -> discord.Message:
         """The first channel message (newer than id `after`) matching `predicate`, once it exists."""
+        found: list[discord.Message] = []
+
+        def exists() -> bool:
+            found[:] = [m for m in self.messages() if m.id > after and predicate(m)]
+            return bool(found)
+
+        await self.wait_until(exists)
+        return found[0]
+
+    async def wait_until(self, condition: Callable[[], bool]) -> None:
+        """Return once `condition()` holds (the GPU worker runs on its own thread)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_SECONDS
-        while True:
-            for message in self.messages():
-                if message.id > after and predicate(message):
-                    return message
+        while not condition():
             if loop.time() > deadline:
-                raise AssertionError(f"no such message; the channel has {[m.content for m in self.messages()]}")
+                raise AssertionError(
+                    f"gave up waiting; the channel has {[m.content for m in self.messages()]}"
+                )
             await asyncio.sleep(0.05)
+
+    async def job_of(self, message: discord.Message) -> Job:
+        """The job a bot message belongs to (recorded just after the message is posted)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_SECONDS
+        while (job := await self.service.repository.job_for_message(message.id)) is None:
+            assert loop.time() < deadline, f"no job recorded for {message.content!r}"
+            await asyncio.sleep(0.05)
+        return job
 
     def attachment_bytes(self, message: discord.Message, n: int = 0) -> bytes:
         data = self.env.backend.cdn.get(message.attachments[n].url)

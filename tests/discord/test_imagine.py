@@ -1,30 +1,68 @@
-"""/imagine through simcord: progress message, grid message, buttons, errors."""
+"""/imagine through simcord: progress, the grid and its buttons, errors, many jobs."""
 
 from __future__ import annotations
 
-import io
+import pytest
 
-from PIL import Image
+from bot.jobs.models import JobStatus
+from tests.discord.helpers import GRID_LABELS, button_labels, image_of, is_result, patches_of
 
-from tests.discord.conftest import World
-
-GRID_LABELS = ["U1", "U2", "U3", "U4", None, "V1", "V2", "V3", "V4"]
-
-
-def button_labels(message) -> list[str | None]:
-    return [child.label for row in message.components for child in row.children]
-
-
-def image_of(world: World, message, n: int = 0) -> Image.Image:
-    return Image.open(io.BytesIO(world.attachment_bytes(message, n)))
+AR_CASES = [
+    ("", 1.0),
+    (" --ar 2:1", 2.0),
+    (" --ar 2:3", 2 / 3),
+]
 
 
-async def test_imagine_posts_a_grid_with_nine_buttons(world: World):
-    """/imagine → a progress message, then `**prompt** - @user (fast)` with the grid and U/🔄/V buttons."""
-    result = await world.alice.slash(world.channel, "imagine", prompt="a lighthouse at dusk")
+@pytest.mark.parametrize(("params", "ratio"), AR_CASES)
+async def test_imagine_shows_progress_then_a_grid_with_nine_buttons(world, params, ratio):
+    """/imagine → progress edits (NN%) → `**prompt** - @user (fast)` with the grid, U/🔄/V buttons, --ar kept."""
+    prompt = f"a lighthouse at dusk{params}"
+    result = await world.alice.slash(world.channel, "imagine", prompt=prompt)
     assert result.acknowledged
-    grid = await world.wait_for(lambda m: m.content.endswith("(fast)"))
-    assert grid.content == f"**a lighthouse at dusk** - <@{world.alice.id}> (fast)"
+    grid = await world.wait_for(is_result)
+    assert grid.content == f"**{prompt}** - <@{world.alice.id}> (fast)"
     assert button_labels(grid) == GRID_LABELS
-    assert len(grid.attachments) == 1
-    assert image_of(world, grid).size == (256, 256)
+    picture = image_of(world, grid)
+    assert picture.width / picture.height == pytest.approx(ratio, rel=0.1)
+    progress = [p["content"] for p in patches_of(world) if "%)" in (p.get("content") or "")]
+    assert progress, "the progress message was never edited with a percentage"
+    assert all(text.startswith(f"**{prompt}** - <@{world.alice.id}> (") for text in progress)
+    # The progress message goes away once the grid is there.
+    await world.wait_until(lambda: len(world.messages()) == 1)
+    assert world.messages()[0].id == grid.id
+
+
+async def test_invalid_parameter_is_an_ephemeral_error_and_stores_no_job(world):
+    """A bad --ar answers only the user, with Midjourney's `Invalid parameter` title, and queues nothing."""
+    result = await world.alice.slash(world.channel, "imagine", prompt="a cat --ar 0:0")
+    assert result.ephemeral
+    assert [embed.title for embed in result.response.embeds] == ["Invalid parameter"]
+    assert world.messages() == []
+    counts = await world.service.repository.count_jobs()
+    assert sum(counts.values()) == 0
+
+
+async def test_more_than_five_jobs_asks_first(world):
+    """Seven permutations ask for confirmation; Yes submits seven jobs, each with its own grid."""
+    result = await world.alice.slash(
+        world.channel, "imagine", prompt="a {red, green, blue, cyan, pink, gold, gray} bird"
+    )
+    assert result.ephemeral
+    assert "**7**" in result.response.content
+    assert world.messages() == []
+    await world.alice.click(result.response, label="Yes")
+    for colour in ("red", "gray"):
+        await world.wait_for(lambda m, c=colour: is_result(m) and f"**a {c} bird**" in m.content)
+    counts = await world.service.repository.count_jobs()
+    assert (
+        counts.get(JobStatus.DONE, 0) + counts.get(JobStatus.RUNNING, 0) + counts.get(JobStatus.QUEUED, 0)
+        == 7
+    )
+
+
+async def test_no_to_the_confirmation_submits_nothing(world):
+    """Answering No to the confirmation stores no job."""
+    result = await world.alice.slash(world.channel, "imagine", prompt="a cat --repeat 6")
+    await world.alice.click(result.response, label="No")
+    assert sum((await world.service.repository.count_jobs()).values()) == 0

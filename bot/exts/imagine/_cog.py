@@ -46,7 +46,7 @@ class Imagine(commands.Cog):
             requests = expand_prompt(prompt, context)
             if len(requests) > CONFIRM_OVER:
                 view = ConfirmJobs(front, requests, owner_id=interaction.user.id)
-                await interaction.followup.send(confirm_content(len(requests)), view=view, ephemeral=True)
+                await interaction.edit_original_response(content=confirm_content(len(requests)), view=view)
                 return
             await front.submit_imagine(interaction, requests)
         except UserFacingError as error:

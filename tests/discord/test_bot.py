@@ -1,0 +1,46 @@
+"""The bot itself: command sync only on change, endpoint settings."""
+
+from __future__ import annotations
+
+import discord
+import yarl
+
+from bot.bot import COMMAND_HASH_FILE, apply_discord_endpoints
+from tests.discord.conftest import world_settings
+
+
+def command_syncs(world) -> int:
+    return sum(1 for e in world.env.http_requests if e.method == "PUT" and e.path.endswith("/commands"))
+
+
+async def test_commands_sync_on_first_start_and_not_after_a_restart(world):
+    """The first start syncs /imagine; a restart with the same commands does not sync again."""
+    assert command_syncs(world) == 1
+    assert (world.settings.data_dir / COMMAND_HASH_FILE).is_file()
+    await world.restart()
+    assert command_syncs(world) == 1
+    assert "imagine" in world.alice.available_commands(world.channel)
+
+
+async def test_a_changed_command_tree_syncs_again(world):
+    """When the stored hash no longer matches the command definitions, the next start syncs."""
+    (world.settings.data_dir / COMMAND_HASH_FILE).write_text("stale\n")
+    await world.restart()
+    assert command_syncs(world) == 2
+
+
+def test_endpoint_settings_reach_discord_py(tiny_model_dir, tmp_path, monkeypatch):
+    """DISCORD_API_BASE and DISCORD_GATEWAY_URL set discord.py's REST base and default gateway."""
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    )
+    settings = world_settings(
+        tiny_model_dir,
+        tmp_path,
+        DISCORD_API_BASE="http://127.0.0.1:9/api/v10/",
+        DISCORD_GATEWAY_URL="ws://127.0.0.1:9/gateway",
+    )
+    apply_discord_endpoints(settings)
+    assert discord.http.Route("GET", "/users/@me").url == "http://127.0.0.1:9/api/v10/users/@me"
+    assert discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY == yarl.URL("ws://127.0.0.1:9/gateway")
