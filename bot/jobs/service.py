@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -47,6 +48,13 @@ MAX_ATTEMPTS = 3
 
 def random_seed() -> int:
     return random.randrange(2**32)
+
+
+def at_least_one_denoising_step(request: GenerationRequest) -> GenerationRequest:
+    """img2img runs int(steps × strength) steps: raise `steps` so that this is at least 1."""
+    if request.strength <= 0 or int(request.steps * request.strength) >= 1:
+        return request
+    return dataclasses.replace(request, steps=math.ceil(1 / request.strength))
 
 
 class JobService:
@@ -225,6 +233,12 @@ class JobService:
 
     async def _resolve_request(self, new: NewJob, kind: JobKind) -> tuple[GenerationRequest, list[str]]:
         """The concrete request of a submission, derived from the parent job where needed."""
+        request, image_urls = await self._derive_request(new, kind)
+        if image_urls or kind in (JobKind.VARIATION, JobKind.UPSCALE):
+            request = at_least_one_denoising_step(request)
+        return request, image_urls
+
+    async def _derive_request(self, new: NewJob, kind: JobKind) -> tuple[GenerationRequest, list[str]]:
         if kind is JobKind.IMAGINE:
             if new.request is None:
                 raise InvalidParameter("An imagine job needs a request.")
