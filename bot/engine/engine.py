@@ -53,7 +53,13 @@ class Engine:
     """A loaded model and the operations the bot needs from it."""
 
     def __init__(
-        self, pipeline: Any, *, source: ModelSource, device: torch.device, dtype: torch.dtype
+        self,
+        pipeline: Any,
+        *,
+        source: ModelSource,
+        device: torch.device,
+        dtype: torch.dtype,
+        upscaler: Path | None = None,
     ) -> None:
         from diffusers import (
             AutoPipelineForImage2Image,
@@ -67,6 +73,7 @@ class Engine:
         self.device = device
         self.dtype = dtype
         self.sampler = SAMPLER_NAME
+        self.upscaler = upscaler
         pipeline.scheduler = DPMSolverMultistepScheduler.from_config(
             pipeline.scheduler.config, use_karras_sigmas=True
         )
@@ -119,10 +126,9 @@ class Engine:
         image: Image.Image,
         factor: int = 2,
         on_step: StepCallback | None = None,
-        upscaler: Path | None = None,
     ) -> GenerationResult:
         """Super-resolve `image` by `factor`, then refine it with img2img at `request.strength`."""
-        enlarged = super_resolve(image.convert("RGB"), factor, upscaler, self.device)
+        enlarged = super_resolve(image.convert("RGB"), factor, self.upscaler, self.device)
         width = enlarged.width // 8 * 8
         height = enlarged.height // 8 * 8
         enlarged = enlarged.crop((0, 0, width, height))

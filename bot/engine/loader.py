@@ -173,4 +173,9 @@ def load_engine(settings: Settings) -> Engine:
                 f"(offline, gated or misspelt?): {reason}"
             ) from None
         raise ConfigError(f"MODEL={settings.model!r}: could not load {source.location}: {reason}") from None
-    return Engine(pipeline, source=source, device=device, dtype=dtype)
+    from bot.engine.upscaler import find_upscaler
+
+    upscaler = find_upscaler(settings.models_dir)
+    if upscaler is not None:
+        log.info("Upscaler model: %s", upscaler.name)
+    return Engine(pipeline, source=source, device=device, dtype=dtype, upscaler=upscaler)
