@@ -146,12 +146,16 @@ def _quiet_libraries() -> None:
     diffusers_logging.set_verbosity_error()
 
 
-def load_engine(settings: Settings) -> Engine:
-    """Load `settings.model` onto the chosen device. Raises ConfigError with one clear line."""
+def load_engine(settings: Settings, model: str | None = None) -> Engine:
+    """Load `model` (default: `settings.model`) onto the chosen device.
+
+    Raises ConfigError with one clear line.
+    """
     _quiet_libraries()
     from bot.engine.engine import Engine
 
-    source = resolve_model_source(settings.model, settings.models_dir)
+    model = settings.model if model is None else model
+    source = resolve_model_source(model, settings.models_dir)
     device, dtype = pick_device(settings.device)
     log.info(
         "Loading model %s (%s, family %s) on %s as %s",
@@ -169,10 +173,10 @@ def load_engine(settings: Settings) -> Engine:
         reason = " ".join(str(error).split())[:300] or type(error).__name__
         if source.kind == "hub":
             raise ConfigError(
-                f"MODEL={settings.model!r}: could not load it from the Hugging Face hub "
+                f"MODEL={model!r}: could not load it from the Hugging Face hub "
                 f"(offline, gated or misspelt?): {reason}"
             ) from None
-        raise ConfigError(f"MODEL={settings.model!r}: could not load {source.location}: {reason}") from None
+        raise ConfigError(f"MODEL={model!r}: could not load {source.location}: {reason}") from None
     from bot.engine.upscaler import find_upscaler
 
     upscaler = find_upscaler(settings.models_dir)
