@@ -28,7 +28,9 @@ class Recorder:
         return [job_id for job_id, _, _ in self.calls]
 
 
-async def test_every_finished_job_is_delivered_once(services: ServiceFactory, fake_engine: FakeEngine) -> None:
+async def test_every_finished_job_is_delivered_once(
+    services: ServiceFactory, fake_engine: FakeEngine
+) -> None:
     """Done, failed and cancelled jobs each reach the handler once, with images only when done."""
 
     def boom(request):
@@ -49,7 +51,11 @@ async def test_every_finished_job_is_delivered_once(services: ServiceFactory, fa
         await outcome(service, job.id)
     await wait_until(lambda: len(recorder.calls) == 3)
     assert sorted(recorder.calls) == sorted(
-        [(done.id, JobStatus.DONE, 4), (failed.id, JobStatus.FAILED, 0), (cancelled.id, JobStatus.CANCELLED, 0)]
+        [
+            (done.id, JobStatus.DONE, 4),
+            (failed.id, JobStatus.FAILED, 0),
+            (cancelled.id, JobStatus.CANCELLED, 0),
+        ]
     )
     await wait_until(lambda: not service._deliveries)
     stored = [await service.repository.get_job(job.id) for job in (done, failed, cancelled)]

@@ -16,7 +16,7 @@ from bot.jobs.events import Finished, Progress
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
 from bot.jobs.repository import Repository
 from bot.jobs.service import JobService
-from tests.jobs.conftest import imagine, make_request, make_settings, outcome
+from tests.jobs.conftest import imagine, make_request, make_settings, outcome, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -73,8 +73,7 @@ async def test_200_submissions_from_20_users(tiny_service: JobService) -> None:
     await tiny_service.start()
     outcomes = await asyncio.gather(*(outcome(tiny_service, job.id) for job in accepted))
     assert all(isinstance(event, Finished) for event in outcomes)
-    while tiny_service._deliveries:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: not tiny_service._deliveries)
 
     repository = tiny_service.repository
     assert await repository.count_jobs() == {

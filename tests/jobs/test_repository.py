@@ -90,7 +90,12 @@ async def test_user_settings_defaults_and_updates(repository: Repository) -> Non
     assert await repository.get_user_settings(9) == UserSettings(user_id=9)
     updated = await repository.update_user_settings(9, remix=True, stylize=250, speed="relax")
     assert await repository.get_user_settings(9) == updated
-    assert (updated.remix, updated.stylize, updated.speed, updated.variation_mode) == (True, 250, "relax", "strong")
+    assert (updated.remix, updated.stylize, updated.speed, updated.variation_mode) == (
+        True,
+        250,
+        "relax",
+        "strong",
+    )
     with pytest.raises(ValueError, match="colour"):
         await repository.update_user_settings(9, colour="red")
 

@@ -1,0 +1,112 @@
+"""A bot-like process for the crash test: runs the JobService on the tiny model.
+
+    python -m tests.jobs._worker_proc DATA_DIR MODELS_DIR DELIVERIES [--submit N] [--step-seconds S]
+
+With --submit it queues N jobs (printing `submitted <id>`); it prints `started <id>` as jobs start,
+appends `<job id> <status>` to DELIVERIES from its delivery handler, and exits 0 once every job in
+the database is finished and delivered. --step-seconds slows each denoising step down so that a
+test can kill the process while a job runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+
+from bot.engine.request import GenerationRequest, StepCallback
+from bot.jobs.backend import ThreadBackend
+from bot.jobs.events import Started
+from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
+from bot.jobs.repository import Repository
+from bot.jobs.service import JobService
+from bot.settings import Settings
+
+
+class SlowSteps:
+    """Wraps the engine so that every step also sleeps (the real work still happens)."""
+
+    def __init__(self, engine, seconds: float) -> None:
+        self._engine = engine
+        self._seconds = seconds
+        self.family = engine.family
+        self.model_name = engine.model_name
+
+    def _slow(self, on_step: StepCallback | None) -> StepCallback:
+        def callback(progress):
+            time.sleep(self._seconds)
+            if on_step is not None:
+                on_step(progress)
+
+        return callback
+
+    def txt2img(self, request, on_step=None):
+        return self._engine.txt2img(request, on_step=self._slow(on_step))
+
+
+async def main(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(
+        {
+            "MODEL": "tiny",
+            "MODELS_DIR": args.models_dir,
+            "DATA_DIR": args.data_dir,
+            "DEVICE": "cpu",
+            "PROGRESS_INTERVAL": "0",
+        }
+    )
+    repository = await Repository.open(settings.database_path, settings.images_dir)
+
+    def load():
+        from bot.engine.loader import load_engine
+
+        engine = load_engine(settings)
+        return SlowSteps(engine, args.step_seconds) if args.step_seconds else engine
+
+    service = JobService(settings, repository, ThreadBackend(load))
+
+    def append(line: str) -> None:
+        with open(args.deliveries, "a") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    async def deliver(job: Job, images: list[JobImage]) -> None:
+        await asyncio.to_thread(append, f"{job.id} {job.status.value} {len(images)}\n")
+
+    service.add_delivery_handler(deliver, name="deliveries-file")
+
+    async def announce(job_id: str) -> None:
+        async for event in service.subscribe(job_id):
+            if isinstance(event, Started):
+                print(f"started {job_id}", flush=True)
+
+    await service.start()
+    watchers = []
+    for n in range(args.submit):
+        request = GenerationRequest(prompt=f"job {n}", width=64, height=64, seed=n, steps=4)
+        job = await service.submit(
+            NewJob(kind=JobKind.IMAGINE, user_id=n % 2, prompt=request.prompt, request=request)
+        )
+        print(f"submitted {job.id}", flush=True)
+        watchers.append(asyncio.create_task(announce(job.id)))
+    while True:
+        counts = await repository.count_jobs()
+        unfinished = counts[JobStatus.QUEUED] + counts[JobStatus.RUNNING]
+        if not unfinished and not await repository.undelivered_jobs():
+            break
+        await asyncio.sleep(0.1)
+    await service.stop(5)
+    await repository.close()
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data_dir")
+    parser.add_argument("models_dir")
+    parser.add_argument("deliveries")
+    parser.add_argument("--submit", type=int, default=0)
+    parser.add_argument("--step-seconds", type=float, default=0.0)
+    sys.exit(asyncio.run(main(parser.parse_args())))
