@@ -4,7 +4,7 @@
 found; `find(prompt)` lists them. The caller passes the raw prompt, so the `--no` text is checked
 too ("--no clothes" is a classic way round a "nude" ban).
 
-How a text is read, in one linear pass:
+How a text is read (in time linear in its length):
 1. Unicode compatibility forms are folded (fullwidth and math letters become plain letters),
    accents, zero-width and other invisible format characters are dropped, case is folded.
 2. Words are runs of letters and digits; `@` and `$` count as the letters a and s, and in a word
@@ -288,12 +288,15 @@ class BannedWords:
 
     def _match_phrases(self, tokens: list[_Token], index: int) -> list[str]:
         found = []
-        first = {key for key, _ in tokens[index].readings}
-        for key in first:
-            for entry in self._phrases.get(key, ()):
+        first_words = {spelling for spelling, _ in tokens[index].readings}
+        for first_word in first_words:
+            for entry in self._phrases.get(first_word, ()):
                 following = tokens[index : index + len(entry.words)]
                 if len(following) == len(entry.words) and all(
-                    any(key == word[0] and _covers(counts, word[1]) for key, counts in token.readings)
+                    any(
+                        spelling == word[0] and _covers(counts, word[1])
+                        for spelling, counts in token.readings
+                    )
                     for token, word in zip(following, entry.words, strict=True)
                 ):
                     found.append(entry.shown)
