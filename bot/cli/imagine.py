@@ -1,18 +1,26 @@
-"""`python -m bot imagine "PROMPT" -o grid.png`: one job, locally, through the engine."""
+"""`python -m bot imagine "PROMPT" -o grid.png`: render locally through the job system.
+
+The same path the bot uses: the prompt is expanded, each job is submitted to a `JobService`
+(SQLite under DATA_DIR, the GPU worker thread, images with metadata), and a delivery handler
+copies each finished grid to the output file. Jobs the bot left in the database are not touched.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import random
-import uuid
+import shutil
+import sys
 from dataclasses import replace
 from pathlib import Path
 
-from bot.errors import InvalidPrompt
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+CLI_USER_ID = 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,25 +38,79 @@ def output_paths(output: Path, count: int) -> list[Path]:
 
 
 def execute(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.engine.loader import load_engine
-    from bot.images import GRID_FILE, save_result
     from bot.prompt import context_from_settings, expand_prompt
 
-    context = context_from_settings(settings)
-    jobs = expand_prompt(args.prompt, context)  # bad prompts fail before the model loads
-    if any(job.image_urls for job in jobs):
-        raise InvalidPrompt("image prompts need the bot (it downloads them); use text here")
-    engine = load_engine(settings)
-    context = replace(context, family=engine.family)
-    jobs = expand_prompt(args.prompt, context)
-    for job, output in zip(jobs, output_paths(args.output, len(jobs)), strict=True):
-        request = job.to_generation(seed=job.seed if job.seed is not None else random.randrange(2**32))
-        folder = settings.images_dir / str(uuid.uuid4())
-        result = engine.txt2img(request)
-        save_result(folder, request, result)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_bytes((folder / GRID_FILE).read_bytes())
-        print(
-            f"{output}: {job.display_prompt} ({request.width}x{request.height}, seed {request.seed}, {folder})"
-        )
-    return 0
+    expand_prompt(args.prompt, context_from_settings(settings))  # bad prompts fail before the model loads
+    return asyncio.run(_run(args.prompt, args.output, settings))
+
+
+async def _run(prompt: str, output: Path, settings: Settings) -> int:
+    from bot.engine.loader import load_engine
+    from bot.jobs.backend import ThreadBackend
+    from bot.jobs.events import Failed, Finished, Progress
+    from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
+    from bot.jobs.repository import Repository
+    from bot.jobs.service import JobService
+    from bot.prompt import context_from_settings, expand_prompt
+
+    repository = await Repository.open(settings.database_path, settings.images_dir)
+    # One CLI run is one user's burst: let all of its jobs wait at once.
+    local = replace(settings, max_jobs_per_user=max(settings.max_jobs_per_user, 40))
+    service = JobService(local, repository, ThreadBackend(lambda: load_engine(settings)))
+    destinations: dict[str, Path] = {}
+
+    async def copy_to_output(job: Job, images: list[JobImage]) -> None:
+        """The CLI's delivery: copy the grid (or the single image) to the output path."""
+        destination = destinations.get(job.id)
+        if destination is None or job.status is not JobStatus.DONE:
+            return
+        source = service.grid_path(job.id) if len(images) > 1 else images[0].path
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(shutil.copyfile, source, destination)
+
+    service.add_delivery_handler(copy_to_output, name="cli-output")
+    failures = 0
+    try:
+        await service.start(recover=False)
+        context = replace(context_from_settings(settings), family=service.family)
+        jobs = expand_prompt(prompt, context)
+        submitted = []
+        for request, destination in zip(jobs, output_paths(output, len(jobs)), strict=True):
+            seed = request.seed if request.seed is not None else random.randrange(2**32)
+            job = await service.submit(
+                NewJob(
+                    kind=JobKind.IMAGINE,
+                    user_id=CLI_USER_ID,
+                    prompt=request.display_prompt or request.prompt,
+                    request=request.to_generation(seed=seed),
+                    speed=request.speed,
+                    image_urls=list(request.image_urls),
+                )
+            )
+            destinations[job.id] = destination
+            submitted.append(job)
+        for job in submitted:
+            async for event in service.subscribe(job.id):
+                if isinstance(event, Progress):
+                    print(f"{job.prompt}: {event.percent}%", file=sys.stderr, flush=True)
+                elif isinstance(event, Finished):
+                    generation = job.generation_request
+                    print(
+                        f"{destinations[job.id]}: {job.prompt} ({generation.width}x{generation.height}, "
+                        f"seed {generation.seed}, {service.job_folder(job.id)})"
+                    )
+                elif isinstance(event, Failed):
+                    failures += 1
+                    print(f"Job failed: {job.prompt}: {event.message}", file=sys.stderr)
+        await _deliveries_done(service, [job.id for job in submitted])
+    finally:
+        await service.stop(grace=settings.shutdown_grace)
+        await repository.close()
+    return 1 if failures else 0
+
+
+async def _deliveries_done(service, job_ids: list[str]) -> None:
+    """Wait until each job's output file is written (its delivery recorded)."""
+    for job_id in job_ids:
+        while not (await service.repository.get_job(job_id)).delivered:  # noqa: ASYNC110 (DB state)
+            await asyncio.sleep(0.05)

@@ -100,10 +100,19 @@ class JobService:
         """The loaded model's family (valid after `start`), to resolve prompts."""
         return self.backend.family
 
-    async def start(self) -> None:
-        """Start the GPU backend, re-queue unfinished jobs and deliver finished undelivered ones."""
+    async def start(self, *, recover: bool = True) -> None:
+        """Start the GPU backend, re-queue unfinished jobs and deliver finished undelivered ones.
+
+        `recover=False` (the local CLI) leaves jobs of other processes in the database alone.
+        """
         await self.backend.start()
         self._stopping = False
+        if recover:
+            await self._recover()
+        self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="job-dispatcher")
+        self._wakeup.set()
+
+    async def _recover(self) -> None:
         recovered = await self.repository.jobs_with_status(JobStatus.RUNNING, JobStatus.QUEUED)
         for job in recovered:
             if job.id in self._active:
@@ -123,8 +132,6 @@ class JobService:
             log.info("re-queued %d unfinished jobs", len(self._queue))
         for job in await self.repository.undelivered_jobs():
             self._schedule_delivery(job)
-        self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="job-dispatcher")
-        self._wakeup.set()
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop taking work; let the running job finish within `grace` s; keep the rest queued."""
@@ -508,7 +515,8 @@ class JobService:
     def add_delivery_handler(self, handler: DeliveryHandler, name: str | None = None) -> None:
         """Register `async handler(job, images)`, called once per finished job — done, failed or
         cancelled (look at `job.status`; `images` is empty unless done) — also for jobs that
-        finished before a restart. Register before `start()`. The name (default: the function's
+        finished before a restart. Register before `start()`; with no handler, finished jobs stay
+        undelivered until a process with one starts. The name (default: the function's
         qualified name) is stored with each delivery, so keep it stable across releases.
         """
         name = name or getattr(handler, "__qualname__", repr(handler))
@@ -527,10 +535,7 @@ class JobService:
         """Run each handler that has not yet delivered this job; retry failures with backoff."""
         handlers = self._handlers
         if not handlers:
-            # Nobody to deliver to (e.g. the CLI, which watches events instead).
-            await self.repository.mark_delivered(job.id)
-            job.delivered = True
-            return
+            return  # stays undelivered: the next process with a handler delivers it
         images = await self.repository.get_images(job.id) if job.status is JobStatus.DONE else []
         already = await self.repository.delivered_handlers(job.id)
         pending = [(name, handler) for name, handler in handlers if name not in already]
