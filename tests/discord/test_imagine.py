@@ -25,9 +25,11 @@ async def test_imagine_shows_progress_then_a_grid_with_nine_buttons(world, param
     assert button_labels(grid) == GRID_LABELS
     picture = image_of(world, grid)
     assert picture.width / picture.height == pytest.approx(ratio, rel=0.1)
-    progress = [p["content"] for p in patches_of(world) if "%)" in (p.get("content") or "")]
+    progress = [p for p in patches_of(world) if "%)" in (p.get("content") or "")]
     assert progress, "the progress message was never edited with a percentage"
-    assert all(text.startswith(f"**{prompt}** - <@{world.alice.id}> (") for text in progress)
+    assert all(edit["content"].startswith(f"**{prompt}** - <@{world.alice.id}> (") for edit in progress)
+    previews = [a["filename"] for edit in progress for a in edit.get("attachments", [])]
+    assert "progress.jpg" in previews, "no low-res preview was shown while generating"
     # The progress message goes away once the grid is there.
     await world.wait_until(lambda: len(world.messages()) == 1)
     assert world.messages()[0].id == grid.id
