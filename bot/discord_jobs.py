@@ -30,9 +30,9 @@ from bot.discord_render import (
     single_image_content,
 )
 from bot.discord_views import ERROR_RED, grid_view, progress_view, single_view
-from bot.errors import JobNotFound
+from bot.errors import JobNotFound, UserFacingError
 from bot.jobs.events import Progress, Queued, Started
-from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, Speed, UserSettings
+from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, Speed, UserSettings, new_job_id
 from bot.jobs.service import random_seed
 from bot.prompt import ImagineRequest, PromptContext, StylePreset, context_from_settings
 
@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MISSING_PERMISSIONS = (
+    "I cannot post in this channel. Ask an admin to give me Send Messages, Attach Files, "
+    "Embed Links and Read Message History here."
+)
 GRID_KINDS = (JobKind.IMAGINE, JobKind.VARIATION, JobKind.REROLL)
 
 
@@ -81,6 +85,7 @@ class JobFront:
         self.retry = retry or RetryPolicy()
         self._watchers: set[asyncio.Task[None]] = set()
         self._base_context: PromptContext | None = None
+        self._posting: dict[str, asyncio.Event] = {}
 
     def register(self) -> None:
         self.jobs.add_delivery_handler(self.deliver)
@@ -138,14 +143,28 @@ class JobFront:
 
     async def submit(self, channel: discord.abc.Messageable, new_job: NewJob) -> Job:
         """Store the job, post its progress message in `channel` and watch it. Raises QueueFull."""
-        job = await self.jobs.submit(new_job)
-        message = await channel.send(
-            progress_content(job.prompt, job.user_id),
-            view=progress_view(job.id),
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
-        await self.jobs.repository.set_message_ids(job.id, progress_message_id=message.id)
-        await self.jobs.repository.add_job_message(job.id, message.id, message.channel.id, "progress")
+        new_job.id = new_job.id or new_job_id()
+        # A fast job may finish before its progress message is recorded: delivery waits for it.
+        posted = self._posting[new_job.id] = asyncio.Event()
+        try:
+            job = await self.jobs.submit(new_job)
+            try:
+                message = await channel.send(
+                    progress_content(job.prompt, job.user_id),
+                    view=progress_view(job.id),
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+            except discord.HTTPException as error:
+                # Nobody would see this job: do not spend GPU time on it.
+                await self.jobs.cancel(job.id)
+                if isinstance(error, discord.Forbidden):
+                    raise UserFacingError(MISSING_PERMISSIONS) from error
+                raise
+            await self.jobs.repository.set_message_ids(job.id, progress_message_id=message.id)
+            await self.jobs.repository.add_job_message(job.id, message.id, message.channel.id, "progress")
+        finally:
+            posted.set()
+            self._posting.pop(new_job.id, None)
         task = asyncio.create_task(self.watch(job, message), name=f"watch-job-{job.id}")
         self._watchers.add(task)
         task.add_done_callback(self._watchers.discard)
@@ -230,6 +249,9 @@ class JobFront:
             log.info("progress message of job %s is gone; its end is not shown", job.id)
 
     async def _progress_message_id(self, job: Job) -> int | None:
+        posting = self._posting.get(job.id)
+        if posting is not None:
+            await posting.wait()
         fresh = await self.jobs.repository.get_job(job.id)
         return (fresh or job).progress_message_id
 

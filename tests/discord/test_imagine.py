@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import discord
 import pytest
 
+from bot.discord_jobs import MISSING_PERMISSIONS
 from bot.jobs.models import JobStatus
 from tests.discord.helpers import GRID_LABELS, button_labels, image_of, is_result, patches_of
 
@@ -46,12 +48,12 @@ async def test_invalid_parameter_is_an_ephemeral_error_and_stores_no_job(world):
 
 
 async def test_more_than_five_jobs_asks_first(world):
-    """Seven permutations ask for confirmation; Yes submits seven jobs, each with its own grid."""
+    """Six permutations ask for confirmation first; Yes submits six jobs, each with its own grid."""
     result = await world.alice.slash(
-        world.channel, "imagine", prompt="a {red, green, blue, cyan, pink, gold, gray} bird"
+        world.channel, "imagine", prompt="a {red, green, blue, cyan, pink, gray} bird"
     )
     assert result.ephemeral
-    assert "**7**" in result.response.content
+    assert "**6**" in result.response.content
     assert world.messages() == []
     await world.alice.click(result.response, label="Yes")
     for colour in ("red", "gray"):
@@ -59,7 +61,7 @@ async def test_more_than_five_jobs_asks_first(world):
     counts = await world.service.repository.count_jobs()
     assert (
         counts.get(JobStatus.DONE, 0) + counts.get(JobStatus.RUNNING, 0) + counts.get(JobStatus.QUEUED, 0)
-        == 7
+        == 6
     )
 
 
@@ -68,3 +70,16 @@ async def test_no_to_the_confirmation_submits_nothing(world):
     result = await world.alice.slash(world.channel, "imagine", prompt="a cat --repeat 6")
     await world.alice.click(result.response, label="No")
     assert sum((await world.service.repository.count_jobs()).values()) == 0
+
+
+async def test_a_channel_where_the_bot_cannot_post_gets_a_clear_error(world):
+    """Without Send Messages in the channel, /imagine explains which permissions are missing and runs nothing."""
+    locked = world.guild.create_text_channel(
+        "locked", overwrites={world.env.bot.user: discord.PermissionOverwrite(send_messages=False)}
+    )
+    result = await world.alice.slash(locked, "imagine", prompt="a quiet library")
+    assert result.ephemeral
+    assert result.response.embeds[0].description == MISSING_PERMISSIONS
+    job = (await world.service.repository.user_jobs(world.alice.id))[0]
+    await world.wait_until(lambda: world.service.running_job_id is None)
+    assert (await world.service.repository.get_job(job.id)).status is JobStatus.CANCELLED
