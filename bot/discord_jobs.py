@@ -32,8 +32,9 @@ from bot.discord_render import (
 from bot.discord_views import ERROR_RED, grid_view, progress_view, single_view
 from bot.errors import JobNotFound, UserFacingError
 from bot.jobs.events import Progress, Queued, Started
-from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, Speed, UserSettings, new_job_id
+from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 from bot.jobs.service import random_seed
+from bot.personal import PersonalSettings, personal_context
 from bot.prompt import ImagineRequest, PromptContext, StylePreset, context_from_settings
 
 if TYPE_CHECKING:
@@ -98,27 +99,29 @@ class JobFront:
     # ---- submitting ---------------------------------------------------------------------------
 
     async def prompt_context(self, user_id: int, guild_id: int | None) -> PromptContext:
-        """The prompt language's context for this user here: model facts, /prefer and style presets."""
+        """The prompt language's context for this user here: model facts, /settings, /prefer, presets."""
         if self._base_context is None:
             self._base_context = replace(context_from_settings(self.settings), family=self.jobs.family)
         repository = self.jobs.repository
-        user = await repository.get_user_settings(user_id)
-        presets: dict[str, StylePreset] = {}
-        default_style = None
+        base = self._base_context
         if guild_id is not None:
-            for preset in await repository.get_guild_presets(guild_id):
-                presets[preset.name] = StylePreset(
-                    preset.name, preset.template, preset.negative, preset.params
-                )
+            presets = {
+                preset.name: StylePreset(preset.name, preset.template, preset.negative, preset.params)
+                for preset in await repository.get_guild_presets(guild_id)
+            }
             default_style = (await repository.get_guild_settings(guild_id)).default_style
-        return replace(
-            self._base_context,
+            base = replace(base, presets=presets, default_style=default_style)
+        user = await repository.get_user_settings(user_id)
+        personal = PersonalSettings(
+            model=user.model,
+            stylize=user.stylize,
+            raw=user.raw,
+            remix=user.remix,
+            variation_mode=user.variation_mode,
+            speed=user.speed,
             suffix=user.suffix,
-            options=await repository.get_user_options(user_id),
-            presets=presets,
-            default_style=default_style,
-            user_defaults=user_defaults(user),
         )
+        return personal_context(base, personal, await repository.get_user_options(user_id))
 
     async def submit_imagine(
         self, interaction: discord.Interaction, requests: list[ImagineRequest]
@@ -223,7 +226,13 @@ class JobFront:
         else:
             picture = await asyncio.to_thread(_open, images[0].path)
             view = single_view(job.id, 1, upscale=job.kind is not JobKind.UPSCALE)
-        message = await self.send_image(channel, content, picture, limit, job.id, view)
+        try:
+            message = await self.send_image(channel, content, picture, limit, job.id, view)
+        except (discord.Forbidden, discord.NotFound) as error:
+            # The channel is gone or closed to the bot: retrying cannot help. The images stay
+            # on disk (and `/show` can post them later).
+            log.warning("cannot deliver job %s to channel %s: %s", job.id, job.channel_id, error)
+            return
         await self.jobs.repository.set_message_ids(job.id, result_message_id=message.id)
         await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, "result")
         await self._drop_progress(job)
@@ -330,18 +339,6 @@ class JobFront:
         if job is None:
             raise JobNotFound(f"There is no job `{job_id}` any more.")
         return job
-
-
-def user_defaults(user: UserSettings) -> str:
-    """A user's /settings as the parameters they stand for (the weakest layer of a prompt)."""
-    parts = []
-    if user.stylize is not None:
-        parts.append(f"--stylize {user.stylize}")
-    if user.raw:
-        parts.append("--style raw")
-    if user.speed == Speed.RELAX.value:
-        parts.append("--relax")
-    return " ".join(parts)
 
 
 def upload_meta(interaction: discord.Interaction) -> dict[str, Any]:

@@ -69,3 +69,21 @@ async def test_discord_errors_on_upload_are_retried(world):
     await world.wait_until(lambda: job.id not in world.service._deliveries)
     stored = await world.service.repository.get_job(job.id)
     assert stored.status is JobStatus.DONE and stored.delivered
+
+
+async def test_a_channel_closed_to_the_bot_ends_delivery_without_endless_retries(world):
+    """If the bot lost access to the channel, delivery gives up (a warning) instead of retrying forever."""
+    world.engine.gate.clear()
+    await world.alice.slash(world.channel, "imagine", prompt="a closed door")
+    progress = await world.wait_for(lambda m: "a closed door" in m.content)
+    job = await world.job_of(progress)
+    world.env.inject_error(
+        "POST", "/channels/*/messages", status=403, code=50013, message="Missing Permissions", times=None
+    )
+    world.engine.gate.set()
+    await world.wait_until(
+        lambda: job.id not in world.service._deliveries and world.service.running_job_id is None
+    )
+    stored = await world.service.repository.get_job(job.id)
+    assert stored.status is JobStatus.DONE and stored.delivered
+    assert not [m for m in world.messages() if m.content.endswith("(fast)")]
