@@ -28,6 +28,7 @@ from bot.discord_render import (
     progress_content,
     result_content,
     single_image_content,
+    upload_budget,
 )
 from bot.discord_views import ERROR_RED, grid_view, progress_view, single_view
 from bot.errors import JobNotFound, UserFacingError
@@ -49,6 +50,8 @@ MISSING_PERMISSIONS = (
     "I cannot post in this channel. Ask an admin to give me Send Messages, Attach Files, "
     "Embed Links and Read Message History here."
 )
+# How often a 413 "payload too large" halves the upload budget before the error stands.
+MAX_HALVINGS = 4
 GRID_KINDS = (JobKind.IMAGINE, JobKind.VARIATION, JobKind.REROLL)
 
 
@@ -217,6 +220,9 @@ class JobFront:
         if job.status is not JobStatus.DONE:
             await self._show_end(job)
             return
+        if not images:
+            log.warning("job %s is done but has no stored images; nothing to post", job.id)
+            return
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         content = result_content(job.kind.value, job.prompt, job.user_id, mode=job.mode, speed=job.speed)
         limit = job.meta.get("upload_limit")
@@ -285,7 +291,8 @@ class JobFront:
     ) -> discord.Message:
         """Send `picture` encoded to fit `limit`, retrying Discord errors with backoff.
 
-        A 413 (too large for this channel after all) halves the budget and tries again at once.
+        A 413 (too large for this channel after all) halves the budget and tries again at once,
+        a few times.
         """
 
         async def attempt(budget: int | None) -> discord.Message:
@@ -300,12 +307,14 @@ class JobFront:
 
         budget = limit
         delays = iter(self.retry.delays())
+        halvings = 0
         while True:
             try:
                 return await attempt(budget)
             except discord.HTTPException as error:
-                if error.status == 413:
-                    budget = (budget or 10 * 1024 * 1024) // 2
+                if error.status == 413 and halvings < MAX_HALVINGS:
+                    halvings += 1
+                    budget = upload_budget(budget) // 2
                     continue
                 delay = next(delays, None) if _retryable(error) else None
                 if delay is None:

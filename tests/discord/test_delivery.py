@@ -56,13 +56,20 @@ async def test_the_grid_is_encoded_to_fit_the_upload_limit(world, small_upload_l
     assert on_disk.stat().st_size > small_upload_limit
 
 
-async def test_discord_errors_on_upload_are_retried(world):
-    """Two 500s on the result upload are retried; the grid arrives and the job is delivered."""
+UPLOAD_ERRORS = [
+    (500, 2),  # Discord having a bad moment: retried with backoff
+    (413, 1),  # too large for this channel after all: retried with a smaller budget
+]
+
+
+@pytest.mark.parametrize(("status", "times"), UPLOAD_ERRORS)
+async def test_discord_errors_on_upload_are_retried(world, status, times):
+    """Discord errors on the result upload are retried; the grid arrives and the job is delivered."""
     world.front.retry = world.front.retry.__class__(attempts=4, first_delay=0.05)
     world.engine.gate.clear()
     await world.alice.slash(world.channel, "imagine", prompt="a stubborn mule")
     progress = await world.wait_for(lambda m: "a stubborn mule" in m.content)
-    world.env.inject_error("POST", "/channels/*/messages", status=500, times=2)
+    world.env.inject_error("POST", "/channels/*/messages", status=status, times=times)
     world.engine.gate.set()
     grid = await world.wait_for(is_result, after=progress.id)
     job = await world.job_of(grid)
