@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import discord
 import pytest
 
 from bot.discord_jobs import MISSING_PERMISSIONS
+from bot.discord_views import WARNING_YELLOW
 from bot.jobs.models import JobStatus
 from tests.discord.helpers import GRID_LABELS, button_labels, image_of, is_result, patches_of
 
@@ -83,3 +86,18 @@ async def test_a_channel_where_the_bot_cannot_post_gets_a_clear_error(world):
     job = (await world.service.repository.user_jobs(world.alice.id))[0]
     await world.wait_until(lambda: world.service.running_job_id is None)
     assert (await world.service.repository.get_job(job.id)).status is JobStatus.CANCELLED
+
+
+async def test_queue_full_is_an_ephemeral_yellow_error(world):
+    """Over the per-user limit of waiting jobs, /imagine answers `Queue full` only to the user."""
+    world.service.settings = dataclasses.replace(world.service.settings, max_jobs_per_user=1)
+    world.engine.gate.clear()
+    await world.alice.slash(world.channel, "imagine", prompt="first")
+    await world.wait_until(lambda: world.service.running_job_id is not None)
+    await world.alice.slash(world.channel, "imagine", prompt="second")
+    result = await world.alice.slash(world.channel, "imagine", prompt="third")
+    assert result.ephemeral
+    (embed,) = result.response.embeds
+    assert embed.title == "Queue full"
+    assert embed.colour == WARNING_YELLOW
+    assert not [m for m in world.messages() if "third" in m.content]

@@ -28,6 +28,7 @@ from discord.ext import commands
 from bot.discord_jobs import channel_of, upload_meta
 from bot.discord_render import custom_id, parse_custom_id
 from bot.discord_views import MARKED_WHEN_USED, JobButton, marked_view, report_unexpected, send_error
+from bot.engine.request import GenerationRequest
 from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
 from bot.exts.actions._modal import RemixModal
 from bot.jobs.models import Job, JobKind, JobStatus, NewJob
@@ -103,11 +104,12 @@ class Actions(commands.Cog):
         user = await front.jobs.repository.get_user_settings(interaction.user.id)
         mode = spec.mode or (user.variation_mode if spec.kind is JobKind.VARIATION else None)
         if spec.remixable and user.remix:
-            modal = RemixModal(job.prompt, index if spec.kind is not JobKind.REROLL else None)
-            modal.on_prompt = lambda modal_interaction, text: self.submit_remix(
-                modal_interaction, job, spec.kind, index, mode, clicked, text
-            )
-            await interaction.response.send_modal(modal)
+            shown_index = index if spec.kind is not JobKind.REROLL else None
+
+            async def remixed(modal_interaction: discord.Interaction, text: str) -> None:
+                await self.submit_remix(modal_interaction, job, spec.kind, index, mode, clicked, text)
+
+            await interaction.response.send_modal(RemixModal(job.prompt, shown_index, remixed))
             return
         await acknowledge(interaction, clicked)
         await self.submit_from(interaction, job, spec.kind, index, mode)
@@ -121,14 +123,14 @@ class Actions(commands.Cog):
         mode: str | None,
         *,
         prompt: str | None = None,
-        request: object | None = None,
+        request: GenerationRequest | None = None,
     ) -> Job:
         """Submit a job derived from image `index` (1-based) of `parent`, owned by the clicker."""
         new_job = NewJob(
             kind=kind,
             user_id=interaction.user.id,
             prompt=prompt if prompt is not None else parent.prompt,
-            request=request,  # type: ignore[arg-type]
+            request=request,
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
             parent_id=parent.id,

@@ -9,10 +9,13 @@ import discord
 MAX_REMIX_PROMPT = 4000
 
 
+RemixCallback = Callable[[discord.Interaction, str], Awaitable[None]]
+
+
 class RemixModal(discord.ui.Modal, title="Remix Prompt"):
     """Calls `on_prompt(interaction, text)` with the edited prompt when sent."""
 
-    def __init__(self, prompt: str, index: int | None) -> None:
+    def __init__(self, prompt: str, index: int | None, on_prompt: RemixCallback) -> None:
         super().__init__(timeout=600)
         label = f"New prompt for image #{index}" if index else "New prompt"
         self.prompt = discord.ui.TextInput(
@@ -22,8 +25,7 @@ class RemixModal(discord.ui.Modal, title="Remix Prompt"):
             max_length=MAX_REMIX_PROMPT,
         )
         self.add_item(self.prompt)
-        self.on_prompt: Callable[[discord.Interaction, str], Awaitable[None]] | None = None
+        self.on_prompt = on_prompt
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        if self.on_prompt is not None:
-            await self.on_prompt(interaction, self.prompt.value)
+        await self.on_prompt(interaction, self.prompt.value)
