@@ -35,6 +35,7 @@ from bot.errors import JobNotFound, UserFacingError
 from bot.jobs.events import Progress, Queued, Started
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 from bot.jobs.service import random_seed
+from bot.moderation import BannedWords
 from bot.personal import PersonalSettings, personal_context
 from bot.prompt import ImagineRequest, PromptContext, StylePreset, context_from_settings
 
@@ -50,6 +51,7 @@ MISSING_PERMISSIONS = (
     "I cannot post in this channel. Ask an admin to give me Send Messages, Attach Files, "
     "Embed Links and Read Message History here."
 )
+BANNED_LISTS_KEPT = 32
 # How often a 413 "payload too large" halves the upload budget before the error stands.
 MAX_HALVINGS = 4
 GRID_KINDS = (JobKind.IMAGINE, JobKind.VARIATION, JobKind.REROLL)
@@ -90,6 +92,7 @@ class JobFront:
         self._watchers: set[asyncio.Task[None]] = set()
         self._base_context: PromptContext | None = None
         self._posting: dict[str, asyncio.Event] = {}
+        self._banned: dict[tuple[str, ...], BannedWords] = {}
 
     def register(self) -> None:
         self.jobs.add_delivery_handler(self.deliver)
@@ -125,6 +128,18 @@ class JobFront:
             suffix=user.suffix,
         )
         return personal_context(base, personal, await repository.get_user_options(user_id))
+
+    async def check_prompt(self, text: str, guild_id: int | None) -> None:
+        """Raise BannedPrompt if `text` holds a banned word: the built-in list plus this server's."""
+        added = tuple(word.word for word in await self.jobs.repository.banned_words(guild_id))
+        banned = self._banned.get(added)
+        if banned is None:
+            banned = await asyncio.to_thread(BannedWords.with_defaults, added)
+            # Few distinct lists exist (one per server that changed it); keep the last ones.
+            if len(self._banned) >= BANNED_LISTS_KEPT:
+                self._banned.pop(next(iter(self._banned)))
+            self._banned[added] = banned
+        banned.check(text)
 
     async def submit_imagine(
         self, interaction: discord.Interaction, requests: list[ImagineRequest]

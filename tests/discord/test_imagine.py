@@ -101,3 +101,20 @@ async def test_queue_full_is_an_ephemeral_yellow_error(world):
     assert embed.title == "Queue full"
     assert embed.colour == WARNING_YELLOW
     assert not [m for m in world.messages() if "third" in m.content]
+
+
+BANNED_CASES = [
+    ("a n.u.d.e statue", None),  # the built-in list, through an evasion
+    ("a giraffe in a hat", "giraffe"),  # a word this server added
+]
+
+
+@pytest.mark.parametrize(("prompt", "server_word"), BANNED_CASES)
+async def test_banned_words_are_refused_like_midjourney(world, prompt, server_word):
+    """A banned word (built-in or the server's own) gets `Banned prompt detected`, only for the user."""
+    if server_word:
+        await world.service.repository.add_banned_word(world.guild.id, server_word)
+    result = await world.alice.slash(world.channel, "imagine", prompt=prompt)
+    assert result.ephemeral
+    assert [embed.title for embed in result.response.embeds] == ["Banned prompt detected"]
+    assert world.messages() == []

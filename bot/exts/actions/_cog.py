@@ -153,6 +153,7 @@ class Actions(commands.Cog):
     ) -> None:
         """The remix modal was sent: parse the edited prompt like /imagine and submit it."""
         try:
+            await self.bot.front.check_prompt(text, interaction.guild_id)
             context = await self.bot.front.prompt_context(interaction.user.id, interaction.guild_id)
             requests = expand_prompt(text, context)
             if len(requests) > MAX_REMIX_JOBS:

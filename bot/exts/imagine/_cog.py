@@ -42,6 +42,7 @@ class Imagine(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         front = self.bot.front
         try:
+            await front.check_prompt(prompt, interaction.guild_id)
             context = await front.prompt_context(interaction.user.id, interaction.guild_id)
             requests = expand_prompt(prompt, context)
             if len(requests) > CONFIRM_OVER:
