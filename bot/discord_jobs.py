@@ -197,8 +197,14 @@ class JobFront:
         The end itself (result, failure, cancellation) is shown by `deliver`, which also runs
         for jobs that ended while the bot was down.
         """
+        loop = asyncio.get_running_loop()
+        last_edit = -float("inf")
         async for event in self.jobs.subscribe(job.id):
             if isinstance(event, Queued):
+                # Every job that starts moves every waiting one up: with a long queue that is
+                # many edits per channel, so a place in line is shown at most once per interval.
+                if loop.time() - last_edit < self.settings.progress_interval:
+                    continue
                 content = progress_content(job.prompt, job.user_id, position=max(0, event.position - 1))
                 edit: dict[str, Any] = {"content": content}
             elif isinstance(event, Started):
@@ -212,6 +218,7 @@ class JobFront:
                 edit = {"content": content, "attachments": files}
             else:
                 return
+            last_edit = loop.time()
             try:
                 await message.edit(**edit)
             except discord.NotFound:
