@@ -127,10 +127,13 @@ class MidjourneyBot(commands.Bot):
             log.info("application commands unchanged; not syncing")
             return False
         if self.settings.dev_guild_id is not None:
+            # Testing server: guild commands appear at once. Syncing globally as well would show
+            # every command twice there, so a dev guild replaces the global sync.
             guild = discord.Object(id=self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
-            await self.tree.sync(guild=guild)
-        synced = await self.tree.sync()
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
         _write_text(stored_at, current)
         log.info("synced %d application commands", len(synced))
         return True
@@ -139,12 +142,14 @@ class MidjourneyBot(commands.Bot):
 async def open_job_service(settings: Settings) -> JobService:
     """The job service on DATA_DIR's database with the in-process GPU worker (not started yet)."""
     from bot.engine.loader import load_engine
+    from bot.engine.pool import ModelPool
     from bot.jobs.backend import ThreadBackend
     from bot.jobs.repository import Repository
     from bot.jobs.service import JobService
 
     repository = await Repository.open(settings.database_path, settings.images_dir)
-    return JobService(settings, repository, ThreadBackend(lambda: load_engine(settings)))
+    backend = ThreadBackend(lambda: ModelPool(settings.model, lambda model: load_engine(settings, model)))
+    return JobService(settings, repository, backend)
 
 
 def _read_text(path: Path) -> str:

@@ -124,7 +124,7 @@ class Settings:
         "DEV_GUILD_ID",
         _optional_int(1, 2**63 - 1),
         "",
-        "Also sync commands to this guild at once (handy while testing; global sync can take an hour).",
+        "Sync slash commands to this guild only, instantly (for testing); empty: sync globally.",
     )
     model: str = _setting(
         "MODEL",
