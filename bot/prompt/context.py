@@ -7,19 +7,11 @@ the database; the Discord front and `python -m bot parse --user-id/--guild-id` f
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.engine.family import (
-    SDXL,
-    TINY,
-    ModelFamily,
-    family_for_name,
-    family_of_checkpoint,
-    family_of_diffusers_folder,
-)
-from bot.errors import ConfigError
+from bot.engine.family import SDXL, ModelFamily
+from bot.engine.loader import resolve_model_source
 from bot.settings import Settings
 
 
@@ -60,21 +52,11 @@ class PromptContext:
 
 
 def family_for_model(model: str, models_dir: Path) -> ModelFamily:
-    """The family of a MODEL value (`tiny`, a diffusers folder, a checkpoint, or a repo id)."""
-    if model.strip().lower() == "tiny":
-        return TINY
-    path = Path(model).expanduser()
-    if (path / "model_index.json").is_file():
-        return family_of_diffusers_folder(path)
-    if model.endswith(".safetensors"):
-        for candidate in (path, models_dir / "checkpoints" / model, models_dir / model):
-            if candidate.is_file():
-                try:
-                    return family_of_checkpoint(candidate)
-                except (OSError, ValueError, struct.error) as error:
-                    raise ConfigError(f"{candidate} is not a readable safetensors file: {error}") from None
-        raise ConfigError(f"checkpoint {model!r} not found in {models_dir / 'checkpoints'}")
-    return family_for_name(model)
+    """The family of a MODEL value (`tiny`, a diffusers folder, a checkpoint, or a repo id).
+
+    Uses the engine's own resolution (no weights are read), so the errors are the same lines.
+    """
+    return resolve_model_source(model, models_dir).family
 
 
 def context_from_settings(settings: Settings) -> PromptContext:
