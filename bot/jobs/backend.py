@@ -148,7 +148,17 @@ class ThreadBackend:
             if flag.is_set():
                 outcome = WorkFailed("Cancelled.", "cancelled")
             else:
-                outcome = run_order(
-                    self._engine, order, flag, lambda event, q=events: self._post(q.put_nowait, event)
-                )
+                outcome = self._run_guarded(order, flag, events)
             self._post(events.put_nowait, outcome)
+
+    def _run_guarded(
+        self, order: WorkOrder, flag: threading.Event, events: asyncio.Queue[WorkEvent]
+    ) -> WorkDone | WorkFailed:
+        # run_order handles every Exception; this catches the rest so the thread never dies
+        # with an order in flight (its stream would wait forever).
+        assert self._engine is not None
+        try:
+            return run_order(self._engine, order, flag, lambda event: self._post(events.put_nowait, event))
+        except BaseException as error:
+            log.exception("the GPU worker was interrupted")
+            return WorkFailed(f"The GPU worker was interrupted: {type(error).__name__}", "error")

@@ -50,6 +50,15 @@ def random_seed() -> int:
     return random.randrange(2**32)
 
 
+def default_mode(kind: JobKind, mode: str | None) -> str | None:
+    """Variation defaults to strong, upscale to subtle; other kinds keep what they were given."""
+    if mode is None and kind is JobKind.VARIATION:
+        return "strong"
+    if mode is None and kind is JobKind.UPSCALE:
+        return "subtle"
+    return mode
+
+
 def at_least_one_denoising_step(request: GenerationRequest) -> GenerationRequest:
     """img2img runs int(steps × strength) steps: raise `steps` so that this is at least 1."""
     if request.strength <= 0 or int(request.steps * request.strength) >= 1:
@@ -174,6 +183,7 @@ class JobService:
         kind = JobKind(new.kind)
         if kind not in RUNNABLE_KINDS:
             raise InvalidParameter(f"{kind.value} is not available yet.")
+        new = dataclasses.replace(new, mode=default_mode(kind, new.mode))
         self._check_limits(new.user_id)
         job_id = new.id or new_job_id()
         request, image_urls = await self._resolve_request(new, kind)
@@ -208,6 +218,7 @@ class JobService:
             self._active[job.id] = job
             self._queue.push(self._ticket(job))
         log.info("queued %s job %s for user %s", kind.value, job.id, job.user_id)
+        self._announce_positions()  # a newcomer may go ahead of a busy user's waiting jobs
         self._wakeup.set()
         return job
 
@@ -257,10 +268,9 @@ class JobService:
             return base, list(parent.image_urls)
         image = await self._parent_image(parent, new.parent_index)
         if kind is JobKind.VARIATION:
-            mode = new.mode or "strong"
+            mode = new.mode
             if mode not in ("strong", "subtle"):
                 raise InvalidParameter(f"Variation mode must be strong or subtle, not {mode!r}.")
-            new.mode = mode
             strength = self.family.vary_strong if mode == "strong" else self.family.vary_subtle
             base = new.request or dataclasses.replace(parent_request, seed=random_seed())
             width, height = image.width, image.height
@@ -270,7 +280,6 @@ class JobService:
         mode = new.mode or "subtle"
         if mode not in UPSCALE_STRENGTH:
             raise InvalidParameter(f"Upscale mode must be subtle or creative, not {mode!r}.")
-        new.mode = mode
         return (
             dataclasses.replace(
                 parent_request,
@@ -406,7 +415,12 @@ class JobService:
                 await self._run(job)
             except Exception as error:
                 log.exception("job %s failed outside the engine", job.id)
-                await self._record_outcome(job, JobStatus.FAILED, f"{type(error).__name__}: {error}", 0.0)
+                try:
+                    await self._record_outcome(job, JobStatus.FAILED, f"{type(error).__name__}: {error}", 0.0)
+                except Exception:
+                    # Even the database failed: the row stays 'running' and is retried after restart.
+                    log.exception("could not record the failure of job %s", job.id)
+                    self._active.pop(job.id, None)
             finally:
                 self._running = None
                 self._run_finished.set()

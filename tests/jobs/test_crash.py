@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def worker(data_dir: Path, models_dir: Path, deliveries: Path, *extra: str) -> subprocess.Popen[str]:
+    log = (deliveries.parent / f"worker-{len(list(deliveries.parent.glob('worker-*')))}.log").open("w")
     return subprocess.Popen(
         [
             sys.executable,
@@ -29,6 +30,7 @@ def worker(data_dir: Path, models_dir: Path, deliveries: Path, *extra: str) -> s
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
 
@@ -52,10 +54,12 @@ def test_sigkill_during_a_job_then_restart_delivers_everything_once(
     assert len(submitted) == 3
     with sqlite3.connect(data_dir / "bot.sqlite3") as db:
         statuses = dict(db.execute("SELECT id, status FROM jobs").fetchall())
-    assert sorted(statuses.values()) == ["queued", "queued", "running"]
+    assert sorted(statuses.values()) == ["queued", "queued", "running"], (
+        tmp_path / "worker-0.log"
+    ).read_text()
 
     second = worker(data_dir, tiny_model_dir.parent, deliveries)
-    assert second.wait(300) == 0
+    assert second.wait(300) == 0, (tmp_path / "worker-1.log").read_text()[-3000:]
 
     lines = deliveries.read_text().split("\n")[:-1]
     assert sorted(lines) == sorted(f"{job_id} done 4" for job_id in submitted)

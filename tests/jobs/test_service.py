@@ -245,6 +245,7 @@ async def test_jobs_derived_from_a_parent_image(
     """Variation and upscale start from the parent's chosen image at the mode's strength."""
     parent_id = await finished_parent(service)
     job = await service.submit(NewJob(kind=kind, user_id=7, parent_id=parent_id, parent_index=2, mode=mode))
+    assert job.mode == mode
     event = await outcome(service, job.id)
     assert isinstance(event, Finished) and len(event.images) == count
     call = fake_engine.calls[-1]
@@ -295,3 +296,45 @@ async def test_gpu_seconds_are_recorded_per_job_and_user(service: JobService) ->
     assert usage.jobs_total == usage.jobs_today == 2
     assert usage.seconds_total == pytest.approx(sum(job.gpu_seconds for job in stored))
     assert (await service.gpu_usage(6)).jobs_total == 0
+
+
+async def test_waiting_subscribers_see_their_place_in_line_change(
+    service: JobService, fake_engine: FakeEngine
+) -> None:
+    """A waiting job's place is announced again when a newcomer goes ahead and when jobs start."""
+    fake_engine.hold = True
+    await service.submit(imagine(1, "a1"))
+    await asyncio.to_thread(fake_engine.holding.wait, 10)
+    await service.submit(imagine(1, "a2"))
+    last = await service.submit(imagine(1, "a3"))
+    events = []
+
+    async def follow() -> None:
+        async for event in service.subscribe(last.id):
+            events.append(event)
+
+    follower = asyncio.create_task(follow())
+    await wait_until(lambda: events == [Queued(2)])
+    await service.submit(imagine(2, "b1"))  # round-robin: b1 runs before a3
+    await wait_until(lambda: events[-1] == Queued(3))
+    fake_engine.release.set()
+    await follower
+    positions = [event.position for event in events if isinstance(event, Queued)]
+    assert positions == [2, 3, 2, 1]
+    assert isinstance(events[-1], Finished)
+
+
+@pytest.mark.parametrize(
+    ("kind", "given", "stored"),
+    [
+        (JobKind.VARIATION, None, "strong"),
+        (JobKind.UPSCALE, None, "subtle"),
+        (JobKind.VARIATION, "subtle", "subtle"),
+    ],
+)
+async def test_mode_defaults(service: JobService, kind, given, stored) -> None:
+    """Vary defaults to Strong and Upscale to Subtle, and the job records the mode it ran with."""
+    parent_id = await finished_parent(service)
+    job = await service.submit(NewJob(kind=kind, user_id=7, parent_id=parent_id, parent_index=0, mode=given))
+    assert job.mode == stored
+    assert (await service.repository.get_job(job.id)).mode == stored
