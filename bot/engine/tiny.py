@@ -99,6 +99,24 @@ def _make_vae_transparent(vae) -> None:
         _identity_conv(vae.post_quant_conv)
 
 
+def tiny_text_config(vocab_size: int):
+    """A 2-layer, 32-wide CLIP text encoder config for the byte-level tokenizer."""
+    from transformers import CLIPTextConfig
+
+    return CLIPTextConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=77,
+        projection_dim=32,
+        bos_token_id=512,
+        eos_token_id=513,
+        pad_token_id=513,
+    )
+
+
 def _build_pipeline():
     import torch
     from diffusers import (
@@ -107,7 +125,7 @@ def _build_pipeline():
         StableDiffusionPipeline,
         UNet2DConditionModel,
     )
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from transformers import CLIPTextModel
 
     tokenizer = build_tokenizer()
     torch.manual_seed(_SEED)
@@ -138,20 +156,7 @@ def _build_pipeline():
     )
     _make_vae_transparent(vae)
     torch.manual_seed(_SEED + 2)
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            max_position_embeddings=77,
-            projection_dim=32,
-            bos_token_id=512,
-            eos_token_id=513,
-            pad_token_id=513,
-        )
-    )
+    text_encoder = CLIPTextModel(tiny_text_config(len(tokenizer)))
     scheduler = DPMSolverMultistepScheduler(
         beta_start=0.00085,
         beta_end=0.012,

@@ -9,7 +9,7 @@ import torch
 
 from bot.engine.family import SDXL
 from bot.engine.request import GenerationRequest, WeightedPrompt
-from bot.engine.tiny import build_tokenizer
+from bot.engine.tiny import build_tokenizer, tiny_text_config
 from bot.settings import Settings
 
 
@@ -21,21 +21,10 @@ def build_tiny_sdxl(folder: Path) -> Path:
         StableDiffusionXLPipeline,
         UNet2DConditionModel,
     )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
     tokenizer = build_tokenizer()
-    config = CLIPTextConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=37,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        max_position_embeddings=77,
-        projection_dim=32,
-        bos_token_id=512,
-        eos_token_id=513,
-        pad_token_id=513,
-    )
+    config = tiny_text_config(len(tokenizer))
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
         sample_size=32,
