@@ -170,6 +170,8 @@ class BannedWord:
     added_by: int | None
     added_at: float
     removed_at: float | None = None
+    # True: the guild lifted this word (a built-in one) instead of banning it.
+    allowed: bool = False
 
 
 @dataclass(frozen=True)

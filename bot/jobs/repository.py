@@ -427,11 +427,17 @@ class Repository:
     async def banned_words(self, guild_id: int | None) -> list[BannedWord]:
         """Words banned in this guild plus the global ones (guild_id NULL), excluding removed ones."""
         rows = await self._fetchall(
-            "SELECT * FROM banned_words WHERE removed_at IS NULL AND (guild_id IS NULL OR guild_id = ?)"
-            " ORDER BY word",
+            "SELECT * FROM banned_words WHERE removed_at IS NULL AND allowed = 0"
+            " AND (guild_id IS NULL OR guild_id = ?) ORDER BY word",
             (guild_id,),
         )
-        return [BannedWord(**dict(row)) for row in rows]
+        return [self._banned_word_from_row(row) for row in rows]
+
+    @staticmethod
+    def _banned_word_from_row(row: aiosqlite.Row) -> BannedWord:
+        data = dict(row)
+        data["allowed"] = bool(data["allowed"])
+        return BannedWord(**data)
 
     async def add_banned_word(
         self, guild_id: int | None, word: str, added_by: int | None = None
@@ -450,7 +456,76 @@ class Repository:
         async with self._transaction() as db:
             cursor = await db.execute(
                 "UPDATE banned_words SET removed_at = ?"
-                " WHERE word = ? AND guild_id IS ? AND removed_at IS NULL",
+                " WHERE word = ? AND guild_id IS ? AND removed_at IS NULL AND allowed = 0",
                 (time.time(), word, guild_id),
             )
             return cursor.rowcount > 0
+
+    # ---- guild governance: banned-word changes, limits, /queue, purge ------------------------
+
+    async def guild_word_changes(self, guild_id: int) -> list[BannedWord]:
+        """This guild's standing changes to the banned list: additions and lifted words, by word."""
+        rows = await self._fetchall(
+            "SELECT * FROM banned_words WHERE guild_id = ? AND removed_at IS NULL ORDER BY word, id",
+            (guild_id,),
+        )
+        return [self._banned_word_from_row(row) for row in rows]
+
+    async def lift_banned_word(self, guild_id: int, word: str, lifted_by: int | None = None) -> None:
+        """Take a built-in (or global) banned word off this guild's list."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO banned_words (guild_id, word, added_by, added_at, allowed)"
+                " VALUES (?, ?, ?, ?, 1)",
+                (guild_id, word, lifted_by, time.time()),
+            )
+
+    async def restore_banned_word(self, guild_id: int, word: str) -> bool:
+        """Withdraw the guild's lifting of `word` (it is banned again); False if it was not lifted."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE banned_words SET removed_at = ?"
+                " WHERE word = ? AND guild_id = ? AND removed_at IS NULL AND allowed = 1",
+                (time.time(), word, guild_id),
+            )
+            return cursor.rowcount > 0
+
+    async def count_waiting(self, user_id: int, guild_id: int) -> int:
+        """Jobs of this user from this guild that wait to start."""
+        row = await self._fetchone(
+            "SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND user_id = ? AND guild_id = ?",
+            (user_id, guild_id),
+        )
+        return row[0] if row else 0
+
+    async def guild_jobs(self, guild_id: int, *statuses: JobStatus) -> list[Job]:
+        """The guild's jobs in any of these states (all states when none is given), oldest first."""
+        sql = "SELECT * FROM jobs WHERE guild_id = ?"
+        params: list[Any] = [guild_id]
+        if statuses:
+            sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
+            params.extend(status.value for status in statuses)
+        rows = await self._fetchall(sql + " ORDER BY enqueued_at, rowid", params)
+        return [self._job_from_row(row) for row in rows]
+
+    async def delete_guild_data(self, guild_id: int, job_ids: Iterable[str]) -> int:
+        """Delete these jobs of the guild (their images, deliveries and messages cascade) and the
+        guild's presets, settings and banned-word changes, in one transaction.
+
+        The caller removes the image files and makes sure none of the jobs is still active.
+        Returns the number of jobs deleted.
+        """
+        ids = list(job_ids)
+        async with self._transaction() as db:
+            deleted = 0
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                cursor = await db.execute(
+                    f"DELETE FROM jobs WHERE guild_id = ? AND id IN ({', '.join('?' for _ in chunk)})",
+                    [guild_id, *chunk],
+                )
+                deleted += cursor.rowcount
+            await db.execute("DELETE FROM guild_presets WHERE guild_id = ?", (guild_id,))
+            await db.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))
+            await db.execute("DELETE FROM banned_words WHERE guild_id = ?", (guild_id,))
+        return deleted
