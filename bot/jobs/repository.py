@@ -529,3 +529,62 @@ class Repository:
             await db.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))
             await db.execute("DELETE FROM banned_words WHERE guild_id = ?", (guild_id,))
         return deleted
+
+    # ---- personal data (/info, /forget-me, parse) ------------------------------------------
+
+    @classmethod
+    async def open_read_only(cls, database_path: Path, images_dir: Path) -> Repository:
+        """Connect for reading only: no migrations, no journal change, nothing written (dry runs)."""
+        uri = f"{database_path.resolve().as_uri()}?mode=ro"
+        connection = await aiosqlite.connect(uri, uri=True)
+        connection.row_factory = aiosqlite.Row
+        await connection.execute("PRAGMA busy_timeout=5000")
+        return cls(connection, images_dir)
+
+    async def user_jobs_with_status(self, user_id: int, *statuses: JobStatus) -> list[Job]:
+        """A user's jobs in any of these states, oldest first."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = await self._fetchall(
+            f"SELECT * FROM jobs WHERE user_id = ? AND status IN ({marks}) ORDER BY enqueued_at, rowid",
+            [user_id, *(status.value for status in statuses)],
+        )
+        return [self._job_from_row(row) for row in rows]
+
+    async def user_job_ids(self, user_id: int) -> list[str]:
+        """The id of every job of a user, whatever its state."""
+        rows = await self._fetchall("SELECT id FROM jobs WHERE user_id = ? ORDER BY enqueued_at", (user_id,))
+        return [row[0] for row in rows]
+
+    async def _tables_with_column(self, column: str) -> list[str]:
+        rows = await self._fetchall(
+            "SELECT m.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS c"
+            " WHERE m.type = 'table' AND c.name = ? ORDER BY m.name",
+            (column,),
+        )
+        return [row[0] for row in rows]
+
+    async def delete_user_data(self, user_id: int) -> dict[str, int]:
+        """Delete every row about a user, in one transaction; return the rows deleted per table.
+
+        Found by column rather than listed, so tables added by later migrations are covered too:
+        rows of the user's jobs (`job_id`: images, deliveries, messages), then rows with the user's
+        `user_id` (jobs, settings, options, ...). Where the user only acted for a server
+        (`added_by` of a banned word) the row stays and the id is cleared.
+        """
+        by_job = [table for table in await self._tables_with_column("job_id") if table != "jobs"]
+        by_user = await self._tables_with_column("user_id")
+        by_actor = await self._tables_with_column("added_by")
+        deleted: dict[str, int] = {}
+        async with self._transaction() as db:
+            for table in by_job:
+                cursor = await db.execute(
+                    f'DELETE FROM "{table}" WHERE job_id IN (SELECT id FROM jobs WHERE user_id = ?)',
+                    (user_id,),
+                )
+                deleted[table] = cursor.rowcount
+            for table in by_user:
+                cursor = await db.execute(f'DELETE FROM "{table}" WHERE user_id = ?', (user_id,))
+                deleted[table] = cursor.rowcount
+            for table in by_actor:
+                await db.execute(f'UPDATE "{table}" SET added_by = NULL WHERE added_by = ?', (user_id,))
+        return deleted
