@@ -36,8 +36,8 @@ from bot.jobs.events import Progress, Queued, Started
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 from bot.jobs.service import random_seed
 from bot.moderation import BannedWords
-from bot.personal import PersonalSettings, personal_context
-from bot.prompt import ImagineRequest, PromptContext, StylePreset, context_from_settings
+from bot.prompt import ImagineRequest, PromptContext, context_from_settings
+from bot.user_context import load_prompt_context
 
 if TYPE_CHECKING:
     from discord.ext import commands
@@ -108,26 +108,9 @@ class JobFront:
         """The prompt language's context for this user here: model facts, /settings, /prefer, presets."""
         if self._base_context is None:
             self._base_context = replace(context_from_settings(self.settings), family=self.jobs.family)
-        repository = self.jobs.repository
-        base = self._base_context
-        if guild_id is not None:
-            presets = {
-                preset.name: StylePreset(preset.name, preset.template, preset.negative, preset.params)
-                for preset in await repository.get_guild_presets(guild_id)
-            }
-            default_style = (await repository.get_guild_settings(guild_id)).default_style
-            base = replace(base, presets=presets, default_style=default_style)
-        user = await repository.get_user_settings(user_id)
-        personal = PersonalSettings(
-            model=user.model,
-            stylize=user.stylize,
-            raw=user.raw,
-            remix=user.remix,
-            variation_mode=user.variation_mode,
-            speed=user.speed,
-            suffix=user.suffix,
+        return await load_prompt_context(
+            self.jobs.repository, self._base_context, user_id=user_id, guild_id=guild_id
         )
-        return personal_context(base, personal, await repository.get_user_options(user_id))
 
     async def check_prompt(self, text: str, guild_id: int | None) -> None:
         """Raise BannedPrompt if `text` holds a banned word: the built-in list plus this server's."""
