@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.jobs.models import GuildPreset, GuildSettings, Job, JobImage, JobKind, JobStatus, UserSettings
-from bot.jobs.repository import Repository
+from bot.jobs.repository import MIGRATIONS_DIR, Repository
 from tests.jobs.conftest import make_request
 
 
@@ -42,7 +42,8 @@ async def test_migrations_apply_once(tmp_path: Path) -> None:
     again = await Repository.open(tmp_path / "db.sqlite3", tmp_path)
     await again.close()
     with sqlite3.connect(tmp_path / "db.sqlite3") as db:
-        assert db.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+        versions = [(int(path.name[:4]),) for path in sorted(MIGRATIONS_DIR.glob("*.sql"))]
+        assert db.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall() == versions
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
