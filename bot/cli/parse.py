@@ -1,13 +1,19 @@
 """`python -m bot parse "PROMPT"`: dry run of the prompt language.
 
-Prints `{"jobs": [JOB, ...]}`, one JOB per permutation × --repeat, as `ImagineRequest.to_dict()`.
-Errors in the prompt print one line on stderr and exit 2 (see `bot.cli.main`).
+Prints `{"jobs": [JOB, ...], "context": {...}}`: one JOB per permutation × --repeat, as
+`ImagineRequest.to_dict()`, and the personal and server layers the prompt was read with. With
+`--user-id` / `--guild-id` the database at DATA_DIR is read (never written) for that user's
+/settings, /prefer suffix and options and that server's style presets, as /imagine reads them;
+without a database the prompt is read with the model facts only. Errors in the prompt print one
+line on stderr and exit 2 (see `bot.cli.main`).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+from typing import Any
 
 from bot.prompt import PromptContext, context_from_settings, expand_prompt
 from bot.settings import Settings
@@ -28,15 +34,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def execute(args: argparse.Namespace, settings: Settings) -> int:
     context = load_context(settings, user_id=args.user_id, guild_id=args.guild_id)
     requests = expand_prompt(args.prompt, context)
-    print(json.dumps({"jobs": [request.to_dict() for request in requests]}, indent=2, ensure_ascii=False))
+    shown = {"jobs": [request.to_dict() for request in requests], "context": context_summary(context)}
+    print(json.dumps(shown, indent=2, ensure_ascii=False))
     return 0
 
 
 def load_context(settings: Settings, *, user_id: int | None, guild_id: int | None) -> PromptContext:
-    """The context a prompt from `user_id` in `guild_id` is read with.
+    """The context a prompt from `user_id` in `guild_id` is read with, as /imagine would read it."""
+    base = context_from_settings(settings)
+    if (user_id is None and guild_id is None) or not settings.database_path.is_file():
+        return base
+    return asyncio.run(_load_from_database(settings, base, user_id=user_id, guild_id=guild_id))
 
-    Personal settings (suffix, options, defaults) and guild presets live in the database, which
-    arrives with the per-user settings work; until then the ids are accepted and the context holds
-    the model facts only.
-    """
-    return context_from_settings(settings)
+
+async def _load_from_database(
+    settings: Settings, base: PromptContext, *, user_id: int | None, guild_id: int | None
+) -> PromptContext:
+    # Imported here: the plain dry run should not pay for aiosqlite and the job models.
+    from bot.jobs.repository import Repository
+    from bot.user_context import load_prompt_context
+
+    repository = await Repository.open_read_only(settings.database_path, settings.images_dir)
+    try:
+        return await load_prompt_context(repository, base, user_id=user_id, guild_id=guild_id)
+    finally:
+        await repository.close()
+
+
+def context_summary(context: PromptContext) -> dict[str, Any]:
+    """The personal and server layers of `context`, for people checking why a prompt reads so."""
+    return {
+        "user_defaults": context.user_defaults,
+        "suffix": context.suffix,
+        "options": dict(context.options),
+        "styles": sorted(context.presets),
+        "default_style": context.default_style,
+    }
