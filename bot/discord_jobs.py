@@ -32,6 +32,7 @@ from bot.discord_render import (
 )
 from bot.discord_views import ERROR_RED, grid_view, progress_view, single_view
 from bot.errors import JobNotFound, UserFacingError
+from bot.guild_limits import GuildLimits
 from bot.jobs.events import Progress, Queued, Started
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 from bot.jobs.service import random_seed
@@ -92,7 +93,7 @@ class JobFront:
         self._watchers: set[asyncio.Task[None]] = set()
         self._base_context: PromptContext | None = None
         self._posting: dict[str, asyncio.Event] = {}
-        self._banned: dict[tuple[str, ...], BannedWords] = {}
+        self._banned: dict[tuple[tuple[str, ...], tuple[str, ...]], BannedWords] = {}
 
     def register(self) -> None:
         self.jobs.add_delivery_handler(self.deliver)
@@ -113,16 +114,32 @@ class JobFront:
         )
 
     async def check_prompt(self, text: str, guild_id: int | None) -> None:
-        """Raise BannedPrompt if `text` holds a banned word: the built-in list plus this server's."""
-        added = tuple(word.word for word in await self.jobs.repository.banned_words(guild_id))
-        banned = self._banned.get(added)
+        """Raise BannedPrompt if `text` holds a banned word: the built-in list with this server's changes."""
+        (await self.banned_words(guild_id)).check(text)
+
+    async def banned_words(self, guild_id: int | None) -> BannedWords:
+        """The banned words in force here: built-in and global ones, plus the server's additions,
+        minus the words the server lifted (`/banned remove`)."""
+        repository = self.jobs.repository
+        added = tuple(word.word for word in await repository.banned_words(guild_id))
+        lifted: tuple[str, ...] = ()
+        if guild_id is not None:
+            lifted = tuple(word.word for word in await repository.guild_word_changes(guild_id) if word.allowed)
+        key = (added, lifted)
+        banned = self._banned.get(key)
         if banned is None:
-            banned = await asyncio.to_thread(BannedWords.with_defaults, added)
+            banned = await asyncio.to_thread(BannedWords.with_defaults, added, lifted)
             # Few distinct lists exist (one per server that changed it); keep the last ones.
             if len(self._banned) >= BANNED_LISTS_KEPT:
                 self._banned.pop(next(iter(self._banned)))
-            self._banned[added] = banned
-        banned.check(text)
+            self._banned[key] = banned
+        return banned
+
+    async def guild_limits(self, guild_id: int | None) -> GuildLimits:
+        """The limits an admin set for this server with /limits (none outside a server)."""
+        if guild_id is None:
+            return GuildLimits()
+        return GuildLimits.of(await self.jobs.repository.get_guild_settings(guild_id))
 
     async def submit_imagine(
         self, interaction: discord.Interaction, requests: list[ImagineRequest]
@@ -148,6 +165,9 @@ class JobFront:
     async def submit(self, channel: discord.abc.Messageable, new_job: NewJob) -> Job:
         """Store the job, post its progress message in `channel` and watch it. Raises QueueFull."""
         new_job.id = new_job.id or new_job_id()
+        if new_job.guild_id is not None:
+            limits = await self.guild_limits(new_job.guild_id)
+            limits.check_waiting(await self.jobs.repository.count_waiting(new_job.user_id, new_job.guild_id))
         # A fast job may finish before its progress message is recorded: delivery waits for it.
         posted = self._posting[new_job.id] = asyncio.Event()
         try:

@@ -19,6 +19,7 @@ from bot.discord_views import send_error
 from bot.errors import UserFacingError
 from bot.exts.imagine._views import ConfirmJobs
 from bot.prompt import expand_prompt
+from bot.prompt.completion import style_completions
 
 if TYPE_CHECKING:
     from bot.bot import MidjourneyBot
@@ -42,9 +43,12 @@ class Imagine(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         front = self.bot.front
         try:
+            limits = await front.guild_limits(interaction.guild_id)
+            limits.check_channel(interaction.channel_id, getattr(interaction.channel, "parent_id", None))
             await front.check_prompt(prompt, interaction.guild_id)
             context = await front.prompt_context(interaction.user.id, interaction.guild_id)
             requests = expand_prompt(prompt, context)
+            limits.check_jobs(requests)
             if len(requests) > CONFIRM_OVER:
                 view = ConfirmJobs(front, requests, owner_id=interaction.user.id)
                 await interaction.edit_original_response(content=confirm_content(len(requests)), view=view)
@@ -54,3 +58,14 @@ class Imagine(commands.Cog):
             await send_error(interaction, error)
             return
         await interaction.delete_original_response()
+
+    @imagine.autocomplete("prompt")
+    async def complete_prompt(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """`… --style ne` offers `… --style neon-noir` for each of the server's styles (and `raw`)."""
+        names: list[str] = []
+        if interaction.guild_id is not None and "style" in current.lower():
+            presets = await self.bot.front.jobs.repository.get_guild_presets(interaction.guild_id)
+            names = [preset.name for preset in presets]
+        return [app_commands.Choice(name=text, value=text) for text in style_completions(current, names)]
