@@ -17,7 +17,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 
 from PIL import Image
@@ -570,6 +570,33 @@ class JobService:
                 delay = min(delay * 2, self._retry_max)
             await self.repository.record_delivery(job.id, name, all_done=position == len(pending))
         job.delivered = True
+
+    # ---- before deleting jobs (/forget-me) ---------------------------------------------------
+
+    async def wait_settled(self, job_ids: Iterable[str], within: float) -> bool:
+        """Wait until none of these jobs waits, runs or is being delivered; False after `within` s.
+
+        Call it after cancelling the jobs and before deleting their rows and files, so that no
+        worker result or delivery writes to rows that are gone. Deliveries still pending at the
+        deadline (e.g. retrying a channel that keeps failing) are dropped.
+        """
+        ids = set(job_ids)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        for job_id in [job_id for job_id in ids if job_id in self._active]:
+            try:
+                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    async for _event in self.subscribe(job_id):
+                        pass
+            except TimeoutError:
+                return False
+        deliveries = [task for job_id, task in self._deliveries.items() if job_id in ids]
+        if deliveries:
+            _, pending = await asyncio.wait(deliveries, timeout=max(0.0, deadline - loop.time()))
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        return not any(job_id in self._active for job_id in ids)
 
     # ---- accounting ------------------------------------------------------------------------
 
