@@ -530,6 +530,16 @@ class Repository:
             await db.execute("DELETE FROM banned_words WHERE guild_id = ?", (guild_id,))
         return deleted
 
+    async def set_guild_presets(self, presets: Iterable[GuildPreset]) -> None:
+        """Store several presets (new or replacing ones of the same name) in one transaction."""
+        rows = [(p.guild_id, p.name, p.template, p.negative, p.params) for p in presets]
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT OR REPLACE INTO guild_presets (guild_id, name, template, negative, params)"
+                " VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
     # ---- personal data (/info, /forget-me, parse) ------------------------------------------
 
     @classmethod
