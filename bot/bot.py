@@ -80,6 +80,8 @@ class MidjourneyBot(commands.Bot):
 
         # 1. The database (migrated on open), unless the caller brought a service.
         if self._jobs is None:
+            from bot.jobs.factory import open_job_service
+
             self._jobs = await open_job_service(self.settings)
             self._opened_jobs = True
         # 2. The front that posts progress and results; its delivery handler must be registered
@@ -137,19 +139,6 @@ class MidjourneyBot(commands.Bot):
         _write_text(stored_at, current)
         log.info("synced %d application commands", len(synced))
         return True
-
-
-async def open_job_service(settings: Settings) -> JobService:
-    """The job service on DATA_DIR's database with the in-process GPU worker (not started yet)."""
-    from bot.engine.loader import load_engine
-    from bot.engine.pool import ModelPool
-    from bot.jobs.backend import ThreadBackend
-    from bot.jobs.repository import Repository
-    from bot.jobs.service import JobService
-
-    repository = await Repository.open(settings.database_path, settings.images_dir)
-    backend = ThreadBackend(lambda: ModelPool(settings.model, lambda model: load_engine(settings, model)))
-    return JobService(settings, repository, backend)
 
 
 def _read_text(path: Path) -> str:

@@ -45,9 +45,9 @@ def execute(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(prompt: str, output: Path, settings: Settings) -> int:
-    from bot.engine.loader import load_engine
     from bot.jobs.backend import ThreadBackend
     from bot.jobs.events import Failed, Finished, Progress
+    from bot.jobs.factory import load_model_pool
     from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
     from bot.jobs.repository import Repository
     from bot.jobs.service import JobService
@@ -56,7 +56,7 @@ async def _run(prompt: str, output: Path, settings: Settings) -> int:
     repository = await Repository.open(settings.database_path, settings.images_dir)
     # One CLI run is one user's burst: let all of its jobs wait at once.
     local = replace(settings, max_jobs_per_user=max(settings.max_jobs_per_user, 40))
-    service = JobService(local, repository, ThreadBackend(lambda: load_engine(settings)))
+    service = JobService(local, repository, ThreadBackend(lambda: load_model_pool(settings)))
     destinations: dict[str, Path] = {}
 
     async def copy_to_output(job: Job, images: list[JobImage]) -> None:
