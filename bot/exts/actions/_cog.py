@@ -112,7 +112,7 @@ class Actions(commands.Cog):
             await interaction.response.send_modal(RemixModal(job.prompt, shown_index, remixed))
             return
         await acknowledge(interaction, clicked)
-        await self.submit_from(interaction, job, spec.kind, index, mode)
+        await self.submit_from(interaction, job, spec.kind, index, mode, speed=user.speed)
 
     async def submit_from(
         self,
@@ -124,8 +124,13 @@ class Actions(commands.Cog):
         *,
         prompt: str | None = None,
         request: GenerationRequest | None = None,
+        speed: str | None = None,
     ) -> Job:
-        """Submit a job derived from image `index` (1-based) of `parent`, owned by the clicker."""
+        """Submit a job derived from image `index` (1-based) of `parent`, owned by the clicker.
+
+        `speed` is the clicker's (their /settings mode, or what their remixed prompt says); the
+        parent's speed only when none is given.
+        """
         new_job = NewJob(
             kind=kind,
             user_id=interaction.user.id,
@@ -136,7 +141,7 @@ class Actions(commands.Cog):
             parent_id=parent.id,
             parent_index=None if kind is JobKind.REROLL else index - 1,
             mode=mode,
-            speed=parent.speed,
+            speed=speed or parent.speed,
             meta=upload_meta(interaction),
         )
         return await self.bot.front.submit(channel_of(interaction), new_job)
@@ -171,6 +176,7 @@ class Actions(commands.Cog):
                     mode,
                     prompt=request.display_prompt or request.prompt,
                     request=request.to_generation(seed),
+                    speed=request.speed,
                 )
         except UserFacingError as error:
             await send_error(interaction, error)
