@@ -27,7 +27,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.exts.errors", "bot.exts.imagine", "bot.exts.actions")
+EXTENSIONS = (
+    "bot.exts.errors",
+    "bot.exts.imagine",
+    "bot.exts.actions",
+    "bot.exts.styles",
+    "bot.exts.moderation",
+    "bot.exts.admin",
+    "bot.exts.settings",
+    "bot.exts.info",
+    "bot.exts.privacy",
+)
 COMMAND_HASH_FILE = "discord_commands.sha256"
 
 

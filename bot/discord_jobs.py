@@ -38,6 +38,7 @@ from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_i
 from bot.jobs.service import random_seed
 from bot.moderation import BannedWords
 from bot.prompt import ImagineRequest, PromptContext, context_from_settings
+from bot.safety import BLOCKED_NOTICE, ImageScreen, NsfwFilter, hide_flagged
 from bot.user_context import load_prompt_context
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ class JobFront:
         self._base_context: PromptContext | None = None
         self._posting: dict[str, asyncio.Event] = {}
         self._banned: dict[tuple[tuple[str, ...], tuple[str, ...]], BannedWords] = {}
+        # NSFW_FILTER / NSFW_MODEL; tests put a screen with a fake checker here.
+        self.screen = ImageScreen.from_settings(settings)
 
     def register(self) -> None:
         self.jobs.add_delivery_handler(self.deliver)
@@ -124,7 +127,9 @@ class JobFront:
         added = tuple(word.word for word in await repository.banned_words(guild_id))
         lifted: tuple[str, ...] = ()
         if guild_id is not None:
-            lifted = tuple(word.word for word in await repository.guild_word_changes(guild_id) if word.allowed)
+            lifted = tuple(
+                word.word for word in await repository.guild_word_changes(guild_id) if word.allowed
+            )
         key = (added, lifted)
         banned = self._banned.get(key)
         if banned is None:
@@ -251,14 +256,25 @@ class JobFront:
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         content = result_content(job.kind.value, job.prompt, job.user_id, mode=job.mode, speed=job.speed)
         limit = job.meta.get("upload_limit")
+        images = sorted(images, key=lambda item: item.index)
+        flagged = await self.flagged(job, images)
+        stem = f"SPOILER_{job.id}" if any(flagged) and self.screen.mode is NsfwFilter.SPOILER else job.id
+        blocked = any(flagged) and self.screen.mode is NsfwFilter.BLOCK
+        picture: Image.Image | None
+        view: discord.ui.View | None
         if job.kind in GRID_KINDS and len(images) > 1:
-            picture = await asyncio.to_thread(_grid_of, self.jobs.grid_path(job.id), images)
+            grid_of = _grid_hiding if blocked else _grid_of
+            picture = await asyncio.to_thread(grid_of, self.jobs.grid_path(job.id), images, flagged)
             view = grid_view(job.id)
         else:
             picture = await asyncio.to_thread(_open, images[0].path)
             view = single_view(job.id, 1, upscale=job.kind is not JobKind.UPSCALE)
+        if blocked:
+            content = f"{content}\n{BLOCKED_NOTICE}"
+            if all(flagged):
+                picture, view = None, None
         try:
-            message = await self.send_image(channel, content, picture, limit, job.id, view)
+            message = await self.send_image(channel, content, picture, limit, stem, view)
         except (discord.Forbidden, discord.NotFound) as error:
             # The channel is gone or closed to the bot: retrying cannot help. The images stay
             # on disk (and `/show` can post them later).
@@ -309,23 +325,24 @@ class JobFront:
         self,
         channel: discord.abc.Messageable,
         content: str,
-        picture: Image.Image,
+        picture: Image.Image | None,
         limit: int | None,
         stem: str,
         view: discord.ui.View | None,
     ) -> discord.Message:
-        """Send `picture` encoded to fit `limit`, retrying Discord errors with backoff.
+        """Send `picture` (None: only the text) encoded to fit `limit`, retrying Discord errors with backoff.
 
         A 413 (too large for this channel after all) halves the budget and tries again at once,
         a few times.
         """
 
         async def attempt(budget: int | None) -> discord.Message:
-            encoded: EncodedImage = await asyncio.to_thread(encode_to_fit, picture, budget, stem)
             kwargs: dict[str, Any] = {"view": view} if view is not None else {}
+            if picture is not None:
+                encoded: EncodedImage = await asyncio.to_thread(encode_to_fit, picture, budget, stem)
+                kwargs["file"] = discord.File(io.BytesIO(encoded.data), filename=encoded.filename)
             return await channel.send(
                 content,
-                file=discord.File(io.BytesIO(encoded.data), filename=encoded.filename),
                 allowed_mentions=discord.AllowedMentions(users=True, everyone=False, roles=False),
                 **kwargs,
             )
@@ -356,17 +373,41 @@ class JobFront:
         image = await self.jobs.repository.get_image(job.id, index - 1)
         if image is None:
             raise JobNotFound(f"Image #{index} of job `{job.id}` is no longer stored.")
-        picture = await asyncio.to_thread(_open, image.path)
-        message = await self.send_image(
-            channel,
-            single_image_content(job.prompt, index, user_id),
-            picture,
-            limit,
-            f"{job.id}_{index}",
-            single_view(job.id, index),
-        )
+        content = single_image_content(job.prompt, index, user_id)
+        flagged = (await self.flagged(job, await self.jobs.repository.get_images(job.id)))[index - 1]
+        picture: Image.Image | None = await asyncio.to_thread(_open, image.path)
+        stem, view = f"{job.id}_{index}", single_view(job.id, index)
+        if flagged and self.screen.mode is NsfwFilter.SPOILER:
+            stem = f"SPOILER_{stem}"
+        elif flagged:
+            content, picture, view = f"{content}\n{BLOCKED_NOTICE}", None, None
+        message = await self.send_image(channel, content, picture, limit, stem, view)
         await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, f"image-{index}")
         return message
+
+    async def flagged(self, job: Job, images: list[JobImage]) -> list[bool]:
+        """The NSFW verdict of each image of `job` (by index), checked once and kept in its meta.
+
+        All False with the filter off. If the checker fails, every image counts as flagged
+        (and is checked again next time): a broken filter must not let images through.
+        """
+        if not self.screen.active:
+            return [False] * len(images)
+        stored = job.meta.get("nsfw")
+        if isinstance(stored, list) and len(stored) == len(images):
+            return [bool(flag) for flag in stored]
+        ordered = sorted(images, key=lambda item: item.index)
+        try:
+            pictures = await asyncio.to_thread(lambda: [_open(image.path) for image in ordered])
+            verdicts = await asyncio.to_thread(self.screen.check, pictures)
+        except Exception:
+            log.exception("the NSFW check of job %s failed; its images count as flagged", job.id)
+            return [True] * len(images)
+        job.meta = {**job.meta, "nsfw": verdicts}
+        await self.jobs.repository.set_meta(job.id, job.meta)
+        if any(verdicts):
+            log.info("NSFW checker flagged images %s of job %s", verdicts, job.id)
+        return verdicts
 
     async def load_job(self, job_id: str) -> Job:
         job = await self.jobs.repository.get_job(job_id)
@@ -393,7 +434,15 @@ def _open(path: Path) -> Image.Image:
         return opened.convert("RGB")
 
 
-def _grid_of(grid_path: Path, images: list[JobImage]) -> Image.Image:
+def _grid_hiding(_grid_path: Path, images: list[JobImage], flagged: list[bool]) -> Image.Image:
+    """A grid of the images with the flagged ones blanked (the files on disk stay as they are)."""
+    from bot.images import render_grid
+
+    ordered = sorted(images, key=lambda item: item.index)
+    return render_grid(hide_flagged([_open(image.path) for image in ordered], flagged))
+
+
+def _grid_of(grid_path: Path, images: list[JobImage], _flagged: list[bool] | None = None) -> Image.Image:
     """The grid the job service saved, or one rendered from the images if it is missing."""
     if grid_path.is_file():
         return _open(grid_path)

@@ -18,6 +18,7 @@ from bot.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+NSFW_FILTERS = ("off", "spoiler", "block")
 DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
 
 
@@ -156,6 +157,18 @@ class Settings:
     )
     shutdown_grace: float = _setting(
         "SHUTDOWN_GRACE", _float(0.0, 3600.0), "60", "Seconds a running job may finish after SIGTERM."
+    )
+    nsfw_filter: str = _setting(
+        "NSFW_FILTER",
+        _choice(NSFW_FILTERS),
+        "off",
+        "What to do with images NSFW_MODEL flags: off, spoiler (post them as spoilers) or block (not posted).",
+    )
+    nsfw_model: str = _setting(
+        "NSFW_MODEL",
+        _text,
+        "",
+        "The NSFW checker: a local folder or Hugging Face id of diffusers' StableDiffusionSafetyChecker.",
     )
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR.")
 
