@@ -76,6 +76,16 @@ def _retryable(error: discord.HTTPException) -> bool:
     return error.status >= 500 or error.status in (408, 429)
 
 
+@dataclass
+class ResultPost:
+    """A finished job's message, ready for `JobFront.send_image` (picture None: text only)."""
+
+    content: str
+    picture: Image.Image | None
+    stem: str
+    view: discord.ui.View | None
+
+
 class JobFront:
     """Posts and edits the messages of jobs; owned by the bot, created in its `setup_hook`."""
 
@@ -254,8 +264,23 @@ class JobFront:
             log.warning("job %s is done but has no stored images; nothing to post", job.id)
             return
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
-        content = result_content(job.kind.value, job.prompt, job.user_id, mode=job.mode, speed=job.speed)
+        post = await self.result_post(job, images)
         limit = job.meta.get("upload_limit")
+        try:
+            message = await self.send_image(channel, post.content, post.picture, limit, post.stem, post.view)
+        except (discord.Forbidden, discord.NotFound) as error:
+            # The channel is gone or closed to the bot: retrying cannot help. The images stay
+            # on disk (and `/show` can post them later).
+            log.warning("cannot deliver job %s to channel %s: %s", job.id, job.channel_id, error)
+            return
+        await self.jobs.repository.set_message_ids(job.id, result_message_id=message.id)
+        await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, "result")
+        await self._drop_progress(job)
+
+    async def result_post(self, job: Job, images: list[JobImage]) -> ResultPost:
+        """The message of a finished job (delivery, `/show`): text, grid or image, buttons, with
+        the NSFW screen applied (spoilered, or blocked images blanked or left out)."""
+        content = result_content(job.kind.value, job.prompt, job.user_id, mode=job.mode, speed=job.speed)
         images = sorted(images, key=lambda item: item.index)
         flagged = await self.flagged(job, images)
         stem = f"SPOILER_{job.id}" if any(flagged) and self.screen.mode is NsfwFilter.SPOILER else job.id
@@ -273,16 +298,7 @@ class JobFront:
             content = f"{content}\n{BLOCKED_NOTICE}"
             if all(flagged):
                 picture, view = None, None
-        try:
-            message = await self.send_image(channel, content, picture, limit, stem, view)
-        except (discord.Forbidden, discord.NotFound) as error:
-            # The channel is gone or closed to the bot: retrying cannot help. The images stay
-            # on disk (and `/show` can post them later).
-            log.warning("cannot deliver job %s to channel %s: %s", job.id, job.channel_id, error)
-            return
-        await self.jobs.repository.set_message_ids(job.id, result_message_id=message.id)
-        await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, "result")
-        await self._drop_progress(job)
+        return ResultPost(content, picture, stem, view)
 
     async def _show_end(self, job: Job) -> None:
         message_id = await self._progress_message_id(job)

@@ -6,23 +6,19 @@ re-posted grid works exactly like the original (and keeps working after a restar
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
-from PIL import Image
 
-from bot.discord_jobs import GRID_KINDS, MISSING_PERMISSIONS, channel_of
-from bot.discord_render import result_content
-from bot.discord_views import grid_view, send_error, single_view
+from bot.discord_jobs import MISSING_PERMISSIONS, channel_of
+from bot.discord_views import send_error
 from bot.errors import JobNotFound, UserFacingError
 from bot.exts.info._render import job_line, job_list, usage_fields
-from bot.jobs.models import Job, JobImage, JobKind, JobStatus
+from bot.jobs.models import Job, JobStatus
 
 if TYPE_CHECKING:
     from bot.bot import MidjourneyBot
@@ -97,41 +93,24 @@ class Info(commands.Cog):
         return job
 
     async def post(self, interaction: discord.Interaction, job: Job) -> discord.Message:
-        """The job's grid (or single image) with working buttons, posted in this channel."""
+        """The job's grid (or single image) with working buttons, posted in this channel, screened
+        like its delivery was (NSFW spoilers or blocks apply again)."""
         front = self.bot.front
         images = await front.jobs.repository.get_images(job.id)
-        if not images:
+        if not images or not all(image.path.is_file() for image in images):
             raise JobNotFound(f"The images of job `{job.id}` are no longer stored.")
-        grid = job.kind in GRID_KINDS and len(images) > 1
-        try:
-            picture = await asyncio.to_thread(_picture, front.jobs.grid_path(job.id), images, grid=grid)
-        except FileNotFoundError:
-            raise JobNotFound(f"The images of job `{job.id}` are no longer stored.") from None
-        view = grid_view(job.id) if grid else single_view(job.id, 1, upscale=job.kind is not JobKind.UPSCALE)
-        content = result_content(job.kind.value, job.prompt, job.user_id, mode=job.mode, speed=job.speed)
+        post = await front.result_post(job, images)
         try:
             message = await front.send_image(
-                channel_of(interaction), content, picture, interaction.filesize_limit, job.id, view
+                channel_of(interaction),
+                post.content,
+                post.picture,
+                interaction.filesize_limit,
+                post.stem,
+                post.view,
             )
         except discord.Forbidden as error:
             raise UserFacingError(MISSING_PERMISSIONS) from error
         await front.jobs.repository.add_job_message(job.id, message.id, interaction.channel_id, "show")
         log.info("user %s showed job %s again", interaction.user.id, job.id)
         return message
-
-
-def _open(path: Path) -> Image.Image:
-    with Image.open(path) as opened:
-        return opened.convert("RGB")
-
-
-def _picture(grid_path: Path, images: list[JobImage], *, grid: bool) -> Image.Image:
-    """The grid the job service saved (rendered again if missing), or the first image."""
-    ordered = sorted(images, key=lambda image: image.index)
-    if not grid:
-        return _open(ordered[0].path)
-    if grid_path.is_file():
-        return _open(grid_path)
-    from bot.images import render_grid
-
-    return render_grid([_open(image.path) for image in ordered])
