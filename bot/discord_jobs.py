@@ -130,6 +130,19 @@ class JobFront:
         """Raise BannedPrompt if `text` holds a banned word: the built-in list with this server's changes."""
         (await self.banned_words(guild_id)).check(text)
 
+    async def check_personal_layers(
+        self, requests: list[ImagineRequest], context: PromptContext, guild_id: int | None
+    ) -> None:
+        """Check the prompts as the user's suffix and options expanded them (BannedPrompt).
+
+        Those were checked against the banned words of the server where they were saved; this
+        server's list may be stricter.
+        """
+        if not (context.suffix or context.options):
+            return
+        for shown in dict.fromkeys(request.display_prompt for request in requests):
+            await self.check_prompt(shown, guild_id)
+
     async def banned_words(self, guild_id: int | None) -> BannedWords:
         """The banned words in force here: built-in and global ones, plus the server's additions,
         minus the words the server lifted (`/banned remove`)."""

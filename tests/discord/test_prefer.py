@@ -110,3 +110,16 @@ async def test_prefer_remix_toggles(world):
     second = await world.alice.slash(world.channel, "prefer remix")
     assert second.response.content == "Remix mode turned off."
     assert not (await world.service.repository.get_user_settings(world.alice.id)).remix
+
+
+async def test_a_suffix_or_option_banned_later_is_refused_at_imagine(world):
+    """A suffix or option saved before the server banned a word of it cannot get past /imagine."""
+    await world.alice.slash(world.channel, "prefer suffix", text="with a giraffe")
+    await world.alice.slash(world.channel, "prefer option set", name="zoo", value="an okapi")
+    for word, prompt in [("giraffe", "a cat"), ("okapi", "a dog --zoo")]:
+        await world.service.repository.add_banned_word(world.guild.id, word)
+        result = await world.alice.slash(world.channel, "imagine", prompt=prompt)
+        assert [embed.title for embed in result.response.embeds] == ["Banned prompt detected"]
+        assert word in result.response.embeds[0].description
+        await world.alice.slash(world.channel, "prefer suffix")
+    assert world.messages() == []

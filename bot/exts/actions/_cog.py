@@ -161,6 +161,7 @@ class Actions(commands.Cog):
             await self.bot.front.check_prompt(text, interaction.guild_id)
             context = await self.bot.front.prompt_context(interaction.user.id, interaction.guild_id)
             requests = expand_prompt(text, context)
+            await self.bot.front.check_personal_layers(requests, context, interaction.guild_id)
             if len(requests) > MAX_REMIX_JOBS:
                 raise InvalidPrompt(
                     f"A remix makes at most {MAX_REMIX_JOBS} jobs; this prompt makes {len(requests)}."

@@ -48,6 +48,7 @@ class Imagine(commands.Cog):
             await front.check_prompt(prompt, interaction.guild_id)
             context = await front.prompt_context(interaction.user.id, interaction.guild_id)
             requests = expand_prompt(prompt, context)
+            await front.check_personal_layers(requests, context, interaction.guild_id)
             limits.check_jobs(requests)
             if len(requests) > CONFIRM_OVER:
                 view = ConfirmJobs(front, requests, owner_id=interaction.user.id)
