@@ -9,6 +9,8 @@ from typing import Any
 import discord
 import pytest
 
+from bot.errors import UserFacingError
+from bot.exts.settings._panel import apply_choice, apply_model
 from bot.jobs.models import UserSettings
 from tests.discord.helpers import is_result
 
@@ -168,3 +170,19 @@ async def test_variation_mode_speed_and_remix_from_the_panel_drive_the_v_buttons
         lambda m: m.content.endswith("(relax)") and bool(m.attachments), after=subtle.id
     )
     assert remixed.content == f"**a red fox at night** - Variations (Subtle) by <@{world.bob.id}> (relax)"
+
+
+STALE_CLICKS = [
+    (apply_choice, ("stylize", "extreme")),
+    (apply_choice, ("raw", "maybe")),
+    (apply_choice, ("speed", "turbo")),
+    (apply_choice, ("reset", "some")),
+    (apply_model, ("5", {"6": "tiny"})),
+]
+
+
+@pytest.mark.parametrize(("apply", "arguments"), STALE_CLICKS)
+def test_stale_or_forged_panel_values_are_refused_politely(apply, arguments):
+    """A button or model that no longer exists is a user-facing message, never an exception in a callback."""
+    with pytest.raises(UserFacingError, match="again"):
+        apply(UserSettings(1), *arguments)
