@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiosqlite
 
@@ -545,7 +546,8 @@ class Repository:
     @classmethod
     async def open_read_only(cls, database_path: Path, images_dir: Path) -> Repository:
         """Connect for reading only: no migrations, no journal change, nothing written (dry runs)."""
-        uri = f"{database_path.resolve().as_uri()}?mode=ro"
+        # A relative file: URI is read from the working directory, like the path itself.
+        uri = f"file:{quote(str(database_path))}?mode=ro"
         connection = await aiosqlite.connect(uri, uri=True)
         connection.row_factory = aiosqlite.Row
         await connection.execute("PRAGMA busy_timeout=5000")
