@@ -7,8 +7,8 @@
 |               | default style and banned-word changes                                         |
 
 A purge first cancels the server's unfinished jobs and waits (up to `PURGE_WAIT` s) until they
-have ended and been delivered, so no job is deleted under the GPU worker or a delivery. Jobs
-that are still busy then are left for a second run, and the admin is told.
+have ended and been delivered (`JobService.wait_settled`), so no job is deleted under the GPU
+worker or a delivery. A job still running then is left for a second run, and the admin is told.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PURGE_WAIT = 30.0
-_POLL = 0.1
 MAX_QUEUE_LINES = 40
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -134,9 +133,13 @@ class Admin(commands.Cog):
         await interaction.response.edit_message(content="Deleting this server's data…", view=None)
         service = self.bot.front.jobs
         repository = service.repository
-        for job in await repository.guild_jobs(guild_id, *ACTIVE):
-            await service.cancel(job.id)
-        jobs = await self._settled_jobs(guild_id)
+        every = await repository.guild_jobs(guild_id)
+        for job in every:
+            if not job.status.is_terminal:
+                await service.cancel(job.id)
+        # No worker result or delivery may write to rows that are about to go.
+        await service.wait_settled([job.id for job in every], PURGE_WAIT)
+        jobs = [job for job in await repository.guild_jobs(guild_id) if job.status.is_terminal]
         folders = [service.job_folder(job.id) for job in jobs]
         deleted = await repository.delete_guild_data(guild_id, [job.id for job in jobs])
         files = await asyncio.to_thread(_remove_folders, folders)
@@ -149,19 +152,6 @@ class Admin(commands.Cog):
         if busy:
             message += f" {busy} jobs were still finishing and were kept: run /purge-guild again in a minute."
         await interaction.edit_original_response(content=message)
-
-    async def _settled_jobs(self, guild_id: int) -> list[Job]:
-        """The guild's jobs once every one has ended and been delivered, or those that have by
-        the deadline."""
-        repository = self.bot.front.jobs.repository
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + PURGE_WAIT
-        while True:
-            jobs = await repository.guild_jobs(guild_id)
-            settled = [job for job in jobs if job.status.is_terminal and job.delivered]
-            if len(settled) == len(jobs) or loop.time() > deadline:
-                return settled
-            await asyncio.sleep(_POLL)
 
 
 def _remove_folders(folders: list[Path]) -> int:
