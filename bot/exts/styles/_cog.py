@@ -263,9 +263,18 @@ class Styles(commands.Cog):
         log.info("guild %s removed style %s", guild_id, preset.name)
         await self._reply(interaction, f"Style `{preset.name}` removed.{note}")
 
+    async def complete_default(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """`none` (no default) and the server's style names."""
+        styles = await self.complete_name(interaction, current)
+        if CLEAR.startswith(current.strip().lower()):
+            styles = [app_commands.Choice(name=CLEAR, value=CLEAR), *styles[:24]]
+        return styles
+
     @style.command(name="default", description="The style prompts get without --style (none: no default)")
     @app_commands.describe(name="A style of this server, or none")
-    @app_commands.autocomplete(name=complete_name)
+    @app_commands.autocomplete(name=complete_default)
     async def default(self, interaction: discord.Interaction, name: str) -> None:
         guild_id = admin_guild_id(interaction)
         settings = await self.repository.get_guild_settings(guild_id)

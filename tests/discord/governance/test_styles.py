@@ -137,6 +137,8 @@ async def test_imagine_autocompletes_the_servers_styles(world, admin):
     assert [choice["value"] for choice in offered] == ["a cat --style neon", "a cat --style noir"]
     plain = await world.alice.autocomplete(world.channel, "imagine", "prompt", "a cat --ar 2:3")
     assert [choice["value"] for choice in plain] == ["a cat --ar 2:3"]
+    defaults = await admin.autocomplete(world.channel, "style default", "name", "")
+    assert [choice["value"] for choice in defaults] == ["none", "neon", "noir"]
 
 
 BAD_STYLES = [
