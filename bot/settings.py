@@ -116,7 +116,10 @@ class Settings:
         "DISCORD_TOKEN", _text, "", "Bot token from the Discord developer portal (needed to run the bot)."
     )
     discord_api_base: str = _setting(
-        "DISCORD_API_BASE", _url, "https://discord.com/api/v10", "Discord REST base URL (a proxy may go here)."
+        "DISCORD_API_BASE",
+        _url,
+        "https://discord.com/api/v10",
+        "Discord REST base URL (a proxy may go here).",
     )
     discord_gateway_url: str = _setting(
         "DISCORD_GATEWAY_URL", lambda v: _url(v) if v.strip() else "", "", "Gateway URL override (optional)."
@@ -140,10 +143,15 @@ class Settings:
         "Names for --version/--niji, e.g. 'niji=anime.safetensors,5=runwayml/stable-diffusion-v1-5'.",
     )
     data_dir: Path = _setting("DATA_DIR", _path, "./data", "Where the SQLite database and images live.")
-    models_dir: Path = _setting("MODELS_DIR", _path, "./models", "The weights folder (checkpoints, loras, upscalers).")
+    models_dir: Path = _setting(
+        "MODELS_DIR", _path, "./models", "The weights folder (checkpoints, loras, upscalers)."
+    )
     device: str = _setting("DEVICE", _choice(DEVICES), "auto", "auto, cpu, cuda or mps.")
     steps: int | None = _setting(
-        "STEPS", _optional_int(1, 150), "", "Sampling steps at --quality 1 (empty: the model family's default)."
+        "STEPS",
+        _optional_int(1, 150),
+        "",
+        "Sampling steps at --quality 1 (empty: the model family's default).",
     )
     max_jobs_per_user: int = _setting(
         "MAX_JOBS_PER_USER", _int(1, 1000), "10", "Waiting jobs one user may have before 'Queue full'."
@@ -197,7 +205,9 @@ class Settings:
 
     def require_token(self) -> str:
         if not self.discord_token:
-            raise ConfigError("DISCORD_TOKEN is not set: expected the bot token from the Discord developer portal")
+            raise ConfigError(
+                "DISCORD_TOKEN is not set: expected the bot token from the Discord developer portal"
+            )
         return self.discord_token
 
 
