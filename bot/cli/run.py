@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 
+from bot.errors import ConfigError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,14 @@ async def serve(settings: Settings, token: str) -> None:
     """Run the bot until it is closed; SIGTERM and SIGINT close it gracefully (jobs get
     SHUTDOWN_GRACE seconds to finish, the rest stay queued for the next start)."""
     # Imported here so that `python -m bot parse` never pays for discord.py.
+    import aiohttp
+    import discord
+
     from bot.bot import MidjourneyBot, apply_discord_endpoints
 
     apply_discord_endpoints(settings)
+    # The bot never joins voice: the missing-voice-library warnings would only alarm operators.
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     bot = MidjourneyBot(settings)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -39,4 +45,16 @@ async def serve(settings: Settings, token: str) -> None:
     log.info("starting the bot (REST %s)", settings.discord_api_base)
     async with bot:
         # The token goes to discord.py only; nothing here logs it.
-        await bot.start(token)
+        try:
+            await bot.start(token)
+        except discord.LoginFailure:
+            raise ConfigError(
+                "DISCORD_TOKEN was rejected by Discord: reset it in the developer portal"
+            ) from None
+        except discord.PrivilegedIntentsRequired as error:
+            raise ConfigError(f"Discord refused the bot's intents: {error}") from None
+        except (aiohttp.ClientConnectorError, OSError) as error:
+            raise ConfigError(
+                f"cannot reach Discord at DISCORD_API_BASE={settings.discord_api_base} "
+                f"(or the gateway): {error}"
+            ) from None

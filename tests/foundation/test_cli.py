@@ -61,3 +61,16 @@ def test_imagine_refuses_a_bad_prompt_before_loading_the_model(tmp_path, tiny_mo
     assert result.returncode == 2
     assert "Invalid parameter" in result.stderr
     assert "--stylize" in result.stderr
+
+
+def test_unreachable_discord_is_one_clear_line(tmp_path, tiny_model_dir):
+    """`python -m bot` with Discord unreachable exits 2 naming DISCORD_API_BASE, no traceback."""
+    env_file = tmp_path / "bot.env"
+    env_file.write_text("DISCORD_TOKEN=not-a-real-token\nDISCORD_API_BASE=http://127.0.0.1:9/api/v10\n")
+    result = run_cli(tmp_path, tiny_model_dir, "--env-file", str(env_file), "run")
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "DISCORD_API_BASE=http://127.0.0.1:9/api/v10" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert "not-a-real-token" not in result.stderr
+    assert "voice will NOT be supported" not in result.stderr
