@@ -135,7 +135,7 @@ def _load_pipeline(source: ModelSource, dtype: torch.dtype):
     return pipeline_class.from_pretrained(source.location, **common)
 
 
-def _quiet_libraries() -> None:
+def quiet_libraries() -> None:
     """Progress bars and optional-backend notices from the libraries are noise in a bot's log."""
     import diffusers.utils.logging as diffusers_logging
     import transformers.utils.logging as transformers_logging
@@ -151,7 +151,7 @@ def load_engine(settings: Settings, model: str | None = None) -> Engine:
 
     Raises ConfigError with one clear line.
     """
-    _quiet_libraries()
+    quiet_libraries()
     from bot.engine.engine import Engine
 
     model = settings.model if model is None else model

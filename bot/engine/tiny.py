@@ -194,6 +194,9 @@ def build_tiny_model(folder: Path) -> Path:
     folder = Path(folder)
     if is_built(folder):
         return folder
+    from bot.engine.loader import quiet_libraries
+
+    quiet_libraries()
     folder.parent.mkdir(parents=True, exist_ok=True)
     log.info("Building the embedded tiny model in %s", folder)
     staging = Path(tempfile.mkdtemp(prefix=".tiny-sd-", dir=folder.parent))
