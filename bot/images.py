@@ -11,6 +11,7 @@ The `parameters` text chunk is what A1111, ComfyUI, Civitai and friends read bac
 from __future__ import annotations
 
 import io
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,20 +32,16 @@ def render_grid(images: Sequence[Image.Image]) -> Image.Image:
     width = max(image.width for image in images)
     height = max(image.height for image in images)
     columns = 2
-    rows = math_ceil(len(images), columns)
+    rows = math.ceil(len(images) / columns)
     grid = Image.new("RGB", (columns * width, rows * height))
     for n, image in enumerate(images):
         grid.paste(image.convert("RGB"), ((n % columns) * width, (n // columns) * height))
     return grid
 
 
-def math_ceil(numerator: int, denominator: int) -> int:
-    return -(-numerator // denominator)
-
-
 def grid_tile(grid: Image.Image, index: int, count: int = 4) -> Image.Image:
     """Cut tile `index` (0-based) back out of a grid made by `render_grid`."""
-    rows = math_ceil(count, 2)
+    rows = math.ceil(count / 2)
     width, height = grid.width // 2, grid.height // rows
     left, top = (index % 2) * width, (index // 2) * height
     return grid.crop((left, top, left + width, top + height))

@@ -154,6 +154,10 @@ class Engine:
         **inputs: Any,
     ) -> GenerationResult:
         started = time.perf_counter()
+        # 0. Image-to-image pipelines run int(steps × strength) steps: make that at least one.
+        strength = inputs.get("strength")
+        if strength and int(request.steps * strength) < 1:
+            request = replace(request, steps=math.ceil(1 / strength))
         # 1. Seeds: one CPU generator per image, so results match across devices and batch splits.
         seeds = request.seeds
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]

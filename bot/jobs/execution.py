@@ -9,9 +9,7 @@ GPU memory. It never raises: the outcome is a `WorkDone` or a `WorkFailed`.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +48,10 @@ class Engine(Protocol):
         factor: int = 2,
         on_step: StepCallback | None = None,
     ) -> GenerationResult: ...
+
+    def free_memory(self) -> None:
+        """Release cached accelerator memory (after running out of it)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -96,17 +98,6 @@ class JobTimedOut(JobCancelled):
 def is_out_of_memory(error: BaseException) -> bool:
     """torch.cuda.OutOfMemoryError (or any error class of that name: fakes in tests, other backends)."""
     return any(cls.__name__ == "OutOfMemoryError" for cls in type(error).__mro__)
-
-
-def _free_gpu_memory(engine: Engine) -> None:
-    free_memory = getattr(engine, "free_memory", None)
-    if free_memory is not None:
-        free_memory()
-        return
-    gc.collect()
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 def _call(
@@ -210,7 +201,7 @@ def run_order(
         if result is None:
             # Retried outside the except block: its traceback would keep the failed tensors alive.
             log.warning("job %s ran out of GPU memory; retrying in smaller batches", order.job_id)
-            _free_gpu_memory(engine)
+            engine.free_memory()
             result = _merge([_call(engine, order, part, watcher) for part in smaller_batches(order.request)])
     except JobTimedOut:
         return WorkFailed(
@@ -220,7 +211,7 @@ def run_order(
         return WorkFailed("Cancelled.", "cancelled", elapsed())
     except Exception as error:
         if is_out_of_memory(error):
-            _free_gpu_memory(engine)
+            engine.free_memory()
             return WorkFailed(
                 "Out of GPU memory, even in smaller batches. Try a smaller size (--ar) or a lower --quality.",
                 "out_of_memory",

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import math
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -57,13 +56,6 @@ def default_mode(kind: JobKind, mode: str | None) -> str | None:
     if mode is None and kind is JobKind.UPSCALE:
         return "subtle"
     return mode
-
-
-def at_least_one_denoising_step(request: GenerationRequest) -> GenerationRequest:
-    """img2img runs int(steps × strength) steps: raise `steps` so that this is at least 1."""
-    if request.strength <= 0 or int(request.steps * request.strength) >= 1:
-        return request
-    return dataclasses.replace(request, steps=math.ceil(1 / request.strength))
 
 
 class JobService:
@@ -186,7 +178,7 @@ class JobService:
         new = dataclasses.replace(new, mode=default_mode(kind, new.mode))
         self._check_limits(new.user_id)
         job_id = new.id or new_job_id()
-        request, image_urls = await self._resolve_request(new, kind)
+        request, image_urls = await self._derive_request(new, kind)
         input_image = None
         if kind is JobKind.IMAGINE and image_urls:
             input_image = await fetch_image(image_urls[0])
@@ -248,13 +240,6 @@ class JobService:
             )
         if len(self._queue) >= self.settings.max_queue:
             raise QueueFull(f"{len(self._queue)} jobs are waiting, the most this bot takes. Try again soon.")
-
-    async def _resolve_request(self, new: NewJob, kind: JobKind) -> tuple[GenerationRequest, list[str]]:
-        """The concrete request of a submission, derived from the parent job where needed."""
-        request, image_urls = await self._derive_request(new, kind)
-        if image_urls or kind in (JobKind.VARIATION, JobKind.UPSCALE):
-            request = at_least_one_denoising_step(request)
-        return request, image_urls
 
     async def _derive_request(self, new: NewJob, kind: JobKind) -> tuple[GenerationRequest, list[str]]:
         if kind is JobKind.IMAGINE:

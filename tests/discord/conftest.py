@@ -27,6 +27,7 @@ from bot.jobs.models import Job
 from bot.jobs.repository import Repository
 from bot.jobs.service import JobService
 from bot.settings import Settings
+from tests.tiny_env import tiny_env
 
 WAIT_SECONDS = 60
 
@@ -103,17 +104,7 @@ def error_log() -> Any:
 
 
 def world_settings(tiny_model_dir: Path, data_dir: Path, **extra: str) -> Settings:
-    env = {
-        "MODEL": "tiny",
-        "MODELS_DIR": str(tiny_model_dir.parent),
-        "DATA_DIR": str(data_dir),
-        "DEVICE": "cpu",
-        "STEPS": "2",
-        "PROGRESS_INTERVAL": "0",
-        "SHUTDOWN_GRACE": "5",
-    }
-    env.update(extra)
-    return Settings.from_env(env)
+    return Settings.from_env(tiny_env(tiny_model_dir, data_dir, **extra))
 
 
 @dataclass

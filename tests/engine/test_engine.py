@@ -173,3 +173,13 @@ def test_bad_sizes_are_refused_before_any_work(width, height, message):
     """A size the VAE cannot handle is a ValueError naming the rule."""
     with pytest.raises(ValueError, match=message):
         request(width=width, height=height)
+
+
+def test_img2img_with_fewer_steps_than_its_strength_needs_still_denoises(tiny_engine):
+    """2 steps at strength 0.35 would be 0 img2img steps; the engine runs at least one and says so."""
+    source = tiny_engine.txt2img(request(batch_size=1)).images[0]
+    seen: list[StepProgress] = []
+    result = tiny_engine.img2img(request(steps=2, strength=0.35, batch_size=1), source, on_step=seen.append)
+    assert len(seen) >= 1
+    assert result.steps == 3
+    assert result.images[0].size == source.size

@@ -45,6 +45,9 @@ class SlowSteps:
     def txt2img(self, request, on_step=None):
         return self._engine.txt2img(request, on_step=self._slow(on_step))
 
+    def free_memory(self):
+        self._engine.free_memory()
+
 
 async def main(args: argparse.Namespace) -> int:
     settings = Settings.from_env(

@@ -46,6 +46,7 @@ class FakeEngine:
     model_name: str = "fake"
     calls: list[Call] = field(default_factory=list)
     steps_run: int = 0
+    memory_freed: int = 0
     steps_by_prompt: dict[str, int] = field(default_factory=dict)
     step_seconds: float = 0.0
     hold: bool = False
@@ -72,6 +73,9 @@ class FakeEngine:
             request, width=image.width * factor, height=image.height * factor, batch_size=1
         )
         return self._run("upscale", big, image, on_step)
+
+    def free_memory(self) -> None:
+        self.memory_freed += 1
 
     def _run(
         self,

@@ -195,6 +195,7 @@ async def test_out_of_memory_retries_in_halves_with_the_same_seeds(
     assert isinstance(event, Finished)
     assert [image.seed for image in event.images] == [10, 11, 12, 13]
     assert [(c.request.seed, c.request.batch_size) for c in fake_engine.calls] == [(10, 4), (10, 2), (12, 2)]
+    assert fake_engine.memory_freed == 1  # cached GPU memory released before the retry
 
 
 async def test_out_of_memory_twice_fails_clearly(service: JobService, fake_engine: FakeEngine) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.tiny_env import tiny_env
 from tests.wire.fake_discord import CHANNEL_ID, USER_ID, FakeDiscord
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,17 +34,14 @@ def bot_environment(fake: FakeDiscord, tiny_model_dir: Path, data_dir: Path) -> 
     keep = {name: os.environ[name] for name in ("PATH", "HOME", "TMPDIR", "LANG") if name in os.environ}
     return {
         **keep,
-        "DISCORD_TOKEN": TOKEN,
-        "DISCORD_API_BASE": fake.api_base,
-        "DISCORD_GATEWAY_URL": fake.gateway_url,
-        "MODEL": "tiny",
-        "MODELS_DIR": str(tiny_model_dir.parent),
-        "DATA_DIR": str(data_dir),
-        "DEVICE": "cpu",
-        "STEPS": "2",
-        "PROGRESS_INTERVAL": "0",
-        "SHUTDOWN_GRACE": "5",
-        "LOG_LEVEL": "DEBUG",
+        **tiny_env(
+            tiny_model_dir,
+            data_dir,
+            DISCORD_TOKEN=TOKEN,
+            DISCORD_API_BASE=fake.api_base,
+            DISCORD_GATEWAY_URL=fake.gateway_url,
+            LOG_LEVEL="DEBUG",
+        ),
     }
 
 
