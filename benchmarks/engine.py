@@ -21,9 +21,9 @@ from pathlib import Path
 
 
 def measure(size: int, steps: int, repeats: int, models_dir: str, device: str) -> dict:
+    from bot.config import Settings
     from bot.engine.loader import load_engine
     from bot.engine.request import GenerationRequest
-    from bot.settings import Settings
 
     engine = load_engine(Settings.from_env({"MODEL": "tiny", "MODELS_DIR": models_dir, "DEVICE": device}))
     request = GenerationRequest(prompt="a lighthouse at dusk", width=size, height=size, seed=1, steps=steps)

@@ -30,13 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.config import Settings  # noqa: E402
 from bot.engine.request import GenerationRequest  # noqa: E402
 from bot.jobs.backend import ThreadBackend  # noqa: E402
 from bot.jobs.events import Finished, Progress  # noqa: E402
 from bot.jobs.models import JobKind, NewJob  # noqa: E402
-from bot.jobs.repository import Repository  # noqa: E402
 from bot.jobs.service import JobService  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.store.repository import Repository  # noqa: E402
 
 Timing = tuple[float, float]  # (wall seconds, process CPU seconds)
 

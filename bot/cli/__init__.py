@@ -11,8 +11,8 @@ import logging
 import sys
 
 from bot.cli import imagine, parse, run
+from bot.config import load_settings
 from bot.errors import ConfigError, UserFacingError
-from bot.settings import load_settings
 
 SUBCOMMANDS = (run, imagine, parse)
 

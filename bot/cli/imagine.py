@@ -16,7 +16,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,9 @@ async def _run(prompt: str, output: Path, settings: Settings) -> int:
     from bot.jobs.events import Failed, Finished, Progress
     from bot.jobs.factory import load_model_pool
     from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
-    from bot.jobs.repository import Repository
     from bot.jobs.service import JobService
     from bot.prompt import context_from_settings, expand_prompt
+    from bot.store.repository import Repository
 
     repository = await Repository.open(settings.database_path, settings.images_dir)
     # One CLI run is one user's burst: let all of its jobs wait at once.

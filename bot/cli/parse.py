@@ -15,8 +15,8 @@ import asyncio
 import json
 from typing import Any
 
+from bot.config import Settings
 from bot.prompt import PromptContext, context_from_settings, expand_prompt
-from bot.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,8 +51,8 @@ async def _load_from_database(
     settings: Settings, base: PromptContext, *, user_id: int | None, guild_id: int | None
 ) -> PromptContext:
     # Imported here: the plain dry run should not pay for aiosqlite and the job models.
-    from bot.jobs.repository import Repository
-    from bot.user_context import load_prompt_context
+    from bot.governance.prompt_context import load_prompt_context
+    from bot.store.repository import Repository
 
     repository = await Repository.open_read_only(settings.database_path, settings.images_dir)
     try:

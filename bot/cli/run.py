@@ -8,8 +8,8 @@ import contextlib
 import logging
 import signal
 
+from bot.config import Settings
 from bot.errors import ConfigError
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ async def serve(settings: Settings, token: str) -> None:
     import aiohttp
     import discord
 
-    from bot.bot import MidjourneyBot, apply_discord_endpoints
+    from bot.discord.bot import MidjourneyBot, apply_discord_endpoints
 
     apply_discord_endpoints(settings)
     # The bot never joins voice: the missing-voice-library warnings would only alarm operators.

@@ -23,8 +23,9 @@ from PIL import Image
 
 from bot.engine.conditioning import PromptEncoder
 from bot.engine.family import ModelFamily
-from bot.engine.loader import ModelSource
+from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress
+from bot.engine.source import ModelSource
 from bot.engine.upscaler import super_resolve
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,8 @@ def seamless_tiling(modules: list[torch.nn.Module], enabled: bool) -> Iterator[N
             conv.padding_mode = mode
 
 
-class Engine:
-    """A loaded model and the operations the bot needs from it."""
+class DiffusersEngine:
+    """A loaded model and the operations the bot needs from it (implements `interface.Engine`)."""
 
     def __init__(
         self,
@@ -90,6 +91,28 @@ class Engine:
 
     # ----------------------------------------------------------------------------------------
     # Operations
+
+    def generate(
+        self,
+        operation: Operation,
+        request: GenerationRequest,
+        inputs: GenerationInputs = NO_INPUTS,
+        on_step: StepCallback | None = None,
+    ) -> GenerationResult:
+        """Run one operation (the `interface.Engine` entry point)."""
+        if operation is Operation.TXT2IMG:
+            return self.txt2img(request, on_step)
+        if inputs.image is None:
+            raise ValueError(f"{operation} needs an input image")
+        if operation is Operation.IMG2IMG:
+            return self.img2img(request, inputs.image, on_step)
+        if operation is Operation.INPAINT:
+            if inputs.mask is None:
+                raise ValueError("inpaint needs a mask")
+            return self.inpaint(request, inputs.image, inputs.mask, on_step)
+        if operation is Operation.UPSCALE:
+            return self.upscale(request, inputs.image, inputs.factor, on_step)
+        raise ValueError(f"unknown operation {operation!r}")
 
     def txt2img(self, request: GenerationRequest, on_step: StepCallback | None = None) -> GenerationResult:
         """Generate `request.batch_size` images from text."""
@@ -193,7 +216,7 @@ class Engine:
     @staticmethod
     def _step_callback(request: GenerationRequest, on_step: StepCallback | None):
         def callback(pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-            planned = getattr(pipe, "_num_timesteps", None) or request.steps
+            planned = pipe.num_timesteps or request.steps
             total = max(1, math.ceil(planned * request.stop / 100))
             step = index + 1
             if on_step is not None and step <= total:

@@ -2,7 +2,7 @@
 
 The default model (`MODEL`) stays loaded. A request naming another model (`request.model`, the
 alias target the prompt language resolved) loads that one on first use; only one such extra model
-is kept at a time, so a single GPU holds at most two. Runs on the worker thread like an Engine.
+is kept at a time, so a single GPU holds at most two. Runs on the worker thread like any engine.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PIL import Image
-
 from bot.engine.family import ModelFamily
+from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult, StepCallback
 from bot.errors import ConfigError, JobFailed
 
@@ -21,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class ModelPool:
-    """Dispatches each request to the engine of its model; same methods as `Engine`."""
+    """Dispatches each request to the engine of its model; an `interface.Engine` itself."""
 
     def __init__(self, default_model: str, load: Callable[[str], Any]) -> None:
         self._load = load
@@ -55,31 +54,14 @@ class ModelPool:
         self._extra = (model, engine)
         return engine
 
-    def txt2img(self, request: GenerationRequest, on_step: StepCallback | None = None) -> GenerationResult:
-        return self.engine_for(request.model).txt2img(request, on_step=on_step)
-
-    def img2img(
-        self, request: GenerationRequest, image: Image.Image, on_step: StepCallback | None = None
-    ) -> GenerationResult:
-        return self.engine_for(request.model).img2img(request, image, on_step=on_step)
-
-    def inpaint(
+    def generate(
         self,
+        operation: Operation,
         request: GenerationRequest,
-        image: Image.Image,
-        mask: Image.Image,
+        inputs: GenerationInputs = NO_INPUTS,
         on_step: StepCallback | None = None,
     ) -> GenerationResult:
-        return self.engine_for(request.model).inpaint(request, image, mask, on_step=on_step)
-
-    def upscale(
-        self,
-        request: GenerationRequest,
-        image: Image.Image,
-        factor: int = 2,
-        on_step: StepCallback | None = None,
-    ) -> GenerationResult:
-        return self.engine_for(request.model).upscale(request, image, factor, on_step=on_step)
+        return self.engine_for(request.model).generate(operation, request, inputs, on_step)
 
     def free_memory(self) -> None:
         self.default.free_memory()

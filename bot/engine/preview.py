@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from bot.engine.family import ModelFamily
-from bot.images import render_grid
+from bot.grid import render_grid
 
 
 def latents_to_preview(latents: torch.Tensor, family: ModelFamily) -> Image.Image:

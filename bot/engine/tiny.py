@@ -194,7 +194,7 @@ def build_tiny_model(folder: Path) -> Path:
     folder = Path(folder)
     if is_built(folder):
         return folder
-    from bot.engine.loader import quiet_libraries
+    from bot.engine.device import quiet_libraries
 
     quiet_libraries()
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -14,44 +14,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from PIL import Image
 
 from bot.engine.family import ModelFamily
+from bot.engine.interface import NO_INPUTS, Engine, GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult, JobCancelled, StepCallback, StepProgress
 
 log = logging.getLogger(__name__)
 
-Operation = Literal["txt2img", "img2img", "upscale"]
 FailureReason = Literal["cancelled", "timeout", "out_of_memory", "error"]
-
-
-class Engine(Protocol):
-    """The engine methods the worker calls (bot/engine/engine.py)."""
-
-    family: ModelFamily
-    model_name: str
-
-    def txt2img(
-        self, request: GenerationRequest, on_step: StepCallback | None = None
-    ) -> GenerationResult: ...
-
-    def img2img(
-        self, request: GenerationRequest, image: Image.Image, on_step: StepCallback | None = None
-    ) -> GenerationResult: ...
-
-    def upscale(
-        self,
-        request: GenerationRequest,
-        image: Image.Image,
-        factor: int = 2,
-        on_step: StepCallback | None = None,
-    ) -> GenerationResult: ...
-
-    def free_memory(self) -> None:
-        """Release cached accelerator memory (after running out of it)."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -61,8 +34,7 @@ class WorkOrder:
     job_id: str
     operation: Operation
     request: GenerationRequest
-    image: Image.Image | None = None
-    factor: int = 2
+    inputs: GenerationInputs = NO_INPUTS
     timeout: float | None = None
     previews: bool = True
     progress_interval: float = 2.0
@@ -103,15 +75,7 @@ def is_out_of_memory(error: BaseException) -> bool:
 def _call(
     engine: Engine, order: WorkOrder, request: GenerationRequest, on_step: StepCallback
 ) -> GenerationResult:
-    if order.operation == "txt2img":
-        return engine.txt2img(request, on_step=on_step)
-    if order.image is None:
-        raise ValueError(f"{order.operation} needs an input image")
-    if order.operation == "img2img":
-        return engine.img2img(request, order.image, on_step=on_step)
-    if order.operation == "upscale":
-        return engine.upscale(request, order.image, order.factor, on_step=on_step)
-    raise ValueError(f"unknown operation {order.operation!r}")
+    return engine.generate(order.operation, request, order.inputs, on_step)
 
 
 def smaller_batches(request: GenerationRequest) -> list[GenerationRequest]:

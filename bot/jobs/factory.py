@@ -3,9 +3,9 @@ model pool (MODEL plus MODEL_ALIASES loaded on demand). Used by the bot and the 
 
 from __future__ import annotations
 
-from bot.jobs.repository import Repository
+from bot.config import Settings
 from bot.jobs.service import JobService
-from bot.settings import Settings
+from bot.store.repository import Repository
 
 
 def load_model_pool(settings: Settings):

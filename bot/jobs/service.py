@@ -14,48 +14,34 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 
 from PIL import Image
 
+from bot.config import Settings
 from bot.engine.family import ModelFamily
+from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult
 from bot.errors import InvalidParameter, JobNotFound, QueueFull
-from bot.images import GRID_FILE, save_image, save_result
 from bot.jobs.backend import Backend
+from bot.jobs.derive import RUNNABLE_KINDS, default_mode, derive_request, operation_of
 from bot.jobs.downloads import fetch_image
 from bot.jobs.events import Cancelled, Failed, Finished, JobEvent, Progress, Queued, Started
-from bot.jobs.execution import Operation, WorkDone, WorkFailed, WorkOrder, WorkProgress
+from bot.jobs.execution import WorkDone, WorkFailed, WorkOrder, WorkProgress
+from bot.jobs.files import GRID_FILE, save_image, save_result
 from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, NewJob, Speed, new_job_id
-from bot.jobs.repository import Repository
 from bot.jobs.scheduler import FairQueue, Ticket
-from bot.settings import Settings
+from bot.store.repository import Repository
 
 log = logging.getLogger(__name__)
 
 DeliveryHandler = Callable[[Job, list[JobImage]], Awaitable[None]]
 
-RUNNABLE_KINDS = (JobKind.IMAGINE, JobKind.VARIATION, JobKind.REROLL, JobKind.UPSCALE)
-UPSCALE_STRENGTH = {"subtle": 0.3, "creative": 0.5}
 INPUT_FILE = "input.png"
 # A job that was running during this many crashes is failed rather than run again.
 MAX_ATTEMPTS = 3
-
-
-def random_seed() -> int:
-    return random.randrange(2**32)
-
-
-def default_mode(kind: JobKind, mode: str | None) -> str | None:
-    """Variation defaults to strong, upscale to subtle; other kinds keep what they were given."""
-    if mode is None and kind is JobKind.VARIATION:
-        return "strong"
-    if mode is None and kind is JobKind.UPSCALE:
-        return "subtle"
-    return mode
 
 
 class JobService:
@@ -247,35 +233,8 @@ class JobService:
                 raise InvalidParameter("An imagine job needs a request.")
             return new.request, list(new.image_urls)
         parent = await self._parent(new)
-        parent_request = parent.generation_request
-        if kind is JobKind.REROLL:
-            base = new.request or dataclasses.replace(parent_request, seed=random_seed())
-            return base, list(parent.image_urls)
-        image = await self._parent_image(parent, new.parent_index)
-        if kind is JobKind.VARIATION:
-            mode = new.mode
-            if mode not in ("strong", "subtle"):
-                raise InvalidParameter(f"Variation mode must be strong or subtle, not {mode!r}.")
-            strength = self.family.vary_strong if mode == "strong" else self.family.vary_subtle
-            base = new.request or dataclasses.replace(parent_request, seed=random_seed())
-            width, height = image.width, image.height
-            if parent.kind is JobKind.UPSCALE:
-                width, height = width // 2 // 8 * 8, height // 2 // 8 * 8
-            return dataclasses.replace(base, strength=strength, batch_size=4, width=width, height=height), []
-        mode = new.mode or "subtle"
-        if mode not in UPSCALE_STRENGTH:
-            raise InvalidParameter(f"Upscale mode must be subtle or creative, not {mode!r}.")
-        return (
-            dataclasses.replace(
-                parent_request,
-                seed=image.seed,
-                batch_size=1,
-                strength=UPSCALE_STRENGTH[mode],
-                width=image.width * 2,
-                height=image.height * 2,
-            ),
-            [],
-        )
+        image = None if kind is JobKind.REROLL else await self._parent_image(parent, new.parent_index)
+        return derive_request(kind, new, parent, image, self.family)
 
     async def _parent(self, new: NewJob) -> Job:
         if new.parent_id is None:
@@ -419,12 +378,12 @@ class JobService:
         self._emit(job.id, Started(job))
         self._announce_positions()
         request = job.generation_request
-        operation, image = await self._inputs(job)
+        operation, inputs = await self._inputs(job)
         order = WorkOrder(
             job_id=job.id,
             operation=operation,
             request=request,
-            image=image,
+            inputs=inputs,
             timeout=self.settings.job_timeout,
             previews=self.previews,
             progress_interval=self.settings.progress_interval,
@@ -449,12 +408,13 @@ class JobService:
         self._last_progress[job_id] = now
         self._emit(job_id, Progress(event.step, event.total, event.preview))
 
-    async def _inputs(self, job: Job) -> tuple[Operation, Image.Image | None]:
-        """The engine operation of a job and its input image (read from disk)."""
+    async def _inputs(self, job: Job) -> tuple[Operation, GenerationInputs]:
+        """The engine operation of a job and its input pictures (read from disk)."""
         if job.kind is JobKind.IMAGINE:
             if not job.image_urls:
-                return "txt2img", None
-            return "img2img", await asyncio.to_thread(_open_rgb, self.job_folder(job.id) / INPUT_FILE)
+                return Operation.TXT2IMG, GenerationInputs()
+            image = await asyncio.to_thread(_open_rgb, self.job_folder(job.id) / INPUT_FILE)
+            return Operation.IMG2IMG, GenerationInputs(image=image)
         parent = await self.repository.get_job(job.parent_id or "")
         if parent is None:
             raise JobNotFound(f"The parent job {job.parent_id} is gone.")
@@ -464,14 +424,16 @@ class JobService:
         if image is None:
             raise JobNotFound(f"Image #{(job.parent_index or 0) + 1} of job {parent.id} is gone.")
         picture = await asyncio.to_thread(_open_rgb, image.path)
-        return ("upscale" if job.kind is JobKind.UPSCALE else "img2img"), picture
+        return operation_of(job.kind), GenerationInputs(image=picture)
 
     async def _store_result(
         self, job: Job, request: GenerationRequest, operation: Operation, done: WorkDone
     ) -> None:
         """Write the PNGs (with metadata) and the grid, then the rows: only then is the job done."""
         result: GenerationResult = done.result
-        extra = {"Denoising strength": f"{request.strength:g}"} if operation != "txt2img" else None
+        extra = (
+            {"Denoising strength": f"{request.strength:g}"} if operation is not Operation.TXT2IMG else None
+        )
         folder = self.job_folder(job.id)
         paths = await asyncio.to_thread(save_result, folder, request, result, extra)
         images = [

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.config import Settings
 from bot.engine.family import SDXL, ModelFamily
-from bot.engine.loader import resolve_model_source
-from bot.settings import Settings
+from bot.engine.source import resolve_model_source
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ import discord
 import pytest
 import simcord
 
-from bot.bot import MidjourneyBot
+from bot.config import Settings
+from bot.discord.bot import MidjourneyBot
 from bot.jobs.backend import ThreadBackend
 from bot.jobs.models import Job
-from bot.jobs.repository import Repository
 from bot.jobs.service import JobService
-from bot.settings import Settings
+from bot.store.repository import Repository
 from tests.tiny_env import tiny_env
 
 WAIT_SECONDS = 60
@@ -50,14 +50,8 @@ class GatedEngine:
 
         return call
 
-    def txt2img(self, *args: Any, **kwargs: Any) -> Any:
-        return self._held("txt2img")(*args, **kwargs)
-
-    def img2img(self, *args: Any, **kwargs: Any) -> Any:
-        return self._held("img2img")(*args, **kwargs)
-
-    def upscale(self, *args: Any, **kwargs: Any) -> Any:
-        return self._held("upscale")(*args, **kwargs)
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        return self._held("generate")(*args, **kwargs)
 
 
 class _ExternalEvents:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.bot import COMMAND_HASH_FILE, apply_discord_endpoints
+from bot.discord.bot import COMMAND_HASH_FILE, apply_discord_endpoints
 from tests.discord.conftest import world_settings
 
 

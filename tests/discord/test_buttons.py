@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 import pytest
 
-from bot.images import grid_tile
+from bot.grid import grid_tile
 from bot.jobs.models import JobKind, JobStatus
 from tests.discord.helpers import GRID_LABELS, SINGLE_LABELS, button, button_labels, image_of, is_result
 

@@ -7,8 +7,8 @@ import dataclasses
 import discord
 import pytest
 
-from bot.discord_jobs import MISSING_PERMISSIONS
-from bot.discord_views import WARNING_YELLOW
+from bot.discord.buttons import WARNING_YELLOW
+from bot.discord.delivery import MISSING_PERMISSIONS
 from bot.jobs.models import JobStatus
 from tests.discord.helpers import GRID_LABELS, button_labels, image_of, is_result, patches_of
 

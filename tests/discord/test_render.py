@@ -8,7 +8,7 @@ import random
 import pytest
 from PIL import Image
 
-from bot.discord_render import (
+from bot.discord.render import (
     MAX_CONTENT,
     MAX_CUSTOM_ID,
     custom_id,

@@ -9,8 +9,8 @@ from typing import Any
 import discord
 import pytest
 
+from bot.discord.exts.settings._panel import apply_choice, apply_model
 from bot.errors import UserFacingError
-from bot.exts.settings._panel import apply_choice, apply_model
 from bot.jobs.models import UserSettings
 from tests.discord.helpers import is_result
 
@@ -89,7 +89,7 @@ async def test_toggles_switch_back_off(world):
 
 async def test_model_select_saves_an_alias_and_back_to_default(world):
     """Choosing a MODEL_ALIASES name saves it and shows `--v 6` as a default; `default` clears it."""
-    world.env.bot.settings = dataclasses.replace(world.settings, model_aliases={"6": "tiny", "niji6": "tiny"})
+    world.env.bot.config = dataclasses.replace(world.settings, model_aliases={"6": "tiny", "niji6": "tiny"})
     panel = await open_panel(world, world.alice)
     chosen = await world.alice.select(panel, ["6"])
     assert selected_model(chosen.response.message) == "6"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine.family import SD1, SD2, SDXL, TINY
-from bot.engine.loader import resolve_model_source
+from bot.engine.source import resolve_model_source
 from bot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

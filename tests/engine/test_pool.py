@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from bot.engine.family import SD1, SDXL
+from bot.engine.interface import Operation
 from bot.engine.pool import ModelPool
 from bot.engine.request import GenerationRequest
 from bot.errors import ConfigError, JobFailed
@@ -21,7 +22,7 @@ class RecordingEngine:
     ran: list[str] = field(default_factory=list)
     freed: int = 0
 
-    def txt2img(self, request, on_step=None):
+    def generate(self, operation, request, inputs=None, on_step=None):
         self.ran.append(request.prompt)
         return self.model_name
 
@@ -42,8 +43,9 @@ def make_pool():
 
 
 def ask(pool: ModelPool, model: str) -> str:
-    return pool.txt2img(
-        GenerationRequest(prompt=model or "default", width=64, height=64, seed=1, model=model)
+    return pool.generate(
+        Operation.TXT2IMG,
+        GenerationRequest(prompt=model or "default", width=64, height=64, seed=1, model=model),
     )
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from bot.config import Settings
 from bot.engine.family import SDXL
 from bot.engine.request import GenerationRequest, WeightedPrompt
 from bot.engine.tiny import build_tokenizer, tiny_text_config
-from bot.settings import Settings
 
 
 def build_tiny_sdxl(folder: Path) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.images import parse_a1111_parameters, read_parameters
+from bot.jobs.files import parse_a1111_parameters, read_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Settings, settings_docs
 from bot.errors import ConfigError
-from bot.settings import Settings, settings_docs
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import InvalidParameter, QueueFull
-from bot.guild_limits import ChannelNotAllowed, GuildLimits
+from bot.governance.limits import ChannelNotAllowed, GuildLimits
 from bot.jobs.models import GuildSettings
 from bot.prompt import PromptContext, StylePreset, expand_prompt
 from bot.prompt.completion import MAX_CHOICE_LENGTH, style_completions

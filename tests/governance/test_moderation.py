@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.errors import BannedPrompt, InvalidParameter
-from bot.moderation import BannedWords, canonical_entry, load_default_words, parse_word_list
+from bot.governance.banned_words import BannedWords, canonical_entry, load_default_words, parse_word_list
 
 DEFAULTS = load_default_words()
 BANNED = BannedWords(DEFAULTS)

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from bot.errors import InvalidParameter, InvalidPrompt
-from bot.personal import (
+from bot.governance.personal import (
     MAX_OPTIONS,
     STYLIZE_LEVELS,
     PersonalSettings,

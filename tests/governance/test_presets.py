@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from bot.errors import InvalidParameter, InvalidPrompt
-from bot.moderation import BannedWords
-from bot.presets import (
+from bot.governance.banned_words import BannedWords
+from bot.governance.presets import (
     EXPORT_FORMAT,
     MAX_PRESETS_PER_FILE,
     STARTER_PRESETS,

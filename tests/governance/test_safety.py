@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bot.config import Settings
 from bot.errors import ConfigError
-from bot.safety import PLACEHOLDER_GREY, ImageScreen, NsfwFilter, SafetyCheckerModel, hide_flagged
-from bot.settings import Settings
+from bot.governance.nsfw import PLACEHOLDER_GREY, ImageScreen, NsfwFilter, SafetyCheckerModel, hide_flagged
 
 
 @pytest.mark.parametrize(

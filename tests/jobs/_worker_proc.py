@@ -16,13 +16,13 @@ import os
 import sys
 import time
 
+from bot.config import Settings
 from bot.engine.request import GenerationRequest, StepCallback
 from bot.jobs.backend import ThreadBackend
 from bot.jobs.events import Started
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
-from bot.jobs.repository import Repository
 from bot.jobs.service import JobService
-from bot.settings import Settings
+from bot.store.repository import Repository
 
 
 class SlowSteps:
@@ -42,8 +42,8 @@ class SlowSteps:
 
         return callback
 
-    def txt2img(self, request, on_step=None):
-        return self._engine.txt2img(request, on_step=self._slow(on_step))
+    def generate(self, operation, request, inputs=None, on_step=None):
+        return self._engine.generate(operation, request, inputs, self._slow(on_step))
 
     def free_memory(self):
         self._engine.free_memory()

@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from bot.config import Settings
 from bot.engine.family import TINY
+from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress
 from bot.jobs.backend import ThreadBackend
 from bot.jobs.models import JobKind, NewJob
-from bot.jobs.repository import Repository
 from bot.jobs.service import JobService
-from bot.settings import Settings
+from bot.store.repository import Repository
 
 
 class OutOfMemoryError(RuntimeError):
@@ -54,25 +55,20 @@ class FakeEngine:
     holding: threading.Event = field(default_factory=threading.Event)
     fail: dict[str, Callable[[GenerationRequest], None]] = field(default_factory=dict)
 
-    def txt2img(self, request: GenerationRequest, on_step: StepCallback | None = None) -> GenerationResult:
-        return self._run("txt2img", request, None, on_step)
-
-    def img2img(
-        self, request: GenerationRequest, image: Image.Image, on_step: StepCallback | None = None
-    ) -> GenerationResult:
-        return self._run("img2img", request, image, on_step)
-
-    def upscale(
+    def generate(
         self,
+        operation: Operation,
         request: GenerationRequest,
-        image: Image.Image,
-        factor: int = 2,
+        inputs: GenerationInputs = NO_INPUTS,
         on_step: StepCallback | None = None,
     ) -> GenerationResult:
-        big = dataclasses.replace(
-            request, width=image.width * factor, height=image.height * factor, batch_size=1
-        )
-        return self._run("upscale", big, image, on_step)
+        image = inputs.image
+        if operation is Operation.UPSCALE:
+            assert image is not None
+            request = dataclasses.replace(
+                request, width=image.width * inputs.factor, height=image.height * inputs.factor, batch_size=1
+            )
+        return self._run(str(operation), request, image, on_step)
 
     def free_memory(self) -> None:
         self.memory_freed += 1

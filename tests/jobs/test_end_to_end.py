@@ -10,12 +10,12 @@ import pytest
 from PIL import Image
 
 from bot.errors import QueueFull
-from bot.images import read_parameters
 from bot.jobs.backend import ThreadBackend
 from bot.jobs.events import Finished, Progress
+from bot.jobs.files import read_parameters
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
-from bot.jobs.repository import Repository
 from bot.jobs.service import JobService
+from bot.store.repository import Repository
 from tests.jobs.conftest import imagine, make_request, make_settings, outcome, wait_until
 
 pytestmark = pytest.mark.slow

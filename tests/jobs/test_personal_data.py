@@ -8,10 +8,10 @@ import sqlite3
 
 import pytest
 
+from bot.governance.privacy import StillRunning, forget_user
 from bot.jobs.models import JobStatus, UserSettings
-from bot.jobs.repository import Repository
 from bot.jobs.service import JobService
-from bot.privacy import StillRunning, forget_user
+from bot.store.repository import Repository
 from tests.jobs.conftest import FakeEngine, imagine, outcome, wait_until
 
 ALICE, BOB = 1, 2

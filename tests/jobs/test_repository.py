@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.jobs.models import GuildPreset, GuildSettings, Job, JobImage, JobKind, JobStatus, UserSettings
-from bot.jobs.repository import MIGRATIONS_DIR, Repository
+from bot.store.repository import MIGRATIONS_DIR, Repository
 from tests.jobs.conftest import make_request
 
 

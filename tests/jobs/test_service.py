@@ -8,8 +8,8 @@ import dataclasses
 import pytest
 
 from bot.errors import QueueFull, UserFacingError
-from bot.images import read_parameters
 from bot.jobs.events import Cancelled, Failed, Finished, Progress, Queued, Started
+from bot.jobs.files import read_parameters
 from bot.jobs.models import JobKind, JobStatus, NewJob
 from bot.jobs.service import JobService
 from tests.jobs.conftest import (

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from bot.engine.family import SD1, SDXL
 from bot.errors import ConfigError, InvalidParameter
 from bot.prompt import PromptContext, StylePreset, context_from_settings, expand_prompt
-from bot.settings import Settings
 
 CINEMATIC = StylePreset("cinematic", "cinematic still of {prompt}, film grain", "blurry", "--ar 16:9 --s 300")
 PLAIN = StylePreset("plain", "minimal line art")

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.config import Settings
 from bot.jobs.models import GuildPreset, GuildSettings, UserSettings
-from bot.jobs.repository import Repository
-from bot.settings import Settings
+from bot.store.repository import Repository
 
 USER = 42
 GUILD = 7

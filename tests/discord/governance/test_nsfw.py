@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from bot.safety import BLOCKED_NOTICE, PLACEHOLDER_GREY, ImageScreen, NsfwFilter
+from bot.governance.nsfw import BLOCKED_NOTICE, PLACEHOLDER_GREY, ImageScreen, NsfwFilter
 from tests.discord.helpers import button, image_of
 
 

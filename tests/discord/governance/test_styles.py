@@ -7,10 +7,10 @@ import json
 import pytest
 from simcord import SetupError
 
-from bot.discord_admin import NEEDS_MANAGE_SERVER
-from bot.images import read_parameters
+from bot.discord.permissions import NEEDS_MANAGE_SERVER
+from bot.governance.presets import STARTER_PRESETS, presets_to_json
+from bot.jobs.files import read_parameters
 from bot.jobs.models import GuildPreset
-from bot.presets import STARTER_PRESETS, presets_to_json
 from bot.prompt import StylePreset
 from tests.discord.governance.conftest import admin_of, command_id, error_title
 from tests.discord.helpers import image_of, is_result

@@ -1,0 +1,160 @@
+"""The Discord bot: a thin `commands.Bot` whose `setup_hook` wires the services and extensions.
+
+Dependencies come in from outside (`bot/cli/run.py` in production, the tests under simcord):
+the settings, and optionally a `JobService`. By default the bot opens the database and the GPU
+worker in `setup_hook` and closes them in `close`; a caller that passes `manage_jobs=False`
+starts and stops the service itself (the simcord tests do, so that the service's idle loop is
+not counted as the bot's own pending work).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import discord
+import yarl
+from discord.ext import commands
+
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.discord.delivery import JobFront
+    from bot.jobs.service import JobService
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = (
+    "bot.discord.exts.errors",
+    "bot.discord.exts.imagine",
+    "bot.discord.exts.actions",
+    "bot.discord.exts.styles",
+    "bot.discord.exts.moderation",
+    "bot.discord.exts.admin",
+    "bot.discord.exts.settings",
+    "bot.discord.exts.info",
+    "bot.discord.exts.privacy",
+)
+COMMAND_HASH_FILE = "discord_commands.sha256"
+
+
+def apply_discord_endpoints(settings: Settings) -> None:
+    """Point discord.py at the configured REST base and gateway (proxies, or a local fake).
+
+    discord.py reads both from class attributes, so this changes them for the whole process;
+    call it once at start-up, before the bot logs in.
+    """
+    discord.http.Route.BASE = settings.discord_api_base
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+class MidjourneyBot(commands.Bot):
+    """Slash commands and persistent buttons in front of the job service."""
+
+    def __init__(
+        self, settings: Settings, *, jobs: JobService | None = None, manage_jobs: bool = True
+    ) -> None:
+        # Slash commands and buttons need no privileged intent; `guilds` keeps channels cached.
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+        )
+        self.config = settings
+        self._manage_jobs = manage_jobs
+        self._jobs: JobService | None = jobs
+        self._opened_jobs = False
+        self._front: JobFront | None = None
+
+    @property
+    def jobs(self) -> JobService:
+        if self._jobs is None:
+            raise RuntimeError("the job service is not open yet (setup_hook has not run)")
+        return self._jobs
+
+    @property
+    def front(self) -> JobFront:
+        if self._front is None:
+            raise RuntimeError("the job front is not ready yet (setup_hook has not run)")
+        return self._front
+
+    async def setup_hook(self) -> None:
+        from bot.discord.delivery import JobFront
+
+        # 1. The database (migrated on open), unless the caller brought a service.
+        if self._jobs is None:
+            from bot.jobs.factory import open_job_service
+
+            self._jobs = await open_job_service(self.config)
+            self._opened_jobs = True
+        # 2. The front that posts progress and results; its delivery handler must be registered
+        #    before the service starts, which delivers what finished while the bot was down.
+        self._front = JobFront(self, self._jobs, self.config)
+        self._front.register()
+        # 3. The GPU worker: loads the model, re-queues unfinished jobs.
+        if self._manage_jobs:
+            await self._jobs.start()
+        # 4. One extension per feature; the actions extension registers the dynamic buttons.
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        # 5. Application commands, only when their definition changed.
+        await self.sync_commands_if_changed()
+
+    async def close(self) -> None:
+        if self._front is not None:
+            await self._front.close()
+        await super().close()
+        if self._jobs is not None and self._manage_jobs:
+            await self._jobs.stop()
+        if self._jobs is not None and self._opened_jobs:
+            await self._jobs.repository.close()
+            self._jobs = None
+
+    def command_tree_hash(self) -> str:
+        """A hash of every application command definition and where it is synced."""
+        definition: dict[str, Any] = {
+            "application_id": self.application_id,
+            "dev_guild_id": self.config.dev_guild_id,
+            "commands": sorted(
+                (command.to_dict(self.tree) for command in self.tree.get_commands()),
+                key=lambda item: (item["name"], item.get("type", 1)),
+            ),
+        }
+        text = json.dumps(definition, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync application commands when their hash differs from the one stored in DATA_DIR."""
+        stored_at: Path = self.config.data_dir / COMMAND_HASH_FILE
+        current = self.command_tree_hash()
+        previous = _read_text(stored_at)
+        if previous == current:
+            log.info("application commands unchanged; not syncing")
+            return False
+        if self.config.dev_guild_id is not None:
+            # Testing server: guild commands appear at once. Syncing globally as well would show
+            # every command twice there, so a dev guild replaces the global sync.
+            guild = discord.Object(id=self.config.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        _write_text(stored_at, current)
+        log.info("synced %d application commands", len(synced))
+        return True
+
+
+def _read_text(path: Path) -> str:
+    return path.read_text().strip() if path.is_file() else ""
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n")

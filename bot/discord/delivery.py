@@ -1,0 +1,480 @@
+"""Between Discord and the job service: progress messages, result delivery, single images.
+
+- `submit` stores a job, posts its progress message in the channel and starts watching it.
+- `watch` edits that message from the job's events (queue position, percent + preview).
+- `deliver` is the job service's delivery handler: it runs once per finished job, also after a
+  restart, and posts the result through the channel (never the interaction's 15-minute
+  follow-up webhook), encoded to fit the upload limit. Discord errors are retried with backoff;
+  if they persist the handler raises, so the service keeps the job deliverable and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import discord
+from PIL import Image
+
+from bot.discord.buttons import ERROR_RED, grid_view, progress_view, single_view
+from bot.discord.render import (
+    EncodedImage,
+    encode_to_fit,
+    ended_content,
+    preview_bytes,
+    progress_content,
+    result_content,
+    single_image_content,
+    upload_budget,
+)
+from bot.errors import JobNotFound, UserFacingError
+from bot.governance.banned_words import BannedWords
+from bot.governance.limits import GuildLimits
+from bot.governance.nsfw import BLOCKED_NOTICE, ImageScreen, NsfwFilter, hide_flagged
+from bot.governance.prompt_context import load_prompt_context
+from bot.jobs.derive import random_seed
+from bot.jobs.events import Progress, Queued, Started
+from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
+from bot.prompt import ImagineRequest, PromptContext, context_from_settings
+
+if TYPE_CHECKING:
+    from discord.ext import commands
+
+    from bot.config import Settings
+    from bot.jobs.service import JobService
+
+log = logging.getLogger(__name__)
+
+MISSING_PERMISSIONS = (
+    "I cannot post in this channel. Ask an admin to give me Send Messages, Attach Files, "
+    "Embed Links and Read Message History here."
+)
+BANNED_LISTS_KEPT = 32
+# How often a 413 "payload too large" halves the upload budget before the error stands.
+MAX_HALVINGS = 4
+GRID_KINDS = (JobKind.IMAGINE, JobKind.VARIATION, JobKind.REROLL)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a Discord upload is retried before the job service takes over."""
+
+    attempts: int = 4
+    first_delay: float = 1.0
+    factor: float = 3.0
+
+    def delays(self) -> list[float]:
+        return [self.first_delay * self.factor**n for n in range(self.attempts - 1)]
+
+
+def _retryable(error: discord.HTTPException) -> bool:
+    # 5xx and rate limits pass; 4xx other than "too large" will fail the same way again.
+    return error.status >= 500 or error.status in (408, 429)
+
+
+@dataclass
+class ResultPost:
+    """A finished job's message, ready for `JobFront.send_image` (picture None: text only)."""
+
+    content: str
+    picture: Image.Image | None
+    stem: str
+    view: discord.ui.View | None
+
+
+class JobFront:
+    """Posts and edits the messages of jobs; owned by the bot, created in its `setup_hook`."""
+
+    def __init__(
+        self,
+        bot: commands.Bot,
+        jobs: JobService,
+        settings: Settings,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.bot = bot
+        self.jobs = jobs
+        self.settings = settings
+        self.retry = retry or RetryPolicy()
+        self._watchers: set[asyncio.Task[None]] = set()
+        self._base_context: PromptContext | None = None
+        self._posting: dict[str, asyncio.Event] = {}
+        self._banned: dict[tuple[tuple[str, ...], tuple[str, ...]], BannedWords] = {}
+        # NSFW_FILTER / NSFW_MODEL; tests put a screen with a fake checker here.
+        self.screen = ImageScreen.from_settings(settings)
+
+    def register(self) -> None:
+        self.jobs.add_delivery_handler(self.deliver)
+
+    async def close(self) -> None:
+        for task in list(self._watchers):
+            task.cancel()
+        await asyncio.gather(*self._watchers, return_exceptions=True)
+
+    # ---- submitting ---------------------------------------------------------------------------
+
+    async def prompt_context(self, user_id: int, guild_id: int | None) -> PromptContext:
+        """The prompt language's context for this user here: model facts, /settings, /prefer, presets."""
+        if self._base_context is None:
+            self._base_context = replace(context_from_settings(self.settings), family=self.jobs.family)
+        return await load_prompt_context(
+            self.jobs.repository, self._base_context, user_id=user_id, guild_id=guild_id
+        )
+
+    async def check_prompt(self, text: str, guild_id: int | None) -> None:
+        """Raise BannedPrompt if `text` holds a banned word: the built-in list with this server's changes."""
+        (await self.banned_words(guild_id)).check(text)
+
+    async def check_personal_layers(
+        self, requests: list[ImagineRequest], context: PromptContext, guild_id: int | None
+    ) -> None:
+        """Check the prompts as the user's suffix and options expanded them (BannedPrompt).
+
+        Those were checked against the banned words of the server where they were saved; this
+        server's list may be stricter.
+        """
+        if not (context.suffix or context.options):
+            return
+        for shown in dict.fromkeys(request.display_prompt for request in requests):
+            await self.check_prompt(shown, guild_id)
+
+    async def banned_words(self, guild_id: int | None) -> BannedWords:
+        """The banned words in force here: built-in and global ones, plus the server's additions,
+        minus the words the server lifted (`/banned remove`)."""
+        repository = self.jobs.repository
+        added = tuple(word.word for word in await repository.banned_words(guild_id))
+        lifted: tuple[str, ...] = ()
+        if guild_id is not None:
+            lifted = tuple(
+                word.word for word in await repository.guild_word_changes(guild_id) if word.allowed
+            )
+        key = (added, lifted)
+        banned = self._banned.get(key)
+        if banned is None:
+            banned = await asyncio.to_thread(BannedWords.with_defaults, added, lifted)
+            # Few distinct lists exist (one per server that changed it); keep the last ones.
+            if len(self._banned) >= BANNED_LISTS_KEPT:
+                self._banned.pop(next(iter(self._banned)))
+            self._banned[key] = banned
+        return banned
+
+    async def guild_limits(self, guild_id: int | None) -> GuildLimits:
+        """The limits an admin set for this server with /limits (none outside a server)."""
+        if guild_id is None:
+            return GuildLimits()
+        return GuildLimits.of(await self.jobs.repository.get_guild_settings(guild_id))
+
+    async def submit_imagine(
+        self, interaction: discord.Interaction, requests: list[ImagineRequest]
+    ) -> list[Job]:
+        """One imagine job (and progress message) per request, in the interaction's channel."""
+        submitted = []
+        for request in requests:
+            seed = request.seed if request.seed is not None else random_seed()
+            new_job = NewJob(
+                kind=JobKind.IMAGINE,
+                user_id=interaction.user.id,
+                prompt=request.display_prompt or request.prompt,
+                request=request.to_generation(seed),
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                speed=request.speed,
+                image_urls=list(request.image_urls),
+                meta=upload_meta(interaction),
+            )
+            submitted.append(await self.submit(channel_of(interaction), new_job))
+        return submitted
+
+    async def submit(self, channel: discord.abc.Messageable, new_job: NewJob) -> Job:
+        """Store the job, post its progress message in `channel` and watch it. Raises QueueFull."""
+        new_job.id = new_job.id or new_job_id()
+        if new_job.guild_id is not None:
+            limits = await self.guild_limits(new_job.guild_id)
+            limits.check_waiting(await self.jobs.repository.count_waiting(new_job.user_id, new_job.guild_id))
+        # A fast job may finish before its progress message is recorded: delivery waits for it.
+        posted = self._posting[new_job.id] = asyncio.Event()
+        try:
+            job = await self.jobs.submit(new_job)
+            try:
+                message = await channel.send(
+                    progress_content(job.prompt, job.user_id),
+                    view=progress_view(job.id),
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+            except discord.HTTPException as error:
+                # Nobody would see this job: do not spend GPU time on it.
+                await self.jobs.cancel(job.id)
+                if isinstance(error, discord.Forbidden):
+                    raise UserFacingError(MISSING_PERMISSIONS) from error
+                raise
+            await self.jobs.repository.set_message_ids(job.id, progress_message_id=message.id)
+            await self.jobs.repository.add_job_message(job.id, message.id, message.channel.id, "progress")
+        finally:
+            posted.set()
+            self._posting.pop(new_job.id, None)
+        task = asyncio.create_task(self.watch(job, message), name=f"watch-job-{job.id}")
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+        return job
+
+    async def watch(self, job: Job, message: discord.Message) -> None:
+        """Edit the progress message from the job's events until the job ends.
+
+        The end itself (result, failure, cancellation) is shown by `deliver`, which also runs
+        for jobs that ended while the bot was down.
+        """
+        loop = asyncio.get_running_loop()
+        last_edit = -float("inf")
+        async for event in self.jobs.subscribe(job.id):
+            if isinstance(event, Queued):
+                # Every job that starts moves every waiting one up: with a long queue that is
+                # many edits per channel, so a place in line is shown at most once per interval.
+                if loop.time() - last_edit < self.settings.progress_interval:
+                    continue
+                content = progress_content(job.prompt, job.user_id, position=max(0, event.position - 1))
+                edit: dict[str, Any] = {"content": content}
+            elif isinstance(event, Started):
+                edit = {"content": progress_content(job.prompt, job.user_id, percent=0)}
+            elif isinstance(event, Progress):
+                files = []
+                if event.preview is not None:
+                    data = preview_bytes(event.preview)
+                    files.append(discord.File(io.BytesIO(data), filename="progress.jpg"))
+                content = progress_content(job.prompt, job.user_id, percent=event.percent)
+                edit = {"content": content, "attachments": files}
+            else:
+                return
+            last_edit = loop.time()
+            try:
+                await message.edit(**edit)
+            except discord.NotFound:
+                log.info("progress message of job %s was deleted; no more updates", job.id)
+                return
+            except discord.HTTPException as error:
+                # A missed progress edit is harmless; the result is delivered separately.
+                log.warning("could not update progress of job %s: %s", job.id, error)
+
+    # ---- delivering ---------------------------------------------------------------------------
+
+    async def deliver(self, job: Job, images: list[JobImage]) -> None:
+        """The delivery handler: show how a job ended, in its channel, once (also after a restart).
+
+        Done: a new message with the grid (or single image) and its buttons, then the progress
+        message goes. Failed / cancelled: the progress message says so.
+        """
+        if job.channel_id is None:
+            log.warning("job %s has no channel; nothing to deliver to", job.id)
+            return
+        if job.status is not JobStatus.DONE:
+            await self._show_end(job)
+            return
+        if not images:
+            log.warning("job %s is done but has no stored images; nothing to post", job.id)
+            return
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        post = await self.result_post(job, images)
+        limit = job.meta.get("upload_limit")
+        try:
+            message = await self.send_image(channel, post.content, post.picture, limit, post.stem, post.view)
+        except (discord.Forbidden, discord.NotFound) as error:
+            # The channel is gone or closed to the bot: retrying cannot help. The images stay
+            # on disk (and `/show` can post them later).
+            log.warning("cannot deliver job %s to channel %s: %s", job.id, job.channel_id, error)
+            return
+        await self.jobs.repository.set_message_ids(job.id, result_message_id=message.id)
+        await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, "result")
+        await self._drop_progress(job)
+
+    async def result_post(self, job: Job, images: list[JobImage]) -> ResultPost:
+        """The message of a finished job (delivery, `/show`): text, grid or image, buttons, with
+        the NSFW screen applied (spoilered, or blocked images blanked or left out)."""
+        content = result_content(job.kind.value, job.prompt, job.user_id, mode=job.mode, speed=job.speed)
+        images = sorted(images, key=lambda item: item.index)
+        flagged = await self.flagged(job, images)
+        stem = f"SPOILER_{job.id}" if any(flagged) and self.screen.mode is NsfwFilter.SPOILER else job.id
+        blocked = any(flagged) and self.screen.mode is NsfwFilter.BLOCK
+        picture: Image.Image | None
+        view: discord.ui.View | None
+        if job.kind in GRID_KINDS and len(images) > 1:
+            grid_of = _grid_hiding if blocked else _grid_of
+            picture = await asyncio.to_thread(grid_of, self.jobs.grid_path(job.id), images, flagged)
+            view = grid_view(job.id)
+        else:
+            picture = await asyncio.to_thread(_open, images[0].path)
+            view = single_view(job.id, 1, upscale=job.kind is not JobKind.UPSCALE)
+        if blocked:
+            content = f"{content}\n{BLOCKED_NOTICE}"
+            if all(flagged):
+                picture, view = None, None
+        return ResultPost(content, picture, stem, view)
+
+    async def _show_end(self, job: Job) -> None:
+        message_id = await self._progress_message_id(job)
+        if job.channel_id is None or message_id is None:
+            return
+        message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(message_id)
+        if job.status is JobStatus.CANCELLED:
+            edit: dict[str, Any] = {"content": ended_content(job.prompt, job.user_id, "Cancelled")}
+        else:
+            reason = (job.error or "The job failed.")[:3500]
+            edit = {
+                "content": ended_content(job.prompt, job.user_id, "Failed"),
+                "embed": discord.Embed(
+                    title="Job failed", description=f"{reason}\nJob id: `{job.id}`", colour=ERROR_RED
+                ),
+            }
+        try:
+            await message.edit(**edit, attachments=[], view=None)
+        except discord.NotFound:
+            log.info("progress message of job %s is gone; its end is not shown", job.id)
+
+    async def _progress_message_id(self, job: Job) -> int | None:
+        posting = self._posting.get(job.id)
+        if posting is not None:
+            await posting.wait()
+        fresh = await self.jobs.repository.get_job(job.id)
+        return (fresh or job).progress_message_id
+
+    async def _drop_progress(self, job: Job) -> None:
+        message_id = await self._progress_message_id(job)
+        if job.channel_id is None or message_id is None:
+            return
+        partial = self.bot.get_partial_messageable(job.channel_id).get_partial_message(message_id)
+        try:
+            await partial.delete()
+        except discord.HTTPException as error:
+            log.info("could not delete progress message of job %s: %s", job.id, error)
+
+    async def send_image(
+        self,
+        channel: discord.abc.Messageable,
+        content: str,
+        picture: Image.Image | None,
+        limit: int | None,
+        stem: str,
+        view: discord.ui.View | None,
+    ) -> discord.Message:
+        """Send `picture` (None: only the text) encoded to fit `limit`, retrying Discord errors with backoff.
+
+        A 413 (too large for this channel after all) halves the budget and tries again at once,
+        a few times.
+        """
+
+        async def attempt(budget: int | None) -> discord.Message:
+            kwargs: dict[str, Any] = {"view": view} if view is not None else {}
+            if picture is not None:
+                encoded: EncodedImage = await asyncio.to_thread(encode_to_fit, picture, budget, stem)
+                kwargs["file"] = discord.File(io.BytesIO(encoded.data), filename=encoded.filename)
+            return await channel.send(
+                content,
+                allowed_mentions=discord.AllowedMentions(users=True, everyone=False, roles=False),
+                **kwargs,
+            )
+
+        budget = limit
+        delays = iter(self.retry.delays())
+        halvings = 0
+        while True:
+            try:
+                return await attempt(budget)
+            except discord.HTTPException as error:
+                if error.status == 413 and halvings < MAX_HALVINGS:
+                    halvings += 1
+                    budget = upload_budget(budget) // 2
+                    continue
+                delay = next(delays, None) if _retryable(error) else None
+                if delay is None:
+                    raise
+                log.warning("Discord refused an upload (%s); retrying in %.1fs", error.status, delay)
+                await asyncio.sleep(delay)
+
+    # ---- single images ------------------------------------------------------------------------
+
+    async def post_single(
+        self, channel: discord.abc.Messageable, job: Job, index: int, user_id: int, limit: int | None
+    ) -> discord.Message:
+        """`**prompt** - Image #n @user` with the full-size image n of a grid job (1-based)."""
+        image = await self.jobs.repository.get_image(job.id, index - 1)
+        if image is None:
+            raise JobNotFound(f"Image #{index} of job `{job.id}` is no longer stored.")
+        content = single_image_content(job.prompt, index, user_id)
+        flagged = (await self.flagged(job, await self.jobs.repository.get_images(job.id)))[index - 1]
+        picture: Image.Image | None = await asyncio.to_thread(_open, image.path)
+        stem, view = f"{job.id}_{index}", single_view(job.id, index)
+        if flagged and self.screen.mode is NsfwFilter.SPOILER:
+            stem = f"SPOILER_{stem}"
+        elif flagged:
+            content, picture, view = f"{content}\n{BLOCKED_NOTICE}", None, None
+        message = await self.send_image(channel, content, picture, limit, stem, view)
+        await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, f"image-{index}")
+        return message
+
+    async def flagged(self, job: Job, images: list[JobImage]) -> list[bool]:
+        """The NSFW verdict of each image of `job` (by index), checked once and kept in its meta.
+
+        All False with the filter off. If the checker fails, every image counts as flagged
+        (and is checked again next time): a broken filter must not let images through.
+        """
+        if not self.screen.active:
+            return [False] * len(images)
+        stored = job.meta.get("nsfw")
+        if isinstance(stored, list) and len(stored) == len(images):
+            return [bool(flag) for flag in stored]
+        ordered = sorted(images, key=lambda item: item.index)
+        try:
+            pictures = await asyncio.to_thread(lambda: [_open(image.path) for image in ordered])
+            verdicts = await asyncio.to_thread(self.screen.check, pictures)
+        except Exception:
+            log.exception("the NSFW check of job %s failed; its images count as flagged", job.id)
+            return [True] * len(images)
+        job.meta = {**job.meta, "nsfw": verdicts}
+        await self.jobs.repository.set_meta(job.id, job.meta)
+        if any(verdicts):
+            log.info("NSFW checker flagged images %s of job %s", verdicts, job.id)
+        return verdicts
+
+    async def load_job(self, job_id: str) -> Job:
+        job = await self.jobs.repository.get_job(job_id)
+        if job is None:
+            raise JobNotFound(f"There is no job `{job_id}` any more.")
+        return job
+
+
+def upload_meta(interaction: discord.Interaction) -> dict[str, Any]:
+    """What a job keeps of its interaction: the upload limit Discord gave (for later delivery)."""
+    return {"upload_limit": interaction.filesize_limit}
+
+
+def channel_of(interaction: discord.Interaction) -> discord.abc.Messageable:
+    channel = interaction.channel
+    if isinstance(channel, discord.abc.Messageable):
+        return channel
+    assert interaction.channel_id is not None
+    return interaction.client.get_partial_messageable(interaction.channel_id, guild_id=interaction.guild_id)
+
+
+def _open(path: Path) -> Image.Image:
+    with Image.open(path) as opened:
+        return opened.convert("RGB")
+
+
+def _grid_hiding(_grid_path: Path, images: list[JobImage], flagged: list[bool]) -> Image.Image:
+    """A grid of the images with the flagged ones blanked (the files on disk stay as they are)."""
+    from bot.grid import render_grid
+
+    ordered = sorted(images, key=lambda item: item.index)
+    return render_grid(hide_flagged([_open(image.path) for image in ordered], flagged))
+
+
+def _grid_of(grid_path: Path, images: list[JobImage], _flagged: list[bool] | None = None) -> Image.Image:
+    """The grid the job service saved, or one rendered from the images if it is missing."""
+    if grid_path.is_file():
+        return _open(grid_path)
+    from bot.grid import render_grid
+
+    return render_grid([_open(image.path) for image in sorted(images, key=lambda item: item.index)])

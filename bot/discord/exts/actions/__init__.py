@@ -1,0 +1,14 @@
+"""The job buttons: U1-U4, V1-V4, 🔄, Vary, Upscale and ❌, and the remix modal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.discord.exts.actions._cog import Actions
+
+if TYPE_CHECKING:
+    from bot.discord.bot import MidjourneyBot
+
+
+async def setup(bot: MidjourneyBot) -> None:
+    await bot.add_cog(Actions(bot))

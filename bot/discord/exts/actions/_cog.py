@@ -1,0 +1,207 @@
+"""What a job button does. Everything but (action, job, index) is read from SQLite, so buttons
+on messages from before a restart work the same. Whoever clicks owns the new job.
+
+| action     | button              | result                                               |
+|------------|---------------------|------------------------------------------------------|
+| pick       | U1-U4               | `Image #n` message with the full-size image           |
+| vary       | V1-V4               | variations job (the clicker's variation mode)         |
+| reroll     | 🔄                  | the same prompt with a new seed                       |
+| strong     | Vary (Strong)       | variations job, strong                                |
+| subtle     | Vary (Subtle)       | variations job, subtle                                |
+| upsubtle   | Upscale (Subtle)    | upscale job (2x), subtle                              |
+| upcreative | Upscale (Creative)  | upscale job (2x), creative                            |
+| cancel     | ❌                  | stops the owner's waiting or running job              |
+
+With remix on (a per-user setting), vary / reroll / strong / subtle first open a modal with the
+prompt to edit; the edited prompt is parsed like /imagine.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from bot.discord.buttons import MARKED_WHEN_USED, JobButton, marked_view, report_unexpected, send_error
+from bot.discord.delivery import channel_of, upload_meta
+from bot.discord.exts.actions._modal import RemixModal
+from bot.discord.render import custom_id, parse_custom_id
+from bot.engine.request import GenerationRequest
+from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
+from bot.jobs.derive import random_seed
+from bot.jobs.models import Job, JobKind, JobStatus, NewJob
+from bot.prompt import expand_prompt
+
+if TYPE_CHECKING:
+    from bot.discord.bot import MidjourneyBot
+
+log = logging.getLogger(__name__)
+
+MAX_REMIX_JOBS = 5
+
+
+@dataclass(frozen=True)
+class JobAction:
+    kind: JobKind
+    mode: str | None = None  # None: the clicker's variation mode (V buttons)
+    remixable: bool = True
+
+
+JOB_ACTIONS = {
+    "vary": JobAction(JobKind.VARIATION),
+    "reroll": JobAction(JobKind.REROLL),
+    "strong": JobAction(JobKind.VARIATION, "strong"),
+    "subtle": JobAction(JobKind.VARIATION, "subtle"),
+    "upsubtle": JobAction(JobKind.UPSCALE, "subtle", remixable=False),
+    "upcreative": JobAction(JobKind.UPSCALE, "creative", remixable=False),
+}
+
+
+class Actions(commands.Cog):
+    def __init__(self, bot: MidjourneyBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(JobButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(JobButton)
+
+    async def on_job_button(
+        self, interaction: discord.Interaction, action: str, job_id: str, index: int
+    ) -> None:
+        """Called by `JobButton.callback`; shows user-facing errors, reports bugs."""
+        try:
+            await self._on_job_button(interaction, action, job_id, index)
+        except UserFacingError as error:
+            await send_error(interaction, error)
+        except Exception as error:
+            await report_unexpected(interaction, error)
+
+    async def _on_job_button(
+        self, interaction: discord.Interaction, action: str, job_id: str, index: int
+    ) -> None:
+        front = self.bot.front
+        if action == "cancel":
+            await self._cancel(interaction, job_id)
+            return
+        job = await front.load_job(job_id)
+        if job.status is not JobStatus.DONE:
+            raise InvalidParameter("That job has not finished yet.")
+        clicked = custom_id(action, job_id, index)
+        if action == "pick":
+            await acknowledge(interaction, clicked)
+            await front.post_single(
+                channel_of(interaction), job, index, interaction.user.id, interaction.filesize_limit
+            )
+            return
+        spec = JOB_ACTIONS.get(action)
+        if spec is None:
+            raise InvalidParameter(f"This button ({action}) is not available any more.")
+        user = await front.jobs.repository.get_user_settings(interaction.user.id)
+        mode = spec.mode or (user.variation_mode if spec.kind is JobKind.VARIATION else None)
+        if spec.remixable and user.remix:
+            shown_index = index if spec.kind is not JobKind.REROLL else None
+
+            async def remixed(modal_interaction: discord.Interaction, text: str) -> None:
+                await self.submit_remix(modal_interaction, job, spec.kind, index, mode, clicked, text)
+
+            await interaction.response.send_modal(RemixModal(job.prompt, shown_index, remixed))
+            return
+        await acknowledge(interaction, clicked)
+        await self.submit_from(interaction, job, spec.kind, index, mode, speed=user.speed)
+
+    async def submit_from(
+        self,
+        interaction: discord.Interaction,
+        parent: Job,
+        kind: JobKind,
+        index: int,
+        mode: str | None,
+        *,
+        prompt: str | None = None,
+        request: GenerationRequest | None = None,
+        speed: str | None = None,
+    ) -> Job:
+        """Submit a job derived from image `index` (1-based) of `parent`, owned by the clicker.
+
+        `speed` is the clicker's (their /settings mode, or what their remixed prompt says); the
+        parent's speed only when none is given.
+        """
+        new_job = NewJob(
+            kind=kind,
+            user_id=interaction.user.id,
+            prompt=prompt if prompt is not None else parent.prompt,
+            request=request,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            parent_id=parent.id,
+            parent_index=None if kind is JobKind.REROLL else index - 1,
+            mode=mode,
+            speed=speed or parent.speed,
+            meta=upload_meta(interaction),
+        )
+        return await self.bot.front.submit(channel_of(interaction), new_job)
+
+    async def submit_remix(
+        self,
+        interaction: discord.Interaction,
+        parent: Job,
+        kind: JobKind,
+        index: int,
+        mode: str | None,
+        clicked: str,
+        text: str,
+    ) -> None:
+        """The remix modal was sent: parse the edited prompt like /imagine and submit it."""
+        try:
+            await self.bot.front.check_prompt(text, interaction.guild_id)
+            context = await self.bot.front.prompt_context(interaction.user.id, interaction.guild_id)
+            requests = expand_prompt(text, context)
+            await self.bot.front.check_personal_layers(requests, context, interaction.guild_id)
+            if len(requests) > MAX_REMIX_JOBS:
+                raise InvalidPrompt(
+                    f"A remix makes at most {MAX_REMIX_JOBS} jobs; this prompt makes {len(requests)}."
+                )
+            await acknowledge(interaction, clicked)
+            for request in requests:
+                seed = request.seed if request.seed is not None else random_seed()
+                await self.submit_from(
+                    interaction,
+                    parent,
+                    kind,
+                    index,
+                    mode,
+                    prompt=request.display_prompt or request.prompt,
+                    request=request.to_generation(seed),
+                    speed=request.speed,
+                )
+        except UserFacingError as error:
+            await send_error(interaction, error)
+        except Exception as error:
+            await report_unexpected(interaction, error)
+
+    async def _cancel(self, interaction: discord.Interaction, job_id: str) -> None:
+        jobs = self.bot.front.jobs
+        if await jobs.cancel(job_id, user_id=interaction.user.id):
+            # The delivery handler marks the progress message "(Cancelled)".
+            await interaction.response.defer()
+            return
+        job = await jobs.get_job(job_id)
+        if job is not None and not job.status.is_terminal and job.user_id != interaction.user.id:
+            raise UserFacingError("Only the person who started this job can cancel it.")
+        raise UserFacingError("This job has already finished.")
+
+
+async def acknowledge(interaction: discord.Interaction, clicked: str) -> None:
+    """Answer a button click at once: turn a used U/V button green, or just acknowledge."""
+    message = interaction.message
+    parsed = parse_custom_id(clicked)
+    view = marked_view(message, clicked) if message is not None else None
+    if view is not None and parsed is not None and parsed[0] in MARKED_WHEN_USED:
+        await interaction.response.edit_message(view=view)
+    else:
+        await interaction.response.defer()

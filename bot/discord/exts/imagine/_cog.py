@@ -1,0 +1,72 @@
+"""The /imagine command.
+
+The interaction is deferred at once (ephemeral, so that errors are shown only to the user); each
+job then gets a progress message in the channel, posted by the bot rather than through the
+interaction, and the deferred reply is removed. More than `CONFIRM_OVER` jobs ask first.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.buttons import send_error
+from bot.discord.exts.imagine._views import ConfirmJobs
+from bot.discord.render import confirm_content
+from bot.errors import UserFacingError
+from bot.prompt import expand_prompt
+from bot.prompt.completion import style_completions
+
+if TYPE_CHECKING:
+    from bot.discord.bot import MidjourneyBot
+
+log = logging.getLogger(__name__)
+
+# Midjourney asks "Do you want to submit N prompts?" above this many jobs.
+CONFIRM_OVER = 5
+MAX_PROMPT_OPTION = 6000
+
+
+class Imagine(commands.Cog):
+    def __init__(self, bot: MidjourneyBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="imagine", description="Create images from a text prompt")
+    @app_commands.describe(prompt="The prompt, with --parameters at the end (e.g. --ar 3:2)")
+    async def imagine(
+        self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, MAX_PROMPT_OPTION]
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        front = self.bot.front
+        try:
+            limits = await front.guild_limits(interaction.guild_id)
+            limits.check_channel(interaction.channel_id, getattr(interaction.channel, "parent_id", None))
+            await front.check_prompt(prompt, interaction.guild_id)
+            context = await front.prompt_context(interaction.user.id, interaction.guild_id)
+            requests = expand_prompt(prompt, context)
+            await front.check_personal_layers(requests, context, interaction.guild_id)
+            limits.check_jobs(requests)
+            if len(requests) > CONFIRM_OVER:
+                view = ConfirmJobs(front, requests, owner_id=interaction.user.id)
+                await interaction.edit_original_response(content=confirm_content(len(requests)), view=view)
+                return
+            await front.submit_imagine(interaction, requests)
+        except UserFacingError as error:
+            await send_error(interaction, error)
+            return
+        await interaction.delete_original_response()
+
+    @imagine.autocomplete("prompt")
+    async def complete_prompt(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """`… --style ne` offers `… --style neon-noir` for each of the server's styles (and `raw`)."""
+        names: list[str] = []
+        if interaction.guild_id is not None and "style" in current.lower():
+            presets = await self.bot.front.jobs.repository.get_guild_presets(interaction.guild_id)
+            names = [preset.name for preset in presets]
+        return [app_commands.Choice(name=text, value=text) for text in style_completions(current, names)]

@@ -1,0 +1,105 @@
+"""/forget-me: say what will go, ask, then cancel the user's jobs and delete their data.
+
+The question lives in memory only (like /imagine's "submit N prompts?"): after a restart or
+3 minutes the user runs /forget-me again. Only the person who asked sees it (ephemeral).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.buttons import report_unexpected, send_error
+from bot.errors import UserFacingError
+from bot.governance.privacy import ForgetReport, forget_user
+from bot.jobs.models import JobStatus
+
+if TYPE_CHECKING:
+    from bot.discord.bot import MidjourneyBot
+    from bot.jobs.service import JobService
+
+log = logging.getLogger(__name__)
+
+CONFIRM_SECONDS = 180
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def question(jobs: int, active: int, options: int) -> str:
+    """What /forget-me asks before deleting anything."""
+    lines = [
+        "**Delete everything this bot keeps about you?**",
+        f"- your /settings, your suffix and {plural(options, 'option')}",
+        f"- {plural(jobs, 'job')} with their images (files included)",
+    ]
+    if active:
+        lines.append(f"- {plural(active, 'waiting or running job')} will be cancelled first")
+    lines.append(
+        "Messages already posted in channels stay; delete them yourself if you want them gone. "
+        "This cannot be undone."
+    )
+    return "\n".join(lines)
+
+
+def done_text(report: ForgetReport) -> str:
+    """What the user reads once their data is gone."""
+    cancelled = f" ({plural(report.cancelled, 'job')} cancelled)" if report.cancelled else ""
+    return (
+        f"Done. Deleted {plural(report.jobs, 'job')}{cancelled}, {plural(report.images, 'image')}, "
+        "your settings and options. The bot no longer keeps anything about you."
+    )
+
+
+class ConfirmForget(discord.ui.View):
+    """Delete / Keep buttons under the question; only the asker may answer."""
+
+    def __init__(self, jobs: JobService, *, owner_id: int) -> None:
+        super().__init__(timeout=CONFIRM_SECONDS)
+        self.jobs = jobs
+        self.owner_id = owner_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return interaction.user.id == self.owner_id
+
+    @discord.ui.button(label="Delete my data", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        self.stop()
+        try:
+            await interaction.response.edit_message(content="Deleting your data…", view=None)
+            report = await forget_user(self.jobs, self.owner_id)
+            await interaction.edit_original_response(content=done_text(report))
+        except UserFacingError as error:
+            await send_error(interaction, error)
+        except Exception as error:
+            await report_unexpected(interaction, error)
+
+    @discord.ui.button(label="Keep my data", style=discord.ButtonStyle.secondary)
+    async def keep(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+
+
+class Privacy(commands.Cog):
+    """/forget-me."""
+
+    def __init__(self, bot: MidjourneyBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="forget-me", description="Delete your settings, options, jobs and images")
+    async def forget_me(self, interaction: discord.Interaction) -> None:
+        jobs = self.bot.front.jobs
+        user_id = interaction.user.id
+        job_ids = await jobs.repository.user_job_ids(user_id)
+        active = await jobs.repository.user_jobs_with_status(user_id, JobStatus.QUEUED, JobStatus.RUNNING)
+        options = await jobs.repository.get_user_options(user_id)
+        await interaction.response.send_message(
+            question(len(job_ids), len(active), len(options)),
+            view=ConfirmForget(jobs, owner_id=user_id),
+            ephemeral=True,
+        )

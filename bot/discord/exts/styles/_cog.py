@@ -1,0 +1,410 @@
+"""A server's style presets.
+
+Discord sets who may use a command per top-level command, not per subcommand, so the presets
+live under two commands: `/style …` changes them (Manage Server: the command's default
+permissions, checked again at run time) and `/styles …` shows them to every member.
+
+| command                                  | who      | does                                        |
+|------------------------------------------|----------|---------------------------------------------|
+| /style add name template [negative] [params] | admins | a new style (`{prompt}` marks the prompt) |
+| /style edit name [template] [negative] [params] | admins | change parts (`none` clears negative/params) |
+| /style remove name                       | admins   | delete a style (and unset it as default)    |
+| /style default name                      | admins   | the style used without `--style` (`none`)   |
+| /style starter                           | admins   | add the bot's starter styles                |
+| /style import file                       | admins   | add/replace styles from an export, all or nothing |
+| /styles list, /styles show name          | everyone | what exists                                 |
+| /styles export                           | everyone | a JSON file for /style import elsewhere     |
+
+Every preset goes through `bot.governance.presets.validate_preset` (the `/imagine` rules) and the server's
+banned words before it is stored.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.permissions import ADMIN_PERMISSIONS, admin_guild_id, guild_id_of
+from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
+from bot.governance.presets import (
+    MAX_FILE_CHARACTERS,
+    MAX_NAME_LENGTH,
+    MAX_NEGATIVE_LENGTH,
+    MAX_PARAMS_LENGTH,
+    MAX_TEMPLATE_LENGTH,
+    STARTER_PRESETS,
+    preset_name,
+    presets_from_json,
+    presets_to_json,
+    validate_preset,
+)
+from bot.jobs.models import GuildPreset
+from bot.prompt import PromptContext, StylePreset
+
+if TYPE_CHECKING:
+    from bot.discord.bot import MidjourneyBot
+    from bot.store.repository import Repository
+
+log = logging.getLogger(__name__)
+
+MAX_STYLES = 100
+CLEAR = "none"
+_LIST_LIMIT = 3900
+
+
+class StyleNotFound(UserFacingError):
+    title = "Unknown style"
+
+
+def as_style(preset: GuildPreset) -> StylePreset:
+    return StylePreset(preset.name, preset.template, preset.negative, preset.params)
+
+
+def style_line(preset: GuildPreset, default: str | None) -> str:
+    """One line of /styles list: name, a star for the default, the parameters, the template start."""
+    star = " ⭐ default" if preset.name == default else ""
+    params = f" `{preset.params}`" if preset.params else ""
+    template = preset.template if len(preset.template) <= 80 else preset.template[:79] + "…"
+    return f"**{preset.name}**{star}{params} — {discord.utils.escape_markdown(template)}"
+
+
+def style_embed(preset: GuildPreset, default: str | None) -> discord.Embed:
+    embed = discord.Embed(title=f"Style {preset.name}", colour=discord.Colour.blurple())
+    embed.add_field(name="Template", value=preset.template[:1024], inline=False)
+    embed.add_field(name="Negative prompt", value=(preset.negative or "(none)")[:1024], inline=False)
+    embed.add_field(
+        name="Parameters", value=f"`{preset.params}`" if preset.params else "(none)", inline=False
+    )
+    usage = f"`/imagine prompt: a lighthouse --style {preset.name}`"
+    if preset.name == default:
+        usage += (
+            "\nThis is the server's default style: prompts without `--style` use it (`--style raw` skips it)."
+        )
+    embed.add_field(name="Use it", value=usage, inline=False)
+    return embed
+
+
+class Styles(commands.Cog):
+    style = app_commands.Group(
+        name="style",
+        description="Manage this server's style presets (admins)",
+        guild_only=True,
+        default_permissions=ADMIN_PERMISSIONS,
+    )
+    styles = app_commands.Group(name="styles", description="This server's style presets", guild_only=True)
+
+    def __init__(self, bot: MidjourneyBot) -> None:
+        self.bot = bot
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    @property
+    def repository(self) -> Repository:
+        return self.bot.front.jobs.repository
+
+    async def _context(self, interaction: discord.Interaction) -> PromptContext:
+        return await self.bot.front.prompt_context(interaction.user.id, interaction.guild_id)
+
+    async def _presets(self, guild_id: int) -> dict[str, GuildPreset]:
+        return {preset.name: preset for preset in await self.repository.get_guild_presets(guild_id)}
+
+    async def _find(self, guild_id: int, name: str) -> GuildPreset:
+        presets = await self._presets(guild_id)
+        key = name.strip().lower()
+        if key not in presets:
+            known = ", ".join(f"`{n}`" for n in presets) or "none yet (`/style add`, `/style starter`)"
+            raise StyleNotFound(f"This server has no style `{name.strip()[:40]}`. Its styles: {known}.")
+        return presets[key]
+
+    async def _checked(self, interaction: discord.Interaction, preset: StylePreset) -> StylePreset:
+        """`preset` validated like /imagine reads it, and free of this server's banned words."""
+        cleaned = validate_preset(preset, await self._context(interaction))
+        await self.bot.front.check_prompt(
+            f"{cleaned.template}\n{cleaned.negative}\n{cleaned.params}", interaction.guild_id
+        )
+        return cleaned
+
+    async def _save(self, guild_id: int, preset: StylePreset) -> None:
+        await self.repository.set_guild_preset(
+            GuildPreset(guild_id, preset.name, preset.template, preset.negative, preset.params)
+        )
+
+    @staticmethod
+    async def _reply(
+        interaction: discord.Interaction,
+        content: str | None = None,
+        *,
+        embed: discord.Embed | None = None,
+        file: discord.File | None = None,
+    ) -> None:
+        """Answer ephemerally (every /style and /styles answer is only for the one who asked)."""
+        kwargs: dict = {"content": content, "embed": embed}
+        if file is not None:
+            kwargs["file"] = file
+        if interaction.response.is_done():
+            await interaction.followup.send(
+                ephemeral=True, **{k: v for k, v in kwargs.items() if v is not None}
+            )
+        else:
+            await interaction.response.send_message(
+                ephemeral=True, **{k: v for k, v in kwargs.items() if v is not None}
+            )
+
+    async def complete_name(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The server's style names containing what was typed."""
+        if interaction.guild_id is None:
+            return []
+        typed = current.strip().lower()
+        names = [p.name for p in await self.repository.get_guild_presets(interaction.guild_id)]
+        ranked = [n for n in names if n.startswith(typed)] + [
+            n for n in names if typed in n and not n.startswith(typed)
+        ]
+        return [app_commands.Choice(name=n, value=n) for n in ranked[:25]]
+
+    # ---- /style (admins) ------------------------------------------------------------------
+
+    @style.command(name="add", description="Add a style preset; members use it with --style name")
+    @app_commands.describe(
+        name="One word, e.g. neon-noir",
+        template="The prompt goes at {prompt}, e.g. {prompt}, neon-noir, cinematic lighting",
+        negative="What to avoid (a negative prompt)",
+        params="Default parameters, e.g. --ar 3:2 --s 400 (the member's own win)",
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        name: app_commands.Range[str, 1, MAX_NAME_LENGTH],
+        template: app_commands.Range[str, 1, MAX_TEMPLATE_LENGTH],
+        negative: app_commands.Range[str, 1, MAX_NEGATIVE_LENGTH] = "",
+        params: app_commands.Range[str, 1, MAX_PARAMS_LENGTH] = "",
+    ) -> None:
+        guild_id = admin_guild_id(interaction)
+        presets = await self._presets(guild_id)
+        key = preset_name(name)
+        if key in presets:
+            raise InvalidParameter(f"The style `{key}` already exists; change it with `/style edit`.")
+        if len(presets) >= MAX_STYLES:
+            raise InvalidParameter(
+                f"This server already has {MAX_STYLES} styles, the limit. Remove one first."
+            )
+        preset = await self._checked(interaction, StylePreset(key, template, negative, params))
+        await self._save(guild_id, preset)
+        log.info("guild %s added style %s", guild_id, preset.name)
+        await self._reply(
+            interaction,
+            f"Style `{preset.name}` added. Members use it with `--style {preset.name}`.",
+            embed=style_embed(GuildPreset(guild_id, *_fields(preset)), None),
+        )
+
+    @style.command(name="edit", description="Change a style preset (leave out what stays)")
+    @app_commands.describe(
+        name="The style to change",
+        template="The new template ({prompt} marks the prompt)",
+        negative="The new negative prompt; none clears it",
+        params="The new default parameters; none clears them",
+    )
+    @app_commands.autocomplete(name=complete_name)
+    async def edit(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        template: app_commands.Range[str, 1, MAX_TEMPLATE_LENGTH] | None = None,
+        negative: app_commands.Range[str, 1, MAX_NEGATIVE_LENGTH] | None = None,
+        params: app_commands.Range[str, 1, MAX_PARAMS_LENGTH] | None = None,
+    ) -> None:
+        guild_id = admin_guild_id(interaction)
+        current = await self._find(guild_id, name)
+        if template is None and negative is None and params is None:
+            raise InvalidParameter("Give a new template, negative prompt or parameters to change.")
+
+        def new(value: str | None, old: str) -> str:
+            if value is None:
+                return old
+            return "" if value.strip().lower() == CLEAR else value
+
+        preset = await self._checked(
+            interaction,
+            StylePreset(
+                current.name,
+                template if template is not None else current.template,
+                new(negative, current.negative),
+                new(params, current.params),
+            ),
+        )
+        await self._save(guild_id, preset)
+        default = (await self.repository.get_guild_settings(guild_id)).default_style
+        await self._reply(
+            interaction,
+            f"Style `{preset.name}` changed.",
+            embed=style_embed(GuildPreset(guild_id, *_fields(preset)), default),
+        )
+
+    @style.command(name="remove", description="Delete a style preset")
+    @app_commands.describe(name="The style to delete")
+    @app_commands.autocomplete(name=complete_name)
+    async def remove(self, interaction: discord.Interaction, name: str) -> None:
+        guild_id = admin_guild_id(interaction)
+        preset = await self._find(guild_id, name)
+        await self.repository.delete_guild_preset(guild_id, preset.name)
+        settings = await self.repository.get_guild_settings(guild_id)
+        note = ""
+        if settings.default_style == preset.name:
+            settings.default_style = None
+            await self.repository.set_guild_settings(settings)
+            note = " It was the default style: prompts now use no style unless they name one."
+        log.info("guild %s removed style %s", guild_id, preset.name)
+        await self._reply(interaction, f"Style `{preset.name}` removed.{note}")
+
+    async def complete_default(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """`none` (no default) and the server's style names."""
+        styles = await self.complete_name(interaction, current)
+        if CLEAR.startswith(current.strip().lower()):
+            styles = [app_commands.Choice(name=CLEAR, value=CLEAR), *styles[:24]]
+        return styles
+
+    @style.command(name="default", description="The style prompts get without --style (none: no default)")
+    @app_commands.describe(name="A style of this server, or none")
+    @app_commands.autocomplete(name=complete_default)
+    async def default(self, interaction: discord.Interaction, name: str) -> None:
+        guild_id = admin_guild_id(interaction)
+        settings = await self.repository.get_guild_settings(guild_id)
+        if name.strip().lower() == CLEAR:
+            settings.default_style = None
+            message = "This server has no default style now: prompts use a style only with `--style`."
+        else:
+            preset = await self._find(guild_id, name)
+            settings.default_style = preset.name
+            message = (
+                f"`{preset.name}` is now the default style: prompts without `--style` use it; "
+                "`--style raw` skips it."
+            )
+        await self.repository.set_guild_settings(settings)
+        await self._reply(interaction, message)
+
+    @style.command(name="starter", description="Add the bot's starter styles to this server")
+    async def starter(self, interaction: discord.Interaction) -> None:
+        guild_id = admin_guild_id(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        existing = await self._presets(guild_id)
+        added, kept, refused = [], [], []
+        for preset in STARTER_PRESETS:
+            if preset.name in existing:
+                kept.append(preset.name)
+                continue
+            if len(existing) + len(added) >= MAX_STYLES:
+                refused.append(preset.name)
+                continue
+            try:
+                added.append(await self._checked(interaction, preset))
+            except UserFacingError:
+                # The server bans a word this starter uses: it is not for this server.
+                refused.append(preset.name)
+        await self.repository.set_guild_presets(GuildPreset(guild_id, *_fields(preset)) for preset in added)
+        lines = [f"Added {len(added)} starter styles: {_names(p.name for p in added) or 'none'}."]
+        if kept:
+            lines.append(f"Kept this server's own styles of the same name: {_names(kept)}.")
+        if refused:
+            lines.append(f"Left out (banned words here, or the {MAX_STYLES}-style limit): {_names(refused)}.")
+        lines.append("See them with `/styles list`; use one with `--style name`.")
+        await interaction.edit_original_response(content="\n".join(lines))
+
+    @style.command(name="import", description="Add or replace styles from a /styles export file")
+    @app_commands.describe(file="A JSON file made by /styles export")
+    async def import_(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        guild_id = admin_guild_id(interaction)
+        if file.size > 4 * MAX_FILE_CHARACTERS:
+            raise InvalidPrompt(
+                f"The file is too large for a preset export (limit {MAX_FILE_CHARACTERS // 1000} kB)."
+            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await file.read()
+        presets = presets_from_json(data, await self._context(interaction))
+        for position, preset in enumerate(presets, start=1):
+            try:
+                await self.bot.front.check_prompt(
+                    f"{preset.template}\n{preset.negative}\n{preset.params}", guild_id
+                )
+            except UserFacingError as error:
+                raise type(error)(
+                    f"Preset {position} (`{preset.name}`): {error.message} Nothing was imported."
+                ) from None
+        existing = await self._presets(guild_id)
+        replaced = [p.name for p in presets if p.name in existing]
+        total = len(set(existing) | {p.name for p in presets})
+        if total > MAX_STYLES:
+            raise InvalidParameter(
+                f"This import would give the server {total} styles; the limit is {MAX_STYLES}. Nothing was imported."
+            )
+        await self.repository.set_guild_presets(GuildPreset(guild_id, *_fields(p)) for p in presets)
+        log.info("guild %s imported %d styles", guild_id, len(presets))
+        message = f"Imported {len(presets)} styles: {_names(p.name for p in presets)}."
+        if replaced:
+            message += f"\nReplaced the server's styles of the same name: {_names(replaced)}."
+        await interaction.edit_original_response(content=message)
+
+    # ---- /styles (everyone) ---------------------------------------------------------------
+
+    @styles.command(name="list", description="The style presets of this server")
+    async def list_(self, interaction: discord.Interaction) -> None:
+        guild_id = guild_id_of(interaction)
+        presets = await self.repository.get_guild_presets(guild_id)
+        if not presets:
+            await self._reply(
+                interaction,
+                "This server has no styles yet. Admins add them with `/style add` or `/style starter`.",
+            )
+            return
+        default = (await self.repository.get_guild_settings(guild_id)).default_style
+        lines, shown = [], 0
+        for preset in presets:
+            line = style_line(preset, default)
+            if sum(len(item) + 1 for item in lines) + len(line) > _LIST_LIMIT:
+                break
+            lines.append(line)
+            shown += 1
+        if shown < len(presets):
+            lines.append(f"… and {len(presets) - shown} more (`/styles export` has them all).")
+        embed = discord.Embed(
+            title=f"{len(presets)} styles", description="\n".join(lines), colour=discord.Colour.blurple()
+        )
+        embed.set_footer(text="Use one with --style name; --style raw uses none.")
+        await self._reply(interaction, embed=embed)
+
+    @styles.command(name="show", description="One style preset in full")
+    @app_commands.describe(name="The style")
+    @app_commands.autocomplete(name=complete_name)
+    async def show(self, interaction: discord.Interaction, name: str) -> None:
+        guild_id = guild_id_of(interaction)
+        preset = await self._find(guild_id, name)
+        default = (await self.repository.get_guild_settings(guild_id)).default_style
+        await self._reply(interaction, embed=style_embed(preset, default))
+
+    @styles.command(name="export", description="This server's styles as a JSON file (for /style import)")
+    async def export(self, interaction: discord.Interaction) -> None:
+        guild_id = guild_id_of(interaction)
+        presets = await self.repository.get_guild_presets(guild_id)
+        if not presets:
+            raise StyleNotFound("This server has no styles to export yet.")
+        text = presets_to_json([as_style(preset) for preset in presets])
+        file = discord.File(io.BytesIO(text.encode()), filename=f"styles-{guild_id}.json")
+        await self._reply(
+            interaction, f"{len(presets)} styles. Import them elsewhere with `/style import`.", file=file
+        )
+
+
+def _fields(preset: StylePreset) -> tuple[str, str, str, str]:
+    return preset.name, preset.template, preset.negative, preset.params
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)

@@ -1,0 +1,67 @@
+"""The one engine interface: every operation goes through `Engine.generate`.
+
+`DiffusersEngine` (one loaded model), `ModelPool` (several models), the GPU workers of every
+backend and the tests' fakes all speak it. A new operation (outpaint, IP-Adapter, describe) is a
+new `Operation` member, a field or two on `GenerationInputs` and one branch in the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from bot.engine.family import ModelFamily
+    from bot.engine.request import GenerationRequest, GenerationResult, StepCallback
+
+__all__ = ["Engine", "GenerationInputs", "Operation"]
+
+
+class Operation(StrEnum):
+    """What the engine does with a request."""
+
+    TXT2IMG = "txt2img"
+    IMG2IMG = "img2img"
+    INPAINT = "inpaint"
+    UPSCALE = "upscale"
+
+
+@dataclass(frozen=True)
+class GenerationInputs:
+    """The pictures an operation starts from (none for txt2img)."""
+
+    image: Image.Image | None = None
+    # White = repaint (inpaint); same size as `image` or resized to the request's size.
+    mask: Image.Image | None = None
+    # Upscale factor.
+    factor: int = 2
+
+
+NO_INPUTS = GenerationInputs()
+
+
+class Engine(Protocol):
+    """What the GPU worker needs of an engine."""
+
+    @property
+    def family(self) -> ModelFamily: ...
+
+    @property
+    def model_name(self) -> str: ...
+
+    def generate(
+        self,
+        operation: Operation,
+        request: GenerationRequest,
+        inputs: GenerationInputs = NO_INPUTS,
+        on_step: StepCallback | None = None,
+    ) -> GenerationResult:
+        """Run `operation`; raise from `on_step` (JobCancelled) to stop between steps."""
+        ...
+
+    def free_memory(self) -> None:
+        """Release cached accelerator memory (after running out of it)."""
+        ...

@@ -1,0 +1,602 @@
+"""All SQL of the bot: one aiosqlite connection (WAL, foreign keys), numbered migrations from
+`bot/store/migrations/NNNN_name.sql` applied at open, methods that return dataclasses.
+
+Writes go through `_transaction()`, which holds a lock so that two coroutines never interleave
+statements of different transactions on the shared connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiosqlite
+
+from bot.jobs.models import (
+    BannedWord,
+    GpuUsage,
+    GuildPreset,
+    GuildSettings,
+    Job,
+    JobImage,
+    JobKind,
+    JobStatus,
+    UserSettings,
+)
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[\w-]+\.sql$")
+_JSON_COLUMNS = ("request", "image_urls", "seeds", "meta")
+
+
+def _start_of_today_utc(now: float) -> float:
+    return now - now % 86400
+
+
+class Repository:
+    """The bot's database. Open with `await Repository.open(db_path, images_dir)`; close with `close()`."""
+
+    def __init__(self, connection: aiosqlite.Connection, images_dir: Path) -> None:
+        self._db = connection
+        self.images_dir = images_dir
+        self._lock = asyncio.Lock()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, database_path: Path, images_dir: Path) -> Repository:
+        """Connect, switch to WAL with foreign keys on, and apply pending migrations."""
+        database_path.parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(database_path)
+        connection.row_factory = aiosqlite.Row
+        await connection.execute("PRAGMA journal_mode=WAL")
+        await connection.execute("PRAGMA foreign_keys=ON")
+        # FULL: an accepted job survives a power cut, not only a process crash.
+        await connection.execute("PRAGMA synchronous=FULL")
+        await connection.execute("PRAGMA busy_timeout=5000")
+        repository = cls(connection, images_dir)
+        await repository.migrate()
+        return repository
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def migrate(self) -> list[int]:
+        """Apply every migration file newer than the database; return the versions applied."""
+        await self._db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        )
+        await self._db.commit()
+        async with self._db.execute("SELECT version FROM schema_migrations") as cursor:
+            done = {row[0] for row in await cursor.fetchall()}
+        applied = []
+        for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+            match = _MIGRATION_NAME.match(path.name)
+            if not match or int(match.group(1)) in done:
+                continue
+            version = int(match.group(1))
+            log.info("applying database migration %s", path.name)
+            # executescript runs outside Python's implicit transactions: wrap it so a failing
+            # migration leaves nothing half-applied.
+            await self._db.executescript(
+                "BEGIN;\n"
+                + path.read_text()
+                + f"\nINSERT INTO schema_migrations VALUES ({version}, '{path.name}', {time.time()});"
+                + "\nCOMMIT;"
+            )
+            applied.append(version)
+        return applied
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.rollback()
+                raise
+            await self._db.commit()
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self._db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    # ---- jobs ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _job_from_row(row: aiosqlite.Row) -> Job:
+        data = dict(row)
+        for column in _JSON_COLUMNS:
+            data[column] = json.loads(data[column])
+        data["kind"] = JobKind(data["kind"])
+        data["status"] = JobStatus(data["status"])
+        data["delivered"] = bool(data["delivered"])
+        return Job(**data)
+
+    async def insert_job(self, job: Job) -> bool:
+        """Store a new job; False (and nothing changes) if a job with that id exists."""
+        data = asdict(job)
+        data["kind"] = job.kind.value
+        data["status"] = job.status.value
+        for column in _JSON_COLUMNS:
+            data[column] = json.dumps(data[column])
+        columns = [f.name for f in fields(Job)]
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                f"INSERT OR IGNORE INTO jobs ({', '.join(columns)})"
+                f" VALUES ({', '.join('?' for _ in columns)})",
+                [data[c] for c in columns],
+            )
+            return cursor.rowcount == 1
+
+    async def get_job(self, job_id: str) -> Job | None:
+        row = await self._fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return self._job_from_row(row) if row else None
+
+    async def jobs_with_status(self, *statuses: JobStatus) -> list[Job]:
+        """Jobs in any of these states, oldest first."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = await self._fetchall(
+            f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY enqueued_at, rowid",
+            [s.value for s in statuses],
+        )
+        return [self._job_from_row(row) for row in rows]
+
+    async def undelivered_jobs(self) -> list[Job]:
+        """Finished (done, failed or cancelled) jobs whose delivery has not completed, oldest first."""
+        rows = await self._fetchall(
+            "SELECT * FROM jobs WHERE delivered = 0 AND status IN ('done', 'failed', 'cancelled')"
+            " ORDER BY finished_at, rowid"
+        )
+        return [self._job_from_row(row) for row in rows]
+
+    async def user_jobs(self, user_id: int, limit: int = 20) -> list[Job]:
+        """A user's most recent jobs, newest first."""
+        rows = await self._fetchall(
+            "SELECT * FROM jobs WHERE user_id = ? ORDER BY enqueued_at DESC, rowid DESC LIMIT ?",
+            (user_id, limit),
+        )
+        return [self._job_from_row(row) for row in rows]
+
+    async def count_jobs(self) -> dict[JobStatus, int]:
+        rows = await self._fetchall("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+        counts = dict.fromkeys(JobStatus, 0)
+        counts.update({JobStatus(row[0]): row[1] for row in rows})
+        return counts
+
+    async def mark_running(self, job_id: str, started_at: float) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE jobs SET status = 'running', started_at = ?, attempts = attempts + 1 WHERE id = ?",
+                (started_at, job_id),
+            )
+
+    async def mark_queued(self, job_id: str) -> None:
+        """Put a job back in the waiting state (shutdown or restart while it ran)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE jobs SET status = 'queued', started_at = NULL WHERE id = ? AND status != 'done'",
+                (job_id,),
+            )
+
+    async def mark_done(
+        self, job_id: str, images: Iterable[JobImage], finished_at: float, gpu_seconds: float
+    ) -> None:
+        """Record the images and the job's success in one transaction."""
+        images = list(images)
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT OR REPLACE INTO images (job_id, idx, path, width, height, seed)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(i.job_id, i.index, self._relative(i.path), i.width, i.height, i.seed) for i in images],
+            )
+            await db.execute(
+                "UPDATE jobs SET status = 'done', error = NULL, finished_at = ?, gpu_seconds = ?,"
+                " seeds = ? WHERE id = ?",
+                (finished_at, gpu_seconds, json.dumps([i.seed for i in images]), job_id),
+            )
+
+    async def mark_finished_without_images(
+        self, job_id: str, status: JobStatus, error: str | None, finished_at: float, gpu_seconds: float
+    ) -> None:
+        """Record a failed or cancelled job."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE jobs SET status = ?, error = ?, finished_at = ?, gpu_seconds = ? WHERE id = ?",
+                (status.value, error, finished_at, gpu_seconds, job_id),
+            )
+
+    async def set_request(self, job_id: str, request: dict[str, Any], seeds: list[int]) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE jobs SET request = ?, seeds = ? WHERE id = ?",
+                (json.dumps(request), json.dumps(seeds), job_id),
+            )
+
+    async def set_message_ids(
+        self, job_id: str, *, progress_message_id: int | None = None, result_message_id: int | None = None
+    ) -> None:
+        """Remember the messages a front posted for a job (None leaves a value unchanged)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE jobs SET progress_message_id = COALESCE(?, progress_message_id),"
+                " result_message_id = COALESCE(?, result_message_id) WHERE id = ?",
+                (progress_message_id, result_message_id, job_id),
+            )
+
+    async def set_meta(self, job_id: str, meta: dict[str, Any]) -> None:
+        async with self._transaction() as db:
+            await db.execute("UPDATE jobs SET meta = ? WHERE id = ?", (json.dumps(meta), job_id))
+
+    async def add_job_message(
+        self, job_id: str, message_id: int, channel_id: int | None, purpose: str
+    ) -> None:
+        """Record a message posted for a job (`purpose`: "progress", "result", ...)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO job_messages (message_id, job_id, channel_id, purpose)"
+                " VALUES (?, ?, ?, ?)",
+                (message_id, job_id, channel_id, purpose),
+            )
+
+    async def job_for_message(self, message_id: int) -> Job | None:
+        row = await self._fetchone(
+            "SELECT jobs.* FROM job_messages JOIN jobs ON jobs.id = job_messages.job_id"
+            " WHERE job_messages.message_id = ?",
+            (message_id,),
+        )
+        return self._job_from_row(row) if row else None
+
+    # ---- images ----------------------------------------------------------------------------
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.images_dir))
+        except ValueError:
+            return str(path)
+
+    def _image_from_row(self, row: aiosqlite.Row) -> JobImage:
+        return JobImage(
+            job_id=row["job_id"],
+            index=row["idx"],
+            path=self.images_dir / row["path"],
+            width=row["width"],
+            height=row["height"],
+            seed=row["seed"],
+        )
+
+    async def get_images(self, job_id: str) -> list[JobImage]:
+        rows = await self._fetchall("SELECT * FROM images WHERE job_id = ? ORDER BY idx", (job_id,))
+        return [self._image_from_row(row) for row in rows]
+
+    async def get_image(self, job_id: str, index: int) -> JobImage | None:
+        row = await self._fetchone("SELECT * FROM images WHERE job_id = ? AND idx = ?", (job_id, index))
+        return self._image_from_row(row) if row else None
+
+    # ---- deliveries ------------------------------------------------------------------------
+
+    async def delivered_handlers(self, job_id: str) -> set[str]:
+        rows = await self._fetchall("SELECT handler FROM job_deliveries WHERE job_id = ?", (job_id,))
+        return {row[0] for row in rows}
+
+    async def record_delivery(self, job_id: str, handler: str, *, all_done: bool) -> None:
+        """Note that one handler delivered the job; `all_done` also marks the job delivered."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO job_deliveries (job_id, handler, delivered_at) VALUES (?, ?, ?)",
+                (job_id, handler, time.time()),
+            )
+            if all_done:
+                await db.execute("UPDATE jobs SET delivered = 1 WHERE id = ?", (job_id,))
+
+    async def mark_delivered(self, job_id: str) -> None:
+        async with self._transaction() as db:
+            await db.execute("UPDATE jobs SET delivered = 1 WHERE id = ?", (job_id,))
+
+    # ---- accounting ------------------------------------------------------------------------
+
+    async def gpu_usage(self, user_id: int, now: float | None = None) -> GpuUsage:
+        """GPU seconds and finished jobs of a user: since 00:00 UTC today, and in all."""
+        today = _start_of_today_utc(time.time() if now is None else now)
+        row = await self._fetchone(
+            "SELECT COUNT(*), COALESCE(SUM(gpu_seconds), 0),"
+            " COALESCE(SUM(finished_at >= ?), 0),"
+            " COALESCE(SUM(CASE WHEN finished_at >= ? THEN gpu_seconds END), 0)"
+            " FROM jobs WHERE user_id = ? AND finished_at IS NOT NULL",
+            (today, today, user_id),
+        )
+        assert row is not None
+        return GpuUsage(
+            user_id=user_id,
+            jobs_total=row[0],
+            seconds_total=float(row[1]),
+            jobs_today=row[2],
+            seconds_today=float(row[3]),
+        )
+
+    # ---- user settings and options ---------------------------------------------------------
+
+    async def get_user_settings(self, user_id: int) -> UserSettings:
+        """The user's settings, or the defaults if they never changed any."""
+        row = await self._fetchone("SELECT * FROM user_settings WHERE user_id = ?", (user_id,))
+        if row is None:
+            return UserSettings(user_id=user_id)
+        data = dict(row)
+        data["remix"] = bool(data["remix"])
+        data["raw"] = bool(data["raw"])
+        return UserSettings(**data)
+
+    async def set_user_settings(self, settings: UserSettings) -> None:
+        columns = [f.name for f in fields(UserSettings)]
+        values = asdict(settings)
+        async with self._transaction() as db:
+            await db.execute(
+                f"INSERT OR REPLACE INTO user_settings ({', '.join(columns)})"
+                f" VALUES ({', '.join('?' for _ in columns)})",
+                [values[c] for c in columns],
+            )
+
+    async def update_user_settings(self, user_id: int, **changes: Any) -> UserSettings:
+        """Change some of a user's settings (e.g. `remix=True`) and return the result."""
+        current = await self.get_user_settings(user_id)
+        unknown = set(changes) - {f.name for f in fields(UserSettings)} | ({"user_id"} & set(changes))
+        if unknown:
+            raise ValueError(f"unknown user settings: {', '.join(sorted(unknown))}")
+        updated = UserSettings(**{**asdict(current), **changes})
+        await self.set_user_settings(updated)
+        return updated
+
+    async def get_user_options(self, user_id: int) -> dict[str, str]:
+        rows = await self._fetchall(
+            "SELECT name, value FROM user_options WHERE user_id = ? ORDER BY name", (user_id,)
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def set_user_option(self, user_id: int, name: str, value: str | None) -> None:
+        """Set a personal `--name` option; None deletes it."""
+        async with self._transaction() as db:
+            if value is None:
+                await db.execute("DELETE FROM user_options WHERE user_id = ? AND name = ?", (user_id, name))
+            else:
+                await db.execute(
+                    "INSERT OR REPLACE INTO user_options (user_id, name, value) VALUES (?, ?, ?)",
+                    (user_id, name, value),
+                )
+
+    # ---- guilds ----------------------------------------------------------------------------
+
+    async def get_guild_settings(self, guild_id: int) -> GuildSettings:
+        row = await self._fetchone("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,))
+        if row is None:
+            return GuildSettings(guild_id=guild_id)
+        data = dict(row)
+        data["allowed_channels"] = json.loads(data["allowed_channels"])
+        return GuildSettings(**data)
+
+    async def set_guild_settings(self, settings: GuildSettings) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO guild_settings"
+                " (guild_id, default_style, max_jobs_per_user, max_repeat, allowed_channels)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    settings.guild_id,
+                    settings.default_style,
+                    settings.max_jobs_per_user,
+                    settings.max_repeat,
+                    json.dumps(settings.allowed_channels),
+                ),
+            )
+
+    async def get_guild_presets(self, guild_id: int) -> list[GuildPreset]:
+        rows = await self._fetchall(
+            "SELECT * FROM guild_presets WHERE guild_id = ? ORDER BY name", (guild_id,)
+        )
+        return [GuildPreset(**dict(row)) for row in rows]
+
+    async def set_guild_preset(self, preset: GuildPreset) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO guild_presets (guild_id, name, template, negative, params)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (preset.guild_id, preset.name, preset.template, preset.negative, preset.params),
+            )
+
+    async def delete_guild_preset(self, guild_id: int, name: str) -> bool:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM guild_presets WHERE guild_id = ? AND name = ?", (guild_id, name)
+            )
+            return cursor.rowcount > 0
+
+    async def banned_words(self, guild_id: int | None) -> list[BannedWord]:
+        """Words banned in this guild plus the global ones (guild_id NULL), excluding removed ones."""
+        rows = await self._fetchall(
+            "SELECT * FROM banned_words WHERE removed_at IS NULL AND allowed = 0"
+            " AND (guild_id IS NULL OR guild_id = ?) ORDER BY word",
+            (guild_id,),
+        )
+        return [self._banned_word_from_row(row) for row in rows]
+
+    @staticmethod
+    def _banned_word_from_row(row: aiosqlite.Row) -> BannedWord:
+        data = dict(row)
+        data["allowed"] = bool(data["allowed"])
+        return BannedWord(**data)
+
+    async def add_banned_word(
+        self, guild_id: int | None, word: str, added_by: int | None = None
+    ) -> BannedWord:
+        now = time.time()
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO banned_words (guild_id, word, added_by, added_at) VALUES (?, ?, ?, ?)",
+                (guild_id, word, added_by, now),
+            )
+            word_id = cursor.lastrowid
+        assert word_id is not None
+        return BannedWord(id=word_id, guild_id=guild_id, word=word, added_by=added_by, added_at=now)
+
+    async def remove_banned_word(self, guild_id: int | None, word: str) -> bool:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE banned_words SET removed_at = ?"
+                " WHERE word = ? AND guild_id IS ? AND removed_at IS NULL AND allowed = 0",
+                (time.time(), word, guild_id),
+            )
+            return cursor.rowcount > 0
+
+    # ---- guild governance: banned-word changes, limits, /queue, purge ------------------------
+
+    async def guild_word_changes(self, guild_id: int) -> list[BannedWord]:
+        """This guild's standing changes to the banned list: additions and lifted words, by word."""
+        rows = await self._fetchall(
+            "SELECT * FROM banned_words WHERE guild_id = ? AND removed_at IS NULL ORDER BY word, id",
+            (guild_id,),
+        )
+        return [self._banned_word_from_row(row) for row in rows]
+
+    async def lift_banned_word(self, guild_id: int, word: str, lifted_by: int | None = None) -> None:
+        """Take a built-in (or global) banned word off this guild's list."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO banned_words (guild_id, word, added_by, added_at, allowed)"
+                " VALUES (?, ?, ?, ?, 1)",
+                (guild_id, word, lifted_by, time.time()),
+            )
+
+    async def restore_banned_word(self, guild_id: int, word: str) -> bool:
+        """Withdraw the guild's lifting of `word` (it is banned again); False if it was not lifted."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE banned_words SET removed_at = ?"
+                " WHERE word = ? AND guild_id = ? AND removed_at IS NULL AND allowed = 1",
+                (time.time(), word, guild_id),
+            )
+            return cursor.rowcount > 0
+
+    async def count_waiting(self, user_id: int, guild_id: int) -> int:
+        """Jobs of this user from this guild that wait to start."""
+        row = await self._fetchone(
+            "SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND user_id = ? AND guild_id = ?",
+            (user_id, guild_id),
+        )
+        return row[0] if row else 0
+
+    async def guild_jobs(self, guild_id: int, *statuses: JobStatus) -> list[Job]:
+        """The guild's jobs in any of these states (all states when none is given), oldest first."""
+        sql = "SELECT * FROM jobs WHERE guild_id = ?"
+        params: list[Any] = [guild_id]
+        if statuses:
+            sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
+            params.extend(status.value for status in statuses)
+        rows = await self._fetchall(sql + " ORDER BY enqueued_at, rowid", params)
+        return [self._job_from_row(row) for row in rows]
+
+    async def delete_guild_data(self, guild_id: int, job_ids: Iterable[str]) -> int:
+        """Delete these jobs of the guild (their images, deliveries and messages cascade) and the
+        guild's presets, settings and banned-word changes, in one transaction.
+
+        The caller removes the image files and makes sure none of the jobs is still active.
+        Returns the number of jobs deleted.
+        """
+        ids = list(job_ids)
+        async with self._transaction() as db:
+            deleted = 0
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                cursor = await db.execute(
+                    f"DELETE FROM jobs WHERE guild_id = ? AND id IN ({', '.join('?' for _ in chunk)})",
+                    [guild_id, *chunk],
+                )
+                deleted += cursor.rowcount
+            await db.execute("DELETE FROM guild_presets WHERE guild_id = ?", (guild_id,))
+            await db.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))
+            await db.execute("DELETE FROM banned_words WHERE guild_id = ?", (guild_id,))
+        return deleted
+
+    async def set_guild_presets(self, presets: Iterable[GuildPreset]) -> None:
+        """Store several presets (new or replacing ones of the same name) in one transaction."""
+        rows = [(p.guild_id, p.name, p.template, p.negative, p.params) for p in presets]
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT OR REPLACE INTO guild_presets (guild_id, name, template, negative, params)"
+                " VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    # ---- personal data (/info, /forget-me, parse) ------------------------------------------
+
+    @classmethod
+    async def open_read_only(cls, database_path: Path, images_dir: Path) -> Repository:
+        """Connect for reading only: no migrations, no journal change, nothing written (dry runs)."""
+        # A relative file: URI is read from the working directory, like the path itself.
+        uri = f"file:{quote(str(database_path))}?mode=ro"
+        connection = await aiosqlite.connect(uri, uri=True)
+        connection.row_factory = aiosqlite.Row
+        await connection.execute("PRAGMA busy_timeout=5000")
+        return cls(connection, images_dir)
+
+    async def user_jobs_with_status(self, user_id: int, *statuses: JobStatus) -> list[Job]:
+        """A user's jobs in any of these states, oldest first."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = await self._fetchall(
+            f"SELECT * FROM jobs WHERE user_id = ? AND status IN ({marks}) ORDER BY enqueued_at, rowid",
+            [user_id, *(status.value for status in statuses)],
+        )
+        return [self._job_from_row(row) for row in rows]
+
+    async def user_job_ids(self, user_id: int) -> list[str]:
+        """The id of every job of a user, whatever its state."""
+        rows = await self._fetchall("SELECT id FROM jobs WHERE user_id = ? ORDER BY enqueued_at", (user_id,))
+        return [row[0] for row in rows]
+
+    async def _tables_with_column(self, column: str) -> list[str]:
+        rows = await self._fetchall(
+            "SELECT m.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS c"
+            " WHERE m.type = 'table' AND c.name = ? ORDER BY m.name",
+            (column,),
+        )
+        return [row[0] for row in rows]
+
+    async def delete_user_data(self, user_id: int) -> dict[str, int]:
+        """Delete every row about a user, in one transaction; return the rows deleted per table.
+
+        Found by column rather than listed, so tables added by later migrations are covered too:
+        rows of the user's jobs (`job_id`: images, deliveries, messages), then rows with the user's
+        `user_id` (jobs, settings, options, ...). Where the user only acted for a server
+        (`added_by` of a banned word) the row stays and the id is cleared.
+        """
+        by_job = [table for table in await self._tables_with_column("job_id") if table != "jobs"]
+        by_user = await self._tables_with_column("user_id")
+        by_actor = await self._tables_with_column("added_by")
+        deleted: dict[str, int] = {}
+        async with self._transaction() as db:
+            for table in by_job:
+                cursor = await db.execute(
+                    f'DELETE FROM "{table}" WHERE job_id IN (SELECT id FROM jobs WHERE user_id = ?)',
+                    (user_id,),
+                )
+                deleted[table] = cursor.rowcount
+            for table in by_user:
+                cursor = await db.execute(f'DELETE FROM "{table}" WHERE user_id = ?', (user_id,))
+                deleted[table] = cursor.rowcount
+            for table in by_actor:
+                await db.execute(f'UPDATE "{table}" SET added_by = NULL WHERE added_by = ?', (user_id,))
+        return deleted
