@@ -21,11 +21,11 @@ from pathlib import Path
 
 
 def measure(size: int, steps: int, repeats: int, models_dir: str, device: str) -> dict:
-    from bot.config import Settings
+    from bot.config import Config
     from bot.engine.loader import load_engine
     from bot.engine.request import GenerationRequest
 
-    engine = load_engine(Settings.from_env({"MODEL": "tiny", "MODELS_DIR": models_dir, "DEVICE": device}))
+    engine = load_engine(Config.from_env({"MODEL": "tiny", "MODELS_DIR": models_dir, "DEVICE": device}))
     request = GenerationRequest(prompt="a lighthouse at dusk", width=size, height=size, seed=1, steps=steps)
     engine.txt2img(GenerationRequest(prompt="warm up", width=size, height=size, seed=0, steps=2))
     batched, singles = [], []

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.config import Settings  # noqa: E402
+from bot.config import Config  # noqa: E402
 from bot.engine.request import GenerationRequest  # noqa: E402
 from bot.jobs.backend import ThreadBackend  # noqa: E402
 from bot.jobs.events import Finished, Progress  # noqa: E402
@@ -66,7 +66,7 @@ async def queued_job(service: JobService, request: GenerationRequest) -> tuple[T
 
 async def main(args: argparse.Namespace) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="overhead-"))
-    settings = Settings.from_env(
+    settings = Config.from_env(
         {
             "MODEL": "tiny",
             "MODELS_DIR": os.environ.get("MODELS_DIR", str(ROOT / "models")),

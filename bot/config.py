@@ -1,7 +1,7 @@
 """One validated settings object, read from the environment once at start-up.
 
 `load_settings()` reads `.env` (python-dotenv, never overriding the real environment) and returns
-a frozen `Settings`. A missing or malformed value raises `ConfigError` with one line naming the
+a frozen `Config`. A missing or malformed value raises `ConfigError` with one line naming the
 variable and what it expects; `bot/__main__.py` prints that line and exits. Nothing here runs at
 import time.
 """
@@ -109,7 +109,7 @@ def _setting(env: str, parse: Callable[[str], Any], default: str, doc: str) -> A
 
 
 @dataclass(frozen=True)
-class Settings:
+class Config:
     """Every setting the bot reads. Field metadata holds the variable name, parser and default."""
 
     discord_token: str = _setting(
@@ -181,7 +181,7 @@ class Settings:
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR.")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
+    def from_env(cls, env: Mapping[str, str]) -> Config:
         """Build settings from a mapping of environment variables; raise ConfigError on bad values."""
         values: dict[str, Any] = {}
         for item in fields(cls):
@@ -213,13 +213,13 @@ class Settings:
 
 def settings_docs() -> list[tuple[str, str, str]]:
     """(variable, default, description) for every setting, for docs and tests."""
-    return [(f.metadata["env"], f.metadata["default"], f.metadata["doc"]) for f in fields(Settings)]
+    return [(f.metadata["env"], f.metadata["default"], f.metadata["doc"]) for f in fields(Config)]
 
 
-def load_settings(env_file: str | os.PathLike[str] | None = ".env") -> Settings:
+def load_settings(env_file: str | os.PathLike[str] | None = ".env") -> Config:
     """Load `.env` (without overriding real environment variables) and validate the environment."""
     if env_file is not None and Path(env_file).is_file():
         from dotenv import load_dotenv
 
         load_dotenv(env_file, override=False)
-    return Settings.from_env(os.environ)
+    return Config.from_env(os.environ)

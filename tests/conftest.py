@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config import Config
 
 
 @pytest.fixture(scope="session")
@@ -20,10 +20,10 @@ def tiny_model_dir(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_settings(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def tiny_settings(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Config:
     """Settings for the tiny model on CPU with a throwaway DATA_DIR."""
     data_dir = tmp_path_factory.mktemp("data")
-    return Settings.from_env(
+    return Config.from_env(
         {
             "MODEL": "tiny",
             "MODELS_DIR": str(tiny_model_dir.parent),
@@ -34,7 +34,7 @@ def tiny_settings(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="session")
-def tiny_engine(tiny_settings: Settings):
+def tiny_engine(tiny_settings: Config):
     """One loaded tiny Engine shared by the session (tests must not change its state)."""
     from bot.engine.loader import load_engine
 

@@ -16,7 +16,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,14 @@ def output_paths(output: Path, count: int) -> list[Path]:
     return [output.with_name(f"{output.stem}-{n}{output.suffix}") for n in range(1, count + 1)]
 
 
-def execute(args: argparse.Namespace, settings: Settings) -> int:
+def execute(args: argparse.Namespace, settings: Config) -> int:
     from bot.prompt import context_from_settings, expand_prompt
 
     expand_prompt(args.prompt, context_from_settings(settings))  # bad prompts fail before the model loads
     return asyncio.run(_run(args.prompt, args.output, settings))
 
 
-async def _run(prompt: str, output: Path, settings: Settings) -> int:
+async def _run(prompt: str, output: Path, settings: Config) -> int:
     from bot.jobs.backend import ThreadBackend
     from bot.jobs.events import Failed, Finished, Progress
     from bot.jobs.factory import load_model_pool

@@ -15,7 +15,7 @@ import asyncio
 import json
 from typing import Any
 
-from bot.config import Settings
+from bot.config import Config
 from bot.prompt import PromptContext, context_from_settings, expand_prompt
 
 
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=execute)
 
 
-def execute(args: argparse.Namespace, settings: Settings) -> int:
+def execute(args: argparse.Namespace, settings: Config) -> int:
     context = load_context(settings, user_id=args.user_id, guild_id=args.guild_id)
     requests = expand_prompt(args.prompt, context)
     shown = {"jobs": [request.to_dict() for request in requests], "context": context_summary(context)}
@@ -39,7 +39,7 @@ def execute(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def load_context(settings: Settings, *, user_id: int | None, guild_id: int | None) -> PromptContext:
+def load_context(settings: Config, *, user_id: int | None, guild_id: int | None) -> PromptContext:
     """The context a prompt from `user_id` in `guild_id` is read with, as /imagine would read it."""
     base = context_from_settings(settings)
     if (user_id is None and guild_id is None) or not settings.database_path.is_file():
@@ -48,7 +48,7 @@ def load_context(settings: Settings, *, user_id: int | None, guild_id: int | Non
 
 
 async def _load_from_database(
-    settings: Settings, base: PromptContext, *, user_id: int | None, guild_id: int | None
+    settings: Config, base: PromptContext, *, user_id: int | None, guild_id: int | None
 ) -> PromptContext:
     # Imported here: the plain dry run should not pay for aiosqlite and the job models.
     from bot.governance.prompt_context import load_prompt_context

@@ -9,6 +9,7 @@ not counted as the bot's own pending work).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -19,11 +20,13 @@ import discord
 import yarl
 from discord.ext import commands
 
-from bot.config import Settings
+from bot.config import Config
 
 if TYPE_CHECKING:
     from bot.discord.delivery import JobFront
+    from bot.governance.admission import Admission
     from bot.jobs.service import JobService
+    from bot.store.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ EXTENSIONS = (
 COMMAND_HASH_FILE = "discord_commands.sha256"
 
 
-def apply_discord_endpoints(settings: Settings) -> None:
+def apply_discord_endpoints(settings: Config) -> None:
     """Point discord.py at the configured REST base and gateway (proxies, or a local fake).
 
     discord.py reads both from class attributes, so this changes them for the whole process;
@@ -55,9 +58,7 @@ def apply_discord_endpoints(settings: Settings) -> None:
 class MidjourneyBot(commands.Bot):
     """Slash commands and persistent buttons in front of the job service."""
 
-    def __init__(
-        self, settings: Settings, *, jobs: JobService | None = None, manage_jobs: bool = True
-    ) -> None:
+    def __init__(self, settings: Config, *, jobs: JobService | None = None, manage_jobs: bool = True) -> None:
         # Slash commands and buttons need no privileged intent; `guilds` keeps channels cached.
         intents = discord.Intents.none()
         intents.guilds = True
@@ -72,12 +73,26 @@ class MidjourneyBot(commands.Bot):
         self._jobs: JobService | None = jobs
         self._opened_jobs = False
         self._front: JobFront | None = None
+        self._admission: Admission | None = None
+        self._resuming: asyncio.Task[None] | None = None
 
     @property
     def jobs(self) -> JobService:
         if self._jobs is None:
             raise RuntimeError("the job service is not open yet (setup_hook has not run)")
         return self._jobs
+
+    @property
+    def store(self) -> Repository:
+        """All SQL (the job service's repository)."""
+        return self.jobs.repository
+
+    @property
+    def admission(self) -> Admission:
+        """The one admission path (bot/governance/admission.py)."""
+        if self._admission is None:
+            raise RuntimeError("admission is not ready yet (setup_hook has not run)")
+        return self._admission
 
     @property
     def front(self) -> JobFront:
@@ -87,6 +102,7 @@ class MidjourneyBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         from bot.discord.delivery import JobFront
+        from bot.governance.admission import Admission
 
         # 1. The database (migrated on open), unless the caller brought a service.
         if self._jobs is None:
@@ -96,16 +112,27 @@ class MidjourneyBot(commands.Bot):
             self._opened_jobs = True
         # 2. The front that posts progress and results; its delivery handler must be registered
         #    before the service starts, which delivers what finished while the bot was down.
-        self._front = JobFront(self, self._jobs, self.config)
+        self._admission = Admission(self._jobs, self.config)
+        self._front = JobFront(self, self._jobs, self._admission, self.config)
         self._front.register()
         # 3. The GPU worker: loads the model, re-queues unfinished jobs.
         if self._manage_jobs:
             await self._jobs.start()
+            # 3b. Erasures a stop interrupted are finished (they wait for their jobs to settle).
+            self._resuming = asyncio.create_task(self._resume_erasures(), name="resume-erasures")
         # 4. One extension per feature; the actions extension registers the dynamic buttons.
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         # 5. Application commands, only when their definition changed.
         await self.sync_commands_if_changed()
+
+    async def _resume_erasures(self) -> None:
+        from bot.governance.privacy import resume_erasures
+
+        try:
+            await resume_erasures(self.jobs)
+        except Exception:
+            log.exception("could not finish an interrupted erase; it is tried again at the next start")
 
     async def close(self) -> None:
         if self._front is not None:

@@ -1,6 +1,6 @@
 """Between Discord and the job service: progress messages, result delivery, single images.
 
-- `submit` stores a job, posts its progress message in the channel and starts watching it.
+- `submit` admits a job, posts its progress message in the channel and starts watching it.
 - `watch` edits that message from the job's events (queue position, percent + preview).
 - `deliver` is the job service's delivery handler: it runs once per finished job, also after a
   restart, and posts the result through the channel (never the interaction's 15-minute
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,19 +32,16 @@ from bot.discord.render import (
     upload_budget,
 )
 from bot.errors import JobNotFound, UserFacingError
-from bot.governance.banned_words import BannedWords
-from bot.governance.limits import GuildLimits
+from bot.governance.admission import Place
 from bot.governance.nsfw import BLOCKED_NOTICE, ImageScreen, NsfwFilter, hide_flagged
-from bot.governance.prompt_context import load_prompt_context
-from bot.jobs.derive import random_seed
 from bot.jobs.events import Progress, Queued, Started
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
-from bot.prompt import ImagineRequest, PromptContext, context_from_settings
 
 if TYPE_CHECKING:
     from discord.ext import commands
 
-    from bot.config import Settings
+    from bot.config import Config
+    from bot.governance.admission import Admission
     from bot.jobs.service import JobService
 
 log = logging.getLogger(__name__)
@@ -53,7 +50,6 @@ MISSING_PERMISSIONS = (
     "I cannot post in this channel. Ask an admin to give me Send Messages, Attach Files, "
     "Embed Links and Read Message History here."
 )
-BANNED_LISTS_KEPT = 32
 # How often a 413 "payload too large" halves the upload budget before the error stands.
 MAX_HALVINGS = 4
 GRID_KINDS = (JobKind.IMAGINE, JobKind.VARIATION, JobKind.REROLL)
@@ -87,24 +83,28 @@ class ResultPost:
 
 
 class JobFront:
-    """Posts and edits the messages of jobs; owned by the bot, created in its `setup_hook`."""
+    """Posts and edits the messages of jobs; owned by the bot, created in its `setup_hook`.
+
+    What may be submitted is decided by `Admission` (bot/governance/admission.py); this class only
+    shows jobs in Discord.
+    """
 
     def __init__(
         self,
         bot: commands.Bot,
         jobs: JobService,
-        settings: Settings,
+        admission: Admission,
+        settings: Config,
         *,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.bot = bot
         self.jobs = jobs
+        self.admission = admission
         self.settings = settings
         self.retry = retry or RetryPolicy()
         self._watchers: set[asyncio.Task[None]] = set()
-        self._base_context: PromptContext | None = None
         self._posting: dict[str, asyncio.Event] = {}
-        self._banned: dict[tuple[tuple[str, ...], tuple[str, ...]], BannedWords] = {}
         # NSFW_FILTER / NSFW_MODEL; tests put a screen with a fake checker here.
         self.screen = ImageScreen.from_settings(settings)
 
@@ -118,88 +118,18 @@ class JobFront:
 
     # ---- submitting ---------------------------------------------------------------------------
 
-    async def prompt_context(self, user_id: int, guild_id: int | None) -> PromptContext:
-        """The prompt language's context for this user here: model facts, /settings, /prefer, presets."""
-        if self._base_context is None:
-            self._base_context = replace(context_from_settings(self.settings), family=self.jobs.family)
-        return await load_prompt_context(
-            self.jobs.repository, self._base_context, user_id=user_id, guild_id=guild_id
-        )
-
-    async def check_prompt(self, text: str, guild_id: int | None) -> None:
-        """Raise BannedPrompt if `text` holds a banned word: the built-in list with this server's changes."""
-        (await self.banned_words(guild_id)).check(text)
-
-    async def check_personal_layers(
-        self, requests: list[ImagineRequest], context: PromptContext, guild_id: int | None
-    ) -> None:
-        """Check the prompts as the user's suffix and options expanded them (BannedPrompt).
-
-        Those were checked against the banned words of the server where they were saved; this
-        server's list may be stricter.
-        """
-        if not (context.suffix or context.options):
-            return
-        for shown in dict.fromkeys(request.display_prompt for request in requests):
-            await self.check_prompt(shown, guild_id)
-
-    async def banned_words(self, guild_id: int | None) -> BannedWords:
-        """The banned words in force here: built-in and global ones, plus the server's additions,
-        minus the words the server lifted (`/banned remove`)."""
-        repository = self.jobs.repository
-        added = tuple(word.word for word in await repository.banned_words(guild_id))
-        lifted: tuple[str, ...] = ()
-        if guild_id is not None:
-            lifted = tuple(
-                word.word for word in await repository.guild_word_changes(guild_id) if word.allowed
-            )
-        key = (added, lifted)
-        banned = self._banned.get(key)
-        if banned is None:
-            banned = await asyncio.to_thread(BannedWords.with_defaults, added, lifted)
-            # Few distinct lists exist (one per server that changed it); keep the last ones.
-            if len(self._banned) >= BANNED_LISTS_KEPT:
-                self._banned.pop(next(iter(self._banned)))
-            self._banned[key] = banned
-        return banned
-
-    async def guild_limits(self, guild_id: int | None) -> GuildLimits:
-        """The limits an admin set for this server with /limits (none outside a server)."""
-        if guild_id is None:
-            return GuildLimits()
-        return GuildLimits.of(await self.jobs.repository.get_guild_settings(guild_id))
-
-    async def submit_imagine(
-        self, interaction: discord.Interaction, requests: list[ImagineRequest]
-    ) -> list[Job]:
-        """One imagine job (and progress message) per request, in the interaction's channel."""
-        submitted = []
-        for request in requests:
-            seed = request.seed if request.seed is not None else random_seed()
-            new_job = NewJob(
-                kind=JobKind.IMAGINE,
-                user_id=interaction.user.id,
-                prompt=request.display_prompt or request.prompt,
-                request=request.to_generation(seed),
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id,
-                speed=request.speed,
-                image_urls=list(request.image_urls),
-                meta=upload_meta(interaction),
-            )
-            submitted.append(await self.submit(channel_of(interaction), new_job))
-        return submitted
+    async def submit_all(self, interaction: discord.Interaction, new_jobs: list[NewJob]) -> list[Job]:
+        """Submit each job (and post its progress message) in the interaction's channel."""
+        channel = channel_of(interaction)
+        return [await self.submit(channel, new_job) for new_job in new_jobs]
 
     async def submit(self, channel: discord.abc.Messageable, new_job: NewJob) -> Job:
-        """Store the job, post its progress message in `channel` and watch it. Raises QueueFull."""
+        """Admit the job, post its progress message in `channel` and watch it. Raises QueueFull."""
         new_job.id = new_job.id or new_job_id()
-        if new_job.guild_id is not None:
-            limits = await self.guild_limits(new_job.guild_id)
-            limits.check_waiting(await self.jobs.repository.count_waiting(new_job.user_id, new_job.guild_id))
         # A fast job may finish before its progress message is recorded: delivery waits for it.
         posted = self._posting[new_job.id] = asyncio.Event()
         try:
-            job = await self.jobs.submit(new_job)
+            job = await self.admission.submit(new_job)
             try:
                 message = await channel.send(
                     progress_content(job.prompt, job.user_id),
@@ -448,6 +378,16 @@ class JobFront:
 def upload_meta(interaction: discord.Interaction) -> dict[str, Any]:
     """What a job keeps of its interaction: the upload limit Discord gave (for later delivery)."""
     return {"upload_limit": interaction.filesize_limit}
+
+
+def place_of(interaction: discord.Interaction) -> Place:
+    """Who clicked or typed, and where (a thread's parent channel counts for channel rules)."""
+    return Place(
+        user_id=interaction.user.id,
+        guild_id=interaction.guild_id,
+        channel_id=interaction.channel_id,
+        parent_channel_id=getattr(interaction.channel, "parent_id", None),
+    )
 
 
 def channel_of(interaction: discord.Interaction) -> discord.abc.Messageable:

@@ -18,7 +18,7 @@ from bot.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-    from bot.config import Settings
+    from bot.config import Config
 
 __all__ = ["load_engine"]
 
@@ -44,7 +44,7 @@ def _load_pipeline(source: ModelSource, dtype: torch.dtype):
     return pipeline_class.from_pretrained(source.location, **common)
 
 
-def load_engine(settings: Settings, model: str | None = None) -> DiffusersEngine:
+def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
     """Load `model` (default: `settings.model`) onto the chosen device.
 
     Raises ConfigError with one clear line.

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.errors import InvalidParameter, QueueFull, UserFacingError
-from bot.jobs.models import GuildSettings
+from bot.governance.models import GuildRules
 from bot.prompt import ImagineRequest
 from bot.prompt.expand import MAX_JOBS
 
@@ -38,7 +38,7 @@ class GuildLimits:
     allowed_channels: tuple[int, ...] = ()
 
     @classmethod
-    def of(cls, settings: GuildSettings) -> GuildLimits:
+    def of(cls, settings: GuildRules) -> GuildLimits:
         return cls(settings.max_jobs_per_user, settings.max_repeat, tuple(settings.allowed_channels))
 
     def check_channel(self, *channel_ids: int | None) -> None:

@@ -27,7 +27,7 @@ from PIL import Image
 from bot.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class ImageScreen:
     checker: ImageChecker | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ImageScreen:
+    def from_settings(cls, settings: Config) -> ImageScreen:
         """The screen NSFW_FILTER / NSFW_MODEL ask for; ConfigError when a filter has no model."""
         mode = NsfwFilter(settings.nsfw_filter)
         if mode is NsfwFilter.OFF:

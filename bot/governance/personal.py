@@ -13,11 +13,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
 from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
+from bot.governance.models import PersonalSettings
 from bot.prompt import PromptContext, expand_prompt
 from bot.prompt.params import PARAMETER_NAMES, normalise_dashes, split_parameters
 
-VARIATION_MODES = ("strong", "subtle")
-SPEEDS = ("fast", "relax")
 MAX_OPTIONS = 20
 MAX_OPTION_NAME_LENGTH = 32
 MAX_OPTION_VALUE_LENGTH = 1000
@@ -54,32 +53,6 @@ def stylize_level(key: str) -> StylizeLevel:
 def level_for_stylize(value: int | None) -> StylizeLevel | None:
     """The level a stored --s value stands for (None when it is not one of the four)."""
     return next((level for level in STYLIZE_LEVELS if level.value == value), None)
-
-
-@dataclass(frozen=True)
-class PersonalSettings:
-    """A user's /settings.
-
-    `model` is a MODEL_ALIASES key (None: the server's default model); `stylize` None means the
-    default (100) without saying so in every prompt.
-    """
-
-    model: str | None = None
-    stylize: int | None = None
-    raw: bool = False
-    remix: bool = False
-    variation_mode: str = "strong"
-    speed: str = "fast"
-    suffix: str = ""
-
-    def __post_init__(self) -> None:
-        # A bad value here is a bug in whoever built the record, not something a user typed.
-        if self.variation_mode not in VARIATION_MODES:
-            raise ValueError(f"variation_mode must be one of {VARIATION_MODES}, not {self.variation_mode!r}")
-        if self.speed not in SPEEDS:
-            raise ValueError(f"speed must be one of {SPEEDS}, not {self.speed!r}")
-        if self.stylize is not None and not 0 <= self.stylize <= 1000:
-            raise ValueError(f"stylize must be from 0 to 1000, not {self.stylize!r}")
 
 
 def user_defaults(settings: PersonalSettings, versions: Collection[str] | None = None) -> str:

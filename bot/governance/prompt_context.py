@@ -9,23 +9,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.governance.personal import PersonalSettings, personal_context
-from bot.jobs.models import UserSettings
+from bot.governance.personal import personal_context
 from bot.prompt import PromptContext, StylePreset
 from bot.store.repository import Repository
-
-
-def personal_settings(user: UserSettings) -> PersonalSettings:
-    """The stored /settings row as the record `bot.governance.personal` reads."""
-    return PersonalSettings(
-        model=user.model,
-        stylize=user.stylize,
-        raw=user.raw,
-        remix=user.remix,
-        variation_mode=user.variation_mode,
-        speed=user.speed,
-        suffix=user.suffix,
-    )
 
 
 async def guild_context(repository: Repository, base: PromptContext, guild_id: int | None) -> PromptContext:
@@ -36,7 +22,7 @@ async def guild_context(repository: Repository, base: PromptContext, guild_id: i
         preset.name: StylePreset(preset.name, preset.template, preset.negative, preset.params)
         for preset in await repository.get_guild_presets(guild_id)
     }
-    default_style = (await repository.get_guild_settings(guild_id)).default_style
+    default_style = (await repository.get_guild_rules(guild_id)).default_style
     return replace(base, presets=presets, default_style=default_style)
 
 
@@ -49,4 +35,4 @@ async def load_prompt_context(
         return context
     user = await repository.get_user_settings(user_id)
     options = await repository.get_user_options(user_id)
-    return personal_context(context, personal_settings(user), options)
+    return personal_context(context, user, options)

@@ -77,6 +77,9 @@ class NewJob:
     id: str | None = None
     # Free-form JSON the front wants back with the job (e.g. the label of the message).
     meta: dict[str, Any] = field(default_factory=dict)
+    # The most jobs this member may have waiting in this server (its /limits), checked by the
+    # job service under its submit lock; None: only the bot-wide limit applies.
+    waiting_limit: int | None = None
 
 
 @dataclass
@@ -124,54 +127,6 @@ class JobImage:
     width: int
     height: int
     seed: int
-
-
-@dataclass
-class UserSettings:
-    """A user's `/settings`. `stylize` is the --s value their preset stands for (None: default)."""
-
-    user_id: int
-    remix: bool = False
-    variation_mode: str = "strong"
-    stylize: int | None = None
-    raw: bool = False
-    speed: str = Speed.FAST.value
-    model: str | None = None
-    suffix: str = ""
-
-
-@dataclass(frozen=True)
-class GuildPreset:
-    """A server style preset (`/style add`): `template` wraps the prompt, `params` are extra --flags."""
-
-    guild_id: int
-    name: str
-    template: str
-    negative: str = ""
-    params: str = ""
-
-
-@dataclass
-class GuildSettings:
-    guild_id: int
-    default_style: str | None = None
-    max_jobs_per_user: int | None = None
-    max_repeat: int | None = None
-    allowed_channels: list[int] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class BannedWord:
-    """`guild_id` None means the word is banned everywhere."""
-
-    id: int
-    guild_id: int | None
-    word: str
-    added_by: int | None
-    added_at: float
-    removed_at: float | None = None
-    # True: the guild lifted this word (a built-in one) instead of banning it.
-    allowed: bool = False
 
 
 @dataclass(frozen=True)

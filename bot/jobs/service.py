@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.config import Settings
+from bot.config import Config
 from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult
@@ -49,7 +49,7 @@ class JobService:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Config,
         repository: Repository,
         backend: Backend,
         *,
@@ -172,6 +172,7 @@ class JobService:
             if (existing := await self.get_job(job_id)) is not None:
                 return existing
             self._check_limits(new.user_id)
+            self._check_waiting_here(new)
             if input_image is not None:
                 await asyncio.to_thread(save_image, self.job_folder(job_id) / INPUT_FILE, input_image)
             job = Job(
@@ -226,6 +227,22 @@ class JobService:
             )
         if len(self._queue) >= self.settings.max_queue:
             raise QueueFull(f"{len(self._queue)} jobs are waiting, the most this bot takes. Try again soon.")
+
+    def _check_waiting_here(self, new: NewJob) -> None:
+        """The server's limit on one member's waiting jobs (`NewJob.waiting_limit`)."""
+        limit = new.waiting_limit
+        if limit is None or new.guild_id is None:
+            return
+        waiting = sum(
+            1
+            for job in self._active.values()
+            if job.status is JobStatus.QUEUED and job.user_id == new.user_id and job.guild_id == new.guild_id
+        )
+        if waiting >= limit:
+            raise QueueFull(
+                f"You already have {waiting} jobs waiting in this server (its limit is {limit}). "
+                "Wait for one to finish."
+            )
 
     async def _derive_request(self, new: NewJob, kind: JobKind) -> tuple[GenerationRequest, list[str]]:
         if kind is JobKind.IMAGINE:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import Config
 from bot.engine.family import SDXL, ModelFamily
 from bot.engine.source import resolve_model_source
 
@@ -59,7 +59,7 @@ def family_for_model(model: str, models_dir: Path) -> ModelFamily:
     return resolve_model_source(model, models_dir).family
 
 
-def context_from_settings(settings: Settings) -> PromptContext:
+def context_from_settings(settings: Config) -> PromptContext:
     """A context with the model facts of `settings` and no personal or guild settings."""
     return PromptContext(
         model_aliases=dict(settings.model_aliases),

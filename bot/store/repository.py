@@ -21,17 +21,8 @@ from urllib.parse import quote
 
 import aiosqlite
 
-from bot.jobs.models import (
-    BannedWord,
-    GpuUsage,
-    GuildPreset,
-    GuildSettings,
-    Job,
-    JobImage,
-    JobKind,
-    JobStatus,
-    UserSettings,
-)
+from bot.governance.models import BannedWord, Erasure, GuildPreset, GuildRules, PersonalSettings
+from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -332,18 +323,18 @@ class Repository:
 
     # ---- user settings and options ---------------------------------------------------------
 
-    async def get_user_settings(self, user_id: int) -> UserSettings:
+    async def get_user_settings(self, user_id: int) -> PersonalSettings:
         """The user's settings, or the defaults if they never changed any."""
         row = await self._fetchone("SELECT * FROM user_settings WHERE user_id = ?", (user_id,))
         if row is None:
-            return UserSettings(user_id=user_id)
+            return PersonalSettings(user_id=user_id)
         data = dict(row)
         data["remix"] = bool(data["remix"])
         data["raw"] = bool(data["raw"])
-        return UserSettings(**data)
+        return PersonalSettings(**data)
 
-    async def set_user_settings(self, settings: UserSettings) -> None:
-        columns = [f.name for f in fields(UserSettings)]
+    async def set_user_settings(self, settings: PersonalSettings) -> None:
+        columns = [f.name for f in fields(PersonalSettings)]
         values = asdict(settings)
         async with self._transaction() as db:
             await db.execute(
@@ -352,13 +343,13 @@ class Repository:
                 [values[c] for c in columns],
             )
 
-    async def update_user_settings(self, user_id: int, **changes: Any) -> UserSettings:
+    async def update_user_settings(self, user_id: int, **changes: Any) -> PersonalSettings:
         """Change some of a user's settings (e.g. `remix=True`) and return the result."""
         current = await self.get_user_settings(user_id)
-        unknown = set(changes) - {f.name for f in fields(UserSettings)} | ({"user_id"} & set(changes))
+        unknown = set(changes) - {f.name for f in fields(PersonalSettings)} | ({"user_id"} & set(changes))
         if unknown:
             raise ValueError(f"unknown user settings: {', '.join(sorted(unknown))}")
-        updated = UserSettings(**{**asdict(current), **changes})
+        updated = PersonalSettings(**{**asdict(current), **changes})
         await self.set_user_settings(updated)
         return updated
 
@@ -381,15 +372,15 @@ class Repository:
 
     # ---- guilds ----------------------------------------------------------------------------
 
-    async def get_guild_settings(self, guild_id: int) -> GuildSettings:
+    async def get_guild_rules(self, guild_id: int) -> GuildRules:
         row = await self._fetchone("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,))
         if row is None:
-            return GuildSettings(guild_id=guild_id)
+            return GuildRules(guild_id=guild_id)
         data = dict(row)
         data["allowed_channels"] = json.loads(data["allowed_channels"])
-        return GuildSettings(**data)
+        return GuildRules(**data)
 
-    async def set_guild_settings(self, settings: GuildSettings) -> None:
+    async def set_guild_rules(self, settings: GuildRules) -> None:
         async with self._transaction() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO guild_settings"
@@ -509,28 +500,6 @@ class Repository:
         rows = await self._fetchall(sql + " ORDER BY enqueued_at, rowid", params)
         return [self._job_from_row(row) for row in rows]
 
-    async def delete_guild_data(self, guild_id: int, job_ids: Iterable[str]) -> int:
-        """Delete these jobs of the guild (their images, deliveries and messages cascade) and the
-        guild's presets, settings and banned-word changes, in one transaction.
-
-        The caller removes the image files and makes sure none of the jobs is still active.
-        Returns the number of jobs deleted.
-        """
-        ids = list(job_ids)
-        async with self._transaction() as db:
-            deleted = 0
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                cursor = await db.execute(
-                    f"DELETE FROM jobs WHERE guild_id = ? AND id IN ({', '.join('?' for _ in chunk)})",
-                    [guild_id, *chunk],
-                )
-                deleted += cursor.rowcount
-            await db.execute("DELETE FROM guild_presets WHERE guild_id = ?", (guild_id,))
-            await db.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))
-            await db.execute("DELETE FROM banned_words WHERE guild_id = ?", (guild_id,))
-        return deleted
-
     async def set_guild_presets(self, presets: Iterable[GuildPreset]) -> None:
         """Store several presets (new or replacing ones of the same name) in one transaction."""
         rows = [(p.guild_id, p.name, p.template, p.negative, p.params) for p in presets]
@@ -575,28 +544,83 @@ class Repository:
         )
         return [row[0] for row in rows]
 
-    async def delete_user_data(self, user_id: int) -> dict[str, int]:
-        """Delete every row about a user, in one transaction; return the rows deleted per table.
+    # ---- erasure (/forget-me, /purge-guild): one routine, tables found by column ---------------
 
-        Found by column rather than listed, so tables added by later migrations are covered too:
-        rows of the user's jobs (`job_id`: images, deliveries, messages), then rows with the user's
-        `user_id` (jobs, settings, options, ...). Where the user only acted for a server
-        (`added_by` of a banned word) the row stays and the id is cleared.
+    async def record_erasure(
+        self, subject: str, subject_id: int, *, requested_by: int | None, channel_id: int | None
+    ) -> None:
+        """Record the intent to erase everything with `subject` = `subject_id` (finished on restart)."""
+        _check_subject(subject)
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO erasures (subject, subject_id, requested_by, channel_id, requested_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (subject, subject_id, requested_by, channel_id, time.time()),
+            )
+
+    async def drop_erasure(self, subject: str, subject_id: int) -> None:
+        """Forget an erase intent without erasing (it could not start)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "DELETE FROM erasures WHERE subject = ? AND subject_id = ?", (subject, subject_id)
+            )
+
+    async def pending_erasures(self) -> list[Erasure]:
+        """Erasures recorded but not finished (the process stopped in the middle), oldest first."""
+        rows = await self._fetchall("SELECT * FROM erasures ORDER BY requested_at")
+        return [
+            Erasure(
+                row["subject"], row["subject_id"], row["requested_by"], row["channel_id"], row["requested_at"]
+            )
+            for row in rows
+        ]
+
+    async def job_ids_of(self, subject: str, subject_id: int, *statuses: JobStatus) -> list[str]:
+        """The ids of the jobs with `subject` = `subject_id` (in these states; all when none given)."""
+        _check_subject(subject)
+        sql = f"SELECT id FROM jobs WHERE {subject} = ?"
+        params: list[Any] = [subject_id]
+        if statuses:
+            sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
+            params.extend(status.value for status in statuses)
+        rows = await self._fetchall(sql + " ORDER BY enqueued_at, rowid", params)
+        return [row[0] for row in rows]
+
+    async def erase_rows(self, subject: str, subject_id: int) -> dict[str, int]:
+        """Delete every row with `subject` = `subject_id`, and the erase intent, in one transaction.
+
+        Tables are found by column, so tables added by later migrations are covered too: rows of
+        the subject's jobs (`job_id`: images, deliveries, messages, ...), then rows with the
+        subject's column (jobs, settings, presets, ...). Where a user only acted for a server
+        (`added_by` of a banned word) the row stays and the id is cleared. Returns rows per table.
         """
+        _check_subject(subject)
         by_job = [table for table in await self._tables_with_column("job_id") if table != "jobs"]
-        by_user = await self._tables_with_column("user_id")
-        by_actor = await self._tables_with_column("added_by")
+        by_subject = await self._tables_with_column(subject)
+        by_actor = await self._tables_with_column("added_by") if subject == "user_id" else []
         deleted: dict[str, int] = {}
         async with self._transaction() as db:
             for table in by_job:
                 cursor = await db.execute(
-                    f'DELETE FROM "{table}" WHERE job_id IN (SELECT id FROM jobs WHERE user_id = ?)',
-                    (user_id,),
+                    f'DELETE FROM "{table}" WHERE job_id IN (SELECT id FROM jobs WHERE {subject} = ?)',
+                    (subject_id,),
                 )
                 deleted[table] = cursor.rowcount
-            for table in by_user:
-                cursor = await db.execute(f'DELETE FROM "{table}" WHERE user_id = ?', (user_id,))
+            for table in by_subject:
+                cursor = await db.execute(f'DELETE FROM "{table}" WHERE {subject} = ?', (subject_id,))
                 deleted[table] = cursor.rowcount
             for table in by_actor:
-                await db.execute(f'UPDATE "{table}" SET added_by = NULL WHERE added_by = ?', (user_id,))
+                await db.execute(f'UPDATE "{table}" SET added_by = NULL WHERE added_by = ?', (subject_id,))
+            await db.execute(
+                "DELETE FROM erasures WHERE subject = ? AND subject_id = ?", (subject, subject_id)
+            )
         return deleted
+
+
+ERASE_SUBJECTS = ("user_id", "guild_id")
+
+
+def _check_subject(subject: str) -> None:
+    # The column name is put into SQL: only these two ever are.
+    if subject not in ERASE_SUBJECTS:
+        raise ValueError(f"cannot erase by {subject!r}")

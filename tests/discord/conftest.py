@@ -21,7 +21,7 @@ import discord
 import pytest
 import simcord
 
-from bot.config import Settings
+from bot.config import Config
 from bot.discord.bot import MidjourneyBot
 from bot.jobs.backend import ThreadBackend
 from bot.jobs.models import Job
@@ -97,14 +97,14 @@ def error_log() -> Any:
     assert not messages, f"errors were logged: {messages}"
 
 
-def world_settings(tiny_model_dir: Path, data_dir: Path, **extra: str) -> Settings:
-    return Settings.from_env(tiny_env(tiny_model_dir, data_dir, **extra))
+def world_settings(tiny_model_dir: Path, data_dir: Path, **extra: str) -> Config:
+    return Config.from_env(tiny_env(tiny_model_dir, data_dir, **extra))
 
 
 @dataclass
 class World:
     env: simcord.Env
-    settings: Settings
+    settings: Config
     engine: GatedEngine
     guild: Any
     channel: Any

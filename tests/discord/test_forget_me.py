@@ -7,7 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bot.jobs.models import JobStatus, UserSettings
+from bot.governance.models import PersonalSettings
+from bot.jobs.models import JobStatus
 from tests.discord.helpers import is_result
 
 
@@ -53,9 +54,9 @@ async def test_forget_me_leaves_no_rows_or_files_of_the_user(world):
     and waiting jobs were cancelled first; bob's settings and his variation of her grid remain."""
     repository = world.service.repository
     database = world.settings.database_path
-    await repository.set_user_settings(UserSettings(world.alice.id, stylize=750, suffix="oil painting"))
+    await repository.set_user_settings(PersonalSettings(world.alice.id, stylize=750, suffix="oil painting"))
     await repository.set_user_option(world.alice.id, "wide", "--ar 2:1")
-    await repository.set_user_settings(UserSettings(world.bob.id, speed="relax"))
+    await repository.set_user_settings(PersonalSettings(world.bob.id, speed="relax"))
     await repository.set_user_option(world.bob.id, "tall", "--ar 1:2")
     # A finished grid of alice's, and bob's variation of it.
     await world.alice.slash(world.channel, "imagine", prompt="a red fox")
@@ -88,11 +89,11 @@ async def test_forget_me_leaves_no_rows_or_files_of_the_user(world):
         for m in world.messages()
         if "snail" in m.content or "heron" in m.content
     ] == [True, True]
-    assert await repository.get_user_settings(world.bob.id) == UserSettings(world.bob.id, speed="relax")
+    assert await repository.get_user_settings(world.bob.id) == PersonalSettings(world.bob.id, speed="relax")
     assert await repository.get_user_options(world.bob.id) == {"tall": "--ar 1:2"}
     kept = await repository.get_job(bobs_job.id)
     assert kept is not None and kept.status is JobStatus.DONE and kept.parent_id is None
     assert len(await repository.get_images(bobs_job.id)) == 4
     # Her settings are the defaults again: a new /imagine reads no stylize 750 and no suffix.
-    context = await world.front.prompt_context(world.alice.id, world.guild.id)
+    context = await world.env.bot.admission.prompt_context(world.alice.id, world.guild.id)
     assert (context.user_defaults, context.suffix, context.options) == ("", "", {})

@@ -11,7 +11,7 @@ import pytest
 
 from bot.discord.exts.settings._panel import apply_choice, apply_model
 from bot.errors import UserFacingError
-from bot.jobs.models import UserSettings
+from bot.governance.models import PersonalSettings
 from tests.discord.helpers import is_result
 
 DEFAULT_GREEN = {"Stylize med", "Strong Variation Mode", "Fast mode"}
@@ -74,8 +74,8 @@ async def test_each_click_saves_and_redraws_the_panel(world, label, change, high
     assert clicked.response.id == panel.id
     assert green(clicked.response.message) == highlighted
     saved = await world.service.repository.get_user_settings(world.alice.id)
-    assert saved == UserSettings(world.alice.id, **change)
-    assert await world.service.repository.get_user_settings(world.bob.id) == UserSettings(world.bob.id)
+    assert saved == PersonalSettings(world.alice.id, **change)
+    assert await world.service.repository.get_user_settings(world.bob.id) == PersonalSettings(world.bob.id)
 
 
 async def test_toggles_switch_back_off(world):
@@ -102,7 +102,7 @@ async def test_model_select_saves_an_alias_and_back_to_default(world):
 async def test_reset_restores_the_defaults_but_keeps_the_suffix(world):
     """Reset Settings puts every panel choice back; the /prefer suffix is not part of the panel."""
     await world.service.repository.set_user_settings(
-        UserSettings(
+        PersonalSettings(
             world.alice.id,
             remix=True,
             variation_mode="subtle",
@@ -116,7 +116,7 @@ async def test_reset_restores_the_defaults_but_keeps_the_suffix(world):
     assert "`--ar 2:1`" in panel.content
     reset = await world.alice.click(panel, label="Reset Settings")
     assert green(reset.response.message) == DEFAULT_GREEN
-    assert await world.service.repository.get_user_settings(world.alice.id) == UserSettings(
+    assert await world.service.repository.get_user_settings(world.alice.id) == PersonalSettings(
         world.alice.id, suffix="--ar 2:1"
     )
 
@@ -185,4 +185,4 @@ STALE_CLICKS = [
 def test_stale_or_forged_panel_values_are_refused_politely(apply, arguments):
     """A button or model that no longer exists is a user-facing message, never an exception in a callback."""
     with pytest.raises(UserFacingError, match="again"):
-        apply(UserSettings(1), *arguments)
+        apply(PersonalSettings(1), *arguments)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bot.config import Settings
+from bot.config import Config
 from bot.engine.family import SDXL
 from bot.engine.request import GenerationRequest, WeightedPrompt
 from bot.engine.tiny import build_tokenizer, tiny_text_config
@@ -68,7 +68,7 @@ def sdxl_engine(tmp_path_factory):
     from bot.engine.loader import load_engine
 
     folder = build_tiny_sdxl(tmp_path_factory.mktemp("models") / "tiny-sdxl")
-    return load_engine(Settings.from_env({"MODEL": str(folder), "DEVICE": "cpu"}))
+    return load_engine(Config.from_env({"MODEL": str(folder), "DEVICE": "cpu"}))
 
 
 def test_sdxl_folder_is_detected_and_generates_a_grid(sdxl_engine):

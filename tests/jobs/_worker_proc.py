@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-from bot.config import Settings
+from bot.config import Config
 from bot.engine.request import GenerationRequest, StepCallback
 from bot.jobs.backend import ThreadBackend
 from bot.jobs.events import Started
@@ -50,7 +50,7 @@ class SlowSteps:
 
 
 async def main(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(
+    settings = Config.from_env(
         {
             "MODEL": "tiny",
             "MODELS_DIR": args.models_dir,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot.config import Settings
+from bot.config import Config
 from bot.engine.family import TINY
 from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress
@@ -99,10 +99,10 @@ class FakeEngine:
         return GenerationResult(images, request.seeds, self.model_name, "Fake", request.steps, 7.0)
 
 
-def make_settings(data_dir: Path, **overrides: str) -> Settings:
+def make_settings(data_dir: Path, **overrides: str) -> Config:
     env = {"DATA_DIR": str(data_dir), "MODEL": "tiny", "DEVICE": "cpu", "PROGRESS_INTERVAL": "0"}
     env.update(overrides)
-    return Settings.from_env(env)
+    return Config.from_env(env)
 
 
 def make_request(
@@ -122,14 +122,14 @@ def fake_engine() -> FakeEngine:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path) -> Config:
     return make_settings(tmp_path / "data")
 
 
 class ServiceFactory:
     """Opens services over one DATA_DIR (a second one after `stop` is a 'restart')."""
 
-    def __init__(self, settings: Settings, engine: Any) -> None:
+    def __init__(self, settings: Config, engine: Any) -> None:
         self.settings = settings
         self.engine = engine
         self._open: list[tuple[JobService, Repository]] = []
@@ -155,7 +155,7 @@ class ServiceFactory:
 
 
 @pytest.fixture
-async def services(settings: Settings, fake_engine: FakeEngine) -> AsyncIterator[ServiceFactory]:
+async def services(settings: Config, fake_engine: FakeEngine) -> AsyncIterator[ServiceFactory]:
     factory = ServiceFactory(settings, fake_engine)
     yield factory
     fake_engine.release.set()

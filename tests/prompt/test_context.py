@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config import Config
 from bot.engine.family import SD1, SDXL
 from bot.errors import ConfigError, InvalidParameter
 from bot.prompt import PromptContext, StylePreset, context_from_settings, expand_prompt
@@ -153,13 +153,13 @@ def test_family_comes_from_settings_without_loading_weights(tmp_path: Path, mode
     folder = tmp_path / "sdxl-folder"
     folder.mkdir()
     (folder / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionXLPipeline"}))
-    settings = Settings.from_env({"MODEL": model.format(folder=folder), "MODELS_DIR": str(models_dir)})
+    settings = Config.from_env({"MODEL": model.format(folder=folder), "MODELS_DIR": str(models_dir)})
     assert context_from_settings(settings).family.name == family
 
 
 def test_aliases_steps_and_alias_family_come_from_settings(tmp_path: Path) -> None:
     """`--v` picks the MODEL_ALIASES model and sizes for its family; STEPS is the --quality 1 base."""
-    settings = Settings.from_env(
+    settings = Config.from_env(
         {
             "MODEL": "stabilityai/stable-diffusion-xl-base-1.0",
             "MODEL_ALIASES": "5=runwayml/stable-diffusion-v1-5",
@@ -177,6 +177,4 @@ def test_aliases_steps_and_alias_family_come_from_settings(tmp_path: Path) -> No
 def test_missing_checkpoint_is_a_config_error(tmp_path: Path) -> None:
     """A MODEL checkpoint that is not there is the operator's error, named in one line."""
     with pytest.raises(ConfigError, match=r"nowhere\.safetensors"):
-        context_from_settings(
-            Settings.from_env({"MODEL": "nowhere.safetensors", "MODELS_DIR": str(tmp_path)})
-        )
+        context_from_settings(Config.from_env({"MODEL": "nowhere.safetensors", "MODELS_DIR": str(tmp_path)}))

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.config import Settings
-from bot.jobs.models import GuildPreset, GuildSettings, UserSettings
+from bot.config import Config
+from bot.governance.models import GuildPreset, GuildRules, PersonalSettings
 from bot.store.repository import Repository
 
 USER = 42
@@ -33,9 +33,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 async def _store(
-    data_dir: Path, user: UserSettings | None = None, options: dict[str, str] | None = None
+    data_dir: Path, user: PersonalSettings | None = None, options: dict[str, str] | None = None
 ) -> None:
-    settings = Settings.from_env({"DATA_DIR": str(data_dir)})
+    settings = Config.from_env({"DATA_DIR": str(data_dir)})
     repository = await Repository.open(settings.database_path, settings.images_dir)
     try:
         if user is not None:
@@ -45,12 +45,14 @@ async def _store(
         await repository.set_guild_preset(
             GuildPreset(GUILD, "neon", "{prompt}, neon-noir", "daylight", "--ar 3:2")
         )
-        await repository.set_guild_settings(GuildSettings(GUILD, default_style="neon"))
+        await repository.set_guild_rules(GuildRules(GUILD, default_style="neon"))
     finally:
         await repository.close()
 
 
-def _write(data_dir: Path, user: UserSettings | None = None, options: dict[str, str] | None = None) -> None:
+def _write(
+    data_dir: Path, user: PersonalSettings | None = None, options: dict[str, str] | None = None
+) -> None:
     """Store the user's settings and options and the server's `neon` default style, as the bot would."""
     asyncio.run(_store(data_dir, user, options))
 
@@ -68,21 +70,25 @@ def _ids(user: int = USER, guild: int = GUILD) -> tuple[str, ...]:
 
 STORED = [
     # (what the user stored, prompt, expected fields of the one job)
-    (UserSettings(USER, stylize=750), "a cat", {"stylize": 750}),
-    (UserSettings(USER, stylize=750), "a cat --s 20", {"stylize": 20}),
-    (UserSettings(USER, speed="relax"), "a cat", {"speed": "relax"}),
-    (UserSettings(USER, speed="relax"), "a cat --fast", {"speed": "fast"}),
-    (UserSettings(USER, model="6"), "a cat", {"version": "6"}),
-    (UserSettings(USER, raw=True), "a cat", {"style": "raw", "prompt": "a cat", "negative_prompt": ""}),
-    (UserSettings(USER, suffix="oil painting --ar 2:1"), "a cat", {"prompt": "a cat oil painting, neon-noir", "aspect": "2:1"}),
-    (UserSettings(USER, suffix="--ar 2:1"), "a cat --ar 1:1", {"aspect": "1:1"}),
+    (PersonalSettings(USER, stylize=750), "a cat", {"stylize": 750}),
+    (PersonalSettings(USER, stylize=750), "a cat --s 20", {"stylize": 20}),
+    (PersonalSettings(USER, speed="relax"), "a cat", {"speed": "relax"}),
+    (PersonalSettings(USER, speed="relax"), "a cat --fast", {"speed": "fast"}),
+    (PersonalSettings(USER, model="6"), "a cat", {"version": "6"}),
+    (PersonalSettings(USER, raw=True), "a cat", {"style": "raw", "prompt": "a cat", "negative_prompt": ""}),
+    (PersonalSettings(USER, suffix="oil painting --ar 2:1"), "a cat", {"prompt": "a cat oil painting, neon-noir", "aspect": "2:1"}),
+    (PersonalSettings(USER, suffix="--ar 2:1"), "a cat --ar 1:1", {"aspect": "1:1"}),
     (None, "a cat", {"prompt": "a cat, neon-noir", "aspect": "3:2", "negative_prompt": "daylight"}),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("user", "prompt", "expected"), STORED)
 def test_stored_settings_and_suffix_change_what_parse_shows(
-    data_dir: Path, capsys: pytest.CaptureFixture[str], user: UserSettings | None, prompt: str, expected: dict
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    user: PersonalSettings | None,
+    prompt: str,
+    expected: dict,
 ) -> None:
     """Typed parameters beat /settings and the suffix, which beat the server's default style."""
     _write(data_dir, user)
@@ -108,7 +114,7 @@ def test_the_same_user_elsewhere_has_no_server_style(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Styles belong to their server: without --guild-id (or in another) the neon default is absent."""
-    _write(data_dir, UserSettings(USER, stylize=250))
+    _write(data_dir, PersonalSettings(USER, stylize=250))
     (job,) = _parse(data_dir, capsys, "a cat", "--user-id", str(USER))["jobs"]
     assert (job["prompt"], job["stylize"]) == ("a cat", 250)
     (job,) = _parse(data_dir, capsys, "a cat", *_ids(guild=GUILD + 1))["jobs"]
@@ -117,7 +123,7 @@ def test_the_same_user_elsewhere_has_no_server_style(
 
 def test_parse_never_writes_to_the_database(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The dry run reads the database as it is: the file and its rows are unchanged afterwards."""
-    _write(data_dir, UserSettings(USER, stylize=50))
+    _write(data_dir, PersonalSettings(USER, stylize=50))
     database = data_dir / "bot.sqlite3"
     before = database.read_bytes()
     _parse(data_dir, capsys, "a cat", *_ids())

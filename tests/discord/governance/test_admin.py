@@ -104,10 +104,10 @@ async def test_purge_deletes_the_servers_jobs_files_and_rules_only(world, admin,
     assert not any(folder.exists() for folder in folders)
     assert await repository.get_guild_presets(world.guild.id) == []
     assert await repository.guild_word_changes(world.guild.id) == []
-    settings = await repository.get_guild_settings(world.guild.id)
+    settings = await repository.get_guild_rules(world.guild.id)
     assert (settings.default_style, settings.max_repeat) == (None, None)
     # The other server keeps everything.
     assert len(await repository.guild_jobs(other.guild.id)) == 1
     assert len(await repository.get_guild_presets(other.guild.id)) == 1
     assert len(await repository.guild_word_changes(other.guild.id)) == 2
-    assert (await repository.get_guild_settings(other.guild.id)).max_repeat == 3
+    assert (await repository.get_guild_rules(other.guild.id)).max_repeat == 3

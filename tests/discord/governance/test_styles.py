@@ -8,9 +8,9 @@ import pytest
 from simcord import SetupError
 
 from bot.discord.permissions import NEEDS_MANAGE_SERVER
+from bot.governance.models import GuildPreset
 from bot.governance.presets import STARTER_PRESETS, presets_to_json
 from bot.jobs.files import read_parameters
-from bot.jobs.models import GuildPreset
 from bot.prompt import StylePreset
 from tests.discord.governance.conftest import admin_of, command_id, error_title
 from tests.discord.helpers import image_of, is_result
@@ -58,7 +58,7 @@ async def test_members_without_manage_server_cannot_change_styles(world, admin, 
     assert result.response.embeds[0].description == NEEDS_MANAGE_SERVER
     presets = await world.service.repository.get_guild_presets(world.guild.id)
     assert [p.name for p in presets] == ["existing"]
-    assert (await world.service.repository.get_guild_settings(world.guild.id)).default_style is None
+    assert (await world.service.repository.get_guild_rules(world.guild.id)).default_style is None
 
 
 async def test_everyone_can_list_show_and_export(world, admin):
@@ -173,7 +173,7 @@ async def test_removing_the_default_style_clears_the_default(world, admin):
     result = await admin.slash(world.channel, "style remove", name="neon")
     assert "removed" in result.response.content
     assert await world.service.repository.get_guild_presets(world.guild.id) == []
-    assert (await world.service.repository.get_guild_settings(world.guild.id)).default_style is None
+    assert (await world.service.repository.get_guild_rules(world.guild.id)).default_style is None
 
 
 async def test_starter_adds_the_starter_set_and_keeps_own_styles(world, admin):

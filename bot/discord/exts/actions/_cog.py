@@ -26,14 +26,11 @@ import discord
 from discord.ext import commands
 
 from bot.discord.buttons import MARKED_WHEN_USED, JobButton, marked_view, report_unexpected, send_error
-from bot.discord.delivery import channel_of, upload_meta
+from bot.discord.delivery import channel_of, place_of, upload_meta
 from bot.discord.exts.actions._modal import RemixModal
 from bot.discord.render import custom_id, parse_custom_id
-from bot.engine.request import GenerationRequest
-from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
-from bot.jobs.derive import random_seed
-from bot.jobs.models import Job, JobKind, JobStatus, NewJob
-from bot.prompt import expand_prompt
+from bot.errors import InvalidParameter, UserFacingError
+from bot.jobs.models import Job, JobKind, JobStatus
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
@@ -101,7 +98,7 @@ class Actions(commands.Cog):
         spec = JOB_ACTIONS.get(action)
         if spec is None:
             raise InvalidParameter(f"This button ({action}) is not available any more.")
-        user = await front.jobs.repository.get_user_settings(interaction.user.id)
+        user = await self.bot.store.get_user_settings(interaction.user.id)
         mode = spec.mode or (user.variation_mode if spec.kind is JobKind.VARIATION else None)
         if spec.remixable and user.remix:
             shown_index = index if spec.kind is not JobKind.REROLL else None
@@ -122,27 +119,14 @@ class Actions(commands.Cog):
         index: int,
         mode: str | None,
         *,
-        prompt: str | None = None,
-        request: GenerationRequest | None = None,
         speed: str | None = None,
     ) -> Job:
         """Submit a job derived from image `index` (1-based) of `parent`, owned by the clicker.
 
-        `speed` is the clicker's (their /settings mode, or what their remixed prompt says); the
-        parent's speed only when none is given.
+        `speed` is the clicker's /settings mode; the parent's speed only when none is given.
         """
-        new_job = NewJob(
-            kind=kind,
-            user_id=interaction.user.id,
-            prompt=prompt if prompt is not None else parent.prompt,
-            request=request,
-            guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id,
-            parent_id=parent.id,
-            parent_index=None if kind is JobKind.REROLL else index - 1,
-            mode=mode,
-            speed=speed or parent.speed,
-            meta=upload_meta(interaction),
+        new_job = self.bot.admission.derived_job(
+            parent, kind, index, mode, place_of(interaction), speed=speed, meta=upload_meta(interaction)
         )
         return await self.bot.front.submit(channel_of(interaction), new_job)
 
@@ -156,36 +140,25 @@ class Actions(commands.Cog):
         clicked: str,
         text: str,
     ) -> None:
-        """The remix modal was sent: parse the edited prompt like /imagine and submit it."""
+        """The remix modal was sent: read the edited prompt like /imagine (the same admission) and
+        submit it."""
+        admission = self.bot.admission
         try:
-            await self.bot.front.check_prompt(text, interaction.guild_id)
-            context = await self.bot.front.prompt_context(interaction.user.id, interaction.guild_id)
-            requests = expand_prompt(text, context)
-            await self.bot.front.check_personal_layers(requests, context, interaction.guild_id)
-            if len(requests) > MAX_REMIX_JOBS:
-                raise InvalidPrompt(
-                    f"A remix makes at most {MAX_REMIX_JOBS} jobs; this prompt makes {len(requests)}."
-                )
+            place = place_of(interaction)
+            requests = await admission.read(text, place, most=MAX_REMIX_JOBS)
             await acknowledge(interaction, clicked)
             for request in requests:
-                seed = request.seed if request.seed is not None else random_seed()
-                await self.submit_from(
-                    interaction,
-                    parent,
-                    kind,
-                    index,
-                    mode,
-                    prompt=request.display_prompt or request.prompt,
-                    request=request.to_generation(seed),
-                    speed=request.speed,
+                new_job = admission.derived_job(
+                    parent, kind, index, mode, place, request=request, meta=upload_meta(interaction)
                 )
+                await self.bot.front.submit(channel_of(interaction), new_job)
         except UserFacingError as error:
             await send_error(interaction, error)
         except Exception as error:
             await report_unexpected(interaction, error)
 
     async def _cancel(self, interaction: discord.Interaction, job_id: str) -> None:
-        jobs = self.bot.front.jobs
+        jobs = self.bot.jobs
         if await jobs.cancel(job_id, user_id=interaction.user.id):
             # The delivery handler marks the progress message "(Cancelled)".
             await interaction.response.defer()

@@ -13,9 +13,7 @@ worker or a delivery. A job still running then is left for a second run, and the
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import shutil
 from typing import TYPE_CHECKING
 
 import discord
@@ -25,11 +23,10 @@ from discord.ext import commands
 from bot.discord.exts.admin._views import MAX_SELECT_OPTIONS, PurgeConfirm, QueuePanel
 from bot.discord.permissions import admin_guild_id
 from bot.discord.render import mention
+from bot.governance.privacy import StillRunning, Subject, erase
 from bot.jobs.models import Job, JobStatus
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from bot.discord.bot import MidjourneyBot
 
 log = logging.getLogger(__name__)
@@ -59,7 +56,7 @@ class Admin(commands.Cog):
         await interaction.response.send_message(embed=embed, view=panel, ephemeral=True)
 
     async def _queue_panel(self, guild_id: int, owner_id: int) -> tuple[discord.Embed, QueuePanel]:
-        service = self.bot.front.jobs
+        service = self.bot.jobs
         jobs = await service.repository.guild_jobs(guild_id, *ACTIVE)
         running = [job for job in jobs if job.id == service.running_job_id or job.status is JobStatus.RUNNING]
         waiting = sorted(
@@ -91,7 +88,7 @@ class Admin(commands.Cog):
 
     async def _cancel_job(self, interaction: discord.Interaction, job_id: str) -> None:
         guild_id = admin_guild_id(interaction)
-        service = self.bot.front.jobs
+        service = self.bot.jobs
         job = await service.get_job(job_id)
         # The menu only lists this server's jobs, but its values come back from the client.
         if job is None or job.guild_id != guild_id:
@@ -118,8 +115,8 @@ class Admin(commands.Cog):
     @app_commands.default_permissions(manage_guild=True)
     async def purge_guild(self, interaction: discord.Interaction) -> None:
         guild_id = admin_guild_id(interaction)
-        jobs = await self.bot.front.jobs.repository.guild_jobs(guild_id)
-        presets = await self.bot.front.jobs.repository.get_guild_presets(guild_id)
+        jobs = await self.bot.store.guild_jobs(guild_id)
+        presets = await self.bot.store.get_guild_presets(guild_id)
         question = (
             f"Delete **everything** this bot keeps about this server? That is {len(jobs)} jobs with their "
             f"image files, {len(presets)} styles, the default style, the limits and the banned-word "
@@ -131,34 +128,29 @@ class Admin(commands.Cog):
     async def _purge(self, interaction: discord.Interaction) -> None:
         guild_id = admin_guild_id(interaction)
         await interaction.response.edit_message(content="Deleting this server's data…", view=None)
-        service = self.bot.front.jobs
-        repository = service.repository
-        every = await repository.guild_jobs(guild_id)
-        for job in every:
-            if not job.status.is_terminal:
-                await service.cancel(job.id)
-        # No worker result or delivery may write to rows that are about to go.
-        await service.wait_settled([job.id for job in every], PURGE_WAIT)
-        jobs = [job for job in await repository.guild_jobs(guild_id) if job.status.is_terminal]
-        folders = [service.job_folder(job.id) for job in jobs]
-        deleted = await repository.delete_guild_data(guild_id, [job.id for job in jobs])
-        files = await asyncio.to_thread(_remove_folders, folders)
-        busy = len(await repository.guild_jobs(guild_id))
-        log.info("guild %s purged by %s: %d jobs, %d files", guild_id, interaction.user.id, deleted, files)
-        message = (
-            f"Deleted {deleted} jobs and {files} image files, and this server's styles, default style, "
-            "limits and banned-word changes."
+        try:
+            report = await erase(
+                self.bot.jobs,
+                Subject.SERVER,
+                guild_id,
+                requested_by=interaction.user.id,
+                channel_id=interaction.channel_id,
+                within=PURGE_WAIT,
+            )
+        except StillRunning:
+            await interaction.edit_original_response(
+                content="A job of this server is still finishing: run /purge-guild again in a minute."
+            )
+            return
+        log.info(
+            "guild %s purged by %s: %d jobs, %d files",
+            guild_id,
+            interaction.user.id,
+            report.jobs,
+            report.files,
         )
-        if busy:
-            message += f" {busy} jobs were still finishing and were kept: run /purge-guild again in a minute."
+        message = (
+            f"Deleted {report.jobs} jobs and {report.files} image files, and this server's styles, "
+            "default style, limits and banned-word changes."
+        )
         await interaction.edit_original_response(content=message)
-
-
-def _remove_folders(folders: list[Path]) -> int:
-    """Delete the job folders; the number of files that were in them."""
-    count = 0
-    for folder in folders:
-        if folder.is_dir():
-            count += sum(1 for path in folder.rglob("*") if path.is_file())
-            shutil.rmtree(folder, ignore_errors=True)
-    return count

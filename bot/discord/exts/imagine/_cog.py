@@ -15,10 +15,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.buttons import send_error
+from bot.discord.delivery import place_of, upload_meta
 from bot.discord.exts.imagine._views import ConfirmJobs
 from bot.discord.render import confirm_content
 from bot.errors import UserFacingError
-from bot.prompt import expand_prompt
 from bot.prompt.completion import style_completions
 
 if TYPE_CHECKING:
@@ -41,20 +41,16 @@ class Imagine(commands.Cog):
         self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, MAX_PROMPT_OPTION]
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        front = self.bot.front
+        admission = self.bot.admission
         try:
-            limits = await front.guild_limits(interaction.guild_id)
-            limits.check_channel(interaction.channel_id, getattr(interaction.channel, "parent_id", None))
-            await front.check_prompt(prompt, interaction.guild_id)
-            context = await front.prompt_context(interaction.user.id, interaction.guild_id)
-            requests = expand_prompt(prompt, context)
-            await front.check_personal_layers(requests, context, interaction.guild_id)
-            limits.check_jobs(requests)
-            if len(requests) > CONFIRM_OVER:
-                view = ConfirmJobs(front, requests, owner_id=interaction.user.id)
-                await interaction.edit_original_response(content=confirm_content(len(requests)), view=view)
+            place = place_of(interaction)
+            requests = await admission.read(prompt, place)
+            new_jobs = admission.imagine_jobs(requests, place, meta=upload_meta(interaction))
+            if len(new_jobs) > CONFIRM_OVER:
+                view = ConfirmJobs(self.bot.front, new_jobs, owner_id=interaction.user.id)
+                await interaction.edit_original_response(content=confirm_content(len(new_jobs)), view=view)
                 return
-            await front.submit_imagine(interaction, requests)
+            await self.bot.front.submit_all(interaction, new_jobs)
         except UserFacingError as error:
             await send_error(interaction, error)
             return
@@ -67,6 +63,6 @@ class Imagine(commands.Cog):
         """`… --style ne` offers `… --style neon-noir` for each of the server's styles (and `raw`)."""
         names: list[str] = []
         if interaction.guild_id is not None and "style" in current.lower():
-            presets = await self.bot.front.jobs.repository.get_guild_presets(interaction.guild_id)
+            presets = await self.bot.store.get_guild_presets(interaction.guild_id)
             names = [preset.name for preset in presets]
         return [app_commands.Choice(name=text, value=text) for text in style_completions(current, names)]

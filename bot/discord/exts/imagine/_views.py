@@ -12,14 +12,14 @@ from bot.errors import UserFacingError
 
 if TYPE_CHECKING:
     from bot.discord.delivery import JobFront
-    from bot.prompt import ImagineRequest
+    from bot.jobs.models import NewJob
 
 
 class ConfirmJobs(discord.ui.View):
-    def __init__(self, front: JobFront, requests: list[ImagineRequest], *, owner_id: int) -> None:
+    def __init__(self, front: JobFront, new_jobs: list[NewJob], *, owner_id: int) -> None:
         super().__init__(timeout=180)
         self.front = front
-        self.requests = requests
+        self.new_jobs = new_jobs
         self.owner_id = owner_id
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -28,9 +28,10 @@ class ConfirmJobs(discord.ui.View):
     @discord.ui.button(label="Yes", style=discord.ButtonStyle.success)
     async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
         self.stop()
-        await interaction.response.edit_message(content=f"Submitting {len(self.requests)} jobs…", view=None)
+        await interaction.response.edit_message(content=f"Submitting {len(self.new_jobs)} jobs…", view=None)
         try:
-            await self.front.submit_imagine(interaction, self.requests)
+            # Admitted when the prompt was read; each submit checks the waiting limits again.
+            await self.front.submit_all(interaction, self.new_jobs)
         except UserFacingError as error:
             await send_error(interaction, error)
 

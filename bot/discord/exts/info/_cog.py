@@ -45,7 +45,7 @@ class Info(commands.Cog):
         await interaction.response.send_message(embed=await self.info_embed(interaction.user), ephemeral=True)
 
     async def info_embed(self, user: discord.abc.User) -> discord.Embed:
-        service = self.bot.front.jobs
+        service = self.bot.jobs
         repository = service.repository
         settings = await repository.get_user_settings(user.id)
         active = await repository.user_jobs_with_status(user.id, JobStatus.QUEUED, JobStatus.RUNNING)
@@ -83,7 +83,7 @@ class Info(commands.Cog):
     async def own_job(self, typed: str, user_id: int) -> Job:
         """The finished job `typed` names, if it is this user's; else a user-facing error."""
         found = _JOB_ID.search(typed.lower())
-        job = await self.bot.front.jobs.repository.get_job(found.group(0)) if found else None
+        job = await self.bot.store.get_job(found.group(0)) if found else None
         if job is None:
             raise JobNotFound(f"There is no job `{typed.strip()[:100]}`. /info lists your current jobs.")
         if job.user_id != user_id:
@@ -96,7 +96,7 @@ class Info(commands.Cog):
         """The job's grid (or single image) with working buttons, posted in this channel, screened
         like its delivery was (NSFW spoilers or blocks apply again)."""
         front = self.bot.front
-        images = await front.jobs.repository.get_images(job.id)
+        images = await self.bot.store.get_images(job.id)
         if not images or not all(image.path.is_file() for image in images):
             raise JobNotFound(f"The images of job `{job.id}` are no longer stored.")
         post = await front.result_post(job, images)
@@ -111,6 +111,6 @@ class Info(commands.Cog):
             )
         except discord.Forbidden as error:
             raise UserFacingError(MISSING_PERMISSIONS) from error
-        await front.jobs.repository.add_job_message(job.id, message.id, interaction.channel_id, "show")
+        await self.bot.store.add_job_message(job.id, message.id, interaction.channel_id, "show")
         log.info("user %s showed job %s again", interaction.user.id, job.id)
         return message

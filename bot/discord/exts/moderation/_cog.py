@@ -55,7 +55,7 @@ class Moderation(commands.Cog):
 
     @property
     def repository(self) -> Repository:
-        return self.bot.front.jobs.repository
+        return self.bot.store
 
     def _built_in(self) -> frozenset[str]:
         """The built-in list (and nothing else), as stored entries."""
@@ -119,7 +119,7 @@ class Moderation(commands.Cog):
         guild_id = admin_guild_id(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         everywhere, added, lifted = await self._state(guild_id)
-        in_force = await self.bot.front.banned_words(guild_id)
+        in_force = await self.bot.admission.banned_words(guild_id)
         embed = discord.Embed(title="Banned words", colour=discord.Colour.blurple())
         embed.add_field(name="Added in this server", value=_words(added), inline=False)
         embed.add_field(name="Built-in words allowed in this server", value=_words(lifted), inline=False)
@@ -138,7 +138,7 @@ class Moderation(commands.Cog):
     @limits.command(name="show", description="This server's limits for /imagine")
     async def limits_show(self, interaction: discord.Interaction) -> None:
         guild_id = admin_guild_id(interaction)
-        limits = GuildLimits.of(await self.repository.get_guild_settings(guild_id))
+        limits = GuildLimits.of(await self.repository.get_guild_rules(guild_id))
         await interaction.response.send_message(embed=self._limits_embed(limits), ephemeral=True)
 
     @limits.command(name="set", description="Change this server's limits for /imagine")
@@ -159,7 +159,7 @@ class Moderation(commands.Cog):
         all_channels: bool | None = None,
     ) -> None:
         guild_id = admin_guild_id(interaction)
-        settings = await self.repository.get_guild_settings(guild_id)
+        settings = await self.repository.get_guild_rules(guild_id)
         if max_jobs_per_user is not None:
             settings.max_jobs_per_user = max_jobs_per_user or None
         if max_repeat is not None:
@@ -179,7 +179,7 @@ class Moderation(commands.Cog):
                 )
             channels.remove(disallow_channel.id)
         settings.allowed_channels = channels
-        await self.repository.set_guild_settings(settings)
+        await self.repository.set_guild_rules(settings)
         log.info("guild %s limits now %s", guild_id, settings)
         await interaction.response.send_message(
             "Limits saved.", embed=self._limits_embed(GuildLimits.of(settings)), ephemeral=True

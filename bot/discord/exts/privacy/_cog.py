@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from bot.discord.buttons import report_unexpected, send_error
 from bot.errors import UserFacingError
-from bot.governance.privacy import ForgetReport, forget_user
+from bot.governance.privacy import ErasureReport, Subject, erase
 from bot.jobs.models import JobStatus
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def question(jobs: int, active: int, options: int) -> str:
     return "\n".join(lines)
 
 
-def done_text(report: ForgetReport) -> str:
+def done_text(report: ErasureReport) -> str:
     """What the user reads once their data is gone."""
     cancelled = f" ({plural(report.cancelled, 'job')} cancelled)" if report.cancelled else ""
     return (
@@ -72,7 +72,13 @@ class ConfirmForget(discord.ui.View):
         self.stop()
         try:
             await interaction.response.edit_message(content="Deleting your data…", view=None)
-            report = await forget_user(self.jobs, self.owner_id)
+            report = await erase(
+                self.jobs,
+                Subject.MEMBER,
+                self.owner_id,
+                requested_by=self.owner_id,
+                channel_id=interaction.channel_id,
+            )
             await interaction.edit_original_response(content=done_text(report))
         except UserFacingError as error:
             await send_error(interaction, error)
@@ -93,7 +99,7 @@ class Privacy(commands.Cog):
 
     @app_commands.command(name="forget-me", description="Delete your settings, options, jobs and images")
     async def forget_me(self, interaction: discord.Interaction) -> None:
-        jobs = self.bot.front.jobs
+        jobs = self.bot.jobs
         user_id = interaction.user.id
         job_ids = await jobs.repository.user_job_ids(user_id)
         active = await jobs.repository.user_jobs_with_status(user_id, JobStatus.QUEUED, JobStatus.RUNNING)

@@ -62,7 +62,7 @@ class Personal(commands.Cog):
 
     @property
     def repository(self) -> Repository:
-        return self.bot.front.jobs.repository
+        return self.bot.store
 
     @app_commands.command(name="settings", description="View and adjust your personal settings")
     async def settings(self, interaction: discord.Interaction) -> None:
@@ -76,10 +76,9 @@ class Personal(commands.Cog):
     )
     async def prefer_suffix(self, interaction: discord.Interaction, text: str | None = None) -> None:
         try:
-            front = self.bot.front
             if text and text.strip():
-                await front.check_prompt(text, interaction.guild_id)
-            context = await front.prompt_context(interaction.user.id, interaction.guild_id)
+                await self.bot.admission.check_text(text, interaction.guild_id)
+            context = await self.bot.admission.prompt_context(interaction.user.id, interaction.guild_id)
             suffix = validate_suffix(text or "", context)
         except UserFacingError as error:
             await send_error(interaction, error)
@@ -103,8 +102,8 @@ class Personal(commands.Cog):
         try:
             existing = await self.repository.get_user_options(user_id)
             if value and value.strip():
-                await self.bot.front.check_prompt(value, interaction.guild_id)
-            context = await self.bot.front.prompt_context(user_id, interaction.guild_id)
+                await self.bot.admission.check_text(value, interaction.guild_id)
+            context = await self.bot.admission.prompt_context(user_id, interaction.guild_id)
             cleaned, text = validate_option(name, value or "", existing, context)
             if text is None and cleaned not in existing:
                 raise UserFacingError(f"You have no option `--{cleaned}` to delete.")

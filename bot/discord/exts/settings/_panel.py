@@ -18,9 +18,8 @@ import discord
 
 from bot.discord.buttons import report_unexpected, send_error
 from bot.errors import UserFacingError
+from bot.governance.models import PersonalSettings
 from bot.governance.personal import STYLIZE_LEVELS, level_for_stylize, stylize_level, user_defaults
-from bot.governance.prompt_context import personal_settings
-from bot.jobs.models import UserSettings
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
@@ -50,7 +49,7 @@ class Choice:
         return f"mjset:{self.field}:{self.value}"
 
 
-def panel_rows(user: UserSettings) -> list[list[Choice]]:
+def panel_rows(user: PersonalSettings) -> list[list[Choice]]:
     """The panel's buttons, row by row, for these settings (the model select sits above them)."""
     current_level = level_for_stylize(user.stylize) if user.stylize is not None else stylize_level("med")
     return [
@@ -69,7 +68,7 @@ def panel_rows(user: UserSettings) -> list[list[Choice]]:
     ]
 
 
-def apply_choice(user: UserSettings, field: str, value: str) -> UserSettings:
+def apply_choice(user: PersonalSettings, field: str, value: str) -> PersonalSettings:
     """`user` after clicking the button (field, value); a stale or forged button is refused."""
     if field == "stylize":
         try:
@@ -85,11 +84,11 @@ def apply_choice(user: UserSettings, field: str, value: str) -> UserSettings:
         return replace(user, speed=value)
     if field == "reset" and value == "all":
         # The suffix belongs to /prefer, not to this panel.
-        return UserSettings(user_id=user.user_id, suffix=user.suffix)
+        return PersonalSettings(user_id=user.user_id, suffix=user.suffix)
     raise UserFacingError(STALE)
 
 
-def apply_model(user: UserSettings, value: str, aliases: dict[str, str]) -> UserSettings:
+def apply_model(user: PersonalSettings, value: str, aliases: dict[str, str]) -> PersonalSettings:
     """`user` with the model chosen in the select (`default` or a MODEL_ALIASES name)."""
     if value == DEFAULT_MODEL:
         return replace(user, model=None)
@@ -98,15 +97,15 @@ def apply_model(user: UserSettings, value: str, aliases: dict[str, str]) -> User
     return replace(user, model=value)
 
 
-def chosen_model(user: UserSettings, aliases: dict[str, str]) -> str:
+def chosen_model(user: PersonalSettings, aliases: dict[str, str]) -> str:
     """The select value for the user's model: an alias name, or `default` (also for a removed alias)."""
     by_lower = {name.lower(): name for name in aliases}
     return by_lower.get((user.model or "").lower(), DEFAULT_MODEL)
 
 
-def panel_content(user: UserSettings, aliases: dict[str, str]) -> str:
+def panel_content(user: PersonalSettings, aliases: dict[str, str]) -> str:
     """The text above the panel: the parameters the settings stand for, and the /prefer suffix."""
-    defaults = user_defaults(personal_settings(user), aliases)
+    defaults = user_defaults(user, aliases)
     lines = ["**Adjust your settings here.** Parameters you type in a prompt win over these."]
     lines.append(f"Your defaults: `{defaults}`" if defaults else "Your defaults: none (the server's)")
     if user.suffix:
@@ -161,7 +160,7 @@ class ModelSelect(discord.ui.DynamicItem[discord.ui.Select], template=MODEL_SELE
         await _save_and_redraw(interaction, lambda user, aliases: apply_model(user, value, aliases))
 
 
-def model_options(user: UserSettings, model: str, aliases: dict[str, str]) -> list[discord.SelectOption]:
+def model_options(user: PersonalSettings, model: str, aliases: dict[str, str]) -> list[discord.SelectOption]:
     """Options of the model select, the user's current model marked as the default choice."""
     current = chosen_model(user, aliases)
     options = [
@@ -186,7 +185,7 @@ def model_options(user: UserSettings, model: str, aliases: dict[str, str]) -> li
     return options
 
 
-def panel_view(user: UserSettings, model: str, aliases: dict[str, str]) -> discord.ui.View:
+def panel_view(user: PersonalSettings, model: str, aliases: dict[str, str]) -> discord.ui.View:
     """The whole panel for these settings: select on row 0, buttons on rows 1-3."""
     view = discord.ui.View(timeout=None)
     view.add_item(ModelSelect(model_options(user, model, aliases)))
@@ -196,7 +195,7 @@ def panel_view(user: UserSettings, model: str, aliases: dict[str, str]) -> disco
     return view
 
 
-def panel_message(user: UserSettings, model: str, aliases: dict[str, str]) -> dict[str, Any]:
+def panel_message(user: PersonalSettings, model: str, aliases: dict[str, str]) -> dict[str, Any]:
     """`content` and `view` of the panel, ready for send_message / edit_message."""
     return {"content": panel_content(user, aliases), "view": panel_view(user, model, aliases)}
 
@@ -208,7 +207,7 @@ async def _save_and_redraw(interaction: discord.Interaction, change: Any) -> Non
     """
     try:
         bot: MidjourneyBot = interaction.client  # type: ignore[assignment]
-        repository = bot.front.jobs.repository
+        repository = bot.store
         aliases = dict(bot.config.model_aliases)
         current = await repository.get_user_settings(interaction.user.id)
         updated = change(current, aliases)

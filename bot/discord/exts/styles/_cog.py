@@ -32,6 +32,7 @@ from discord.ext import commands
 
 from bot.discord.permissions import ADMIN_PERMISSIONS, admin_guild_id, guild_id_of
 from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
+from bot.governance.models import GuildPreset
 from bot.governance.presets import (
     MAX_FILE_CHARACTERS,
     MAX_NAME_LENGTH,
@@ -44,7 +45,6 @@ from bot.governance.presets import (
     presets_to_json,
     validate_preset,
 )
-from bot.jobs.models import GuildPreset
 from bot.prompt import PromptContext, StylePreset
 
 if TYPE_CHECKING:
@@ -106,10 +106,10 @@ class Styles(commands.Cog):
 
     @property
     def repository(self) -> Repository:
-        return self.bot.front.jobs.repository
+        return self.bot.store
 
     async def _context(self, interaction: discord.Interaction) -> PromptContext:
-        return await self.bot.front.prompt_context(interaction.user.id, interaction.guild_id)
+        return await self.bot.admission.prompt_context(interaction.user.id, interaction.guild_id)
 
     async def _presets(self, guild_id: int) -> dict[str, GuildPreset]:
         return {preset.name: preset for preset in await self.repository.get_guild_presets(guild_id)}
@@ -125,7 +125,7 @@ class Styles(commands.Cog):
     async def _checked(self, interaction: discord.Interaction, preset: StylePreset) -> StylePreset:
         """`preset` validated like /imagine reads it, and free of this server's banned words."""
         cleaned = validate_preset(preset, await self._context(interaction))
-        await self.bot.front.check_prompt(
+        await self.bot.admission.check_text(
             f"{cleaned.template}\n{cleaned.negative}\n{cleaned.params}", interaction.guild_id
         )
         return cleaned
@@ -240,7 +240,7 @@ class Styles(commands.Cog):
             ),
         )
         await self._save(guild_id, preset)
-        default = (await self.repository.get_guild_settings(guild_id)).default_style
+        default = (await self.repository.get_guild_rules(guild_id)).default_style
         await self._reply(
             interaction,
             f"Style `{preset.name}` changed.",
@@ -254,11 +254,11 @@ class Styles(commands.Cog):
         guild_id = admin_guild_id(interaction)
         preset = await self._find(guild_id, name)
         await self.repository.delete_guild_preset(guild_id, preset.name)
-        settings = await self.repository.get_guild_settings(guild_id)
+        settings = await self.repository.get_guild_rules(guild_id)
         note = ""
         if settings.default_style == preset.name:
             settings.default_style = None
-            await self.repository.set_guild_settings(settings)
+            await self.repository.set_guild_rules(settings)
             note = " It was the default style: prompts now use no style unless they name one."
         log.info("guild %s removed style %s", guild_id, preset.name)
         await self._reply(interaction, f"Style `{preset.name}` removed.{note}")
@@ -277,7 +277,7 @@ class Styles(commands.Cog):
     @app_commands.autocomplete(name=complete_default)
     async def default(self, interaction: discord.Interaction, name: str) -> None:
         guild_id = admin_guild_id(interaction)
-        settings = await self.repository.get_guild_settings(guild_id)
+        settings = await self.repository.get_guild_rules(guild_id)
         if name.strip().lower() == CLEAR:
             settings.default_style = None
             message = "This server has no default style now: prompts use a style only with `--style`."
@@ -288,7 +288,7 @@ class Styles(commands.Cog):
                 f"`{preset.name}` is now the default style: prompts without `--style` use it; "
                 "`--style raw` skips it."
             )
-        await self.repository.set_guild_settings(settings)
+        await self.repository.set_guild_rules(settings)
         await self._reply(interaction, message)
 
     @style.command(name="starter", description="Add the bot's starter styles to this server")
@@ -331,7 +331,7 @@ class Styles(commands.Cog):
         presets = presets_from_json(data, await self._context(interaction))
         for position, preset in enumerate(presets, start=1):
             try:
-                await self.bot.front.check_prompt(
+                await self.bot.admission.check_text(
                     f"{preset.template}\n{preset.negative}\n{preset.params}", guild_id
                 )
             except UserFacingError as error:
@@ -364,7 +364,7 @@ class Styles(commands.Cog):
                 "This server has no styles yet. Admins add them with `/style add` or `/style starter`.",
             )
             return
-        default = (await self.repository.get_guild_settings(guild_id)).default_style
+        default = (await self.repository.get_guild_rules(guild_id)).default_style
         lines, shown = [], 0
         for preset in presets:
             line = style_line(preset, default)
@@ -386,7 +386,7 @@ class Styles(commands.Cog):
     async def show(self, interaction: discord.Interaction, name: str) -> None:
         guild_id = guild_id_of(interaction)
         preset = await self._find(guild_id, name)
-        default = (await self.repository.get_guild_settings(guild_id)).default_style
+        default = (await self.repository.get_guild_rules(guild_id)).default_style
         await self._reply(interaction, embed=style_embed(preset, default))
 
     @styles.command(name="export", description="This server's styles as a JSON file (for /style import)")

@@ -6,7 +6,7 @@ import pytest
 
 from bot.errors import InvalidParameter, QueueFull
 from bot.governance.limits import ChannelNotAllowed, GuildLimits
-from bot.jobs.models import GuildSettings
+from bot.governance.models import GuildRules
 from bot.prompt import PromptContext, StylePreset, expand_prompt
 from bot.prompt.completion import MAX_CHOICE_LENGTH, style_completions
 
@@ -96,7 +96,7 @@ CHANNELS = [
 @pytest.mark.parametrize(("allowed", "here", "ok"), CHANNELS)
 def test_allowed_channels(allowed, here, ok):
     """/imagine works anywhere until channels are allowed; then only there (and in their threads)."""
-    limits = GuildLimits.of(GuildSettings(guild_id=1, allowed_channels=list(allowed)))
+    limits = GuildLimits.of(GuildRules(guild_id=1, allowed_channels=list(allowed)))
     if ok:
         limits.check_channel(*here)
         return

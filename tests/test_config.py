@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings, settings_docs
+from bot.config import Config, settings_docs
 from bot.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults_need_nothing_but_the_token_to_run():
     """An empty environment gives the documented defaults; only running the bot needs a token."""
-    settings = Settings.from_env({})
+    settings = Config.from_env({})
     assert settings.discord_api_base == "https://discord.com/api/v10"
     assert settings.data_dir == Path("data")
     assert settings.models_dir == Path("models")
@@ -45,7 +45,7 @@ def test_defaults_need_nothing_but_the_token_to_run():
 def test_bad_values_name_the_variable_and_what_it_expects(name, value, expected):
     """A malformed value raises ConfigError naming the variable, the value and the expectation."""
     with pytest.raises(ConfigError) as caught:
-        Settings.from_env({name: value})
+        Config.from_env({name: value})
     message = str(caught.value)
     assert message.startswith(f"{name}={value!r} is not valid")
     assert expected in message
@@ -75,7 +75,7 @@ def test_bad_values_name_the_variable_and_what_it_expects(name, value, expected)
 )
 def test_good_values_are_parsed(name, value, field, expected):
     """Valid values become typed fields."""
-    assert getattr(Settings.from_env({name: value}), field) == expected
+    assert getattr(Config.from_env({name: value}), field) == expected
 
 
 def test_env_example_documents_every_setting():

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.config import Settings
+from bot.config import Config
 from bot.errors import ConfigError
 from bot.governance.nsfw import PLACEHOLDER_GREY, ImageScreen, NsfwFilter, SafetyCheckerModel, hide_flagged
 
@@ -23,7 +23,7 @@ from bot.governance.nsfw import PLACEHOLDER_GREY, ImageScreen, NsfwFilter, Safet
 )
 def test_screen_from_settings(env, mode, checks):
     """NSFW_FILTER picks the mode; a checker exists only when the filter is on (nothing is loaded yet)."""
-    screen = ImageScreen.from_settings(Settings.from_env(env))
+    screen = ImageScreen.from_settings(Config.from_env(env))
     assert screen.mode is mode
     assert screen.active is checks
     assert isinstance(screen.checker, SafetyCheckerModel) is checks
@@ -39,7 +39,7 @@ def test_screen_from_settings(env, mode, checks):
 def test_bad_nsfw_settings_are_one_line_config_errors(env, message):
     """A filter without a model, or an unknown mode, stops start-up with a clear line."""
     with pytest.raises(ConfigError, match=message):
-        ImageScreen.from_settings(Settings.from_env(env))
+        ImageScreen.from_settings(Config.from_env(env))
 
 
 def test_hide_flagged_blanks_only_flagged_images():

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs.models import GuildPreset, GuildSettings, Job, JobImage, JobKind, JobStatus, UserSettings
+from bot.governance.models import GuildPreset, GuildRules, PersonalSettings
+from bot.jobs.models import Job, JobImage, JobKind, JobStatus
 from bot.store.repository import MIGRATIONS_DIR, Repository
 from tests.jobs.conftest import make_request
 
@@ -88,7 +89,7 @@ async def test_message_lookup(repository: Repository) -> None:
 
 async def test_user_settings_defaults_and_updates(repository: Repository) -> None:
     """Unknown users get defaults; updates persist; unknown names are refused."""
-    assert await repository.get_user_settings(9) == UserSettings(user_id=9)
+    assert await repository.get_user_settings(9) == PersonalSettings(user_id=9)
     updated = await repository.update_user_settings(9, remix=True, stylize=250, speed="relax")
     assert await repository.get_user_settings(9) == updated
     assert (updated.remix, updated.stylize, updated.speed, updated.variation_mode) == (
@@ -113,9 +114,9 @@ async def test_options_presets_guild_settings_and_banned_words(repository: Repos
     assert await repository.get_guild_presets(5) == [preset]
     assert await repository.delete_guild_preset(5, "noir")
 
-    settings = GuildSettings(5, default_style="noir", max_jobs_per_user=3, allowed_channels=[1, 2])
-    await repository.set_guild_settings(settings)
-    assert await repository.get_guild_settings(5) == settings
+    settings = GuildRules(5, default_style="noir", max_jobs_per_user=3, allowed_channels=[1, 2])
+    await repository.set_guild_rules(settings)
+    assert await repository.get_guild_rules(5) == settings
 
     await repository.add_banned_word(None, "gore")
     await repository.add_banned_word(5, "spoon")

@@ -1,0 +1,192 @@
+"""The one admission path: prompt text + member + server + channel → admitted jobs.
+
+Every entry point goes through `Admission`: `/imagine`, the remix modal, the "submit N jobs?"
+confirmation, job buttons, the web app and the CLI. It applies, in this order:
+
+1. the server's channel rules (`/limits`: where /imagine may be used);
+2. banned words (the built-in list with the server's changes) on the typed text;
+3. the prompt language with the member's layers (presets, /settings, /prefer suffix and options);
+4. banned words again on the prompts as the member's layers expanded them;
+5. the server's jobs-per-prompt limit (`--repeat`, permutations) and the caller's own cap;
+6. at submit, the server's waiting-jobs limit — checked by the job service under its submit lock,
+   so two simultaneous submissions cannot both pass it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import InvalidPrompt
+from bot.governance.banned_words import BannedWords
+from bot.governance.limits import GuildLimits
+from bot.governance.prompt_context import load_prompt_context
+from bot.jobs.derive import random_seed
+from bot.jobs.models import Job, JobKind, NewJob
+from bot.prompt import ImagineRequest, PromptContext, context_from_settings, expand_prompt
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.jobs.service import JobService
+    from bot.store.repository import Repository
+
+__all__ = ["Admission", "Place"]
+
+# Few distinct banned-word lists exist (one per server that changed it); keep the last ones.
+BANNED_LISTS_KEPT = 32
+
+
+@dataclass(frozen=True)
+class Place:
+    """Who asks, and where: a member in a server's channel (or a DM, the web app, the CLI)."""
+
+    user_id: int
+    guild_id: int | None = None
+    channel_id: int | None = None
+    # A thread's parent channel: a thread of an allowed channel is allowed too.
+    parent_channel_id: int | None = None
+
+
+class Admission:
+    """Reads prompts and admits jobs for every front, with the server's and member's rules."""
+
+    def __init__(self, jobs: JobService, config: Config) -> None:
+        self.jobs = jobs
+        self.config = config
+        self._base_context: PromptContext | None = None
+        self._banned: dict[tuple[tuple[str, ...], tuple[str, ...]], BannedWords] = {}
+
+    @property
+    def repository(self) -> Repository:
+        return self.jobs.repository
+
+    # ---- the rules in force ----------------------------------------------------------------
+
+    async def prompt_context(self, user_id: int | None, guild_id: int | None) -> PromptContext:
+        """The prompt language's context for this member here: model facts, presets, /settings, /prefer."""
+        if self._base_context is None:
+            self._base_context = replace(context_from_settings(self.config), family=self.jobs.family)
+        return await load_prompt_context(
+            self.repository, self._base_context, user_id=user_id, guild_id=guild_id
+        )
+
+    async def banned_words(self, guild_id: int | None) -> BannedWords:
+        """The banned words in force here: built-in and global ones, plus the server's additions,
+        minus the words the server lifted (`/banned remove`)."""
+        added = tuple(word.word for word in await self.repository.banned_words(guild_id))
+        lifted: tuple[str, ...] = ()
+        if guild_id is not None:
+            lifted = tuple(
+                word.word for word in await self.repository.guild_word_changes(guild_id) if word.allowed
+            )
+        key = (added, lifted)
+        banned = self._banned.get(key)
+        if banned is None:
+            banned = await asyncio.to_thread(BannedWords.with_defaults, added, lifted)
+            if len(self._banned) >= BANNED_LISTS_KEPT:
+                self._banned.pop(next(iter(self._banned)))
+            self._banned[key] = banned
+        return banned
+
+    async def guild_limits(self, guild_id: int | None) -> GuildLimits:
+        """The limits an admin set for this server with /limits (none outside a server)."""
+        if guild_id is None:
+            return GuildLimits()
+        return GuildLimits.of(await self.repository.get_guild_rules(guild_id))
+
+    async def check_text(self, text: str, guild_id: int | None) -> None:
+        """Raise BannedPrompt if `text` holds a word banned here."""
+        (await self.banned_words(guild_id)).check(text)
+
+    # ---- reading a prompt --------------------------------------------------------------------
+
+    async def read(self, text: str, place: Place, *, most: int | None = None) -> list[ImagineRequest]:
+        """The requests `text` makes for this member here, every rule but the waiting limit applied.
+
+        `most` caps the number of jobs on top of the server's limit (a remix makes at most 5).
+        Raises a UserFacingError naming what was wrong.
+        """
+        limits = await self.guild_limits(place.guild_id)
+        limits.check_channel(place.channel_id, place.parent_channel_id)
+        await self.check_text(text, place.guild_id)
+        context = await self.prompt_context(place.user_id, place.guild_id)
+        requests = expand_prompt(text, context)
+        if context.suffix or context.options:
+            # The suffix and options were checked where they were saved; this server may be stricter.
+            for shown in dict.fromkeys(request.display_prompt for request in requests):
+                await self.check_text(shown, place.guild_id)
+        limits.check_jobs(requests)
+        if most is not None and len(requests) > most:
+            raise InvalidPrompt(f"This makes at most {most} jobs; this prompt makes {len(requests)}.")
+        return requests
+
+    # ---- turning requests into jobs ----------------------------------------------------------
+
+    @staticmethod
+    def imagine_jobs(
+        requests: Sequence[ImagineRequest], place: Place, *, meta: dict[str, Any] | None = None
+    ) -> list[NewJob]:
+        """One imagine job per request, with a random seed where the prompt gave none."""
+        return [
+            NewJob(
+                kind=JobKind.IMAGINE,
+                user_id=place.user_id,
+                prompt=request.display_prompt or request.prompt,
+                request=request.to_generation(_seed_of(request)),
+                guild_id=place.guild_id,
+                channel_id=place.channel_id,
+                speed=request.speed,
+                image_urls=list(request.image_urls),
+                meta=dict(meta or {}),
+            )
+            for request in requests
+        ]
+
+    @staticmethod
+    def derived_job(
+        parent: Job,
+        kind: JobKind,
+        index: int | None,
+        mode: str | None,
+        place: Place,
+        *,
+        speed: str | None = None,
+        request: ImagineRequest | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> NewJob:
+        """A job made from image `index` (1-based; None for a reroll) of `parent`, owned by the member.
+
+        With `request` (Remix), the edited prompt and parameters replace the parent's; the picture
+        still comes from the parent.
+        """
+        return NewJob(
+            kind=kind,
+            user_id=place.user_id,
+            prompt=(request.display_prompt or request.prompt) if request is not None else parent.prompt,
+            request=request.to_generation(_seed_of(request)) if request is not None else None,
+            guild_id=place.guild_id,
+            channel_id=place.channel_id,
+            parent_id=parent.id,
+            parent_index=None if kind is JobKind.REROLL or index is None else index - 1,
+            mode=mode,
+            speed=(request.speed if request is not None else speed) or parent.speed,
+            meta=dict(meta or {}),
+        )
+
+    # ---- submitting ----------------------------------------------------------------------------
+
+    async def submit(self, new_job: NewJob) -> Job:
+        """Queue `new_job` with the server's waiting limit, checked atomically by the job service.
+
+        Raises QueueFull (this server's or the bot's limits) or the service's errors.
+        """
+        if new_job.guild_id is not None:
+            limits = await self.guild_limits(new_job.guild_id)
+            new_job = replace(new_job, waiting_limit=limits.max_jobs_per_user)
+        return await self.jobs.submit(new_job)
+
+
+def _seed_of(request: ImagineRequest) -> int:
+    return request.seed if request.seed is not None else random_seed()
