@@ -15,10 +15,31 @@ from typing import Any
 
 import discord
 
-from bot.discord.render import CUSTOM_ID_PATTERN, custom_id, parse_custom_id
-from bot.errors import QueueFull, UserFacingError
+from bot.discord.replies import send_error
+from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)
+
+# The custom id of every job button; the template of the DynamicItem below.
+MAX_CUSTOM_ID = 100
+CUSTOM_ID_PATTERN = r"mj:(?P<action>[a-z]+):(?P<job>[0-9a-f-]{36}):(?P<n>\d)"
+_CUSTOM_ID = re.compile(CUSTOM_ID_PATTERN)
+
+
+def custom_id(action: str, job_id: str, index: int = 0) -> str:
+    """The custom id of a job button: `mj:<action>:<job uuid>:<index>` (≤ 100 characters)."""
+    value = f"mj:{action}:{job_id}:{index}"
+    if not _CUSTOM_ID.fullmatch(value) or len(value) > MAX_CUSTOM_ID:
+        raise ValueError(f"not a valid job button id: {value!r}")
+    return value
+
+
+def parse_custom_id(value: str) -> tuple[str, str, int] | None:
+    """(action, job id, index) of a job button id, or None when it is not one."""
+    match = _CUSTOM_ID.fullmatch(value)
+    if match is None:
+        return None
+    return match["action"], match["job"], int(match["n"])
 
 
 @dataclass(frozen=True)
@@ -135,51 +156,3 @@ def marked_view(message: discord.Message, clicked: str) -> discord.ui.View | Non
         if buttons:
             rows.append(buttons)
     return _view(rows) if rows else None
-
-
-# Midjourney's embed colours: red for what was refused, yellow for "try again later".
-ERROR_RED = discord.Colour(0xED4245)
-WARNING_YELLOW = discord.Colour(0xFEE75C)
-
-
-def error_embed(error: UserFacingError) -> discord.Embed:
-    """The ephemeral embed a user sees for a user-facing error, titled like Midjourney's."""
-    colour = WARNING_YELLOW if isinstance(error, QueueFull) else ERROR_RED
-    return discord.Embed(title=error.title, description=error.message[:4000], colour=colour)
-
-
-def apology_embed(reference: str) -> discord.Embed:
-    """What a user sees when something unexpected broke: short, with an id the operator can grep."""
-    return discord.Embed(
-        title="Something went wrong",
-        description=f"Sorry, that did not work. The error was logged as `{reference}`.",
-        colour=ERROR_RED,
-    )
-
-
-async def send_ephemeral(interaction: discord.Interaction, embed: discord.Embed) -> None:
-    """Show an embed only to the person who interacted, whether or not we already responded.
-
-    After an ephemeral "thinking" defer the embed replaces the placeholder; after any other
-    response it is an ephemeral follow-up.
-    """
-    if not interaction.response.is_done():
-        await interaction.response.send_message(embed=embed, ephemeral=True)
-    elif interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
-        await interaction.edit_original_response(content=None, embed=embed, view=None)
-    else:
-        await interaction.followup.send(embed=embed, ephemeral=True)
-
-
-async def send_error(interaction: discord.Interaction, error: UserFacingError) -> None:
-    await send_ephemeral(interaction, error_embed(error))
-
-
-async def report_unexpected(interaction: discord.Interaction, error: BaseException) -> None:
-    """Log a bug with its trace and tell the user briefly, naming the interaction for the logs."""
-    reference = str(interaction.id)
-    log.error("unexpected error in interaction %s", reference, exc_info=error)
-    try:
-        await send_ephemeral(interaction, apology_embed(reference))
-    except discord.HTTPException as http_error:
-        log.warning("could not tell the user about error %s: %s", reference, http_error)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from PIL import Image
 
-from bot.discord.buttons import ERROR_RED, grid_view, progress_view, single_view
+from bot.discord.buttons import grid_view, progress_view, single_view
 from bot.discord.render import (
     EncodedImage,
     encode_to_fit,
@@ -31,6 +31,7 @@ from bot.discord.render import (
     single_image_content,
     upload_budget,
 )
+from bot.discord.replies import ERROR_RED
 from bot.errors import JobNotFound, UserFacingError
 from bot.governance.admission import Place
 from bot.governance.nsfw import BLOCKED_NOTICE, ImageScreen, NsfwFilter, hide_flagged

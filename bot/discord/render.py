@@ -8,13 +8,11 @@ limit without a bot.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 
 from PIL import Image
 
 MAX_CONTENT = 2000
-MAX_CUSTOM_ID = 100
 # Discord's upload limit for a server without boosts; used when an interaction did not say.
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 # Multipart framing and the JSON payload travel in the same request as the file.
@@ -23,27 +21,8 @@ _UPLOAD_HEADROOM_SHARE = 20  # at most 1/20 of the limit, for very small limits
 _WEBP_QUALITIES = (92, 85, 75, 65, 50)
 _SMALLEST_SIDE = 64
 
-CUSTOM_ID_PATTERN = r"mj:(?P<action>[a-z]+):(?P<job>[0-9a-f-]{36}):(?P<n>\d)"
-_CUSTOM_ID = re.compile(CUSTOM_ID_PATTERN)
-
 # Variation / upscale modes as Midjourney names them in its messages.
 _MODE_LABELS = {"strong": "Strong", "subtle": "Subtle", "creative": "Creative"}
-
-
-def custom_id(action: str, job_id: str, index: int = 0) -> str:
-    """The custom id of a job button: `mj:<action>:<job uuid>:<index>` (≤ 100 characters)."""
-    value = f"mj:{action}:{job_id}:{index}"
-    if not _CUSTOM_ID.fullmatch(value) or len(value) > MAX_CUSTOM_ID:
-        raise ValueError(f"not a valid job button id: {value!r}")
-    return value
-
-
-def parse_custom_id(value: str) -> tuple[str, str, int] | None:
-    """(action, job id, index) of a job button id, or None when it is not one."""
-    match = _CUSTOM_ID.fullmatch(value)
-    if match is None:
-        return None
-    return match["action"], match["job"], int(match["n"])
 
 
 def mention(user_id: int) -> str:

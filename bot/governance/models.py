@@ -9,7 +9,6 @@ __all__ = [
     "VARIATION_MODES",
     "BannedWord",
     "Erasure",
-    "GuildPreset",
     "GuildRules",
     "PersonalSettings",
 ]
@@ -44,17 +43,6 @@ class PersonalSettings:
             raise ValueError(f"speed must be one of {SPEEDS}, not {self.speed!r}")
         if self.stylize is not None and not 0 <= self.stylize <= 1000:
             raise ValueError(f"stylize must be from 0 to 1000, not {self.stylize!r}")
-
-
-@dataclass(frozen=True)
-class GuildPreset:
-    """A server style preset (`/style add`): `template` wraps the prompt, `params` are extra --flags."""
-
-    guild_id: int
-    name: str
-    template: str
-    negative: str = ""
-    params: str = ""
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.governance.personal import personal_context
-from bot.prompt import PromptContext, StylePreset
+from bot.prompt import PromptContext
 from bot.store.repository import Repository
 
 
@@ -18,10 +18,7 @@ async def guild_context(repository: Repository, base: PromptContext, guild_id: i
     """`base` with the server's style presets and default style (unchanged outside a server)."""
     if guild_id is None:
         return base
-    presets = {
-        preset.name: StylePreset(preset.name, preset.template, preset.negative, preset.params)
-        for preset in await repository.get_guild_presets(guild_id)
-    }
+    presets = {preset.name: preset for preset in await repository.get_guild_presets(guild_id)}
     default_style = (await repository.get_guild_rules(guild_id)).default_style
     return replace(base, presets=presets, default_style=default_style)
 

@@ -94,7 +94,7 @@ def save_image(path: Path, image: Image.Image, parameters: str | None = None) ->
     return path
 
 
-def read_parameters(path: Path) -> str | None:
+def read_png_parameters(path: Path) -> str | None:
     """The `parameters` text of a PNG written by `save_image`, or None."""
     with Image.open(path) as image:
         return image.info.get("parameters")

@@ -21,8 +21,9 @@ from urllib.parse import quote
 
 import aiosqlite
 
-from bot.governance.models import BannedWord, Erasure, GuildPreset, GuildRules, PersonalSettings
+from bot.governance.models import BannedWord, Erasure, GuildRules, PersonalSettings
 from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus
+from bot.prompt.context import StylePreset
 
 log = logging.getLogger(__name__)
 
@@ -395,19 +396,16 @@ class Repository:
                 ),
             )
 
-    async def get_guild_presets(self, guild_id: int) -> list[GuildPreset]:
+    async def get_guild_presets(self, guild_id: int) -> list[StylePreset]:
+        """The server's style presets (`/style add`), by name."""
         rows = await self._fetchall(
-            "SELECT * FROM guild_presets WHERE guild_id = ? ORDER BY name", (guild_id,)
+            "SELECT name, template, negative, params FROM guild_presets WHERE guild_id = ? ORDER BY name",
+            (guild_id,),
         )
-        return [GuildPreset(**dict(row)) for row in rows]
+        return [StylePreset(**dict(row)) for row in rows]
 
-    async def set_guild_preset(self, preset: GuildPreset) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "INSERT OR REPLACE INTO guild_presets (guild_id, name, template, negative, params)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (preset.guild_id, preset.name, preset.template, preset.negative, preset.params),
-            )
+    async def set_guild_preset(self, guild_id: int, preset: StylePreset) -> None:
+        await self.set_guild_presets(guild_id, [preset])
 
     async def delete_guild_preset(self, guild_id: int, name: str) -> bool:
         async with self._transaction() as db:
@@ -500,9 +498,9 @@ class Repository:
         rows = await self._fetchall(sql + " ORDER BY enqueued_at, rowid", params)
         return [self._job_from_row(row) for row in rows]
 
-    async def set_guild_presets(self, presets: Iterable[GuildPreset]) -> None:
+    async def set_guild_presets(self, guild_id: int, presets: Iterable[StylePreset]) -> None:
         """Store several presets (new or replacing ones of the same name) in one transaction."""
-        rows = [(p.guild_id, p.name, p.template, p.negative, p.params) for p in presets]
+        rows = [(guild_id, p.name, p.template, p.negative, p.params) for p in presets]
         async with self._transaction() as db:
             await db.executemany(
                 "INSERT OR REPLACE INTO guild_presets (guild_id, name, template, negative, params)"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.jobs.files import parse_a1111_parameters, read_parameters
+from bot.jobs.files import parse_a1111_parameters, read_png_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +45,7 @@ def test_imagine_writes_a_grid_with_the_asked_aspect(tmp_path, tiny_model_dir):
     [job_folder] = (tmp_path / "data" / "images").iterdir()
     pngs = sorted(job_folder.glob("[0-3].png"))
     assert len(pngs) == 4
-    recipes = [parse_a1111_parameters(read_parameters(path)) for path in pngs]
+    recipes = [parse_a1111_parameters(read_png_parameters(path)) for path in pngs]
     assert [recipe["Seed"] for recipe in recipes] == ["7", "8", "9", "10"]
     assert recipes[0]["prompt"] == "a red fox"
     assert recipes[0]["negative_prompt"] == "blur"

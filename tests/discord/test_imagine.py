@@ -7,8 +7,8 @@ import dataclasses
 import discord
 import pytest
 
-from bot.discord.buttons import WARNING_YELLOW
 from bot.discord.delivery import MISSING_PERMISSIONS
+from bot.discord.replies import WARNING_YELLOW
 from bot.jobs.models import JobStatus
 from tests.discord.helpers import GRID_LABELS, button_labels, image_of, is_result, patches_of
 

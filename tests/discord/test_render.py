@@ -8,13 +8,11 @@ import random
 import pytest
 from PIL import Image
 
+from bot.discord.buttons import MAX_CUSTOM_ID, custom_id, parse_custom_id
 from bot.discord.render import (
     MAX_CONTENT,
-    MAX_CUSTOM_ID,
-    custom_id,
     encode_to_fit,
     ended_content,
-    parse_custom_id,
     progress_content,
     result_content,
     single_image_content,

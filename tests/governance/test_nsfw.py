@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 
 from bot.config import Config
+from bot.engine.safety_checker import SafetyCheckerModel
 from bot.errors import ConfigError
-from bot.governance.nsfw import PLACEHOLDER_GREY, ImageScreen, NsfwFilter, SafetyCheckerModel, hide_flagged
+from bot.governance.nsfw import PLACEHOLDER_GREY, ImageScreen, NsfwFilter, hide_flagged
 
 
 @pytest.mark.parametrize(

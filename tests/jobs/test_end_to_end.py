@@ -12,7 +12,7 @@ from PIL import Image
 from bot.errors import QueueFull
 from bot.jobs.backend import ThreadBackend
 from bot.jobs.events import Finished, Progress
-from bot.jobs.files import read_parameters
+from bot.jobs.files import read_png_parameters
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
 from bot.jobs.service import JobService
 from bot.store.repository import Repository
@@ -41,13 +41,13 @@ async def test_real_engine_job_with_previews_and_variation(tiny_service: JobServ
     assert previews and all(isinstance(p, Image.Image) for p in previews)
     finished = events[-1]
     assert isinstance(finished, Finished) and len(finished.images) == 4
-    assert "Model: tiny" in read_parameters(finished.images[0].path)
+    assert "Model: tiny" in read_png_parameters(finished.images[0].path)
     variation = await tiny_service.submit(
         NewJob(kind=JobKind.VARIATION, user_id=1, parent_id=job.id, parent_index=0, mode="subtle")
     )
     varied = await outcome(tiny_service, variation.id)
     assert isinstance(varied, Finished)
-    assert "Denoising strength: 0.35" in read_parameters(varied.images[0].path)
+    assert "Denoising strength: 0.35" in read_png_parameters(varied.images[0].path)
 
 
 @pytest.mark.parametrize("tiny_service", [{"MAX_JOBS_PER_USER": "3", "MAX_QUEUE": "200"}], indirect=True)

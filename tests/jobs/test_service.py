@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import QueueFull, UserFacingError
 from bot.jobs.events import Cancelled, Failed, Finished, Progress, Queued, Started
-from bot.jobs.files import read_parameters
+from bot.jobs.files import read_png_parameters
 from bot.jobs.models import JobKind, JobStatus, NewJob
 from bot.jobs.service import JobService
 from tests.jobs.conftest import (
@@ -46,7 +46,7 @@ async def test_done_job_has_images_with_metadata_and_grid(service: JobService) -
     assert isinstance(event, Finished)
     assert [image.seed for image in event.images] == [41, 42, 43, 44]
     for image in event.images:
-        parameters = read_parameters(image.path)
+        parameters = read_png_parameters(image.path)
         assert parameters is not None
         assert parameters.startswith("a lighthouse\n") and f"Seed: {image.seed}" in parameters
     assert service.grid_path(job.id).is_file()

@@ -13,7 +13,8 @@ import pytest
 
 from bot.cli import main
 from bot.config import Config
-from bot.governance.models import GuildPreset, GuildRules, PersonalSettings
+from bot.governance.models import GuildRules, PersonalSettings
+from bot.prompt import StylePreset
 from bot.store.repository import Repository
 
 USER = 42
@@ -43,7 +44,7 @@ async def _store(
         for name, value in (options or {}).items():
             await repository.set_user_option(USER, name, value)
         await repository.set_guild_preset(
-            GuildPreset(GUILD, "neon", "{prompt}, neon-noir", "daylight", "--ar 3:2")
+            GUILD, StylePreset("neon", "{prompt}, neon-noir", "daylight", "--ar 3:2")
         )
         await repository.set_guild_rules(GuildRules(GUILD, default_style="neon"))
     finally:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.governance.models import GuildPreset, GuildRules, PersonalSettings
+from bot.governance.models import GuildRules, PersonalSettings
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus
+from bot.prompt import StylePreset
 from bot.store.repository import MIGRATIONS_DIR, Repository
 from tests.jobs.conftest import make_request
 
@@ -109,8 +110,8 @@ async def test_options_presets_guild_settings_and_banned_words(repository: Repos
     await repository.set_user_option(1, "cinematic", None)
     assert await repository.get_user_options(1) == {}
 
-    preset = GuildPreset(5, "noir", "{prompt}, film noir", negative="colour", params="--s 300")
-    await repository.set_guild_preset(preset)
+    preset = StylePreset("noir", "{prompt}, film noir", negative="colour", params="--s 300")
+    await repository.set_guild_preset(5, preset)
     assert await repository.get_guild_presets(5) == [preset]
     assert await repository.delete_guild_preset(5, "noir")
 

@@ -8,9 +8,8 @@ import pytest
 from simcord import SetupError
 
 from bot.discord.permissions import NEEDS_MANAGE_SERVER
-from bot.governance.models import GuildPreset
 from bot.governance.presets import STARTER_PRESETS, presets_to_json
-from bot.jobs.files import read_parameters
+from bot.jobs.files import read_png_parameters
 from bot.prompt import StylePreset
 from tests.discord.governance.conftest import admin_of, command_id, error_title
 from tests.discord.helpers import image_of, is_result
@@ -86,7 +85,7 @@ async def test_style_neon_expands_the_prompt_in_the_job_and_the_png(world, admin
     assert request.negative_prompt == "daylight"
     assert job.prompt == "a rainy street --style neon"  # the message shows what was typed
     (first, *_rest) = await world.service.repository.get_images(job.id)
-    parameters = read_parameters(first.path)
+    parameters = read_png_parameters(first.path)
     assert parameters.startswith("a rainy street, neon-noir, cinematic lighting\nNegative prompt: daylight")
     assert image_of(world, grid).width > image_of(world, grid).height  # the preset's --ar 3:2
 
@@ -163,7 +162,7 @@ async def test_edit_changes_only_what_is_given_and_none_clears(world, admin):
     await add_neon(world, admin)
     await admin.slash(world.channel, "style edit", name="neon", params="--ar 16:9", negative="none")
     (preset,) = await world.service.repository.get_guild_presets(world.guild.id)
-    assert preset == GuildPreset(world.guild.id, "neon", NEON["template"], "", "--ar 16:9")
+    assert preset == StylePreset("neon", NEON["template"], "", "--ar 16:9")
 
 
 async def test_removing_the_default_style_clears_the_default(world, admin):

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.discord.buttons import MARKED_WHEN_USED, JobButton, marked_view, report_unexpected, send_error
+from bot.discord.buttons import MARKED_WHEN_USED, JobButton, custom_id, marked_view, parse_custom_id
 from bot.discord.delivery import channel_of, place_of, upload_meta
 from bot.discord.exts.actions._modal import RemixModal
-from bot.discord.render import custom_id, parse_custom_id
+from bot.discord.replies import report_unexpected, send_error
 from bot.errors import InvalidParameter, UserFacingError
 from bot.jobs.models import Job, JobKind, JobStatus
 

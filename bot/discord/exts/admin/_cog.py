@@ -20,9 +20,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.exts.admin._views import MAX_SELECT_OPTIONS, PurgeConfirm, QueuePanel
+from bot.discord.exts.admin._views import MAX_SELECT_OPTIONS, PANEL_TIMEOUT, QueuePanel, still_admin
 from bot.discord.permissions import admin_guild_id
 from bot.discord.render import mention
+from bot.discord.replies import Confirmation
 from bot.governance.privacy import StillRunning, Subject, erase
 from bot.jobs.models import Job, JobStatus
 
@@ -122,7 +123,16 @@ class Admin(commands.Cog):
             f"image files, {len(presets)} styles, the default style, the limits and the banned-word "
             "changes. Messages already posted stay, but their buttons stop working. This cannot be undone."
         )
-        panel = PurgeConfirm(interaction.user.id, self._purge)
+        panel = Confirmation(
+            interaction.user.id,
+            self._purge,
+            confirm_label="Delete everything",
+            decline_label="Keep it",
+            declined="Nothing was deleted.",
+            danger=True,
+            timeout=PANEL_TIMEOUT,
+            check=still_admin,
+        )
         await interaction.response.send_message(question, view=panel, ephemeral=True)
 
     async def _purge(self, interaction: discord.Interaction) -> None:

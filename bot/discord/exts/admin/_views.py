@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.discord.buttons import report_unexpected, send_error
 from bot.discord.permissions import admin_guild_id
+from bot.discord.replies import report_unexpected, send_error
 from bot.errors import UserFacingError
 
 if TYPE_CHECKING:
@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 PANEL_TIMEOUT = 300
 MAX_SELECT_OPTIONS = 25
+
+
+async def still_admin(interaction: discord.Interaction) -> bool:
+    """Manage Server, checked again at each click (an answer is sent when it is missing)."""
+    try:
+        admin_guild_id(interaction)
+    except UserFacingError as error:
+        await send_error(interaction, error)
+        return False
+    return True
 
 
 class AdminPanel(discord.ui.View):
@@ -30,12 +40,7 @@ class AdminPanel(discord.ui.View):
         if interaction.user.id != self.owner_id:
             await send_error(interaction, UserFacingError("This panel belongs to the admin who opened it."))
             return False
-        try:
-            admin_guild_id(interaction)
-        except UserFacingError as error:
-            await send_error(interaction, error)
-            return False
-        return True
+        return await still_admin(interaction)
 
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
@@ -78,21 +83,3 @@ class QueuePanel(AdminPanel):
     @discord.ui.button(label="Refresh", emoji="🔄", style=discord.ButtonStyle.secondary, row=1)
     async def refresh(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
         await self._on_refresh(interaction)
-
-
-class PurgeConfirm(AdminPanel):
-    """/purge-guild: nothing is deleted until the admin presses the red button."""
-
-    def __init__(self, owner_id: int, on_confirm: Callable[[discord.Interaction], Awaitable[None]]) -> None:
-        super().__init__(owner_id)
-        self._on_confirm = on_confirm
-
-    @discord.ui.button(label="Delete everything", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
-        self.stop()
-        await self._on_confirm(interaction)
-
-    @discord.ui.button(label="Keep it", style=discord.ButtonStyle.secondary)
-    async def keep(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Nothing was deleted.", view=None)

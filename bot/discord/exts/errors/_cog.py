@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.buttons import report_unexpected, send_error
+from bot.discord.replies import report_unexpected, send_error
 from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)

@@ -8,17 +8,18 @@ interaction, and the deferred reply is removed. More than `CONFIRM_OVER` jobs as
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.buttons import send_error
 from bot.discord.delivery import place_of, upload_meta
-from bot.discord.exts.imagine._views import ConfirmJobs
 from bot.discord.render import confirm_content
+from bot.discord.replies import Confirmation, send_error
 from bot.errors import UserFacingError
+from bot.jobs.models import NewJob
 from bot.prompt.completion import style_completions
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class Imagine(commands.Cog):
             requests = await admission.read(prompt, place)
             new_jobs = admission.imagine_jobs(requests, place, meta=upload_meta(interaction))
             if len(new_jobs) > CONFIRM_OVER:
-                view = ConfirmJobs(self.bot.front, new_jobs, owner_id=interaction.user.id)
+                view = Confirmation(interaction.user.id, self._submitter(new_jobs))
                 await interaction.edit_original_response(content=confirm_content(len(new_jobs)), view=view)
                 return
             await self.bot.front.submit_all(interaction, new_jobs)
@@ -55,6 +56,16 @@ class Imagine(commands.Cog):
             await send_error(interaction, error)
             return
         await interaction.delete_original_response()
+
+    def _submitter(self, new_jobs: list[NewJob]) -> Callable[[discord.Interaction], Awaitable[None]]:
+        """What "Yes" does under "submit N prompts?": the jobs were admitted when the prompt was
+        read; each submit checks the waiting limits again."""
+
+        async def submit(interaction: discord.Interaction) -> None:
+            await interaction.response.edit_message(content=f"Submitting {len(new_jobs)} jobs…", view=None)
+            await self.bot.front.submit_all(interaction, new_jobs)
+
+        return submit
 
     @imagine.autocomplete("prompt")
     async def complete_prompt(

@@ -14,9 +14,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.buttons import send_error
 from bot.discord.delivery import MISSING_PERMISSIONS, channel_of
 from bot.discord.exts.info._render import job_line, job_list, usage_fields
+from bot.discord.replies import send_error
 from bot.errors import JobNotFound, UserFacingError
 from bot.jobs.models import Job, JobStatus
 

@@ -13,14 +13,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.buttons import report_unexpected, send_error
-from bot.errors import UserFacingError
+from bot.discord.replies import Confirmation
 from bot.governance.privacy import ErasureReport, Subject, erase
 from bot.jobs.models import JobStatus
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
-    from bot.jobs.service import JobService
 
 log = logging.getLogger(__name__)
 
@@ -56,41 +54,6 @@ def done_text(report: ErasureReport) -> str:
     )
 
 
-class ConfirmForget(discord.ui.View):
-    """Delete / Keep buttons under the question; only the asker may answer."""
-
-    def __init__(self, jobs: JobService, *, owner_id: int) -> None:
-        super().__init__(timeout=CONFIRM_SECONDS)
-        self.jobs = jobs
-        self.owner_id = owner_id
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.owner_id
-
-    @discord.ui.button(label="Delete my data", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
-        self.stop()
-        try:
-            await interaction.response.edit_message(content="Deleting your data…", view=None)
-            report = await erase(
-                self.jobs,
-                Subject.MEMBER,
-                self.owner_id,
-                requested_by=self.owner_id,
-                channel_id=interaction.channel_id,
-            )
-            await interaction.edit_original_response(content=done_text(report))
-        except UserFacingError as error:
-            await send_error(interaction, error)
-        except Exception as error:
-            await report_unexpected(interaction, error)
-
-    @discord.ui.button(label="Keep my data", style=discord.ButtonStyle.secondary)
-    async def keep(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Nothing was deleted.", view=None)
-
-
 class Privacy(commands.Cog):
     """/forget-me."""
 
@@ -106,6 +69,25 @@ class Privacy(commands.Cog):
         options = await jobs.repository.get_user_options(user_id)
         await interaction.response.send_message(
             question(len(job_ids), len(active), len(options)),
-            view=ConfirmForget(jobs, owner_id=user_id),
+            view=Confirmation(
+                user_id,
+                self._forget,
+                confirm_label="Delete my data",
+                decline_label="Keep my data",
+                declined="Nothing was deleted.",
+                danger=True,
+                timeout=CONFIRM_SECONDS,
+            ),
             ephemeral=True,
         )
+
+    async def _forget(self, interaction: discord.Interaction) -> None:
+        await interaction.response.edit_message(content="Deleting your data…", view=None)
+        report = await erase(
+            self.bot.jobs,
+            Subject.MEMBER,
+            interaction.user.id,
+            requested_by=interaction.user.id,
+            channel_id=interaction.channel_id,
+        )
+        await interaction.edit_original_response(content=done_text(report))

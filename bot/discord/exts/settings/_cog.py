@@ -15,8 +15,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.buttons import send_error
 from bot.discord.exts.settings._panel import ModelSelect, SettingButton, panel_message
+from bot.discord.replies import send_error
 from bot.errors import UserFacingError
 from bot.governance.personal import MAX_OPTIONS, MAX_SUFFIX_LENGTH, validate_option, validate_suffix
 

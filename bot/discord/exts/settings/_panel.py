@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.discord.buttons import report_unexpected, send_error
+from bot.discord.replies import report_unexpected, send_error
 from bot.errors import UserFacingError
 from bot.governance.models import PersonalSettings
 from bot.governance.personal import STYLIZE_LEVELS, level_for_stylize, stylize_level, user_defaults

@@ -32,7 +32,6 @@ from discord.ext import commands
 
 from bot.discord.permissions import ADMIN_PERMISSIONS, admin_guild_id, guild_id_of
 from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
-from bot.governance.models import GuildPreset
 from bot.governance.presets import (
     MAX_FILE_CHARACTERS,
     MAX_NAME_LENGTH,
@@ -62,11 +61,7 @@ class StyleNotFound(UserFacingError):
     title = "Unknown style"
 
 
-def as_style(preset: GuildPreset) -> StylePreset:
-    return StylePreset(preset.name, preset.template, preset.negative, preset.params)
-
-
-def style_line(preset: GuildPreset, default: str | None) -> str:
+def style_line(preset: StylePreset, default: str | None) -> str:
     """One line of /styles list: name, a star for the default, the parameters, the template start."""
     star = " ⭐ default" if preset.name == default else ""
     params = f" `{preset.params}`" if preset.params else ""
@@ -74,7 +69,7 @@ def style_line(preset: GuildPreset, default: str | None) -> str:
     return f"**{preset.name}**{star}{params} — {discord.utils.escape_markdown(template)}"
 
 
-def style_embed(preset: GuildPreset, default: str | None) -> discord.Embed:
+def style_embed(preset: StylePreset, default: str | None) -> discord.Embed:
     embed = discord.Embed(title=f"Style {preset.name}", colour=discord.Colour.blurple())
     embed.add_field(name="Template", value=preset.template[:1024], inline=False)
     embed.add_field(name="Negative prompt", value=(preset.negative or "(none)")[:1024], inline=False)
@@ -111,10 +106,10 @@ class Styles(commands.Cog):
     async def _context(self, interaction: discord.Interaction) -> PromptContext:
         return await self.bot.admission.prompt_context(interaction.user.id, interaction.guild_id)
 
-    async def _presets(self, guild_id: int) -> dict[str, GuildPreset]:
+    async def _presets(self, guild_id: int) -> dict[str, StylePreset]:
         return {preset.name: preset for preset in await self.repository.get_guild_presets(guild_id)}
 
-    async def _find(self, guild_id: int, name: str) -> GuildPreset:
+    async def _find(self, guild_id: int, name: str) -> StylePreset:
         presets = await self._presets(guild_id)
         key = name.strip().lower()
         if key not in presets:
@@ -131,9 +126,7 @@ class Styles(commands.Cog):
         return cleaned
 
     async def _save(self, guild_id: int, preset: StylePreset) -> None:
-        await self.repository.set_guild_preset(
-            GuildPreset(guild_id, preset.name, preset.template, preset.negative, preset.params)
-        )
+        await self.repository.set_guild_preset(guild_id, preset)
 
     @staticmethod
     async def _reply(
@@ -201,7 +194,7 @@ class Styles(commands.Cog):
         await self._reply(
             interaction,
             f"Style `{preset.name}` added. Members use it with `--style {preset.name}`.",
-            embed=style_embed(GuildPreset(guild_id, *_fields(preset)), None),
+            embed=style_embed(preset, None),
         )
 
     @style.command(name="edit", description="Change a style preset (leave out what stays)")
@@ -244,7 +237,7 @@ class Styles(commands.Cog):
         await self._reply(
             interaction,
             f"Style `{preset.name}` changed.",
-            embed=style_embed(GuildPreset(guild_id, *_fields(preset)), default),
+            embed=style_embed(preset, default),
         )
 
     @style.command(name="remove", description="Delete a style preset")
@@ -309,7 +302,7 @@ class Styles(commands.Cog):
             except UserFacingError:
                 # The server bans a word this starter uses: it is not for this server.
                 refused.append(preset.name)
-        await self.repository.set_guild_presets(GuildPreset(guild_id, *_fields(preset)) for preset in added)
+        await self.repository.set_guild_presets(guild_id, added)
         lines = [f"Added {len(added)} starter styles: {_names(p.name for p in added) or 'none'}."]
         if kept:
             lines.append(f"Kept this server's own styles of the same name: {_names(kept)}.")
@@ -345,7 +338,7 @@ class Styles(commands.Cog):
             raise InvalidParameter(
                 f"This import would give the server {total} styles; the limit is {MAX_STYLES}. Nothing was imported."
             )
-        await self.repository.set_guild_presets(GuildPreset(guild_id, *_fields(p)) for p in presets)
+        await self.repository.set_guild_presets(guild_id, presets)
         log.info("guild %s imported %d styles", guild_id, len(presets))
         message = f"Imported {len(presets)} styles: {_names(p.name for p in presets)}."
         if replaced:
@@ -395,15 +388,11 @@ class Styles(commands.Cog):
         presets = await self.repository.get_guild_presets(guild_id)
         if not presets:
             raise StyleNotFound("This server has no styles to export yet.")
-        text = presets_to_json([as_style(preset) for preset in presets])
+        text = presets_to_json(presets)
         file = discord.File(io.BytesIO(text.encode()), filename=f"styles-{guild_id}.json")
         await self._reply(
             interaction, f"{len(presets)} styles. Import them elsewhere with `/style import`.", file=file
         )
-
-
-def _fields(preset: StylePreset) -> tuple[str, str, str, str]:
-    return preset.name, preset.template, preset.negative, preset.params
 
 
 def _names(names: Iterable[str]) -> str:
