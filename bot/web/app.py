@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 CONTEXT: web.AppKey[WebContext] = web.AppKey("web_context")
-SESSION = "mj_session"
+SESSION: web.RequestKey[WebSession | None] = web.RequestKey("mj_session")
 # Reachable without a session: sign-in, static files, the editor (its link is signed).
 PUBLIC_PREFIXES = ("/signin", "/auth/", "/static/", "/edit/", "/healthz")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -39,9 +39,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     if not context.oauth.configured:
         raise web.HTTPFound("/signin?error=Sign-in+with+Discord+is+not+set+up+on+this+bot.")
-    response = web.HTTPFound("/")
-    response.location = context.oauth.start(response)
-    raise response
+    response = web.Response(status=302)
+    response.headers["Location"] = context.oauth.start(request, response)
+    return response
 
 
 async def callback(request: web.Request) -> web.StreamResponse:
@@ -54,19 +54,19 @@ async def callback(request: web.Request) -> web.StreamResponse:
     except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as error:
         log.warning("web sign-in: Discord could not be reached or answered oddly: %s", error)
         raise web.HTTPFound("/signin?error=Discord+could+not+be+reached.+Try+again+later.") from None
-    response = web.HTTPFound("/")
+    response = web.Response(status=302, headers={"Location": "/"})
     await context.sessions.create(
         response, user_id=identity.user_id, name=identity.name, guilds=identity.guilds
     )
     response.del_cookie(STATE_COOKIE, path="/auth")
     log.info("member %s signed in on the web", identity.user_id)
-    raise response
+    return response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    response = web.HTTPFound("/signin")
+    response = web.Response(status=302, headers={"Location": "/signin"})
     await request.app[CONTEXT].sessions.end(request, response)
-    raise response
+    return response
 
 
 def add_routes(app: web.Application) -> None:

@@ -19,7 +19,6 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import Settings
-from bot.web.links import base_url
 
 __all__ = ["SCOPES", "DiscordIdentity", "OAuthClient", "SignInFailed"]
 
@@ -52,11 +51,12 @@ class OAuthClient:
     def configured(self) -> bool:
         return bool(self.config.discord_client_id and self.config.discord_client_secret)
 
-    @property
-    def redirect_uri(self) -> str:
-        return f"{base_url(self.config)}/auth/callback"
+    def redirect_uri(self, request: web.Request) -> str:
+        """PUBLIC_URL/auth/callback; without PUBLIC_URL, the address the browser used."""
+        origin = self.config.public_url or f"{request.scheme}://{request.host}"
+        return f"{origin}/auth/callback"
 
-    def start(self, response: web.StreamResponse) -> str:
+    def start(self, request: web.Request, response: web.StreamResponse) -> str:
         """The authorize URL to send the browser to; sets the state cookie on `response`."""
         state = secrets.token_urlsafe(24)
         response.set_cookie(STATE_COOKIE, state, max_age=600, httponly=True, samesite="Lax", path="/auth")
@@ -66,7 +66,7 @@ class OAuthClient:
                 "client_id": self.config.discord_client_id,
                 "scope": SCOPES,
                 "state": state,
-                "redirect_uri": self.redirect_uri,
+                "redirect_uri": self.redirect_uri(request),
                 "prompt": "none",
             }
         )
@@ -93,7 +93,7 @@ class OAuthClient:
                 {
                     "grant_type": "authorization_code",
                     "code": code,
-                    "redirect_uri": self.redirect_uri,
+                    "redirect_uri": self.redirect_uri(request),
                     "client_id": self.config.discord_client_id,
                     "client_secret": self.config.discord_client_secret,
                 },

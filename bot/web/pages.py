@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -84,7 +85,10 @@ async def job_page(request: web.Request) -> web.StreamResponse:
         chosen = view["image_list"][0]
     editor = None
     if chosen is not None and job.user_id == session.user_id and view["done"]:
-        editor = editor_url(context.config, job_id=job.id, index=chosen["index"], user_id=session.user_id)
+        link = urlsplit(
+            editor_url(context.config, job_id=job.id, index=chosen["index"], user_id=session.user_id)
+        )
+        editor = f"{link.path}?{link.query}"  # relative: the browser is already on this site
     return aiohttp_jinja2.render_template(
         "job.html",
         request,
