@@ -74,7 +74,13 @@ def job_view(job: Job, images: list[JobImage], favourites: set[int]) -> dict[str
     """Everything the Job page shows: picture, prompt, every parameter, seeds, images."""
     images = sorted(images, key=lambda image: image.index)
     summary = job_summary(job, images)
-    parameters = {key: value for key, value in job.request.items() if value not in (None, "", [], {})}
+    parameters: dict[str, Any] = {}
+    for key, value in job.request.items():
+        if isinstance(value, dict):
+            parameters.update({f"{key}.{inner}": item for inner, item in value.items()})
+        else:
+            parameters[key] = value
+    parameters = {key: value for key, value in parameters.items() if value not in (None, "", [], {})}
     return {
         **summary,
         "done": job.status is JobStatus.DONE,

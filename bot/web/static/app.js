@@ -58,7 +58,7 @@ const MJ = (() => {
       for (const image of job.images) {
         row1.appendChild(el("a", { class: "button", href: job.url + "/" + image.n, "data-u": image.n }, "U" + image.n));
       }
-      const reroll = el("button", { "data-action": "reroll", title: "Reroll" }, "🔄");
+      const reroll = el("button", { "data-action": "reroll", title: "Reroll (🔄)" }, "↻");
       row1.appendChild(reroll);
       const row2 = el("div", { class: "row" });
       for (const image of job.images) {
