@@ -642,9 +642,9 @@ class Repository:
         """The member's favourite images (job, index), most recently marked first."""
         rows = await self._fetchall(
             "SELECT jobs.*, favourites.idx AS fav_idx FROM favourites JOIN jobs ON jobs.id = favourites.job_id"
-            " WHERE favourites.user_id = ? AND jobs.user_id = ?"
+            " WHERE favourites.user_id = ?"
             " ORDER BY favourites.created_at DESC, favourites.rowid DESC LIMIT ? OFFSET ?",
-            (user_id, user_id, limit, offset),
+            (user_id, limit, offset),
         )
         result = []
         for row in rows:

@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, WebSession
 from bot.jobs.service import JobService
 
-__all__ = ["JOB_ID", "job_summary", "job_view", "visible_job"]
+__all__ = ["JOB_ID", "job_summary", "job_view", "may_see", "visible_job"]
 
 JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 KIND_LABELS = {
@@ -37,14 +37,17 @@ async def visible_job(jobs: JobService, session: WebSession, job_id: str) -> Job
     if not JOB_ID.match(job_id):
         raise web.HTTPNotFound()
     job = await jobs.get_job(job_id)
-    if job is None:
+    if job is None or not await may_see(jobs, session, job):
         raise web.HTTPNotFound()
+    return job
+
+
+async def may_see(jobs: JobService, session: WebSession, job: Job) -> bool:
+    """Own jobs; others' only in a server the member belongs to, and not stealth."""
     if job.user_id == session.user_id:
-        return job
+        return True
     shared = job.guild_id is not None and job.guild_id in session.guild_ids()
-    if shared and not job.meta.get("stealth") and not await jobs.repository.is_stealth(job.user_id):
-        return job
-    raise web.HTTPNotFound()
+    return shared and not job.meta.get("stealth") and not await jobs.repository.is_stealth(job.user_id)
 
 
 def image_url(job_id: str, index: int) -> str:

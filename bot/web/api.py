@@ -56,12 +56,6 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-async def _job_meta(request: web.Request, user_id: int) -> dict[str, Any]:
-    """What a web job keeps: where it came from, and stealth if the member is in stealth mode."""
-    stealth = await request.app[CONTEXT].jobs.repository.is_stealth(user_id)
-    return {"source": "web", **({"stealth": True} if stealth else {})}
-
-
 async def imagine(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
@@ -83,7 +77,7 @@ async def imagine(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="You are not a member of that server.")
     try:
         jobs = await context.admission.imagine(
-            prompt, user_id=session.user_id, guild_id=guild_id, meta=await _job_meta(request, session.user_id)
+            prompt, user_id=session.user_id, guild_id=guild_id, meta={"source": "web"}
         )
     except UserFacingError as error:
         return _error(error)
@@ -113,7 +107,7 @@ async def action(request: web.Request) -> web.StreamResponse:
             index=index if kind is not JobKind.REROLL else None,
             mode=mode,
             user_id=session.user_id,
-            meta=await _job_meta(request, session.user_id),
+            meta={"source": "web"},
         )
     except UserFacingError as error:
         return _error(error)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.jobs.files import GRID_FILE
 from bot.jobs.models import WebSession
-from bot.web.access import job_summary, job_view, visible_job
+from bot.web.access import job_summary, job_view, may_see, visible_job
 from bot.web.app import CONTEXT, current_session
 from bot.web.links import editor_url
 
@@ -156,6 +156,7 @@ async def favourites_page(request: web.Request) -> web.StreamResponse:
             "status": job.status.value,
         }
         for job, index in rows[:PAGE_SIZE]
+        if await may_see(context.jobs, session, job)
     ]
     return aiohttp_jinja2.render_template(
         "favourites.html",

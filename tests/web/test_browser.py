@@ -126,7 +126,9 @@ async def test_region_editor_sends_the_rectangle_as_drawn(start_web, tiny_engine
             kind=JobKind.IMAGINE,
             user_id=0,
             prompt="a fox",
-            request=(await web.context.admission.read("a fox --seed 3", user_id=0, guild_id=None))[0].to_generation(3),
+            request=(await web.context.admission.read("a fox --seed 3", user_id=0, guild_id=None))[
+                0
+            ].to_generation(3),
         )
     )
     async for _ in web.jobs.subscribe(parent.id):

@@ -1,0 +1,57 @@
+"""The web app's buttons in Discord: `Web ↗` links to the job page (with PUBLIC_URL), ❤️ toggles a
+favourite seen on the web, a used U button keeps the link, and /stealth, /public switch modes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import discord
+
+from bot.web.links import job_url
+from tests.discord.helpers import button, is_result
+
+
+def _link(message: discord.Message) -> discord.Button | None:
+    return next(
+        (child for row in message.components for child in row.children if getattr(child, "url", None)), None
+    )
+
+
+async def test_web_link_and_favourite_button(world):
+    """With PUBLIC_URL the grid and Image #n carry `Web ↗`; ❤️ on Image #2 toggles alice's favourite."""
+    world.front.settings = dataclasses.replace(world.settings, public_url="https://mj.example.org")
+    await world.alice.slash(world.channel, "imagine", prompt="a red fox")
+    grid = await world.wait_for(is_result)
+    job = await world.job_of(grid)
+    link = _link(grid)
+    assert link is not None and link.label == "Web ↗" and link.url == job_url(world.front.settings, job.id)
+    await world.alice.click(grid, label="U2")
+    single = await world.wait_for(lambda m: "Image #2" in m.content, after=grid.id)
+    updated = next(m for m in world.messages() if m.id == grid.id)
+    assert _link(updated) is not None  # the green U2 edit kept the link
+    assert _link(single).url.endswith(f"/jobs/{job.id}")
+    heart = button(single, emoji="❤️")
+    await world.alice.click(single, custom_id=heart.custom_id)
+    assert await world.service.repository.favourite_indexes(world.alice.id, job.id) == {1}
+    await world.alice.click(single, custom_id=heart.custom_id)
+    assert await world.service.repository.favourite_indexes(world.alice.id, job.id) == set()
+
+
+async def test_no_web_link_without_public_url(world):
+    """Without PUBLIC_URL there is no `Web ↗` button (the web app may not be reachable)."""
+    await world.alice.slash(world.channel, "imagine", prompt="a red fox")
+    grid = await world.wait_for(is_result)
+    assert _link(grid) is None
+
+
+async def test_stealth_and_public(world):
+    """/stealth marks the member's next jobs stealth; /public turns it off."""
+    await world.alice.slash(world.channel, "stealth")
+    assert await world.service.repository.is_stealth(world.alice.id)
+    await world.alice.slash(world.channel, "imagine", prompt="a hidden fox")
+    job = await world.job_of(await world.wait_for(is_result))
+    assert job.meta.get("stealth") is True
+    assert await world.service.repository.gallery(world.guild.id) == []
+    await world.alice.slash(world.channel, "public")
+    assert not await world.service.repository.is_stealth(world.alice.id)
+    assert await world.service.repository.gallery(world.guild.id) == []  # made in stealth: stays hidden
