@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.config import Settings
+from bot.config import Config
 from bot.discord.buttons import JobButton
 from bot.web.links import job_url
 
@@ -20,7 +20,7 @@ MAX_ROWS = 5
 MAX_PER_ROW = 5
 
 
-def add_web_row(view: discord.ui.View, settings: Settings, job_id: str, *, single_index: int | None) -> None:
+def add_web_row(view: discord.ui.View, settings: Config, job_id: str, *, single_index: int | None) -> None:
     """Append ❤️ (for a single image: its 1-based index) and `Web ↗` (with PUBLIC_URL) to `view`."""
     items: list[discord.ui.Item] = []
     if single_index is not None:

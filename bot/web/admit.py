@@ -1,88 +1,49 @@
-"""The web app's only way into the job queue: prompt text or a button → admitted, submitted jobs.
+"""The web app's only way into the job queue: the bot's one admission path (`Admission`), with the
+web's place (a member, optionally a server, no channel).
 
-Every web submission goes through `WebAdmission`, which applies the same rules as `/imagine`:
-the server's channel-free rules (web jobs have no channel), banned words on the typed text, the
-prompt language with the member's layers (presets, /settings, /prefer suffix and options),
-banned words again on the expanded prompts, the server's jobs-per-prompt and waiting limits.
-
-TODO(admission): `bot.governance.admission.Admission` is the one admission path of the bot; this
-module is a thin front over it once it is on main (see `_admission`).
+So a prompt typed in the web's prompt bar is read exactly as `/imagine` reads it: the server's
+rules, banned words, the prompt language with the member's presets, /settings, /prefer suffix and
+options, the jobs-per-prompt limit, and the waiting limits checked under the job service's lock.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from bot.governance.banned_words import BannedWords
-from bot.governance.limits import GuildLimits
-from bot.governance.prompt_context import load_prompt_context
-from bot.jobs.derive import random_seed
+from bot.governance.admission import Admission, Place
 from bot.jobs.models import Job, JobKind, NewJob
-from bot.prompt import ImagineRequest, PromptContext, context_from_settings, expand_prompt
+from bot.prompt import ImagineRequest
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.config import Config
     from bot.jobs.service import JobService
 
 __all__ = ["MAX_WEB_JOBS", "WebAdmission"]
 
 log = logging.getLogger(__name__)
 
-# One Enter in the prompt bar makes at most this many jobs (Midjourney asks to confirm above 5;
-# the web page has no confirmation step, so it stops there).
+# One Enter in the prompt bar makes at most this many jobs (the web page asks no confirmation).
 MAX_WEB_JOBS = 10
 
 
 class WebAdmission:
     """Reads a member's prompt (in a server, or none) and submits jobs for them."""
 
-    def __init__(self, jobs: JobService, config: Settings) -> None:
-        self.jobs = jobs
-        self.config = config
-        self._base_context: PromptContext | None = None
-        self._banned: dict[tuple[tuple[str, ...], tuple[str, ...]], BannedWords] = {}
+    def __init__(self, jobs: JobService, config: Config) -> None:
+        self.admission = Admission(jobs, config)
 
     async def read(self, text: str, *, user_id: int, guild_id: int | None) -> list[ImagineRequest]:
         """The requests `text` makes for this member (every rule but the waiting limit applied)."""
-        limits = await self._limits(guild_id)
-        await self._check_text(text, guild_id)
-        context = await self._context(user_id, guild_id)
-        requests = expand_prompt(text, context)
-        if context.suffix or context.options:
-            for shown in dict.fromkeys(request.display_prompt for request in requests):
-                await self._check_text(shown, guild_id)
-        limits.check_jobs(requests)
-        if len(requests) > MAX_WEB_JOBS:
-            from bot.errors import InvalidPrompt
-
-            raise InvalidPrompt(
-                f"The web page makes at most {MAX_WEB_JOBS} jobs at once; this prompt makes {len(requests)}."
-            )
-        return requests
+        return await self.admission.read(text, Place(user_id, guild_id), most=MAX_WEB_JOBS)
 
     async def imagine(
         self, text: str, *, user_id: int, guild_id: int | None, meta: dict[str, Any] | None = None
     ) -> list[Job]:
         """Read `text` and submit one imagine job per request (UserFacingError if anything is wrong)."""
-        requests = await self.read(text, user_id=user_id, guild_id=guild_id)
-        submitted = []
-        for request in requests:
-            seed = request.seed if request.seed is not None else random_seed()
-            new_job = NewJob(
-                kind=JobKind.IMAGINE,
-                user_id=user_id,
-                prompt=request.display_prompt or request.prompt,
-                request=request.to_generation(seed),
-                guild_id=guild_id,
-                speed=request.speed,
-                image_urls=list(request.image_urls),
-                meta=dict(meta or {}),
-            )
-            submitted.append(await self.submit(new_job))
-        return submitted
+        place = Place(user_id, guild_id)
+        requests = await self.admission.read(text, place, most=MAX_WEB_JOBS)
+        return [await self.submit(new_job) for new_job in Admission.imagine_jobs(requests, place, meta=meta)]
 
     async def derived(
         self,
@@ -94,52 +55,11 @@ class WebAdmission:
         user_id: int,
         meta: dict[str, Any] | None = None,
     ) -> Job:
-        """A variation / reroll / upscale of image `index` (0-based) of `parent`, for its owner."""
-        new_job = NewJob(
-            kind=kind,
-            user_id=user_id,
-            prompt=parent.prompt,
-            guild_id=parent.guild_id,
-            parent_id=parent.id,
-            parent_index=None if kind is JobKind.REROLL else index,
-            mode=mode,
-            speed=parent.speed,
-            meta=dict(meta or {}),
-        )
-        return await self.submit(new_job)
+        """A variation / reroll / upscale of image `index` (0-based) of `parent`, for the member."""
+        place = Place(user_id, parent.guild_id)
+        shown = None if index is None else index + 1
+        return await self.submit(Admission.derived_job(parent, kind, shown, mode, place, meta=meta))
 
     async def submit(self, new_job: NewJob) -> Job:
-        """Queue a job with the server's waiting limit checked (QueueFull)."""
-        if new_job.guild_id is not None:
-            limits = await self._limits(new_job.guild_id)
-            limits.check_waiting(await self.jobs.repository.count_waiting(new_job.user_id, new_job.guild_id))
-        return await self.jobs.submit(new_job)
-
-    # ---- the rules in force ----------------------------------------------------------------
-
-    async def _context(self, user_id: int, guild_id: int | None) -> PromptContext:
-        if self._base_context is None:
-            self._base_context = replace(context_from_settings(self.config), family=self.jobs.family)
-        return await load_prompt_context(
-            self.jobs.repository, self._base_context, user_id=user_id, guild_id=guild_id
-        )
-
-    async def _limits(self, guild_id: int | None) -> GuildLimits:
-        if guild_id is None:
-            return GuildLimits()
-        return GuildLimits.of(await self.jobs.repository.get_guild_settings(guild_id))
-
-    async def _check_text(self, text: str, guild_id: int | None) -> None:
-        repository = self.jobs.repository
-        added = tuple(word.word for word in await repository.banned_words(guild_id))
-        lifted: tuple[str, ...] = ()
-        if guild_id is not None:
-            lifted = tuple(
-                word.word for word in await repository.guild_word_changes(guild_id) if word.allowed
-            )
-        key = (added, lifted)
-        banned = self._banned.get(key)
-        if banned is None:
-            banned = await asyncio.to_thread(BannedWords.with_defaults, added, lifted)
-            self._banned = {key: banned}
-        banned.check(text)
+        """Queue a job with the server's waiting limit checked atomically (QueueFull)."""
+        return await self.admission.submit(new_job)

@@ -23,7 +23,7 @@ from bot.errors import UserFacingError
 from bot.jobs.events import Cancelled, Failed, Finished, Progress, Queued, Started
 from bot.jobs.models import JobKind, JobStatus
 from bot.web.access import job_summary, visible_job
-from bot.web.app import CONTEXT, current_session
+from bot.web.context import CONTEXT, current_session
 
 __all__ = ["ACTIONS", "add_routes", "preview_data_url"]
 

@@ -9,64 +9,26 @@ authorised by its signed, single-use link instead.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.config import Settings
-from bot.jobs.models import WebSession
-from bot.jobs.service import JobService
-from bot.web.admit import WebAdmission
-from bot.web.links import base_url, signing_key
-from bot.web.oauth import OAuthClient
-from bot.web.sessions import LocalUser, SessionStore, csrf_ok
+from bot.web import api, auth, editor, pages
+from bot.web.context import CONTEXT, SESSION, WebContext
+from bot.web.sessions import csrf_ok
 
-__all__ = ["CONTEXT", "SESSION", "WebContext", "WebServer", "build_app", "current_session"]
+__all__ = ["WebServer", "build_app"]
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-CONTEXT: web.AppKey[WebContext] = web.AppKey("web_context")
-SESSION: web.RequestKey[WebSession | None] = web.RequestKey("mj_session")
 # Reachable without a session: sign-in, static files, the editor (its link is signed).
 PUBLIC_PREFIXES = ("/signin", "/auth/", "/static/", "/edit/", "/healthz")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass
-class WebContext:
-    """Everything the handlers need, built once and passed in."""
-
-    config: Settings
-    jobs: JobService
-    admission: WebAdmission
-    sessions: SessionStore
-    oauth: OAuthClient
-    # Local mode (no Discord): this user is signed in on every browser that reaches the app.
-    local_user: LocalUser | None = None
-    # Open event streams, closed when the server stops.
-    streams: set[asyncio.Task[object]] = field(default_factory=set)
-
-    @classmethod
-    def create(cls, config: Settings, jobs: JobService, *, local_user: LocalUser | None = None) -> WebContext:
-        sessions = SessionStore(
-            jobs.repository, signing_key(config), secure=base_url(config).startswith("https://")
-        )
-        return cls(config, jobs, WebAdmission(jobs, config), sessions, OAuthClient(config), local_user)
-
-
-def current_session(request: web.Request) -> WebSession:
-    """The signed-in member of a request that passed the session middleware."""
-    session = request.get(SESSION)
-    if session is None:
-        raise web.HTTPUnauthorized()
-    return session
 
 
 def _wants_json(request: web.Request) -> bool:
@@ -118,8 +80,6 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 def build_app(context: WebContext) -> web.Application:
     """The aiohttp application with every route, templates and static files."""
-    from bot.web import api, auth, editor, pages
-
     app = web.Application(middlewares=[security_headers, session_middleware], client_max_size=16 * 1024**2)
     app[CONTEXT] = context
     environment = aiohttp_jinja2.setup(

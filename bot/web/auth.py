@@ -9,7 +9,7 @@ import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.web.app import CONTEXT, SESSION
+from bot.web.context import CONTEXT, SESSION
 from bot.web.oauth import STATE_COOKIE, SignInFailed
 
 __all__ = ["add_routes"]

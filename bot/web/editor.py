@@ -24,7 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from bot.errors import InvalidParameter, UserFacingError
 from bot.jobs.derive import random_seed
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
-from bot.web.app import CONTEXT, WebContext
+from bot.web.context import CONTEXT, WebContext
 from bot.web.links import EditorLink, verify_editor_link
 
 __all__ = ["MaskError", "add_routes", "decode_mask", "region_job"]

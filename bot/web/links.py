@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from bot.config import Settings
+from bot.config import Config
 
 __all__ = [
     "EDITOR_LINK_TTL",
@@ -35,7 +35,7 @@ EDITOR_LINK_TTL = 15 * 60
 SECRET_FILE = "web_secret"
 
 
-def base_url(config: Settings) -> str:
+def base_url(config: Config) -> str:
     """Where users reach the web app: PUBLIC_URL, else the address it listens on."""
     if config.public_url:
         return config.public_url
@@ -43,12 +43,12 @@ def base_url(config: Settings) -> str:
     return f"http://{host}:{config.web_port}"
 
 
-def job_url(config: Settings, job_id: str) -> str:
+def job_url(config: Config, job_id: str) -> str:
     """The job's page in the web app."""
     return f"{base_url(config)}/jobs/{job_id}"
 
 
-def signing_key(config: Settings) -> bytes:
+def signing_key(config: Config) -> bytes:
     """WEB_SECRET, or a random key kept in DATA_DIR/web_secret (created on first use, mode 0600)."""
     if config.web_secret:
         return config.web_secret.encode()
@@ -87,7 +87,7 @@ class EditorLink:
 
 
 def editor_url(
-    config: Settings,
+    config: Config,
     *,
     job_id: str,
     index: int,
@@ -103,7 +103,7 @@ def editor_url(
     return f"{base_url(config)}/edit/{job_id}/{index}?{query}"
 
 
-def verify_editor_link(config: Settings, link: EditorLink, *, now: float | None = None) -> bool:
+def verify_editor_link(config: Config, link: EditorLink, *, now: float | None = None) -> bool:
     """True when the link was signed with our key and has not expired (single use is the caller's)."""
     if link.expires < (time.time() if now is None else now):
         return False

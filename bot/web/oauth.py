@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from bot.config import Settings
+from bot.config import Config
 
 __all__ = ["SCOPES", "DiscordIdentity", "OAuthClient", "SignInFailed"]
 
@@ -43,7 +43,7 @@ class DiscordIdentity:
 class OAuthClient:
     """Talks to Discord's OAuth2 endpoints (or a fake of them at DISCORD_OAUTH_BASE)."""
 
-    def __init__(self, config: Settings) -> None:
+    def __init__(self, config: Config) -> None:
         self.config = config
         self.base = config.discord_oauth_base
 

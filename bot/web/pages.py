@@ -14,7 +14,7 @@ from aiohttp import web
 from bot.jobs.files import GRID_FILE
 from bot.jobs.models import WebSession
 from bot.web.access import job_summary, job_view, may_see, visible_job
-from bot.web.app import CONTEXT, current_session
+from bot.web.context import CONTEXT, current_session
 from bot.web.links import editor_url
 
 __all__ = ["PAGE_SIZE", "add_routes"]

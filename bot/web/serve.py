@@ -12,11 +12,12 @@ import contextlib
 import logging
 import signal
 
-from bot.config import Settings
+from bot.config import Config
 from bot.errors import ConfigError
 from bot.jobs.models import Job, JobImage
 from bot.jobs.service import JobService
-from bot.web.app import WebContext, WebServer
+from bot.web.app import WebServer
+from bot.web.context import WebContext
 from bot.web.sessions import LocalUser
 
 __all__ = ["WEB_DELIVERY", "register_web_delivery", "serve_local", "start_beside_bot"]
@@ -36,7 +37,7 @@ def register_web_delivery(jobs: JobService) -> None:
     jobs.add_delivery_handler(_shown_on_the_web, name=WEB_DELIVERY)
 
 
-async def start_beside_bot(settings: Settings, jobs: JobService) -> WebServer | None:
+async def start_beside_bot(settings: Config, jobs: JobService) -> WebServer | None:
     """Start the web app next to the Discord bot; None when WEB_PORT=0 or the port is taken
     (the bot runs on without it: Discord is the main front there)."""
     if settings.web_port == 0:
@@ -56,7 +57,7 @@ async def start_beside_bot(settings: Settings, jobs: JobService) -> WebServer | 
     return server
 
 
-async def serve_local(settings: Settings) -> None:
+async def serve_local(settings: Config) -> None:
     """Local mode: the job service and the web app, no Discord, until SIGTERM / Ctrl+C."""
     from bot.jobs.factory import open_job_service
 

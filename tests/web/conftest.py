@@ -14,11 +14,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.config import Settings
+from bot.config import Config
 from bot.jobs.backend import ThreadBackend
 from bot.jobs.service import JobService
 from bot.store.repository import Repository
-from bot.web.app import WebContext, WebServer
+from bot.web.app import WebServer
+from bot.web.context import WebContext
 from bot.web.serve import register_web_delivery
 from bot.web.sessions import LocalUser
 from tests.jobs.conftest import FakeEngine
@@ -105,7 +106,7 @@ class RunningWeb:
     url: str
     jobs: JobService
     context: WebContext
-    settings: Settings
+    settings: Config
 
     async def sign_in(self, http: aiohttp.ClientSession, fake: FakeDiscordOAuth, user: str = "111") -> str:
         """Sign `http` in as `user` through the fake Discord; return the session's CSRF token."""
@@ -131,7 +132,7 @@ async def start_web(tmp_path: Path) -> AsyncIterator[WebFactory]:
     opened: list[tuple[WebServer, JobService]] = []
 
     async def start(engine: Any = None, *, local: bool = False, **env: str) -> RunningWeb:
-        settings = Settings.from_env(
+        settings = Config.from_env(
             {
                 "DATA_DIR": str(tmp_path / "data"),
                 "MODEL": "tiny",

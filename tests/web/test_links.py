@@ -7,12 +7,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.config import Settings
+from bot.config import Config
 from bot.web.links import EditorLink, editor_url, job_url, signing_key, verify_editor_link
 
 
-def _settings(tmp_path, **env) -> Settings:
-    return Settings.from_env({"DATA_DIR": str(tmp_path), **env})
+def _settings(tmp_path, **env) -> Config:
+    return Config.from_env({"DATA_DIR": str(tmp_path), **env})
 
 
 def _parse(url: str) -> EditorLink:

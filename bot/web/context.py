@@ -1,0 +1,52 @@
+"""What every web handler reads: the `WebContext` (built once, kept on the app under `CONTEXT`)
+and the request's session (`SESSION`, set by the session middleware)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from bot.config import Config
+from bot.jobs.models import WebSession
+from bot.jobs.service import JobService
+from bot.web.admit import WebAdmission
+from bot.web.links import base_url, signing_key
+from bot.web.oauth import OAuthClient
+from bot.web.sessions import LocalUser, SessionStore
+
+__all__ = ["CONTEXT", "SESSION", "WebContext", "current_session"]
+
+CONTEXT: web.AppKey[WebContext] = web.AppKey("web_context")
+SESSION: web.RequestKey[WebSession | None] = web.RequestKey("mj_session")
+
+
+@dataclass
+class WebContext:
+    """Everything the handlers need, built once and passed in."""
+
+    config: Config
+    jobs: JobService
+    admission: WebAdmission
+    sessions: SessionStore
+    oauth: OAuthClient
+    # Local mode (no Discord): this user is signed in on every browser that reaches the app.
+    local_user: LocalUser | None = None
+    # Open event streams, closed when the server stops.
+    streams: set[asyncio.Task[object]] = field(default_factory=set)
+
+    @classmethod
+    def create(cls, config: Config, jobs: JobService, *, local_user: LocalUser | None = None) -> WebContext:
+        sessions = SessionStore(
+            jobs.repository, signing_key(config), secure=base_url(config).startswith("https://")
+        )
+        return cls(config, jobs, WebAdmission(jobs, config), sessions, OAuthClient(config), local_user)
+
+
+def current_session(request: web.Request) -> WebSession:
+    """The signed-in member of a request that passed the session middleware."""
+    session = request.get(SESSION)
+    if session is None:
+        raise web.HTTPUnauthorized()
+    return session
