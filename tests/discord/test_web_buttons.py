@@ -55,3 +55,34 @@ async def test_stealth_and_public(world):
     await world.alice.slash(world.channel, "public")
     assert not await world.service.repository.is_stealth(world.alice.id)
     assert await world.service.repository.gallery(world.guild.id) == []  # made in stealth: stays hidden
+
+
+async def test_the_same_prompt_on_the_web_and_in_imagine_stores_the_same_request(world):
+    """One admission path: alice's /imagine and her web prompt bar store identical requests."""
+    import aiohttp
+
+    from bot.web.app import WebServer
+    from bot.web.context import WebContext
+    from bot.web.sessions import LocalUser
+
+    await world.service.repository.update_user_settings(world.alice.id, suffix="--s 250", stylize=50)
+    prompt = "a lighthouse at dusk --ar 3:2 --seed 42 --no fog"
+    await world.alice.slash(world.channel, "imagine", prompt=prompt)
+    discord_job = await world.job_of(await world.wait_for(is_result))
+    context = WebContext.create(world.settings, world.service, local_user=LocalUser(world.alice.id, "alice"))
+    server = WebServer(context, host="127.0.0.1", port=0)
+    url = await server.start()
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(f"{url}/") as response:
+                page = await response.text()
+            csrf = page.split('name="csrf" content="', 1)[1].split('"', 1)[0]
+            async with http.post(
+                f"{url}/api/imagine", json={"prompt": prompt}, headers={"X-CSRF-Token": csrf}
+            ) as response:
+                web_id = (await response.json())["jobs"][0]["id"]
+    finally:
+        await server.stop()
+    web_job = await world.service.get_job(web_id)
+    assert web_job.request == discord_job.request
+    assert web_job.prompt == discord_job.prompt and web_job.user_id == discord_job.user_id
