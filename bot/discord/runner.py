@@ -13,6 +13,7 @@ import discord
 
 from bot.config import Config
 from bot.discord.bot import MidjourneyBot, apply_discord_endpoints
+from bot.discord.web_posting import DiscordPoster
 from bot.errors import ConfigError
 from bot.jobs.factory import open_job_service
 from bot.web.serve import register_web_delivery, start_beside_bot
@@ -32,7 +33,7 @@ async def serve(settings: Config, token: str) -> None:
     jobs = await open_job_service(settings)
     register_web_delivery(jobs)
     bot = MidjourneyBot(settings, jobs=jobs)
-    web = await start_beside_bot(settings, jobs)
+    web = await start_beside_bot(settings, jobs, DiscordPoster(bot))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):  # not on Windows

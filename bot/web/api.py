@@ -184,6 +184,34 @@ def preview_data_url(picture: Image.Image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+async def server_channels(request: web.Request) -> web.StreamResponse:
+    """The channels of a server where the member (and the bot) may post."""
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    if context.channels is None:
+        raise web.HTTPNotFound()
+    channels = await context.channels.postable_channels(session.user_id, int(request.match_info["guild_id"]))
+    return web.json_response({"channels": [{"id": str(cid), "name": name} for cid, name in channels]})
+
+
+async def post_to_channel(request: web.Request) -> web.StreamResponse:
+    """Post one of my finished jobs to a Discord channel I may post in."""
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    job = await visible_job(context.jobs, session, request.match_info["job_id"])
+    if context.channels is None or job.user_id != session.user_id:
+        raise web.HTTPNotFound()
+    body = await _json_body(request)
+    channel = str(body.get("channel", ""))
+    if not channel.isdigit():
+        raise web.HTTPBadRequest(text="Pick a channel.")
+    try:
+        message_id = await context.channels.post(job, session.user_id, int(channel))
+    except UserFacingError as error:
+        return _error(error, status=403)
+    return web.json_response({"message": str(message_id)})
+
+
 async def stealth(request: web.Request) -> web.StreamResponse:
     """The web's /stealth and /public switch."""
     context = request.app[CONTEXT]
@@ -202,3 +230,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"/api/jobs/{{job_id:{uuid}}}/events", events)
     app.router.add_post(f"/api/jobs/{{job_id:{uuid}}}/actions", action)
     app.router.add_post(f"/api/jobs/{{job_id:{uuid}}}/favourite", favourite)
+    app.router.add_post(f"/api/jobs/{{job_id:{uuid}}}/post", post_to_channel)
+    app.router.add_get(r"/api/servers/{guild_id:\d{1,20}}/channels", server_channels)

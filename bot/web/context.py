@@ -5,21 +5,30 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiohttp import web
 
 from bot.config import Config
-from bot.jobs.models import WebSession
+from bot.jobs.models import Job, WebSession
 from bot.jobs.service import JobService
 from bot.web.admit import WebAdmission
 from bot.web.links import base_url, signing_key
 from bot.web.oauth import OAuthClient
 from bot.web.sessions import LocalUser, SessionStore
 
-__all__ = ["CONTEXT", "SESSION", "WebContext", "current_session"]
+__all__ = ["CONTEXT", "SESSION", "ChannelPoster", "WebContext", "current_session"]
 
 CONTEXT: web.AppKey[WebContext] = web.AppKey("web_context")
 SESSION: web.RequestKey[WebSession | None] = web.RequestKey("mj_session")
+
+
+class ChannelPoster(Protocol):
+    """Posts a web job to a Discord channel (given by the Discord side; None in local mode)."""
+
+    async def postable_channels(self, user_id: int, guild_id: int) -> list[tuple[int, str]]: ...
+
+    async def post(self, job: Job, user_id: int, channel_id: int) -> int: ...
 
 
 @dataclass
@@ -33,15 +42,26 @@ class WebContext:
     oauth: OAuthClient
     # Local mode (no Discord): this user is signed in on every browser that reaches the app.
     local_user: LocalUser | None = None
+    # Posting to Discord channels (the bot is running beside the web app).
+    channels: ChannelPoster | None = None
     # Open event streams, closed when the server stops.
     streams: set[asyncio.Task[object]] = field(default_factory=set)
 
     @classmethod
-    def create(cls, config: Config, jobs: JobService, *, local_user: LocalUser | None = None) -> WebContext:
+    def create(
+        cls,
+        config: Config,
+        jobs: JobService,
+        *,
+        local_user: LocalUser | None = None,
+        channels: ChannelPoster | None = None,
+    ) -> WebContext:
         sessions = SessionStore(
             jobs.repository, signing_key(config), secure=base_url(config).startswith("https://")
         )
-        return cls(config, jobs, WebAdmission(jobs, config), sessions, OAuthClient(config), local_user)
+        return cls(
+            config, jobs, WebAdmission(jobs, config), sessions, OAuthClient(config), local_user, channels
+        )
 
 
 def current_session(request: web.Request) -> WebSession:

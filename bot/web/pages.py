@@ -101,6 +101,7 @@ async def job_page(request: web.Request) -> web.StreamResponse:
             parent=parent,
             children=children,
             editor=editor,
+            can_post=context.channels is not None and job.user_id == session.user_id and view["done"],
         ),
     )
 

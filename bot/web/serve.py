@@ -17,7 +17,7 @@ from bot.errors import ConfigError
 from bot.jobs.models import Job, JobImage
 from bot.jobs.service import JobService
 from bot.web.app import WebServer
-from bot.web.context import WebContext
+from bot.web.context import ChannelPoster, WebContext
 from bot.web.sessions import LocalUser
 
 __all__ = ["WEB_DELIVERY", "register_web_delivery", "serve_local", "start_beside_bot"]
@@ -37,12 +37,14 @@ def register_web_delivery(jobs: JobService) -> None:
     jobs.add_delivery_handler(_shown_on_the_web, name=WEB_DELIVERY)
 
 
-async def start_beside_bot(settings: Config, jobs: JobService) -> WebServer | None:
+async def start_beside_bot(
+    settings: Config, jobs: JobService, channels: ChannelPoster | None = None
+) -> WebServer | None:
     """Start the web app next to the Discord bot; None when WEB_PORT=0 or the port is taken
     (the bot runs on without it: Discord is the main front there)."""
     if settings.web_port == 0:
         return None
-    server = WebServer(WebContext.create(settings, jobs))
+    server = WebServer(WebContext.create(settings, jobs, channels=channels))
     try:
         url = await server.start()
     except OSError as error:

@@ -3,6 +3,7 @@ favourite seen on the web, a used U button keeps the link, and /stealth, /public
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import discord
@@ -86,3 +87,54 @@ async def test_the_same_prompt_on_the_web_and_in_imagine_stores_the_same_request
     web_job = await world.service.get_job(web_id)
     assert web_job.request == discord_job.request
     assert web_job.prompt == discord_job.prompt and web_job.user_id == discord_job.user_id
+
+
+async def test_a_web_job_is_posted_to_a_channel_the_member_may_post_in(world):
+    """The web lists only channels where alice may post; posting there shows the grid with its
+    buttons; a channel closed to her is refused (403) and nothing is posted."""
+    import aiohttp
+
+    from bot.discord.web_posting import DiscordPoster
+    from bot.web.app import WebServer
+    from bot.web.context import WebContext
+    from bot.web.sessions import LocalUser
+
+    closed = world.guild.create_text_channel(
+        "mods-only", overwrites={world.alice: discord.PermissionOverwrite(send_messages=False)}
+    )
+    context = WebContext.create(
+        world.settings,
+        world.service,
+        local_user=LocalUser(world.alice.id, "alice"),
+        channels=DiscordPoster(world.env.bot),
+    )
+    server = WebServer(context, host="127.0.0.1", port=0)
+    url = await server.start()
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(f"{url}/") as response:
+                csrf = (await response.text()).split('name="csrf" content="', 1)[1].split('"', 1)[0]
+            headers = {"X-CSRF-Token": csrf}
+            async with http.post(
+                f"{url}/api/imagine", json={"prompt": "a red fox"}, headers=headers
+            ) as response:
+                job_id = (await response.json())["jobs"][0]["id"]
+            # (subscribe() is simcord's to watch here: poll instead)
+            while not (await world.service.get_job(job_id)).status.is_terminal:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            async with http.get(f"{url}/api/servers/{world.guild.id}/channels") as response:
+                listed = {item["id"] for item in (await response.json())["channels"]}
+            assert str(world.channel.id) in listed and str(closed.id) not in listed
+            async with http.post(
+                f"{url}/api/jobs/{job_id}/post", json={"channel": str(closed.id)}, headers=headers
+            ) as r:
+                assert r.status == 403
+            async with http.post(
+                f"{url}/api/jobs/{job_id}/post", json={"channel": str(world.channel.id)}, headers=headers
+            ) as response:
+                assert response.status == 200, await response.text()
+    finally:
+        await server.stop()
+    posted = await world.wait_for(is_result)
+    assert (await world.job_of(posted)).id == job_id
+    assert closed.history() == []

@@ -159,10 +159,38 @@ const MJ = (() => {
         heart.setAttribute("aria-pressed", data.favourite ? "true" : "false");
       });
     }
+    const postForm = document.getElementById("post-form");
+    if (postForm) initPost(postForm, job.dataset.job);
     const copy = document.getElementById("copy-prompt");
     copy.addEventListener("click", async () => {
       try { await navigator.clipboard.writeText(copy.dataset.text); copy.textContent = "Copied"; }
       catch (e) { window.prompt("Copy the prompt:", copy.dataset.text); }
+    });
+  }
+
+  // "Post to Discord": pick a server, then one of its channels where you (and the bot) may post.
+  function initPost(form, jobId) {
+    const server = document.getElementById("post-server");
+    const channel = document.getElementById("post-channel");
+    const submit = document.getElementById("post-submit");
+    const result = document.getElementById("post-result");
+    server.addEventListener("change", async () => {
+      channel.replaceChildren(el("option", { value: "" }, "Channel…"));
+      channel.disabled = submit.disabled = true;
+      if (!server.value) return;
+      const response = await fetch("/api/servers/" + server.value + "/channels", { credentials: "same-origin" });
+      const data = await response.json();
+      for (const item of data.channels) channel.appendChild(el("option", { value: item.id }, "#" + item.name));
+      channel.disabled = data.channels.length === 0;
+    });
+    channel.addEventListener("change", () => { submit.disabled = !channel.value; });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = await post("/api/jobs/" + jobId + "/post", { channel: channel.value });
+      if (!data) return;
+      result.hidden = false;
+      result.className = data.error ? "error" : "";
+      result.textContent = data.error ? data.error.title + ": " + data.error.message : "Posted.";
     });
   }
 
