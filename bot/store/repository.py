@@ -713,7 +713,9 @@ class Repository:
         return bool(row and row[0])
 
     async def create_web_session(self, session: WebSession) -> None:
+        """Store a new session (and drop the expired ones while at it)."""
         async with self._transaction() as db:
+            await db.execute("DELETE FROM web_sessions WHERE expires_at <= ?", (session.created_at,))
             await db.execute(
                 "INSERT INTO web_sessions (id, user_id, name, guilds, csrf, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
