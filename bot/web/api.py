@@ -56,9 +56,18 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def _model_missing(request: web.Request) -> web.Response | None:
+    error = request.app[CONTEXT].model_error
+    if error is None:
+        return None
+    return web.json_response({"error": {"title": "No model", "message": error}}, status=503)
+
+
 async def imagine(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
+    if (missing := _model_missing(request)) is not None:
+        return missing
     body = await _json_body(request)
     prompt = str(body.get("prompt", "")).strip()
     if len(prompt) > MAX_PROMPT:
@@ -87,6 +96,8 @@ async def imagine(request: web.Request) -> web.StreamResponse:
 async def action(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
+    if (missing := _model_missing(request)) is not None:
+        return missing
     parent = await visible_job(context.jobs, session, request.match_info["job_id"])
     body = await _json_body(request)
     name = str(body.get("action", ""))

@@ -86,6 +86,7 @@ def build_app(context: WebContext) -> web.Application:
         app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
     )
     environment.globals["tiny_model"] = lambda: _is_tiny(context)
+    environment.globals["model_error"] = lambda: context.model_error
     app.router.add_static("/static", HERE / "static")
     auth.add_routes(app)
     pages.add_routes(app)

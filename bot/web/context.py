@@ -44,6 +44,8 @@ class WebContext:
     local_user: LocalUser | None = None
     # Posting to Discord channels (the bot is running beside the web app).
     channels: ChannelPoster | None = None
+    # Why the model could not be loaded (local mode keeps serving and shows it).
+    model_error: str | None = None
     # Open event streams, closed when the server stops.
     streams: set[asyncio.Task[object]] = field(default_factory=set)
 

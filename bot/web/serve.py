@@ -91,14 +91,26 @@ async def serve_local(settings: Config) -> None:
             loop.add_signal_handler(signum, stop.set)
     print(f"Web app: {url}  (open it in your browser)", flush=True)
     print("Discord is off until DISCORD_TOKEN is set in .env; the web app runs alone.", flush=True)
+    started = False
     try:
         print(f"Loading the model ({settings.model}) ...", flush=True)
-        await jobs.start()
-        if jobs.family.name == "tiny":
+        try:
+            await jobs.start()
+            started = True
+        except ConfigError as error:
+            # The front door stays open: the page says what is wrong and how to fix it.
+            context.model_error = str(error)
+            print(f"error: {error}", flush=True)
+            print(
+                "The web app stays up and shows this; set MODEL in .env (MODEL=tiny runs offline) and restart.",
+                flush=True,
+            )
+        if started and jobs.family.name == "tiny":
             print("MODEL is the embedded tiny test model: its images are noise.", flush=True)
-        print("Ready.", flush=True)
+        print("Ready." if started else "Ready (without a model).", flush=True)
         await stop.wait()
     finally:
         await server.stop()
-        await jobs.stop()
+        if started:
+            await jobs.stop()
         await jobs.repository.close()

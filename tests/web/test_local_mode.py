@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -35,13 +36,13 @@ def free_port() -> int:
 class LocalBot:
     """`python -m bot` in a subprocess, with the tiny model and no Discord token."""
 
-    def __init__(self, tiny_model_dir: Path, data_dir: Path, port: int) -> None:
+    def __init__(self, tiny_model_dir: Path, data_dir: Path, port: int, **extra: str) -> None:
         env = {
             key: value
             for key, value in os.environ.items()
             if not key.startswith(("DISCORD_", "WEB_", "PUBLIC_"))
         }
-        env.update(tiny_env(tiny_model_dir, data_dir, STEPS="30", WEB_PORT=str(port)))
+        env.update(tiny_env(tiny_model_dir, data_dir, STEPS="30", WEB_PORT=str(port), **extra))
         env["PYTHONPATH"] = str(ROOT)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "--env-file", str(data_dir / "no.env")],
@@ -165,3 +166,27 @@ def test_local_mode_serves_the_create_page_and_web_jobs_survive_sigkill(tiny_mod
     finally:
         restarted.stop()
     assert restarted.process.returncode == 0, "".join(restarted.output)
+
+
+def test_a_model_that_cannot_load_leaves_the_front_door_open(tiny_model_dir, tmp_path):
+    """MODEL unusable (a newcomer offline with the default): the Create page still answers, with a
+    banner saying what is wrong and how to fix it; a prompt gets that reason, not a crash."""
+    port = free_port()
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    bot = LocalBot(tiny_model_dir, data_dir, port, MODEL=str(tmp_path / "no-such-model"), HF_HUB_OFFLINE="1")
+    try:
+        bot.wait_for_line("Ready (without a model).")
+        assert any(line.startswith("error: MODEL=") for line in bot.output), bot.output
+        browser = Browser(f"http://127.0.0.1:{port}")
+        page = browser.get("/")
+        assert 'id="prompt-bar"' in page and 'id="model-error"' in page and "MODEL=tiny" in page
+        try:
+            browser.post("/api/imagine", {"prompt": "a fox"})
+            raise AssertionError("a prompt was accepted without a model")
+        except urllib.error.HTTPError as error:
+            assert error.code == 503
+            assert json.loads(error.read())["error"]["title"] == "No model"
+    finally:
+        bot.stop()
+    assert bot.process.returncode == 0, "".join(bot.output)
