@@ -35,10 +35,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     DATA_DIR=/app/data \
     MODELS_DIR=/app/models \
     HF_HOME=/app/models/huggingface \
-    DEVICE=cuda
+    DEVICE=cuda \
+    WEB_HOST=0.0.0.0
 
 USER bot
 VOLUME ["/app/models", "/app/data"]
 # SIGTERM lets the running job finish (SHUTDOWN_GRACE) and keeps the queue for the next start.
 STOPSIGNAL SIGTERM
+# The web app (WEB_PORT); publish it on the host's loopback and put a reverse proxy in front.
+EXPOSE 8080
 CMD ["python", "-m", "bot", "run"]

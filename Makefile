@@ -1,4 +1,4 @@
-# Two commands do all the set-up: `make run` (the bot, from .env) and `make test` (lint + tests).
+# Two commands do all the set-up: `make run` (the bot and its web app, from .env) and `make test` (lint + tests).
 # Both create .venv and install the pinned dependencies on first use.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint format imagine clean
 
 run: $(STAMP)
-	@test -f .env || { cp .env.example .env; echo "Created .env from .env.example: set DISCORD_TOKEN in it."; }
+	@test -f .env || { cp .env.example .env; echo "Created .env from .env.example. Without DISCORD_TOKEN the web app runs alone (local mode)."; }
 	$(BIN)/python -m bot run
 
 test: $(STAMP)

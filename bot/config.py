@@ -178,6 +178,37 @@ class Config:
         "",
         "The NSFW checker: a local folder or Hugging Face id of diffusers' StableDiffusionSafetyChecker.",
     )
+    web_host: str = _setting(
+        "WEB_HOST", _text, "127.0.0.1", "Address the web app listens on (0.0.0.0: every interface)."
+    )
+    web_port: int = _setting(
+        "WEB_PORT", _int(0, 65535), "8080", "Port of the web app (0: the web app is off)."
+    )
+    public_url: str = _setting(
+        "PUBLIC_URL",
+        lambda v: _url(v) if v.strip() else "",
+        "",
+        "How users reach the web app (e.g. https://mj.example.org behind a reverse proxy); "
+        "enables the Web ↗ and editor links in Discord.",
+    )
+    web_secret: str = _setting(
+        "WEB_SECRET",
+        _text,
+        "",
+        "Key that signs web sessions and editor links (empty: a random key kept in DATA_DIR/web_secret).",
+    )
+    discord_client_id: str = _setting(
+        "DISCORD_CLIENT_ID", _text, "", "OAuth2 client id of the Discord application (web sign-in)."
+    )
+    discord_client_secret: str = _setting(
+        "DISCORD_CLIENT_SECRET", _text, "", "OAuth2 client secret of the Discord application (web sign-in)."
+    )
+    discord_oauth_base: str = _setting(
+        "DISCORD_OAUTH_BASE",
+        _url,
+        "https://discord.com",
+        "Base URL of Discord's OAuth2 pages and API for web sign-in (a proxy or a test fake may go here).",
+    )
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR.")
 
     @classmethod

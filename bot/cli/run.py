@@ -1,4 +1,5 @@
-"""`python -m bot run`: start the Discord bot (settings → bot → run until SIGTERM / Ctrl+C)."""
+"""`python -m bot run`: start the Discord bot and the web app beside it (settings → bot → run until
+SIGTERM / Ctrl+C). Without DISCORD_TOKEN: local mode, the web app alone (see bot/web/serve.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,16 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("run", help="start the Discord bot (the default)")
+    parser = subparsers.add_parser("run", help="start the Discord bot and the web app (the default)")
     parser.set_defaults(func=execute)
 
 
 def execute(args: argparse.Namespace, settings: Config) -> int:
+    if not settings.discord_token:
+        from bot.web.serve import serve_local
+
+        asyncio.run(serve_local(settings))
+        return 0
     token = settings.require_token()
     # Imported here so that `python -m bot parse` never pays for discord.py.
     from bot.discord.runner import serve

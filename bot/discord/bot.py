@@ -40,6 +40,7 @@ EXTENSIONS = (
     "bot.discord.exts.settings",
     "bot.discord.exts.info",
     "bot.discord.exts.privacy",
+    "bot.discord.exts.visibility",
 )
 COMMAND_HASH_FILE = "discord_commands.sha256"
 

@@ -59,6 +59,7 @@ LOOKS: dict[str, ButtonLook] = {
     "upsubtle": ButtonLook("Upscale (Subtle)", "⬆️"),
     "upcreative": ButtonLook("Upscale (Creative)", "⬆️"),
     "cancel": ButtonLook(None, "❌", discord.ButtonStyle.secondary),
+    "fav": ButtonLook(None, "❤️"),
 }
 # Actions whose buttons turn green once used, as Midjourney marks them on the grid.
 MARKED_WHEN_USED = frozenset({"pick", "vary"})
@@ -98,11 +99,11 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID_PA
         await actions.on_job_button(interaction, self.action, self.job_id, self.index)
 
 
-def _view(rows: Iterable[Iterable[JobButton]]) -> discord.ui.View:
+def _view(rows: Iterable[Iterable[discord.ui.Item]]) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for row_number, row in enumerate(rows):
         for button in row:
-            button.item.row = row_number
+            (button.item if isinstance(button, JobButton) else button).row = row_number
             view.add_item(button)
     return view
 
@@ -141,10 +142,15 @@ def progress_view(job_id: str) -> discord.ui.View:
 
 def marked_view(message: discord.Message, clicked: str) -> discord.ui.View | None:
     """The message's job buttons again, with the clicked one green; None if it has none."""
-    rows: list[list[JobButton]] = []
+    rows: list[list[discord.ui.Item]] = []
     for row in message.components:
-        buttons: list[JobButton] = []
+        buttons: list[discord.ui.Item] = []
         for component in getattr(row, "children", ()):
+            if getattr(component, "url", None):  # a link (Web ↗) stays as it was
+                buttons.append(
+                    discord.ui.Button(label=component.label, url=component.url, emoji=component.emoji)
+                )
+                continue
             parsed = parse_custom_id(getattr(component, "custom_id", None) or "")
             if parsed is None:
                 continue

@@ -32,6 +32,7 @@ from bot.discord.render import (
     upload_budget,
 )
 from bot.discord.replies import ERROR_RED
+from bot.discord.web_buttons import add_web_row
 from bot.errors import JobNotFound, UserFacingError
 from bot.governance.admission import Place
 from bot.governance.nsfw import BLOCKED_NOTICE, ImageScreen, NsfwFilter, hide_flagged
@@ -235,9 +236,12 @@ class JobFront:
             grid_of = _grid_hiding if blocked else _grid_of
             picture = await asyncio.to_thread(grid_of, self.jobs.grid_path(job.id), images, flagged)
             view = grid_view(job.id)
+            view_is_grid = True
         else:
+            view_is_grid = False
             picture = await asyncio.to_thread(_open, images[0].path)
             view = single_view(job.id, 1, upscale=job.kind is not JobKind.UPSCALE)
+        add_web_row(view, self.settings, job.id, single_index=None if view_is_grid else 1)
         if blocked:
             content = f"{content}\n{BLOCKED_NOTICE}"
             if all(flagged):
@@ -337,6 +341,7 @@ class JobFront:
         flagged = (await self.flagged(job, await self.jobs.repository.get_images(job.id)))[index - 1]
         picture: Image.Image | None = await asyncio.to_thread(_open, image.path)
         stem, view = f"{job.id}_{index}", single_view(job.id, index)
+        add_web_row(view, self.settings, job.id, single_index=index)
         if flagged and self.screen.mode is NsfwFilter.SPOILER:
             stem = f"SPOILER_{stem}"
         elif flagged:

@@ -138,3 +138,19 @@ class GpuUsage:
     seconds_today: float
     jobs_total: int
     seconds_total: float
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """A signed-in browser (the web app): who, their servers as Discord listed them, the CSRF token."""
+
+    id: str
+    user_id: int
+    name: str
+    guilds: list[dict[str, str]]
+    csrf: str
+    created_at: float
+    expires_at: float
+
+    def guild_ids(self) -> set[int]:
+        return {int(guild["id"]) for guild in self.guilds}

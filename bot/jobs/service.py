@@ -165,6 +165,9 @@ class JobService:
         self._check_limits(new.user_id)
         job_id = new.id or new_job_id()
         request, image_urls = await self._derive_request(new, kind)
+        meta = dict(new.meta)
+        if await self.repository.is_stealth(new.user_id):
+            meta["stealth"] = True  # /stealth: kept out of server galleries, also after /public
         input_image = None
         if kind is JobKind.IMAGINE and image_urls:
             input_image = await fetch_image(image_urls[0])
@@ -191,7 +194,7 @@ class JobService:
                 speed=Speed.RELAX.value if new.speed == Speed.RELAX.value else Speed.FAST.value,
                 seeds=request.seeds,
                 enqueued_at=time.time(),
-                meta=dict(new.meta),
+                meta=meta,
             )
             await self.repository.insert_job(job)
             self._active[job.id] = job

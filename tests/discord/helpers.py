@@ -9,7 +9,7 @@ import discord
 from PIL import Image
 
 GRID_LABELS = ["U1", "U2", "U3", "U4", None, "V1", "V2", "V3", "V4"]
-SINGLE_LABELS = ["Vary (Strong)", "Vary (Subtle)", "Upscale (Subtle)", "Upscale (Creative)"]
+SINGLE_LABELS = ["Vary (Strong)", "Vary (Subtle)", "Upscale (Subtle)", "Upscale (Creative)", None]  # None: ❤️
 
 
 def button_labels(message: discord.Message) -> list[str | None]:

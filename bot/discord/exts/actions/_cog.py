@@ -11,6 +11,7 @@ on messages from before a restart work the same. Whoever clicks owns the new job
 | upsubtle   | Upscale (Subtle)    | upscale job (2x), subtle                              |
 | upcreative | Upscale (Creative)  | upscale job (2x), creative                            |
 | cancel     | ❌                  | stops the owner's waiting or running job              |
+| fav        | ❤️                  | toggles the clicker's favourite (web: Favourites)     |
 
 With remix on (a per-user setting), vary / reroll / strong / subtle first open a modal with the
 prompt to edit; the edited prompt is parsed like /imagine.
@@ -85,6 +86,9 @@ class Actions(commands.Cog):
         if action == "cancel":
             await self._cancel(interaction, job_id)
             return
+        if action == "fav":
+            await self._favourite(interaction, job_id, index)
+            return
         job = await front.load_job(job_id)
         if job.status is not JobStatus.DONE:
             raise InvalidParameter("That job has not finished yet.")
@@ -156,6 +160,15 @@ class Actions(commands.Cog):
             await send_error(interaction, error)
         except Exception as error:
             await report_unexpected(interaction, error)
+
+    async def _favourite(self, interaction: discord.Interaction, job_id: str, index: int) -> None:
+        """❤️ on a single image: the clicker's favourite on or off (the web's Favourites shows it)."""
+        repository = self.bot.front.jobs.repository
+        if await repository.get_image(job_id, index - 1) is None:
+            raise InvalidParameter("This image is no longer stored.")
+        now = await repository.toggle_favourite(interaction.user.id, job_id, index - 1)
+        text = "❤️ Added to your favourites." if now else "Removed from your favourites."
+        await interaction.response.send_message(text, ephemeral=True)
 
     async def _cancel(self, interaction: discord.Interaction, job_id: str) -> None:
         jobs = self.bot.jobs

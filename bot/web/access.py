@@ -1,0 +1,111 @@
+"""Who may see which job on the web, and what a job looks like to the templates and the page's JS.
+
+A member sees their own jobs, and the jobs of a server they belong to (as Discord listed their
+servers at sign-in) unless the job is stealth: made in stealth mode, or its owner is in stealth
+mode now. Everything else answers 404, as if the job did not exist.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from aiohttp import web
+
+from bot.jobs.models import Job, JobImage, JobKind, JobStatus, WebSession
+from bot.jobs.service import JobService
+
+__all__ = ["JOB_ID", "job_summary", "job_view", "may_see", "visible_job"]
+
+JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+KIND_LABELS = {
+    JobKind.IMAGINE: "Imagine",
+    JobKind.VARIATION: "Variations",
+    JobKind.REROLL: "Reroll",
+    JobKind.UPSCALE: "Upscale",
+    JobKind.ZOOM: "Zoom Out",
+    JobKind.PAN: "Pan",
+    JobKind.REGION: "Vary (Region)",
+    JobKind.BLEND: "Blend",
+    JobKind.DESCRIBE: "Describe",
+}
+
+
+async def visible_job(jobs: JobService, session: WebSession, job_id: str) -> Job:
+    """The job if this member may see it; 404 otherwise (also for ids that are not job ids)."""
+    if not JOB_ID.match(job_id):
+        raise web.HTTPNotFound()
+    job = await jobs.get_job(job_id)
+    if job is None or not await may_see(jobs, session, job):
+        raise web.HTTPNotFound()
+    return job
+
+
+async def may_see(jobs: JobService, session: WebSession, job: Job) -> bool:
+    """Own jobs; others' only in a server the member belongs to, and not stealth."""
+    if job.user_id == session.user_id:
+        return True
+    shared = job.guild_id is not None and job.guild_id in session.guild_ids()
+    return shared and not job.meta.get("stealth") and not await jobs.repository.is_stealth(job.user_id)
+
+
+def image_url(job_id: str, index: int) -> str:
+    return f"/images/{job_id}/{index}.png"
+
+
+def job_summary(job: Job, images: list[JobImage] | None = None) -> dict[str, Any]:
+    """What the Create page's script needs about a job (JSON)."""
+    images = sorted(images or [], key=lambda image: image.index)
+    grid = len(images) > 1
+    return {
+        "id": job.id,
+        "url": f"/jobs/{job.id}",
+        "kind": job.kind.value,
+        "label": KIND_LABELS.get(job.kind, job.kind.value),
+        "status": job.status.value,
+        "prompt": job.prompt,
+        "error": job.error,
+        "grid": grid,
+        "picture": f"/images/{job.id}/grid.png" if grid else (image_url(job.id, 0) if images else None),
+        "images": [{"n": image.index + 1, "url": image_url(job.id, image.index)} for image in images],
+        "upscaled": job.kind is JobKind.UPSCALE,
+    }
+
+
+def job_view(job: Job, images: list[JobImage], favourites: set[int]) -> dict[str, Any]:
+    """Everything the Job page shows: picture, prompt, every parameter, seeds, images."""
+    images = sorted(images, key=lambda image: image.index)
+    summary = job_summary(job, images)
+    parameters: dict[str, Any] = {}
+    for key, value in job.request.items():
+        if isinstance(value, dict):
+            parameters.update({f"{key}.{inner}": item for inner, item in value.items()})
+        else:
+            parameters[key] = value
+    parameters = {key: value for key, value in parameters.items() if value not in (None, "", [], {})}
+    return {
+        **summary,
+        "done": job.status is JobStatus.DONE,
+        "parameters": sorted(parameters.items()),
+        "seeds": job.seeds,
+        "mode": job.mode,
+        "speed": job.speed,
+        "guild_id": job.guild_id,
+        "parent_id": job.parent_id,
+        "parent_index": None if job.parent_index is None else job.parent_index + 1,
+        "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(job.enqueued_at)),
+        "image_list": [
+            {
+                "n": image.index + 1,
+                "index": image.index,
+                "url": image_url(job.id, image.index),
+                "download": f"{image_url(job.id, image.index)}?download=1",
+                "width": image.width,
+                "height": image.height,
+                "seed": image.seed,
+                "favourite": image.index in favourites,
+            }
+            for image in images
+        ],
+    }

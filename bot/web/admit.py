@@ -1,0 +1,65 @@
+"""The web app's only way into the job queue: the bot's one admission path (`Admission`), with the
+web's place (a member, optionally a server, no channel).
+
+So a prompt typed in the web's prompt bar is read exactly as `/imagine` reads it: the server's
+rules, banned words, the prompt language with the member's presets, /settings, /prefer suffix and
+options, the jobs-per-prompt limit, and the waiting limits checked under the job service's lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from bot.governance.admission import Admission, Place
+from bot.jobs.models import Job, JobKind, NewJob
+from bot.prompt import ImagineRequest
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.jobs.service import JobService
+
+__all__ = ["MAX_WEB_JOBS", "WebAdmission"]
+
+log = logging.getLogger(__name__)
+
+# One Enter in the prompt bar makes at most this many jobs (the web page asks no confirmation).
+MAX_WEB_JOBS = 10
+
+
+class WebAdmission:
+    """Reads a member's prompt (in a server, or none) and submits jobs for them."""
+
+    def __init__(self, jobs: JobService, config: Config) -> None:
+        self.admission = Admission(jobs, config)
+
+    async def read(self, text: str, *, user_id: int, guild_id: int | None) -> list[ImagineRequest]:
+        """The requests `text` makes for this member (every rule but the waiting limit applied)."""
+        return await self.admission.read(text, Place(user_id, guild_id), most=MAX_WEB_JOBS)
+
+    async def imagine(
+        self, text: str, *, user_id: int, guild_id: int | None, meta: dict[str, Any] | None = None
+    ) -> list[Job]:
+        """Read `text` and submit one imagine job per request (UserFacingError if anything is wrong)."""
+        place = Place(user_id, guild_id)
+        requests = await self.admission.read(text, place, most=MAX_WEB_JOBS)
+        return [await self.submit(new_job) for new_job in Admission.imagine_jobs(requests, place, meta=meta)]
+
+    async def derived(
+        self,
+        parent: Job,
+        kind: JobKind,
+        *,
+        index: int | None,
+        mode: str | None,
+        user_id: int,
+        meta: dict[str, Any] | None = None,
+    ) -> Job:
+        """A variation / reroll / upscale of image `index` (0-based) of `parent`, for the member."""
+        place = Place(user_id, parent.guild_id)
+        shown = None if index is None else index + 1
+        return await self.submit(Admission.derived_job(parent, kind, shown, mode, place, meta=meta))
+
+    async def submit(self, new_job: NewJob) -> Job:
+        """Queue a job with the server's waiting limit checked atomically (QueueFull)."""
+        return await self.admission.submit(new_job)

@@ -1,0 +1,245 @@
+"""The JSON and event-stream endpoints the pages' script calls.
+
+- `POST /api/imagine` {prompt, server}: the prompt bar (errors come back as {error: {title, message}}).
+- `POST /api/jobs/{id}/actions` {action, index, mode}: V-n, 🔄, Vary, Upscale on a finished job.
+- `POST /api/jobs/{id}/favourite` {index}: ❤️ toggle.
+- `GET /api/jobs/{id}`: the job now; `GET /api/jobs/{id}/events`: its progress as server-sent
+  events (`queued`, `progress` with a JPEG preview, then `done`, `failed` or `cancelled`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from PIL import Image
+
+from bot.errors import UserFacingError
+from bot.jobs.events import Cancelled, Failed, Finished, Progress, Queued, Started
+from bot.jobs.models import JobKind, JobStatus
+from bot.web.access import job_summary, visible_job
+from bot.web.context import CONTEXT, current_session
+
+__all__ = ["ACTIONS", "add_routes", "preview_data_url"]
+
+log = logging.getLogger(__name__)
+
+MAX_PROMPT = 6000
+# action name → (job kind, mode); the mode of V-n comes from the member's /settings.
+ACTIONS: dict[str, tuple[JobKind, str | None]] = {
+    "variation": (JobKind.VARIATION, None),
+    "vary_strong": (JobKind.VARIATION, "strong"),
+    "vary_subtle": (JobKind.VARIATION, "subtle"),
+    "reroll": (JobKind.REROLL, None),
+    "upscale_subtle": (JobKind.UPSCALE, "subtle"),
+    "upscale_creative": (JobKind.UPSCALE, "creative"),
+}
+PREVIEW_SIDE = 256
+
+
+def _error(error: UserFacingError, status: int = 400) -> web.Response:
+    return web.json_response({"error": {"title": error.title, "message": error.message}}, status=status)
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(text="Expected a JSON body.") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="Expected a JSON object.")
+    return body
+
+
+def _model_missing(request: web.Request) -> web.Response | None:
+    error = request.app[CONTEXT].model_error
+    if error is None:
+        return None
+    return web.json_response({"error": {"title": "No model", "message": error}}, status=503)
+
+
+async def imagine(request: web.Request) -> web.StreamResponse:
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    if (missing := _model_missing(request)) is not None:
+        return missing
+    body = await _json_body(request)
+    prompt = str(body.get("prompt", "")).strip()
+    if len(prompt) > MAX_PROMPT:
+        return web.json_response(
+            {
+                "error": {
+                    "title": "Invalid prompt",
+                    "message": f"The prompt is longer than {MAX_PROMPT} characters.",
+                }
+            },
+            status=400,
+        )
+    server = str(body.get("server") or "")
+    guild_id = int(server) if server.isdigit() else None
+    if guild_id is not None and guild_id not in session.guild_ids():
+        raise web.HTTPForbidden(text="You are not a member of that server.")
+    try:
+        jobs = await context.admission.imagine(
+            prompt, user_id=session.user_id, guild_id=guild_id, meta={"source": "web"}
+        )
+    except UserFacingError as error:
+        return _error(error)
+    return web.json_response({"jobs": [job_summary(job) for job in jobs]})
+
+
+async def action(request: web.Request) -> web.StreamResponse:
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    if (missing := _model_missing(request)) is not None:
+        return missing
+    parent = await visible_job(context.jobs, session, request.match_info["job_id"])
+    body = await _json_body(request)
+    name = str(body.get("action", ""))
+    if name not in ACTIONS:
+        raise web.HTTPBadRequest(text=f"Unknown action {name!r}.")
+    kind, mode = ACTIONS[name]
+    if kind is JobKind.VARIATION and mode is None:
+        mode = (await context.jobs.repository.get_user_settings(session.user_id)).variation_mode
+    index = body.get("index")
+    if kind is not JobKind.REROLL:
+        if not isinstance(index, int) or index < 1:
+            raise web.HTTPBadRequest(text="Pick one image (index 1-4).")
+        index -= 1
+    try:
+        job = await context.admission.derived(
+            parent,
+            kind,
+            index=index if kind is not JobKind.REROLL else None,
+            mode=mode,
+            user_id=session.user_id,
+            meta={"source": "web"},
+        )
+    except UserFacingError as error:
+        return _error(error)
+    return web.json_response({"jobs": [job_summary(job)]})
+
+
+async def favourite(request: web.Request) -> web.StreamResponse:
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    job = await visible_job(context.jobs, session, request.match_info["job_id"])
+    body = await _json_body(request)
+    index = body.get("index")
+    if not isinstance(index, int) or await context.jobs.repository.get_image(job.id, index - 1) is None:
+        raise web.HTTPBadRequest(text="No such image.")
+    now = await context.jobs.repository.toggle_favourite(session.user_id, job.id, index - 1)
+    return web.json_response({"favourite": now})
+
+
+async def job_state(request: web.Request) -> web.StreamResponse:
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    job = await visible_job(context.jobs, session, request.match_info["job_id"])
+    images = await context.jobs.repository.get_images(job.id) if job.status is JobStatus.DONE else []
+    return web.json_response(job_summary(job, images))
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events of one job until it ends (or the browser goes away)."""
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    job = await visible_job(context.jobs, session, request.match_info["job_id"])
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+    await response.prepare(request)
+    task = asyncio.current_task()
+    if task is not None:
+        context.streams.add(task)
+    try:
+        async for event in context.jobs.subscribe(job.id):
+            if isinstance(event, Queued):
+                await _send(response, "queued", {"position": event.position})
+            elif isinstance(event, Started):
+                await _send(response, "progress", {"percent": 0})
+            elif isinstance(event, Progress):
+                data: dict[str, Any] = {"percent": event.percent}
+                if event.preview is not None:
+                    data["preview"] = await asyncio.to_thread(preview_data_url, event.preview)
+                await _send(response, "progress", data)
+            elif isinstance(event, Finished):
+                await _send(response, "done", job_summary(event.job, event.images))
+            elif isinstance(event, Failed):
+                await _send(response, "failed", {"message": event.message})
+            elif isinstance(event, Cancelled):
+                await _send(response, "cancelled", {})
+    except ConnectionResetError:
+        log.debug("the browser stopped following job %s", job.id)
+    finally:
+        if task is not None:
+            context.streams.discard(task)
+    return response
+
+
+async def _send(response: web.StreamResponse, name: str, data: dict[str, Any]) -> None:
+    await response.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+
+
+def preview_data_url(picture: Image.Image) -> str:
+    """A small JPEG of the in-progress picture as a data: URL."""
+    small = picture.convert("RGB")
+    small.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    buffer = io.BytesIO()
+    small.save(buffer, format="JPEG", quality=70)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+async def server_channels(request: web.Request) -> web.StreamResponse:
+    """The channels of a server where the member (and the bot) may post."""
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    if context.channels is None:
+        raise web.HTTPNotFound()
+    channels = await context.channels.postable_channels(session.user_id, int(request.match_info["guild_id"]))
+    return web.json_response({"channels": [{"id": str(cid), "name": name} for cid, name in channels]})
+
+
+async def post_to_channel(request: web.Request) -> web.StreamResponse:
+    """Post one of my finished jobs to a Discord channel I may post in."""
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    job = await visible_job(context.jobs, session, request.match_info["job_id"])
+    if context.channels is None or job.user_id != session.user_id:
+        raise web.HTTPNotFound()
+    body = await _json_body(request)
+    channel = str(body.get("channel", ""))
+    if not channel.isdigit():
+        raise web.HTTPBadRequest(text="Pick a channel.")
+    try:
+        message_id = await context.channels.post(job, session.user_id, int(channel))
+    except UserFacingError as error:
+        return _error(error, status=403)
+    return web.json_response({"message": str(message_id)})
+
+
+async def stealth(request: web.Request) -> web.StreamResponse:
+    """The web's /stealth and /public switch."""
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    body = await _json_body(request)
+    on = bool(body.get("stealth"))
+    await context.jobs.repository.set_stealth(session.user_id, on)
+    return web.json_response({"stealth": on})
+
+
+def add_routes(app: web.Application) -> None:
+    uuid = r"[0-9a-f-]{36}"
+    app.router.add_post("/api/imagine", imagine)
+    app.router.add_post("/api/stealth", stealth)
+    app.router.add_get(f"/api/jobs/{{job_id:{uuid}}}", job_state)
+    app.router.add_get(f"/api/jobs/{{job_id:{uuid}}}/events", events)
+    app.router.add_post(f"/api/jobs/{{job_id:{uuid}}}/actions", action)
+    app.router.add_post(f"/api/jobs/{{job_id:{uuid}}}/favourite", favourite)
+    app.router.add_post(f"/api/jobs/{{job_id:{uuid}}}/post", post_to_channel)
+    app.router.add_get(r"/api/servers/{guild_id:\d{1,20}}/channels", server_channels)

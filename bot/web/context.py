@@ -1,0 +1,74 @@
+"""What every web handler reads: the `WebContext` (built once, kept on the app under `CONTEXT`)
+and the request's session (`SESSION`, set by the session middleware)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiohttp import web
+
+from bot.config import Config
+from bot.jobs.models import Job, WebSession
+from bot.jobs.service import JobService
+from bot.web.admit import WebAdmission
+from bot.web.links import base_url, signing_key
+from bot.web.oauth import OAuthClient
+from bot.web.sessions import LocalUser, SessionStore
+
+__all__ = ["CONTEXT", "SESSION", "ChannelPoster", "WebContext", "current_session"]
+
+CONTEXT: web.AppKey[WebContext] = web.AppKey("web_context")
+SESSION: web.RequestKey[WebSession | None] = web.RequestKey("mj_session")
+
+
+class ChannelPoster(Protocol):
+    """Posts a web job to a Discord channel (given by the Discord side; None in local mode)."""
+
+    async def postable_channels(self, user_id: int, guild_id: int) -> list[tuple[int, str]]: ...
+
+    async def post(self, job: Job, user_id: int, channel_id: int) -> int: ...
+
+
+@dataclass
+class WebContext:
+    """Everything the handlers need, built once and passed in."""
+
+    config: Config
+    jobs: JobService
+    admission: WebAdmission
+    sessions: SessionStore
+    oauth: OAuthClient
+    # Local mode (no Discord): this user is signed in on every browser that reaches the app.
+    local_user: LocalUser | None = None
+    # Posting to Discord channels (the bot is running beside the web app).
+    channels: ChannelPoster | None = None
+    # Why the model could not be loaded (local mode keeps serving and shows it).
+    model_error: str | None = None
+    # Open event streams, closed when the server stops.
+    streams: set[asyncio.Task[object]] = field(default_factory=set)
+
+    @classmethod
+    def create(
+        cls,
+        config: Config,
+        jobs: JobService,
+        *,
+        local_user: LocalUser | None = None,
+        channels: ChannelPoster | None = None,
+    ) -> WebContext:
+        sessions = SessionStore(
+            jobs.repository, signing_key(config), secure=base_url(config).startswith("https://")
+        )
+        return cls(
+            config, jobs, WebAdmission(jobs, config), sessions, OAuthClient(config), local_user, channels
+        )
+
+
+def current_session(request: web.Request) -> WebSession:
+    """The signed-in member of a request that passed the session middleware."""
+    session = request.get(SESSION)
+    if session is None:
+        raise web.HTTPUnauthorized()
+    return session

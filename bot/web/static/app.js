@@ -1,0 +1,198 @@
+// The web app's little script: the prompt bar, live progress over server-sent events, the
+// grid's U / V / 🔄 buttons, Vary / Upscale, ❤️ and "copy prompt". No build step.
+"use strict";
+const MJ = (() => {
+  const csrf = () => (document.querySelector('meta[name="csrf"]') || {}).content || "";
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      body: JSON.stringify(body),
+    });
+    if (response.status === 401) { location.href = "/signin?next=" + encodeURIComponent(location.pathname); return null; }
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = { error: { title: "Error", message: response.statusText } }; }
+    return data;
+  }
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function showError(target, error) {
+    target.hidden = false;
+    target.textContent = error.title + ": " + error.message;
+  }
+
+  // A result card: header with the prompt and the progress, the picture, the buttons.
+  function card(job) {
+    const article = el("article", { class: "result", "data-job": job.id, "data-status": job.status, "data-grid": job.grid ? "1" : "0" });
+    const header = el("header");
+    const link = el("a", { href: job.url });
+    link.appendChild(el("b", {}, job.prompt));
+    header.append(link, " ", el("span", { class: "kind" }, job.label), " ", el("span", { class: "progress", "data-history": "" }, "Waiting to start"));
+    article.append(header, el("div", { class: "picture" }), el("div", { class: "actions" }));
+    return article;
+  }
+
+  function showDone(article, job) {
+    article.dataset.status = "done";
+    article.dataset.grid = job.grid ? "1" : "0";
+    const progress = article.querySelector(".progress");
+    progress.textContent = "";
+    const picture = article.querySelector(".picture");
+    picture.replaceChildren(el("img", { src: job.picture, alt: job.prompt }));
+    addActions(article, job);
+  }
+
+  function addActions(article, job) {
+    const actions = article.querySelector(".actions");
+    actions.replaceChildren();
+    if (job.grid) {
+      const row1 = el("div", { class: "row" });
+      for (const image of job.images) {
+        row1.appendChild(el("a", { class: "button", href: job.url + "/" + image.n, "data-u": image.n }, "U" + image.n));
+      }
+      const reroll = el("button", { "data-action": "reroll", title: "Reroll (🔄)" }, "↻");
+      row1.appendChild(reroll);
+      const row2 = el("div", { class: "row" });
+      for (const image of job.images) {
+        row2.appendChild(el("button", { "data-action": "variation", "data-index": image.n }, "V" + image.n));
+      }
+      actions.append(row1, row2);
+    } else if (job.images.length) {
+      actions.appendChild(el("a", { class: "button", href: job.url }, "Open"));
+    }
+    bindActions(actions, job.id);
+  }
+
+  function bindActions(container, jobId) {
+    container.querySelectorAll("button[data-action]").forEach((button) => {
+      button.addEventListener("click", async () => {
+        const body = { action: button.dataset.action };
+        if (button.dataset.index) body.index = parseInt(button.dataset.index, 10);
+        button.disabled = true;
+        const data = await post("/api/jobs/" + jobId + "/actions", body);
+        button.disabled = false;
+        if (!data) return;
+        const error = document.getElementById("prompt-error") || document.getElementById("action-error");
+        if (data.error) { if (error) showError(error, data.error); else alert(data.error.message); return; }
+        for (const job of data.jobs) follow(job);
+      });
+    });
+  }
+
+  // Follow a job: a card at the top of the feed, updated from its event stream.
+  function follow(job) {
+    const feed = document.getElementById("feed");
+    let article = feed.querySelector('article[data-job="' + job.id + '"]');
+    if (!article) { article = card(job); feed.prepend(article); }
+    const progress = article.querySelector(".progress");
+    const history = [];
+    const source = new EventSource("/api/jobs/" + job.id + "/events");
+    source.addEventListener("queued", (event) => {
+      const data = JSON.parse(event.data);
+      progress.textContent = data.position > 1 ? "Waiting to start (" + (data.position - 1) + " ahead)" : "Waiting to start";
+    });
+    source.addEventListener("progress", (event) => {
+      const data = JSON.parse(event.data);
+      history.push(data.percent);
+      progress.dataset.history = history.join(",");
+      progress.textContent = data.percent + "%";
+      article.dataset.status = "running";
+      if (data.preview) article.querySelector(".picture").replaceChildren(el("img", { src: data.preview, class: "preview", alt: "" }));
+    });
+    source.addEventListener("done", (event) => { source.close(); showDone(article, JSON.parse(event.data)); });
+    source.addEventListener("failed", (event) => {
+      source.close();
+      article.dataset.status = "failed";
+      progress.textContent = "Failed: " + JSON.parse(event.data).message;
+    });
+    source.addEventListener("cancelled", () => { source.close(); article.dataset.status = "cancelled"; progress.textContent = "Cancelled"; });
+    source.onerror = () => { if (article.dataset.status === "done") source.close(); };
+  }
+
+  function initCreate() {
+    const form = document.getElementById("prompt-bar");
+    const input = document.getElementById("prompt");
+    const error = document.getElementById("prompt-error");
+    const server = document.getElementById("server");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const prompt = input.value.trim();
+      if (!prompt) return;
+      error.hidden = true;
+      const data = await post("/api/imagine", { prompt, server: server ? server.value : "" });
+      if (!data) return;
+      if (data.error) { showError(error, data.error); return; }
+      input.value = "";
+      for (const job of data.jobs.slice().reverse()) follow(job);
+    });
+    const stealth = document.getElementById("stealth");
+    if (stealth) stealth.addEventListener("change", () => post("/api/stealth", { stealth: stealth.checked }));
+    // Cards rendered by the server: finished ones get their buttons, unfinished ones are followed.
+    document.querySelectorAll("#feed article.result").forEach((article) => {
+      const id = article.dataset.job;
+      if (article.dataset.status === "done") {
+        fetch("/api/jobs/" + id, { credentials: "same-origin" }).then((r) => r.json()).then((job) => addActions(article, job));
+      } else if (article.dataset.status === "queued" || article.dataset.status === "running") {
+        follow({ id, url: "/jobs/" + id });
+      }
+    });
+  }
+
+  function initJob() {
+    const job = document.getElementById("job");
+    const actions = document.getElementById("job-actions");
+    if (actions) bindActions(actions, job.dataset.job);
+    const heart = document.getElementById("favourite");
+    if (heart) {
+      heart.addEventListener("click", async () => {
+        const data = await post("/api/jobs/" + job.dataset.job + "/favourite", { index: parseInt(heart.dataset.index, 10) });
+        if (!data || data.error) return;
+        heart.classList.toggle("on", data.favourite);
+        heart.setAttribute("aria-pressed", data.favourite ? "true" : "false");
+      });
+    }
+    const postForm = document.getElementById("post-form");
+    if (postForm) initPost(postForm, job.dataset.job);
+    const copy = document.getElementById("copy-prompt");
+    copy.addEventListener("click", async () => {
+      try { await navigator.clipboard.writeText(copy.dataset.text); copy.textContent = "Copied"; }
+      catch (e) { window.prompt("Copy the prompt:", copy.dataset.text); }
+    });
+  }
+
+  // "Post to Discord": pick a server, then one of its channels where you (and the bot) may post.
+  function initPost(form, jobId) {
+    const server = document.getElementById("post-server");
+    const channel = document.getElementById("post-channel");
+    const submit = document.getElementById("post-submit");
+    const result = document.getElementById("post-result");
+    server.addEventListener("change", async () => {
+      channel.replaceChildren(el("option", { value: "" }, "Channel…"));
+      channel.disabled = submit.disabled = true;
+      if (!server.value) return;
+      const response = await fetch("/api/servers/" + server.value + "/channels", { credentials: "same-origin" });
+      const data = await response.json();
+      for (const item of data.channels) channel.appendChild(el("option", { value: item.id }, "#" + item.name));
+      channel.disabled = data.channels.length === 0;
+    });
+    channel.addEventListener("change", () => { submit.disabled = !channel.value; });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = await post("/api/jobs/" + jobId + "/post", { channel: channel.value });
+      if (!data) return;
+      result.hidden = false;
+      result.className = data.error ? "error" : "";
+      result.textContent = data.error ? data.error.title + ": " + data.error.message : "Posted.";
+    });
+  }
+
+  return { initCreate, initJob, post, follow };
+})();

@@ -1,0 +1,180 @@
+"""The web app in headless Chromium, on the real tiny model: sign in through a fake Discord,
+create from the prompt bar and watch the percentage rise, U2, ❤️, Archive, Favourites, download
+the PNG and read its parameters; draw a rectangle in the Vary (Region) editor."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from bot.jobs.files import parse_a1111_parameters
+from bot.jobs.models import JobKind, JobStatus, NewJob
+from bot.web import editor
+from tests.web.browser import browser_page, require_browser, screenshot
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
+
+
+@dataclass
+class GatedEngine:
+    """The real engine, held after the first denoising step until the test opens the gate.
+
+    So the page is seen between 0 and 100 % whatever the machine's speed.
+    """
+
+    inner: Any
+    gate: threading.Event = field(default_factory=threading.Event)
+    held: threading.Event = field(default_factory=threading.Event)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def generate(self, operation, request, inputs=None, on_step=None):
+        def step(progress):
+            if on_step is not None:
+                on_step(progress)
+            if progress.step == 1 and not self.gate.is_set():
+                self.held.set()
+                self.gate.wait(60)
+
+        from bot.engine.interface import NO_INPUTS
+
+        return self.inner.generate(operation, request, inputs or NO_INPUTS, step)
+
+
+@pytest.fixture(autouse=True)
+def _browser() -> None:
+    require_browser()
+
+
+async def test_create_watch_upscale_favourite_archive_download(start_web, fake_oauth, tiny_engine, tmp_path):
+    """The whole member journey in Chromium, with screenshots of Create, Job and Archive."""
+    engine = GatedEngine(tiny_engine)
+    web = await start_web(engine, DISCORD_OAUTH_BASE=fake_oauth.url, STEPS="4")
+    async with browser_page() as page:
+        # 1. Sign in with (fake) Discord.
+        await page.goto(web.url + "/")
+        assert page.url.startswith(web.url + "/signin")
+        await page.click("#signin")
+        await page.wait_for_url(web.url + "/")
+        assert "Alice" in await page.inner_text("nav.top")
+        # 2. The prompt bar submits on Enter; the percentage rises while the job runs.
+        await page.fill("#prompt", "a lighthouse at dusk, oil painting --seed 1234")
+        await page.press("#prompt", "Enter")
+        card = page.locator("#feed article.result").first
+        await page.wait_for_function(
+            "() => /^[1-9][0-9]?%$/.test(document.querySelector('#feed article .progress').textContent)"
+        )
+        assert engine.held.is_set()
+        engine.gate.set()
+        await card.locator(".picture img:not(.preview)").wait_for()
+        history = [int(n) for n in (await card.locator(".progress").get_attribute("data-history")).split(",")]
+        assert history == sorted(history) and history[0] < history[-1] == 100 and len(set(history)) >= 3
+        assert await card.get_attribute("data-status") == "done"
+        await screenshot(page, "web-create.png", tmp_path)
+        job_id = await card.get_attribute("data-job")
+        job = await web.jobs.get_job(job_id)
+        assert job.status is JobStatus.DONE and job.user_id == 111
+        # 3. U2 opens image #2 of the grid; ❤️ makes it a favourite.
+        await card.locator('a[data-u="2"]').click()
+        await page.wait_for_url(f"{web.url}/jobs/{job_id}/2")
+        await page.click("#favourite")
+        await page.wait_for_selector('#favourite[aria-pressed="true"]')
+        assert await web.jobs.repository.favourite_indexes(111, job_id) == {1}
+        # 4. Download the PNG: its `parameters` hold the prompt and the seed of image #2.
+        async with page.expect_download() as download_info:
+            await page.click("#download")
+        download = await download_info.value
+        saved = tmp_path / "download.png"
+        await download.save_as(saved)
+        fields = parse_a1111_parameters(Image.open(saved).info["parameters"])
+        assert fields["prompt"].startswith("a lighthouse at dusk, oil painting")
+        assert fields["Seed"] == "1235"
+        # 5. The job page: picture, prompt, parameters, seeds.
+        await page.goto(f"{web.url}/jobs/{job_id}")
+        assert "1234, 1235, 1236, 1237" in await page.inner_text("#seeds")
+        await screenshot(page, "web-job.png", tmp_path)
+        # 6. Archive and Favourites list it.
+        await page.goto(f"{web.url}/archive")
+        assert await page.locator(f'#archive a[href="/jobs/{job_id}"]').count() == 1
+        await screenshot(page, "web-archive.png", tmp_path)
+        await page.goto(f"{web.url}/favourites")
+        assert await page.locator(f'#favourites a[href="/jobs/{job_id}/2"]').count() == 1
+        # 7. A prompt error shows inline, without a job.
+        await page.goto(web.url + "/")
+        await page.fill("#prompt", "a fox --stylize 5000")
+        await page.press("#prompt", "Enter")
+        error = page.locator("#prompt-error")
+        await error.wait_for(state="visible")
+        assert "Invalid parameter" in await error.inner_text()
+        assert page.errors == []
+
+
+async def test_region_editor_sends_the_rectangle_as_drawn(start_web, tiny_engine, tmp_path, monkeypatch):
+    """Drawing a rectangle in the editor sends a mask that is white exactly there; a second
+    submit of the same link is refused."""
+    web = await start_web(tiny_engine, local=True, STEPS="2")
+    parent = await web.jobs.submit(
+        NewJob(
+            kind=JobKind.IMAGINE,
+            user_id=0,
+            prompt="a fox",
+            request=(await web.context.admission.read("a fox --seed 3", user_id=0, guild_id=None))[
+                0
+            ].to_generation(3),
+        )
+    )
+    async for _ in web.jobs.subscribe(parent.id):
+        pass
+    received: list[bytes] = []
+
+    def capture(parent_job, index, user_id, mask, request):
+        # NewJob has no `mask` field on this branch yet: record the mask, make an ordinary job.
+        received.append(mask)
+        return NewJob(kind=JobKind.VARIATION, user_id=user_id, parent_id=parent_job.id, parent_index=index)
+
+    monkeypatch.setattr(editor, "region_job", capture)
+    from bot.web.links import editor_url
+
+    url = editor_url(web.settings, job_id=parent.id, index=1, user_id=0)
+    path = url.split("/", 3)[3]
+    async with browser_page() as page:
+        await page.goto(f"{web.url}/{path}")
+        canvas = page.locator("#editor-canvas")
+        await page.locator("#editor-image").wait_for()
+        box = await canvas.bounding_box()
+        width, height = 128, 128
+        assert round(box["width"]) == width and round(box["height"]) == height
+
+        def at(x: float, y: float) -> tuple[float, float]:
+            return box["x"] + x * box["width"] / width, box["y"] + y * box["height"] / height
+
+        await page.mouse.move(*at(32, 40))
+        await page.mouse.down()
+        await page.mouse.move(*at(60, 60), steps=4)
+        await page.mouse.move(*at(96, 80), steps=4)
+        await page.mouse.up()
+        await page.fill("#region-prompt", "a lighthouse")
+        await page.click("#region-submit")
+        await page.locator("#editor-done").wait_for(state="visible")
+        await screenshot(page, "web-editor.png", tmp_path)
+        # The same link again: already used.
+        await page.reload()
+        assert "already used" in await page.inner_text("body")
+        assert page.errors == []
+    assert len(received) == 1
+    mask = Image.open(io.BytesIO(received[0]))
+    assert mask.size == (width, height) and mask.mode == "L"
+    left, top, right, bottom = mask.getbbox()
+    assert abs(left - 32) <= 1 and abs(top - 40) <= 1 and abs(right - 96) <= 1 and abs(bottom - 80) <= 1
+    inside = mask.crop((34, 42, 94, 78))
+    assert inside.getextrema() == (255, 255)
+    await asyncio.sleep(0)
+    assert re.match(r"^[0-9a-f-]{36}$", parent.id)

@@ -1,0 +1,176 @@
+"""The Vary (Region) editor's link and mask: forged, expired or used links → 403 and no job; the
+mask is read as drawn (white = regenerate) and refused when empty or of the wrong size."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import time
+
+import aiohttp
+import pytest
+from PIL import Image, ImageDraw
+
+from bot.jobs.models import JobKind, NewJob
+from bot.web import editor
+from bot.web.editor import MaskError, decode_mask
+from bot.web.links import editor_url
+from tests.web.conftest import query_of
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def mask_url(size: tuple[int, int], box: tuple[int, int, int, int] | None) -> str:
+    picture = Image.new("RGB", size, "black")
+    if box is not None:
+        ImageDraw.Draw(picture).rectangle(box, fill="white")
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.fixture
+async def parent(start_web):
+    """A finished job of the local user (id 0) and the web app serving it."""
+    web = await start_web(local=True)
+    requests = await web.context.admission.read("a fox --seed 9", user_id=0, guild_id=None)
+    job = await web.jobs.submit(
+        NewJob(kind=JobKind.IMAGINE, user_id=0, prompt="a fox", request=requests[0].to_generation(9))
+    )
+    async for _ in web.jobs.subscribe(job.id):
+        pass
+    return web, job
+
+
+async def jobs_of(web) -> int:
+    return len(await web.jobs.repository.archive(0, limit=100))
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda q: {**q, "s": "0" * 64},  # forged signature
+        lambda q: {**q, "u": "1"},  # someone else
+        lambda q: {**q, "e": str(int(q["e"]) + 3600)},  # expiry pushed back
+    ],
+)
+async def test_a_forged_link_is_403_and_makes_no_job(parent, tamper):
+    """Any change to the signed fields: the page and the submit answer 403, no job is made."""
+    web, job = parent
+    query = tamper(query_of(editor_url(web.settings, job_id=job.id, index=0, user_id=0)))
+    before = await jobs_of(web)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{web.url}/edit/{job.id}/0", params=query) as response:
+            assert response.status == 403
+        body = {**query, "mask": mask_url((64, 64), (0, 0, 10, 10))}
+        async with http.post(f"{web.url}/edit/{job.id}/0", json=body) as response:
+            assert response.status == 403
+    assert await jobs_of(web) == before
+
+
+async def test_an_expired_link_is_403(parent):
+    """A link past its time to live is refused."""
+    web, job = parent
+    query = query_of(editor_url(web.settings, job_id=job.id, index=0, user_id=0, now=time.time() - 3600))
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{web.url}/edit/{job.id}/0", params=query) as response,
+    ):
+        assert response.status == 403
+
+
+async def test_the_link_works_once(parent, monkeypatch):
+    """The first submit makes the job; the same link again is 403 (page and submit)."""
+    web, job = parent
+    received = []
+
+    def capture(parent_job, index, user_id, mask, request):
+        received.append(mask)
+        return NewJob(kind=JobKind.VARIATION, user_id=user_id, parent_id=parent_job.id, parent_index=index)
+
+    monkeypatch.setattr(editor, "region_job", capture)
+    query = query_of(editor_url(web.settings, job_id=job.id, index=0, user_id=0))
+    image = await web.jobs.repository.get_image(job.id, 0)
+    body = {**query, "mask": mask_url((image.width, image.height), (8, 8, 31, 23)), "prompt": ""}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{web.url}/edit/{job.id}/0", params=query) as response:
+            assert response.status == 200 and "editor-canvas" in await response.text()
+        async with http.post(f"{web.url}/edit/{job.id}/0", json=body) as response:
+            assert response.status == 200, await response.text()
+        async with http.post(f"{web.url}/edit/{job.id}/0", json=body) as response:
+            assert response.status == 403
+        async with http.get(f"{web.url}/edit/{job.id}/0", params=query) as response:
+            assert response.status == 403
+    assert len(received) == 1
+    assert Image.open(io.BytesIO(received[0])).getbbox() == (8, 8, 32, 24)
+
+
+async def test_an_empty_selection_is_an_error_and_keeps_the_link(parent):
+    """No area drawn: a clear error, no job, and the link still works for a second try."""
+    web, job = parent
+    query = query_of(editor_url(web.settings, job_id=job.id, index=0, user_id=0))
+    image = await web.jobs.repository.get_image(job.id, 0)
+    before = await jobs_of(web)
+    async with aiohttp.ClientSession() as http:
+        body = {**query, "mask": mask_url((image.width, image.height), None)}
+        async with http.post(f"{web.url}/edit/{job.id}/0", json=body) as response:
+            assert response.status == 400
+            assert "Select an area" in (await response.json())["error"]["message"]
+        async with http.get(f"{web.url}/edit/{job.id}/0", params=query) as response:
+            assert response.status == 200
+    assert await jobs_of(web) == before
+
+
+async def test_the_region_job_carries_the_mask_when_the_queue_takes_masks(parent):
+    """With NewJob's `mask` field the submit makes a REGION job with the mask; without it (this
+    branch before the editing work lands) a clear 'not available' error and no job."""
+    web, job = parent
+    query = query_of(editor_url(web.settings, job_id=job.id, index=0, user_id=0))
+    image = await web.jobs.repository.get_image(job.id, 0)
+    body = {**query, "mask": mask_url((image.width, image.height), (0, 0, 15, 15)), "prompt": "a lighthouse"}
+    before = await jobs_of(web)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{web.url}/edit/{job.id}/0", json=body) as response,
+    ):
+        answer = await response.json()
+    if "mask" in {item.name for item in dataclasses.fields(NewJob)}:
+        made = await web.jobs.get_job(answer["job"])
+        assert made.kind is JobKind.REGION and made.parent_id == job.id and made.parent_index == 0
+    else:
+        assert response.status == 400 and "not available" in answer["error"]["message"]
+        assert await jobs_of(web) == before
+
+
+@pytest.mark.parametrize(
+    ("data", "size", "message"),
+    [
+        ("data:image/jpeg;base64,AAAA", (8, 8), "PNG"),
+        ("data:image/png;base64,not base64!", (8, 8), "could not be read"),
+        (None, (16, 16), "is 8x8"),
+        ("empty", (8, 8), "Select an area"),
+    ],
+)
+def test_bad_masks_are_refused_with_a_reason(data, size, message):
+    """Wrong format, unreadable, wrong size or nothing selected: MaskError naming the problem."""
+    if data is None:
+        data = mask_url((8, 8), (0, 0, 3, 3))
+    elif data == "empty":
+        data = mask_url((8, 8), None)
+    with pytest.raises(MaskError, match=message):
+        decode_mask(data, size)
+
+
+def test_a_transparent_drawing_counts_only_where_painted():
+    """Transparent pixels are kept, opaque white ones regenerate (a canvas export with alpha)."""
+    picture = Image.new("RGBA", (10, 10), (255, 255, 255, 0))
+    ImageDraw.Draw(picture).rectangle((2, 3, 5, 6), fill=(255, 255, 255, 255))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    mask = Image.open(
+        io.BytesIO(
+            decode_mask("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(), (10, 10))
+        )
+    )
+    assert mask.getbbox() == (2, 3, 6, 7)
