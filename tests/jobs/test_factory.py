@@ -1,0 +1,72 @@
+"""BACKEND picks the backend for every entry point; a bad value is one line and exit 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.jobs.affinity import ReplicaSlot, pick_slot
+from bot.jobs.backend import ThreadBackend
+from bot.jobs.factory import make_backend
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bad_backend_is_one_line() -> None:
+    """BACKEND=gpu names the variable and the choices."""
+    with pytest.raises(ConfigError, match=r"^BACKEND='gpu' is not valid: expected one of thread, ray$"):
+        Settings.from_env({"BACKEND": "gpu"})
+
+
+def test_cli_with_a_bad_backend_exits_2(tmp_path: Path) -> None:
+    """`python -m bot imagine` with BACKEND=gpu prints one error line and exits 2."""
+    env = {**os.environ, "BACKEND": "gpu", "DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "imagine", "a fox"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: BACKEND='gpu' is not valid: expected one of thread, ray"
+    ]
+
+
+def test_make_backend_follows_the_setting() -> None:
+    """thread → ThreadBackend (capacity 1); ray → RayServeBackend with one slot per replica."""
+    assert isinstance(make_backend(Settings.from_env({})), ThreadBackend)
+    assert make_backend(Settings.from_env({})).capacity == 1
+    pytest.importorskip("ray.serve")
+    backend = make_backend(Settings.from_env({"BACKEND": "ray", "RAY_REPLICAS": "3"}))
+    assert type(backend).__name__ == "RayServeBackend"
+    assert len(backend.slots) == 3 and backend.capacity == 0  # nothing reachable before start
+
+
+@pytest.mark.parametrize(
+    ("models", "busy", "model", "affinity", "expected"),
+    [
+        ([["d", "x"], ["d", "y"]], [False, False], "y", True, 1),  # the holder
+        ([["d", "x"], ["d", "y"]], [False, True], "y", True, 0),  # holder busy: reload elsewhere
+        ([["d", "x"], ["d"]], [False, False], "z", True, 1),  # room for an extra: nobody loses one
+        ([["d", "x"], ["d", "y"]], [False, False], "", True, 0),  # default model: any
+        ([["d", "x"], ["d", "y"]], [False, False], "y", False, 0),  # no affinity: first free
+        ([["d", "x"], ["d", "y"]], [True, True], "x", True, None),  # none free
+    ],
+)
+def test_pick_slot(models, busy, model, affinity, expected) -> None:
+    """Affinity prefers a free replica holding the model, then one with room, then any free one."""
+    slots = [
+        ReplicaSlot(n, models=held, busy=is_busy, healthy=True)
+        for n, (held, is_busy) in enumerate(zip(models, busy, strict=True))
+    ]
+    chosen = pick_slot(slots, model, affinity=affinity)
+    assert (chosen.index if chosen else None) == expected
