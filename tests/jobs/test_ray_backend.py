@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from PIL import Image
 
 from bot.engine.interface import Operation
-from bot.engine.request import GenerationRequest
+from bot.engine.request import GenerationRequest, GenerationResult
 from bot.errors import ConfigError
 from bot.jobs.events import Finished, Progress
 from bot.jobs.execution import WorkDone, WorkOrder
@@ -132,3 +133,94 @@ async def test_start_with_resources_the_cluster_lacks_is_one_clear_line(
     assert "\n" not in message
     assert message.startswith("RAY_START_TIMEOUT=5: Ray could not start 2 replica(s) with 1 GPU(s)")
     assert "the cluster has free" in message
+
+
+class UnreachableReplica:
+    """A Serve handle whose replica cannot be reached until `back` is set (no cluster needed)."""
+
+    def __init__(self, state: Any) -> None:
+        self.back = asyncio.Event()
+        self.state_ = state
+        self.runs = 0
+
+    def options(self, **_: Any) -> UnreachableReplica:
+        return self
+
+    @property
+    def run(self) -> Any:
+        return _Remote(self._run)
+
+    @property
+    def state(self) -> Any:
+        return _Remote(self._state)
+
+    @property
+    def cancel(self) -> Any:
+        return _Remote(self._state)
+
+    async def _state(self, *_: Any) -> Any:
+        if not self.back.is_set():
+            raise ConnectionError("cluster unreachable")
+        return self.state_
+
+    def _run(self, order: WorkOrder) -> Any:
+        from bot.jobs.ray_backend import ReplicaReport
+
+        self.runs += 1
+        replica = self
+
+        class Stream:
+            def cancel(self) -> None:
+                return None
+
+            async def __aiter__(self) -> AsyncIterator[Any]:
+                if not replica.back.is_set():
+                    raise ConnectionError("cluster unreachable")
+                images = [Image.new("RGB", (64, 64)) for _ in order.request.seeds]
+                result = GenerationResult(
+                    images, order.request.seeds, "tiny", "Fake", order.request.steps, 7.0
+                )
+                yield ReplicaReport(WorkDone(result, 0.1), replica.state_)
+
+        return Stream()
+
+
+class _Remote:
+    def __init__(self, function: Any) -> None:
+        self.remote = function
+
+
+async def test_an_unreachable_cluster_keeps_jobs_waiting_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The replica cannot be reached: the job goes back to the queue and waits (the service stays
+    up, the log says so); once the replica answers again, the job runs."""
+    from bot.engine.family import TINY
+    from bot.jobs.ray_backend import RayServeBackend, ReplicaState
+
+    pytest.importorskip("ray.serve")
+    settings = make_settings(tmp_path / "data", BACKEND="ray", RAY_REPLICAS="1")
+    backend = RayServeBackend(settings)
+    replica = UnreachableReplica(ReplicaState(123, TINY, ["tiny"], 1, 0.5))
+    backend._handles = [replica]
+    backend._slot_changed = asyncio.Condition()
+    backend._family = TINY
+    backend.slots[0].healthy = True
+    repository = await Repository.open(settings.database_path, settings.images_dir)
+    service = JobService(settings, repository, SharedBackend(backend))
+    await service.start()
+    try:
+        submitted = await service.submit(job("patient", user=1, steps=1))
+        await wait_until(lambda: replica.runs == 1 and backend.capacity == 0)
+        await asyncio.sleep(1.5)  # a dispatcher poll or two: nothing is sent while it is away
+        stored = await service.get_job(submitted.id)
+        assert stored.status.value == "queued" and replica.runs == 1
+        assert "unreachable" in caplog.text and "goes back to the queue" in caplog.text
+        replica.back.set()
+        await wait_until(lambda: backend.capacity == 1, 10)
+        assert (await service.get_job(submitted.id)).status.value in ("queued", "running", "done")
+        assert isinstance(await outcome(service, submitted.id), Finished)
+        assert replica.runs == 2 and (await service.repository.get_job(submitted.id)).attempts == 2
+    finally:
+        await service.stop(grace=0)
+        await repository.close()
