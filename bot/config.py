@@ -92,6 +92,13 @@ def _ray_address(value: str) -> str:
     return value
 
 
+def _shards(value: str) -> str:
+    value = value.strip().lower()
+    if value in ("off", "auto") or (value.isdigit() and 1 <= int(value) <= 4096):
+        return value
+    raise ValueError("off, auto or a number of shards from 1 to 4096")
+
+
 def _bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -185,6 +192,12 @@ class Config:
         _text,
         "",
         "The NSFW checker: a local folder or Hugging Face id of diffusers' StableDiffusionSafetyChecker.",
+    )
+    shards: str = _setting(
+        "SHARDS",
+        _shards,
+        "off",
+        "Gateway shards: off (one connection), auto (Discord's recommended count) or a number.",
     )
     backend: str = _setting(
         "BACKEND",

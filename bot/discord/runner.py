@@ -11,7 +11,7 @@ import aiohttp
 import discord
 
 from bot.config import Config
-from bot.discord.bot import MidjourneyBot, apply_discord_endpoints
+from bot.discord.bot import apply_discord_endpoints, make_bot
 from bot.errors import ConfigError
 
 __all__ = ["serve"]
@@ -25,7 +25,7 @@ async def serve(settings: Config, token: str) -> None:
     apply_discord_endpoints(settings)
     # The bot never joins voice: the missing-voice-library warnings would only alarm operators.
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-    bot = MidjourneyBot(settings)
+    bot = make_bot(settings)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):  # not on Windows
