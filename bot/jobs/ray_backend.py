@@ -232,6 +232,14 @@ class RayServeBackend:
         """Model loads reported by the replicas' current processes, start-up loads included."""
         return sum(slot.loads for slot in self._slots)
 
+    @property
+    def status(self) -> str | None:
+        """One line for /info while some replicas are unreachable; None when all answer."""
+        reachable = self.capacity
+        if not self._handles or reachable == len(self._slots):
+            return None
+        return f"{reachable} of {len(self._slots)} GPU workers reachable; jobs wait in line for the others."
+
     def replica_of(self, job_id: str) -> ReplicaSlot | None:
         """The replica running this job now, if any."""
         return self._running.get(job_id)

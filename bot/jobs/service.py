@@ -288,6 +288,11 @@ class JobService:
         return next(iter(self._in_flight), None)
 
     @property
+    def backend_status(self) -> str | None:
+        """A problem of the backend worth showing members (e.g. GPU workers unreachable), or None."""
+        return getattr(self.backend, "status", None)
+
+    @property
     def waiting_count(self) -> int:
         return len(self._queue)
 

@@ -191,6 +191,10 @@ class SharedBackend:
     def family(self) -> Any:
         return self.inner.family
 
+    @property
+    def status(self) -> str | None:
+        return getattr(self.inner, "status", None)
+
     async def start(self) -> None:
         return None
 

@@ -216,8 +216,10 @@ async def test_an_unreachable_cluster_keeps_jobs_waiting_and_says_so(
         stored = await service.get_job(submitted.id)
         assert stored.status.value == "queued" and replica.runs == 1
         assert "unreachable" in caplog.text and "goes back to the queue" in caplog.text
+        assert service.backend_status == "0 of 1 GPU workers reachable; jobs wait in line for the others."
         replica.back.set()
         await wait_until(lambda: backend.capacity == 1, 10)
+        assert service.backend_status is None
         assert (await service.get_job(submitted.id)).status.value in ("queued", "running", "done")
         assert isinstance(await outcome(service, submitted.id), Finished)
         assert replica.runs == 2 and (await service.repository.get_job(submitted.id)).attempts == 2
