@@ -11,7 +11,6 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.jobs.affinity import ReplicaSlot, pick_slot
 from bot.jobs.backend import ThreadBackend
 from bot.jobs.factory import make_backend
 
@@ -49,24 +48,3 @@ def test_make_backend_follows_the_setting() -> None:
     backend = make_backend(Settings.from_env({"BACKEND": "ray", "RAY_REPLICAS": "3"}))
     assert type(backend).__name__ == "RayServeBackend"
     assert len(backend.slots) == 3 and backend.capacity == 0  # nothing reachable before start
-
-
-@pytest.mark.parametrize(
-    ("models", "busy", "model", "affinity", "expected"),
-    [
-        ([["d", "x"], ["d", "y"]], [False, False], "y", True, 1),  # the holder
-        ([["d", "x"], ["d", "y"]], [False, True], "y", True, 0),  # holder busy: reload elsewhere
-        ([["d", "x"], ["d"]], [False, False], "z", True, 1),  # room for an extra: nobody loses one
-        ([["d", "x"], ["d", "y"]], [False, False], "", True, 0),  # default model: any
-        ([["d", "x"], ["d", "y"]], [False, False], "y", False, 0),  # no affinity: first free
-        ([["d", "x"], ["d", "y"]], [True, True], "x", True, None),  # none free
-    ],
-)
-def test_pick_slot(models, busy, model, affinity, expected) -> None:
-    """Affinity prefers a free replica holding the model, then one with room, then any free one."""
-    slots = [
-        ReplicaSlot(n, models=held, busy=is_busy, healthy=True)
-        for n, (held, is_busy) in enumerate(zip(models, busy, strict=True))
-    ]
-    chosen = pick_slot(slots, model, affinity=affinity)
-    assert (chosen.index if chosen else None) == expected
