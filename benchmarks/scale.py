@@ -28,7 +28,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 
 def settings_for(models_dir: Path, data_dir: Path, **env: str):
-    from bot.config import Settings
+    from bot.config import Config
 
     base = {
         "MODEL": "tiny",
@@ -41,7 +41,7 @@ def settings_for(models_dir: Path, data_dir: Path, **env: str):
         "RAY_GPUS_PER_REPLICA": "0",
     }
     base.update(env)
-    return Settings.from_env(base)
+    return Config.from_env(base)
 
 
 async def run_jobs(backend, settings, requests) -> float:
@@ -132,7 +132,7 @@ async def main(args: argparse.Namespace) -> None:
         rates = {}
         for replicas in (1, 2):
             settings = settings_for(models, work / f"data-{replicas}", RAY_REPLICAS=str(replicas))
-            backend = RayServeBackend(settings, app_name=f"scale-{replicas}")
+            backend = RayServeBackend(settings, load_model_pool, app_name=f"scale-{replicas}")
             await backend.start()
             try:
                 await run_jobs(Lent(backend), settings, [request("warm", 0, args.size, 2)] * replicas)
@@ -151,7 +151,7 @@ async def main(args: argparse.Namespace) -> None:
         settings = settings_for(
             models, work / "data-overhead", RAY_REPLICAS="1", RAY_CPUS_PER_REPLICA=str(cpus)
         )
-        ray_backend = RayServeBackend(settings, app_name="scale-overhead")
+        ray_backend = RayServeBackend(settings, load_model_pool, app_name="scale-overhead")
         thread_backend = ThreadBackend(lambda: load_model_pool(settings))
         await ray_backend.start()
         await thread_backend.start()
@@ -177,7 +177,9 @@ async def main(args: argparse.Namespace) -> None:
             settings = settings_for(
                 models, work / f"data-aff-{affinity}", RAY_REPLICAS="2", MODEL_ALIASES=alias_env
             )
-            backend = RayServeBackend(settings, app_name=f"scale-aff-{int(affinity)}", affinity=affinity)
+            backend = RayServeBackend(
+                settings, load_model_pool, app_name=f"scale-aff-{int(affinity)}", affinity=affinity
+            )
             await backend.start()
             try:
                 warm = [request("warm x", 0, 64, 1, aliases["x"]), request("warm y", 1, 64, 1, aliases["y"])]

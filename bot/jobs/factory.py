@@ -43,7 +43,7 @@ def make_backend(settings: Config) -> Backend:
             raise ConfigError(
                 f"BACKEND='ray' needs Ray Serve: pip install '.[ray]' ({error.name or error} is missing)"
             ) from None
-        return RayServeBackend(settings)
+        return RayServeBackend(settings, load_model_pool)
     from bot.jobs.backend import ThreadBackend
 
     return ThreadBackend(lambda: load_model_pool(settings))

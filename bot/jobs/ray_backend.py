@@ -51,6 +51,9 @@ PROBE_INTERVAL = 1.0
 WATCH_INTERVAL = 5.0
 
 T = TypeVar("T")
+# `factory.load_model_pool`: (settings, on_load=callback(model, seconds)) → a ModelPool. Passed in
+# (pickled by reference) so that the replicas load models exactly as the thread backend does.
+PoolLoader = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -75,16 +78,14 @@ class ReplicaReport:
 class EngineReplica:
     """One GPU replica: the model pool and a worker thread (the Serve deployment's class)."""
 
-    def __init__(self, settings: Config) -> None:
-        from bot.jobs.factory import load_model_pool
-
+    def __init__(self, settings: Config, load_pool: PoolLoader) -> None:
         self._loads = 0
         self._load_seconds = 0.0
         self._flags: dict[str, threading.Event] = {}
         # One thread owns the engine, as in ThreadBackend; the replica's event loop stays free for
         # cancel and state calls.
         self._worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpu-worker")
-        self._pool = load_model_pool(settings, on_load=self._count_load)
+        self._pool = load_pool(settings, on_load=self._count_load)
 
     def _count_load(self, model: str, seconds: float) -> None:
         self._loads += 1
@@ -146,7 +147,7 @@ def replica_name(index: int) -> str:
     return f"engine-{index}"
 
 
-def build_application(settings: Config) -> Any:
+def build_application(settings: Config, load_pool: PoolLoader) -> Any:
     """The Serve application: RAY_REPLICAS single-replica engine deployments and an ingress."""
     replica = serve.deployment(
         EngineReplica,
@@ -161,7 +162,10 @@ def build_application(settings: Config) -> Any:
     )
     directory = serve.deployment(ReplicaDirectory, ray_actor_options={"num_cpus": 0})
     return directory.bind(
-        *(replica.options(name=replica_name(n)).bind(settings) for n in range(settings.ray_replicas))
+        *(
+            replica.options(name=replica_name(n)).bind(settings, load_pool)
+            for n in range(settings.ray_replicas)
+        )
     )
 
 
@@ -196,8 +200,11 @@ async def _in_daemon_thread(function: Callable[..., T], *args: Any) -> T:
 class RayServeBackend:
     """Runs orders on Ray Serve replicas, one per replica at a time, with model affinity."""
 
-    def __init__(self, settings: Config, *, app_name: str = APP_NAME, affinity: bool = True) -> None:
+    def __init__(
+        self, settings: Config, load_pool: PoolLoader, *, app_name: str = APP_NAME, affinity: bool = True
+    ) -> None:
         self._settings = settings
+        self._load_pool = load_pool
         self._app_name = app_name
         self.affinity = affinity
         self._slots = [ReplicaSlot(n) for n in range(settings.ray_replicas)]
@@ -260,7 +267,9 @@ class RayServeBackend:
         try:
             async with asyncio.timeout(settings.ray_start_timeout):
                 await _in_daemon_thread(
-                    lambda: serve.run(build_application(settings), name=self._app_name, route_prefix=None)
+                    lambda: serve.run(
+                        build_application(settings, self._load_pool), name=self._app_name, route_prefix=None
+                    )
                 )
         except TimeoutError:
             resources = await _in_daemon_thread(ray.available_resources)

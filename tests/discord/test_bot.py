@@ -49,12 +49,12 @@ def test_shards_setting_picks_the_sharded_bot():
     """SHARDS=off: one connection; auto: AutoShardedBot asking Discord; a number: that many shards."""
     from discord.ext import commands
 
-    from bot.config import Settings
+    from bot.config import Config
     from bot.discord.bot import MidjourneyBot, make_bot
 
-    plain = make_bot(Settings.from_env({}))
+    plain = make_bot(Config.from_env({}))
     assert type(plain) is MidjourneyBot and not isinstance(plain, commands.AutoShardedBot)
-    auto = make_bot(Settings.from_env({"SHARDS": "auto"}))
+    auto = make_bot(Config.from_env({"SHARDS": "auto"}))
     assert isinstance(auto, commands.AutoShardedBot) and isinstance(auto, MidjourneyBot)
     assert auto.shard_count is None
-    assert make_bot(Settings.from_env({"SHARDS": "3"})).shard_count == 3
+    assert make_bot(Config.from_env({"SHARDS": "3"})).shard_count == 3

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.config import Settings
+from bot.config import Config
 
 REPLICAS = 2
 RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_DEDUP_LOGS": "0"}
@@ -126,7 +126,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster
                 os.environ[name] = value
 
 
-def ray_settings(tiny_model_dir: Path, data_dir: Path, address: str, **overrides: str) -> Settings:
+def ray_settings(tiny_model_dir: Path, data_dir: Path, address: str, **overrides: str) -> Config:
     """Tiny-model settings for CPU replicas on the test cluster; aliases x and y are two more models."""
     env = {
         "MODEL": "tiny",
@@ -142,7 +142,7 @@ def ray_settings(tiny_model_dir: Path, data_dir: Path, address: str, **overrides
         "RAY_START_TIMEOUT": "180",
     }
     env.update(overrides)
-    return Settings.from_env(env)
+    return Config.from_env(env)
 
 
 def alias_models(tiny_model_dir: Path, root: Path) -> dict[str, str]:
@@ -161,6 +161,7 @@ async def ray_backend(
     ray_cluster: RayCluster, tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Any]:
     """A started RayServeBackend with two CPU replicas, shared by the session's Ray tests."""
+    from bot.jobs.factory import load_model_pool
     from bot.jobs.ray_backend import RayServeBackend
 
     root = tmp_path_factory.mktemp("ray-models")
@@ -171,7 +172,7 @@ async def ray_backend(
         ray_cluster.address,
         MODEL_ALIASES=",".join(f"{name}={path}" for name, path in aliases.items()),
     )
-    backend = RayServeBackend(settings, app_name="mj-test")
+    backend = RayServeBackend(settings, load_model_pool, app_name="mj-test")
     await backend.start()
     yield backend
     await backend.stop()

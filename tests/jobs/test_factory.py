@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config import Config
 from bot.errors import ConfigError
 from bot.jobs.backend import ThreadBackend
 from bot.jobs.factory import make_backend
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_bad_backend_is_one_line() -> None:
     """BACKEND=gpu names the variable and the choices."""
     with pytest.raises(ConfigError, match=r"^BACKEND='gpu' is not valid: expected one of thread, ray$"):
-        Settings.from_env({"BACKEND": "gpu"})
+        Config.from_env({"BACKEND": "gpu"})
 
 
 def test_cli_with_a_bad_backend_exits_2(tmp_path: Path) -> None:
@@ -42,9 +42,9 @@ def test_cli_with_a_bad_backend_exits_2(tmp_path: Path) -> None:
 
 def test_make_backend_follows_the_setting() -> None:
     """thread → ThreadBackend (capacity 1); ray → RayServeBackend with one slot per replica."""
-    assert isinstance(make_backend(Settings.from_env({})), ThreadBackend)
-    assert make_backend(Settings.from_env({})).capacity == 1
+    assert isinstance(make_backend(Config.from_env({})), ThreadBackend)
+    assert make_backend(Config.from_env({})).capacity == 1
     pytest.importorskip("ray.serve")
-    backend = make_backend(Settings.from_env({"BACKEND": "ray", "RAY_REPLICAS": "3"}))
+    backend = make_backend(Config.from_env({"BACKEND": "ray", "RAY_REPLICAS": "3"}))
     assert type(backend).__name__ == "RayServeBackend"
     assert len(backend.slots) == 3 and backend.capacity == 0  # nothing reachable before start

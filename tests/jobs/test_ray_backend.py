@@ -121,12 +121,13 @@ async def test_start_with_resources_the_cluster_lacks_is_one_clear_line(
     ray_cluster: RayCluster, ray_backend: Any, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     """Asking the CPU-only cluster for GPU replicas fails within RAY_START_TIMEOUT, naming it."""
+    from bot.jobs.factory import load_model_pool
     from bot.jobs.ray_backend import RayServeBackend
 
     settings = ray_settings(
         tiny_model_dir, tmp_path, ray_cluster.address, RAY_GPUS_PER_REPLICA="1", RAY_START_TIMEOUT="5"
     )
-    backend = RayServeBackend(settings, app_name="mj-unmet")
+    backend = RayServeBackend(settings, load_model_pool, app_name="mj-unmet")
     with pytest.raises(ConfigError) as raised:
         await backend.start()
     message = str(raised.value)
@@ -196,11 +197,12 @@ async def test_an_unreachable_cluster_keeps_jobs_waiting_and_says_so(
     """The replica cannot be reached: the job goes back to the queue and waits (the service stays
     up, the log says so); once the replica answers again, the job runs."""
     from bot.engine.family import TINY
+    from bot.jobs.factory import load_model_pool
     from bot.jobs.ray_backend import RayServeBackend, ReplicaState
 
     pytest.importorskip("ray.serve")
     settings = make_settings(tmp_path / "data", BACKEND="ray", RAY_REPLICAS="1")
-    backend = RayServeBackend(settings)
+    backend = RayServeBackend(settings, load_model_pool)
     replica = UnreachableReplica(ReplicaState(123, TINY, ["tiny"], 1, 0.5))
     backend._handles = [replica]
     backend._slot_changed = asyncio.Condition()
