@@ -48,3 +48,16 @@ def test_make_backend_follows_the_setting() -> None:
     backend = make_backend(Config.from_env({"BACKEND": "ray", "RAY_REPLICAS": "3"}))
     assert type(backend).__name__ == "RayServeBackend"
     assert len(backend.slots) == 3 and backend.capacity == 0  # nothing reachable before start
+
+
+def test_a_local_cluster_without_the_gpus_asked_for_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RAY_ADDRESS empty on a box with fewer GPUs than replicas × GPUs: one line before any wait."""
+    ray = pytest.importorskip("ray")
+    from bot.jobs.factory import load_model_pool
+    from bot.jobs.ray_backend import RayServeBackend
+
+    backend = RayServeBackend(Config.from_env({"BACKEND": "ray", "RAY_REPLICAS": "2"}), load_model_pool)
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 2.0})
+    with pytest.raises(ConfigError) as raised:
+        backend._check_resources()
+    assert str(raised.value) == "RAY_REPLICAS=2 with RAY_GPUS_PER_REPLICA=1 needs 2 GPUs; this machine has 0"
