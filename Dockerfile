@@ -14,11 +14,13 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first (cached layer), then the code.
+# EXTRAS=ray adds Ray Serve (docker-compose.ray.yml builds with it).
+ARG EXTRAS=""
 WORKDIR /app
 COPY pyproject.toml README.md ./
 RUN python3 -m venv /opt/venv \
     && mkdir -p bot && touch bot/__init__.py \
-    && /opt/venv/bin/pip install . \
+    && /opt/venv/bin/pip install ".${EXTRAS:+[$EXTRAS]}" \
     && /opt/venv/bin/pip uninstall -y mj-discord-bot \
     && rm -rf bot
 COPY bot ./bot

@@ -19,6 +19,7 @@ from bot.errors import ConfigError
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NSFW_FILTERS = ("off", "spoiler", "block")
+BACKENDS = ("thread", "ray")
 DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
 
 
@@ -82,6 +83,20 @@ def _optional_int(low: int, high: int) -> Callable[[str], int | None]:
         return inner(value) if value.strip() else None
 
     return parse
+
+
+def _ray_address(value: str) -> str:
+    value = value.strip()
+    if value and value != "auto" and not value.startswith("ray://") and ":" not in value:
+        raise ValueError("empty (start a local cluster), 'auto', 'ray://host:10001' or 'host:6379'")
+    return value
+
+
+def _shards(value: str) -> str:
+    value = value.strip().lower()
+    if value in ("off", "auto") or (value.isdigit() and 1 <= int(value) <= 4096):
+        return value
+    raise ValueError("off, auto or a number of shards from 1 to 4096")
 
 
 def _bool(value: str) -> bool:
@@ -208,6 +223,44 @@ class Config:
         _url,
         "https://discord.com",
         "Base URL of Discord's OAuth2 pages and API for web sign-in (a proxy or a test fake may go here).",
+    shards: str = _setting(
+        "SHARDS",
+        _shards,
+        "off",
+        "Gateway shards: off (one connection), auto (Discord's recommended count) or a number.",
+    )
+    backend: str = _setting(
+        "BACKEND",
+        _choice(BACKENDS),
+        "thread",
+        "Where jobs run: thread (one GPU in this process) or ray (GPU replicas run by Ray Serve).",
+    )
+    ray_address: str = _setting(
+        "RAY_ADDRESS",
+        _ray_address,
+        "",
+        "BACKEND=ray: empty starts a local Ray cluster; 'auto' or 'ray://host:10001' joins one.",
+    )
+    ray_replicas: int = _setting(
+        "RAY_REPLICAS",
+        _int(1, 256),
+        "1",
+        "BACKEND=ray: GPU replicas (jobs run at once), usually one per GPU.",
+    )
+    ray_gpus_per_replica: float = _setting(
+        "RAY_GPUS_PER_REPLICA",
+        _float(0.0, 16.0),
+        "1",
+        "BACKEND=ray: GPUs each replica reserves (0: CPU replicas; 0.5: two replicas share a GPU).",
+    )
+    ray_cpus_per_replica: float = _setting(
+        "RAY_CPUS_PER_REPLICA", _float(0.0, 256.0), "1", "BACKEND=ray: CPUs each replica reserves."
+    )
+    ray_start_timeout: float = _setting(
+        "RAY_START_TIMEOUT",
+        _float(1.0, 86400.0),
+        "600",
+        "BACKEND=ray: seconds the replicas may take to start (load the model) before start-up fails.",
     )
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR.")
 

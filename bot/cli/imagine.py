@@ -1,7 +1,7 @@
 """`python -m bot imagine "PROMPT" -o grid.png`: render locally through the job system.
 
 The same path the bot uses: the prompt is expanded, each job is submitted to a `JobService`
-(SQLite under DATA_DIR, the GPU worker thread, images with metadata), and a delivery handler
+(SQLite under DATA_DIR, the backend BACKEND names, images with metadata), and a delivery handler
 copies each finished grid to the output file. Jobs the bot left in the database are not touched.
 """
 
@@ -45,18 +45,18 @@ def execute(args: argparse.Namespace, settings: Config) -> int:
 
 
 async def _run(prompt: str, output: Path, settings: Config) -> int:
-    from bot.jobs.backend import ThreadBackend
     from bot.jobs.events import Failed, Finished, Progress
-    from bot.jobs.factory import load_model_pool
+    from bot.jobs.factory import make_backend
     from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
     from bot.jobs.service import JobService
     from bot.prompt import context_from_settings, expand_prompt
     from bot.store.repository import Repository
 
+    backend = make_backend(settings)  # BACKEND=thread or ray, as for the bot
     repository = await Repository.open(settings.database_path, settings.images_dir)
     # One CLI run is one user's burst: let all of its jobs wait at once.
     local = replace(settings, max_jobs_per_user=max(settings.max_jobs_per_user, 40))
-    service = JobService(local, repository, ThreadBackend(lambda: load_model_pool(settings)))
+    service = JobService(local, repository, backend)
     destinations: dict[str, Path] = {}
 
     async def copy_to_output(job: Job, images: list[JobImage]) -> None:

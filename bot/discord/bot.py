@@ -59,7 +59,14 @@ def apply_discord_endpoints(settings: Config) -> None:
 class MidjourneyBot(commands.Bot):
     """Slash commands and persistent buttons in front of the job service."""
 
-    def __init__(self, settings: Config, *, jobs: JobService | None = None, manage_jobs: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Config,
+        *,
+        jobs: JobService | None = None,
+        manage_jobs: bool = True,
+        **client_options: Any,
+    ) -> None:
         # Slash commands and buttons need no privileged intent; `guilds` keeps channels cached.
         intents = discord.Intents.none()
         intents.guilds = True
@@ -68,6 +75,7 @@ class MidjourneyBot(commands.Bot):
             intents=intents,
             help_command=None,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+            **client_options,
         )
         self.config = settings
         self._manage_jobs = manage_jobs
@@ -186,3 +194,16 @@ def _read_text(path: Path) -> str:
 def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n")
+
+
+class ShardedMidjourneyBot(MidjourneyBot, commands.AutoShardedBot):
+    """The same bot over several gateway connections in one process (`SHARDS`), for large bots."""
+
+
+def make_bot(settings: Config, **options: Any) -> MidjourneyBot:
+    """The bot `SHARDS` asks for: one gateway connection (`off`), or Discord's recommended
+    number of shards (`auto`), or exactly that many."""
+    if settings.shards == "off":
+        return MidjourneyBot(settings, **options)
+    shard_count = None if settings.shards == "auto" else int(settings.shards)
+    return ShardedMidjourneyBot(settings, shard_count=shard_count, **options)

@@ -12,7 +12,7 @@ import aiohttp
 import discord
 
 from bot.config import Config
-from bot.discord.bot import MidjourneyBot, apply_discord_endpoints
+from bot.discord.bot import apply_discord_endpoints, make_bot
 from bot.discord.web_posting import DiscordPoster
 from bot.errors import ConfigError
 from bot.jobs.factory import open_job_service
@@ -32,7 +32,7 @@ async def serve(settings: Config, token: str) -> None:
     # One job service for the bot and the web app; the bot starts and stops it.
     jobs = await open_job_service(settings)
     register_web_delivery(jobs)
-    bot = MidjourneyBot(settings, jobs=jobs)
+    bot = make_bot(settings, jobs=jobs)
     web = await start_beside_bot(settings, jobs, DiscordPoster(bot))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

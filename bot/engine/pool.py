@@ -36,6 +36,11 @@ class ModelPool:
     def model_name(self) -> str:
         return self.default.model_name
 
+    @property
+    def loaded_models(self) -> list[str]:
+        """The models held now: the default first, then the extra one if any."""
+        return [self.default_model] + ([self._extra[0]] if self._extra is not None else [])
+
     def engine_for(self, model: str) -> Any:
         """The engine for `model` ("" = default), loading it (and unloading the last extra) if needed."""
         if not model or model == self.default_model:

@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 
 
 class Backend(Protocol):
-    """Runs work orders on a GPU, one at a time, and streams what happens back."""
+    """Runs work orders on GPUs, `capacity` at a time, and streams what happens back."""
+
+    @property
+    def capacity(self) -> int:
+        """How many orders it can run at once right now (1 for one GPU; 0 while unreachable)."""
+        ...
 
     @property
     def family(self) -> ModelFamily:
@@ -60,6 +65,10 @@ class ThreadBackend:
         self._cancel_flags: dict[str, threading.Event] = {}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def capacity(self) -> int:
+        return 1
 
     @property
     def family(self) -> ModelFamily:

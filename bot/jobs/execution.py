@@ -24,7 +24,8 @@ from bot.engine.request import GenerationRequest, GenerationResult, JobCancelled
 
 log = logging.getLogger(__name__)
 
-FailureReason = Literal["cancelled", "timeout", "out_of_memory", "error"]
+# "lost": the worker itself went away mid-job (a remote replica died): the job may run again.
+FailureReason = Literal["cancelled", "timeout", "out_of_memory", "error", "lost"]
 
 
 @dataclass(frozen=True)

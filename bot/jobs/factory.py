@@ -1,24 +1,56 @@
-"""Build the production job service: SQLite under DATA_DIR, the in-process GPU worker, and the
-model pool (MODEL plus MODEL_ALIASES loaded on demand). Used by the bot and the CLI alike."""
+"""Build the production job service: SQLite under DATA_DIR, the backend chosen by `BACKEND`
+(the in-process GPU worker thread, or GPU replicas run by Ray Serve), and the model pool (MODEL
+plus MODEL_ALIASES loaded on demand). Used by the bot and the CLI alike."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from bot.config import Config
+from bot.errors import ConfigError
+from bot.jobs.backend import Backend
 from bot.jobs.service import JobService
 from bot.store.repository import Repository
 
+__all__ = ["load_model_pool", "make_backend", "open_job_service"]
 
-def load_model_pool(settings: Config):
-    """Load the default model into a pool that also serves --version/--niji alias models."""
+
+def load_model_pool(settings: Config, on_load: Callable[[str, float], None] | None = None):
+    """Load the default model into a pool that also serves --version/--niji alias models.
+
+    `on_load(model, seconds)` is told about every model load (Ray replicas count them).
+    """
     from bot.engine.loader import load_engine
     from bot.engine.pool import ModelPool
 
-    return ModelPool(settings.model, lambda model: load_engine(settings, model))
+    def load(model: str):
+        started = time.monotonic()
+        engine = load_engine(settings, model)
+        if on_load is not None:
+            on_load(model, time.monotonic() - started)
+        return engine
+
+    return ModelPool(settings.model, load)
+
+
+def make_backend(settings: Config) -> Backend:
+    """The backend `BACKEND` names, not started yet. `ray` needs the optional extra (`.[ray]`)."""
+    if settings.backend == "ray":
+        try:
+            from bot.jobs.ray_backend import RayServeBackend
+        except ImportError as error:
+            raise ConfigError(
+                f"BACKEND='ray' needs Ray Serve: pip install '.[ray]' ({error.name or error} is missing)"
+            ) from None
+        return RayServeBackend(settings, load_model_pool)
+    from bot.jobs.backend import ThreadBackend
+
+    return ThreadBackend(lambda: load_model_pool(settings))
 
 
 async def open_job_service(settings: Config) -> JobService:
-    """The job service on DATA_DIR's database (migrated) with the thread backend; not started yet."""
-    from bot.jobs.backend import ThreadBackend
-
+    """The job service on DATA_DIR's database (migrated) with the configured backend; not started."""
+    backend = make_backend(settings)
     repository = await Repository.open(settings.database_path, settings.images_dir)
-    return JobService(settings, repository, ThreadBackend(lambda: load_model_pool(settings)))
+    return JobService(settings, repository, backend)

@@ -1,8 +1,8 @@
 """The job system's front door: submit, cancel, watch and deliver GPU jobs, durably.
 
 Everything here runs on the event loop. The scheduler (`FairQueue`) decides what runs next; one
-dispatcher task hands one order at a time to the backend (the GPU worker thread) and records the
-outcome; delivery handlers post results (Discord, ...). State lives in SQLite, so a restart
+dispatcher task hands orders to the backend, up to its `capacity` at a time (1 for the GPU worker
+thread, one per replica for Ray), and records each outcome; delivery handlers post results (Discord, ...). State lives in SQLite, so a restart
 re-queues what was waiting or running and delivers what finished but was not yet delivered.
 
 Life of a job: queued → running → done | failed | cancelled, then delivered once.
@@ -65,8 +65,8 @@ class JobService:
         self._retry_max = delivery_retry_max
         self._queue = FairQueue()
         self._active: dict[str, Job] = {}  # queued and running jobs
-        self._running: str | None = None
-        self._run_finished = asyncio.Event()
+        self._in_flight: dict[str, asyncio.Task[None]] = {}  # running jobs, in start order
+        self._run_finished = asyncio.Event()  # set while nothing runs
         self._run_finished.set()
         self._subscribers: dict[str, list[asyncio.Queue[JobEvent]]] = {}
         self._announced: dict[str, int] = {}  # job id → last Queued position sent
@@ -125,14 +125,15 @@ class JobService:
         grace = self.settings.shutdown_grace if grace is None else grace
         self._stopping = True
         self._wakeup.set()
-        running = self._running
-        if running is not None:
+        if self._in_flight:
             try:
                 await asyncio.wait_for(self._run_finished.wait(), grace)
             except TimeoutError:
-                log.info("job %s did not finish within %g s; it will run again after restart", running, grace)
+                running = list(self._in_flight)
+                log.info("jobs %s did not finish within %g s; they run again after restart", running, grace)
                 self._interrupted = True
-                self.backend.cancel(running)
+                for job_id in running:
+                    self.backend.cancel(job_id)
                 await self._run_finished.wait()
         if self._dispatcher is not None:
             self._dispatcher.cancel()
@@ -286,7 +287,13 @@ class JobService:
 
     @property
     def running_job_id(self) -> str | None:
-        return self._running
+        """The running job (the first started, when the backend runs several)."""
+        return next(iter(self._in_flight), None)
+
+    @property
+    def backend_status(self) -> str | None:
+        """A problem of the backend worth showing members (e.g. GPU workers unreachable), or None."""
+        return getattr(self.backend, "status", None)
 
     @property
     def waiting_count(self) -> int:
@@ -367,14 +374,24 @@ class JobService:
 
     async def _dispatch_forever(self) -> None:
         while True:
-            ticket = None if self._stopping else self._queue.pop()
+            ticket = None
+            if not self._stopping and len(self._in_flight) < self.backend.capacity:
+                ticket = self._queue.pop()
             if ticket is None:
                 self._wakeup.clear()
-                await self._wakeup.wait()
+                # Jobs wait while the backend has no room; its capacity may come back (a Ray
+                # replica restarted) without any event here, so look again now and then.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0 if len(self._queue) and not self._stopping else None):
+                        await self._wakeup.wait()
                 continue
             job = self._active[ticket.job_id]
-            self._running = job.id
+            job.status = JobStatus.RUNNING  # from now on a cancel goes to the backend
             self._run_finished.clear()
+            self._in_flight[job.id] = asyncio.create_task(self._run_guarded(job), name=f"run-{job.id}")
+
+    async def _run_guarded(self, job: Job) -> None:
+        try:
             try:
                 await self._run(job)
             except Exception as error:
@@ -385,9 +402,11 @@ class JobService:
                     # Even the database failed: the row stays 'running' and is retried after restart.
                     log.exception("could not record the failure of job %s", job.id)
                     self._active.pop(job.id, None)
-            finally:
-                self._running = None
+        finally:
+            self._in_flight.pop(job.id, None)
+            if not self._in_flight:
                 self._run_finished.set()
+            self._wakeup.set()
 
     async def _run(self, job: Job) -> None:
         job.status = JobStatus.RUNNING
@@ -418,8 +437,23 @@ class JobService:
                     await self.repository.mark_queued(job.id)
                     job.status = JobStatus.QUEUED
                     return
+                if event.reason == "lost":
+                    await self._requeue_lost(job, event.message)
+                    return
                 status = JobStatus.CANCELLED if event.reason == "cancelled" else JobStatus.FAILED
                 await self._record_outcome(job, status, event.message, event.gpu_seconds)
+
+    async def _requeue_lost(self, job: Job, message: str) -> None:
+        """The worker died under this job: run it again first in its user's lane, up to MAX_ATTEMPTS."""
+        if job.attempts >= MAX_ATTEMPTS:
+            await self._record_failure(job, f"Stopped after the worker died {job.attempts} times on it.")
+            return
+        log.warning("job %s goes back to the queue (attempt %d): %s", job.id, job.attempts, message)
+        await self.repository.mark_queued(job.id)
+        job.status = JobStatus.QUEUED
+        job.started_at = None
+        self._queue.push(self._ticket(job), front=True)
+        self._announce_positions()
 
     def _progress(self, job_id: str, event: WorkProgress) -> None:
         now = time.monotonic()

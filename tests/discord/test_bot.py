@@ -43,3 +43,18 @@ def test_endpoint_settings_reach_discord_py(tiny_model_dir, tmp_path, monkeypatc
     apply_discord_endpoints(settings)
     assert discord.http.Route("GET", "/users/@me").url == "http://127.0.0.1:9/api/v10/users/@me"
     assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == "ws://127.0.0.1:9/gateway"
+
+
+def test_shards_setting_picks_the_sharded_bot():
+    """SHARDS=off: one connection; auto: AutoShardedBot asking Discord; a number: that many shards."""
+    from discord.ext import commands
+
+    from bot.config import Config
+    from bot.discord.bot import MidjourneyBot, make_bot
+
+    plain = make_bot(Config.from_env({}))
+    assert type(plain) is MidjourneyBot and not isinstance(plain, commands.AutoShardedBot)
+    auto = make_bot(Config.from_env({"SHARDS": "auto"}))
+    assert isinstance(auto, commands.AutoShardedBot) and isinstance(auto, MidjourneyBot)
+    assert auto.shard_count is None
+    assert make_bot(Config.from_env({"SHARDS": "3"})).shard_count == 3

@@ -77,3 +77,11 @@ async def test_show_refuses_someone_elses_job_and_unknown_ids(world):
         assert result.ephemeral
         assert [embed.title for embed in result.response.embeds] == [title]
     assert world.messages() == [grid]
+
+
+async def test_info_says_when_gpu_workers_are_unreachable(world):
+    """A backend reporting a problem (Ray replicas away) shows it in /info; none: no such field."""
+    assert "GPU workers" not in fields((await world.alice.slash(world.channel, "info")).response.embeds[0])
+    world.service.backend.status = "1 of 2 GPU workers reachable; jobs wait in line for the others."
+    shown = fields((await world.alice.slash(world.channel, "info")).response.embeds[0])
+    assert shown["GPU workers"] == "1 of 2 GPU workers reachable; jobs wait in line for the others."

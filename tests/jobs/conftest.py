@@ -180,3 +180,7 @@ async def wait_until(predicate: Callable[[], bool], seconds: float = 10.0) -> No
     async with asyncio.timeout(seconds):
         while not predicate():  # noqa: ASYNC110 (a plain condition, no event to wait on)
             await asyncio.sleep(0.005)
+
+
+# The session's Ray cluster and backend (skipped without ray[serve], except in CI).
+from tests.jobs.ray_cluster import ray_backend, ray_cluster  # noqa: E402, F401

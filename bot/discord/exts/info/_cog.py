@@ -65,6 +65,8 @@ class Info(commands.Cog):
             embed.add_field(name=name, value=value, inline=False)
         embed.add_field(name=f"Running jobs ({len(running)})", value=job_list(running), inline=False)
         embed.add_field(name=f"Queued jobs ({len(queued)})", value=job_list(queued), inline=False)
+        if (status := service.backend_status) is not None:
+            embed.add_field(name="GPU workers", value=status, inline=False)
         embed.set_footer(text="/show <job id> posts one of your jobs again")
         return embed
 

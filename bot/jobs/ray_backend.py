@@ -1,0 +1,492 @@
+"""`BACKEND=ray`: the same orders run on GPU replicas managed by Ray Serve (the only module that
+imports ray; install with `pip install '.[ray]'`).
+
+One Serve application (`RAY_REPLICAS` replicas, each reserving `RAY_GPUS_PER_REPLICA` GPUs) loads
+the model pool in every replica, exactly as the thread backend does, and runs each order with
+`execution.run_order` on a worker thread of the replica. Progress and previews stream back
+(`handle.options(stream=True)`); a cancel is a second small call that sets the order's flag, so
+the engine stops at its next step.
+
+Each replica is its own single-replica deployment (`engine-0`, `engine-1`, …) under one ingress,
+so this backend, not Serve's router, picks the replica: it runs one order per replica at a time
+(`capacity` = reachable replicas), prefers a replica that already holds the job's model
+(`affinity.pick_slot`), and knows which replica died. A replica that dies mid-job yields
+`WorkFailed(reason="lost")` (the job service queues the job again); the replica is left out of
+dispatch until Serve has restarted it and it answers again, while the jobs wait in the fair queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import ray
+from ray import serve
+from ray.exceptions import RayTaskError
+
+from bot.config import Config
+from bot.engine.family import ModelFamily
+from bot.errors import ConfigError
+from bot.jobs.affinity import ReplicaSlot, pick_slot
+from bot.jobs.execution import WorkDone, WorkEvent, WorkFailed, WorkOrder, WorkProgress, run_order
+
+__all__ = ["APP_NAME", "EngineReplica", "RayServeBackend", "ReplicaState"]
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "mj-bot"
+NAMESPACE = "mj-bot"
+# How long a replica may take to answer a health probe before it counts as unreachable.
+PROBE_TIMEOUT = 10.0
+PROBE_INTERVAL = 1.0
+# Idle replicas are probed this often, so an outage is noticed before a job is sent into it.
+WATCH_INTERVAL = 5.0
+
+T = TypeVar("T")
+# `factory.load_model_pool`: (settings, on_load=callback(model, seconds)) → a ModelPool. Passed in
+# (pickled by reference) so that the replicas load models exactly as the thread backend does.
+PoolLoader = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class ReplicaState:
+    """What a replica reports about itself (after start-up and after each order)."""
+
+    pid: int
+    family: ModelFamily
+    models: list[str]
+    loads: int
+    load_seconds: float
+
+
+@dataclass(frozen=True)
+class ReplicaReport:
+    """The last item of a replica's stream: the order's outcome and the replica's state."""
+
+    outcome: WorkDone | WorkFailed
+    state: ReplicaState
+
+
+class EngineReplica:
+    """One GPU replica: the model pool and a worker thread (the Serve deployment's class)."""
+
+    def __init__(self, settings: Config, load_pool: PoolLoader) -> None:
+        self._loads = 0
+        self._load_seconds = 0.0
+        self._flags: dict[str, threading.Event] = {}
+        # One thread owns the engine, as in ThreadBackend; the replica's event loop stays free for
+        # cancel and state calls.
+        self._worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpu-worker")
+        self._pool = load_pool(settings, on_load=self._count_load)
+
+    def _count_load(self, model: str, seconds: float) -> None:
+        self._loads += 1
+        self._load_seconds += seconds
+        log.info("replica %d loaded %s in %.1f s (%d loads)", os.getpid(), model, seconds, self._loads)
+
+    def state(self) -> ReplicaState:
+        """Who this replica is and which models it holds."""
+        return ReplicaState(
+            os.getpid(), self._pool.family, self._pool.loaded_models, self._loads, self._load_seconds
+        )
+
+    def cancel(self, job_id: str) -> None:
+        """Stop that order at its next step (also when the order has not arrived here yet)."""
+        self._flags.setdefault(job_id, threading.Event()).set()
+
+    async def run(self, order: WorkOrder) -> AsyncIterator[WorkProgress | ReplicaReport]:
+        """Run one order: progress events, then one `ReplicaReport`."""
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[WorkProgress | None] = asyncio.Queue()
+        flag = self._flags.setdefault(order.job_id, threading.Event())
+
+        def emit(event: WorkProgress) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+        future = loop.run_in_executor(self._worker, self._run_guarded, order, flag, emit)
+        # Scheduled after every emit of the worker thread, so the stream keeps their order.
+        future.add_done_callback(lambda _: events.put_nowait(None))
+        try:
+            while (event := await events.get()) is not None:
+                yield event
+            yield ReplicaReport(future.result(), self.state())
+        finally:
+            # Also when the caller went away: the engine stops at its next step.
+            flag.set()
+            self._flags.pop(order.job_id, None)
+
+    def _run_guarded(
+        self, order: WorkOrder, flag: threading.Event, emit: Callable[[WorkProgress], None]
+    ) -> WorkDone | WorkFailed:
+        try:
+            return run_order(self._pool, order, flag, emit)
+        except BaseException as error:
+            log.exception("the GPU replica was interrupted")
+            return WorkFailed(f"The GPU worker was interrupted: {type(error).__name__}", "error")
+
+
+class ReplicaDirectory:
+    """The application's ingress: holds the replicas' deployments together under one name."""
+
+    def __init__(self, *replicas: Any) -> None:
+        self._count = len(replicas)
+
+    def count(self) -> int:
+        return self._count
+
+
+def replica_name(index: int) -> str:
+    return f"engine-{index}"
+
+
+def build_application(settings: Config, load_pool: PoolLoader) -> Any:
+    """The Serve application: RAY_REPLICAS single-replica engine deployments and an ingress."""
+    replica = serve.deployment(
+        EngineReplica,
+        num_replicas=1,
+        # One order at a time is this backend's rule; the extra room is for cancel and probes.
+        max_ongoing_requests=8,
+        ray_actor_options={
+            "num_gpus": settings.ray_gpus_per_replica,
+            "num_cpus": settings.ray_cpus_per_replica,
+        },
+        graceful_shutdown_timeout_s=5,
+    )
+    directory = serve.deployment(ReplicaDirectory, ray_actor_options={"num_cpus": 0})
+    return directory.bind(
+        *(
+            replica.options(name=replica_name(n)).bind(settings, load_pool)
+            for n in range(settings.ray_replicas)
+        )
+    )
+
+
+async def _in_daemon_thread(function: Callable[..., T], *args: Any) -> T:
+    """Run a blocking call on a daemon thread (like asyncio.to_thread, but a call that never
+    returns, such as `serve.run` waiting for resources, cannot keep the process alive at exit)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    def work() -> None:
+        try:
+            result = function(*args)
+        except BaseException as error:
+            outcome: tuple[Any, BaseException | None] = (None, error)
+        else:
+            outcome = (result, None)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits for this any more
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=work, name=f"ray-{function.__name__}", daemon=True).start()
+    return await future
+
+
+class RayServeBackend:
+    """Runs orders on Ray Serve replicas, one per replica at a time, with model affinity."""
+
+    def __init__(
+        self, settings: Config, load_pool: PoolLoader, *, app_name: str = APP_NAME, affinity: bool = True
+    ) -> None:
+        self._settings = settings
+        self._load_pool = load_pool
+        self._app_name = app_name
+        self.affinity = affinity
+        self._slots = [ReplicaSlot(n) for n in range(settings.ray_replicas)]
+        self._handles: list[Any] = []
+        self._running: dict[str, ReplicaSlot] = {}
+        self._early_cancels: set[str] = set()
+        self._family: ModelFamily | None = None
+        self._own_cluster = False
+        self._slot_changed: asyncio.Condition | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._watcher: asyncio.Task[None] | None = None
+
+    # ---- what the job service reads --------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        return sum(slot.healthy for slot in self._slots)
+
+    @property
+    def family(self) -> ModelFamily:
+        if self._family is None:
+            raise RuntimeError("the backend is not started")
+        return self._family
+
+    @property
+    def slots(self) -> list[ReplicaSlot]:
+        """The replicas as the dispatcher sees them (models held, loads, pid, busy)."""
+        return self._slots
+
+    @property
+    def loads(self) -> int:
+        """Model loads reported by the replicas' current processes, start-up loads included."""
+        return sum(slot.loads for slot in self._slots)
+
+    @property
+    def status(self) -> str | None:
+        """One line for /info while some replicas are unreachable; None when all answer."""
+        reachable = self.capacity
+        if not self._handles or reachable == len(self._slots):
+            return None
+        return f"{reachable} of {len(self._slots)} GPU workers reachable; jobs wait in line for the others."
+
+    def replica_of(self, job_id: str) -> ReplicaSlot | None:
+        """The replica running this job now, if any."""
+        return self._running.get(job_id)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._handles:
+            return
+        self._slot_changed = asyncio.Condition()
+        settings = self._settings
+        await _in_daemon_thread(self._connect)
+        if self._own_cluster:
+            self._check_resources()
+        await _in_daemon_thread(lambda: serve.start(proxy_location="Disabled"))
+        replicas = f"{settings.ray_replicas} replica(s) with {settings.ray_gpus_per_replica:g} GPU(s) and {settings.ray_cpus_per_replica:g} CPU(s) each"
+        log.info("starting %s on Ray (%s)", replicas, settings.ray_address or "local cluster")
+        try:
+            async with asyncio.timeout(settings.ray_start_timeout):
+                await _in_daemon_thread(
+                    lambda: serve.run(
+                        build_application(settings, self._load_pool), name=self._app_name, route_prefix=None
+                    )
+                )
+        except TimeoutError:
+            resources = await _in_daemon_thread(ray.available_resources)
+            await self._teardown()
+            raise ConfigError(
+                f"RAY_START_TIMEOUT={settings.ray_start_timeout:g}: Ray could not start {replicas} "
+                f"in time; the cluster has free {_resources(resources)}"
+            ) from None
+        except Exception as error:
+            await self._teardown()
+            raise ConfigError(f"BACKEND='ray': the replicas failed to start: {_last_line(error)}") from None
+        self._handles = [
+            serve.get_deployment_handle(replica_name(slot.index), app_name=self._app_name)
+            for slot in self._slots
+        ]
+        states = await asyncio.gather(*(handle.state.remote() for handle in self._handles))
+        for slot, state in zip(self._slots, states, strict=True):
+            self._update(slot, state)
+            slot.healthy = True
+        self._family = states[0].family
+        self._watcher = asyncio.create_task(self._watch(), name="ray-replica-watch")
+        log.info("Ray Serve backend ready: %d replicas (pids %s)", len(states), [s.pid for s in states])
+
+    def _connect(self) -> None:
+        address = self._settings.ray_address
+        if ray.is_initialized():
+            return
+        if address:
+            ray.init(address=address, namespace=NAMESPACE, logging_level=logging.WARNING)
+        else:
+            # "local" starts a new cluster even when Ray's own RAY_ADDRESS variable is set.
+            ray.init(
+                address="local", namespace=NAMESPACE, include_dashboard=False, logging_level=logging.WARNING
+            )
+            self._own_cluster = True
+
+    def _check_resources(self) -> None:
+        settings = self._settings
+        total = ray.cluster_resources()
+        for resource, each in (
+            ("GPU", settings.ray_gpus_per_replica),
+            ("CPU", settings.ray_cpus_per_replica),
+        ):
+            needed = each * settings.ray_replicas
+            if needed > total.get(resource, 0.0):
+                raise ConfigError(
+                    f"RAY_REPLICAS={settings.ray_replicas} with RAY_{resource}S_PER_REPLICA={each:g} needs "
+                    f"{needed:g} {resource}s; this machine has {total.get(resource, 0.0):g}"
+                )
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+        for job_id in list(self._running):
+            self.cancel(job_id)
+        for task in list(self._tasks):
+            task.cancel()
+        await self._teardown()
+        self._handles = []
+        for slot in self._slots:
+            slot.healthy = False
+
+    async def _teardown(self) -> None:
+        def teardown() -> None:
+            if not ray.is_initialized():
+                return
+            try:
+                serve.delete(self._app_name)
+            except Exception:
+                log.exception("could not delete the Serve application %s", self._app_name)
+            if self._own_cluster:
+                serve.shutdown()
+                ray.shutdown()
+
+        await _in_daemon_thread(teardown)
+
+    # ---- orders ----------------------------------------------------------------------------
+
+    def submit(self, order: WorkOrder) -> AsyncIterator[WorkEvent]:
+        if not self._handles:
+            raise RuntimeError("the backend is not started")
+        return self._stream(order)
+
+    def cancel(self, job_id: str) -> None:
+        slot = self._running.get(job_id)
+        if slot is None:
+            # Not on a replica yet (waiting for one): it is cancelled when it gets there.
+            self._early_cancels.add(job_id)
+            return
+        if self._handles:
+            self._spawn(self._send_cancel(self._handles[slot.index], job_id))
+
+    async def _send_cancel(self, handle: Any, job_id: str) -> None:
+        try:
+            await asyncio.wait_for(handle.cancel.remote(job_id), PROBE_TIMEOUT)
+        except Exception as error:
+            log.warning("could not reach the replica to cancel job %s: %s", job_id, _last_line(error))
+
+    async def _acquire(self, order: WorkOrder) -> ReplicaSlot:
+        assert self._slot_changed is not None
+        async with self._slot_changed:
+            while (slot := pick_slot(self._slots, order.request.model, affinity=self.affinity)) is None:
+                await self._slot_changed.wait()
+            slot.busy = True
+            return slot
+
+    async def _release(self, slot: ReplicaSlot) -> None:
+        assert self._slot_changed is not None
+        async with self._slot_changed:
+            slot.busy = False
+            self._slot_changed.notify_all()
+
+    async def _stream(self, order: WorkOrder) -> AsyncIterator[WorkEvent]:
+        slot = await self._acquire(order)
+        if order.job_id in self._early_cancels:
+            self._early_cancels.discard(order.job_id)
+            await self._release(slot)
+            yield WorkFailed("Cancelled.", "cancelled")
+            return
+        self._running[order.job_id] = slot
+        handle = self._handles[slot.index]
+        responses = handle.options(stream=True).run.remote(order)
+        finished = False
+        try:
+            async for item in responses:
+                if isinstance(item, ReplicaReport):
+                    finished = True
+                    self._update(slot, item.state)
+                    yield item.outcome
+                    return
+                yield item
+            raise ConnectionError("the replica's stream ended without an outcome")
+        except RayTaskError as error:
+            # An error raised by our code in the replica (not the replica dying): the job fails.
+            log.error("job %s failed in replica %s: %s", order.job_id, replica_name(slot.index), error)
+            yield WorkFailed(f"The GPU worker failed: {_last_line(error)}", "error")
+        except Exception as error:
+            log.warning(
+                "replica %s (pid %s) was lost during job %s: %s; the job goes back to the queue",
+                replica_name(slot.index),
+                slot.pid,
+                order.job_id,
+                _last_line(error),
+            )
+            slot.healthy = False
+            self._spawn(self._revive(slot))
+            yield WorkFailed("The GPU replica running this job was lost.", "lost")
+        finally:
+            if not finished:
+                responses.cancel()
+            self._running.pop(order.job_id, None)
+            await self._release(slot)
+
+    # ---- replica health --------------------------------------------------------------------
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _update(self, slot: ReplicaSlot, state: ReplicaState) -> None:
+        slot.pid, slot.models, slot.loads = state.pid, list(state.models), state.loads
+
+    async def _probe(self, slot: ReplicaSlot) -> ReplicaState:
+        return await asyncio.wait_for(self._handles[slot.index].state.remote(), PROBE_TIMEOUT)
+
+    async def _revive(self, slot: ReplicaSlot) -> None:
+        """Wait until the replica (restarted by Serve, or reachable again) answers; then use it."""
+        started = time.monotonic()
+        log.warning(
+            "replica %s is unreachable; %d of %d replicas take jobs, the others wait in the queue",
+            replica_name(slot.index),
+            self.capacity,
+            len(self._slots),
+        )
+        while self._handles:
+            try:
+                state = await self._probe(slot)
+            except Exception as error:
+                log.debug("replica %s still unreachable: %s", replica_name(slot.index), _last_line(error))
+                await asyncio.sleep(PROBE_INTERVAL)
+                continue
+            self._update(slot, state)
+            assert self._slot_changed is not None
+            async with self._slot_changed:
+                slot.healthy = True
+                self._slot_changed.notify_all()
+            log.warning(
+                "replica %s is back (pid %d) after %.0f s",
+                replica_name(slot.index),
+                state.pid,
+                time.monotonic() - started,
+            )
+            return
+
+    async def _watch(self) -> None:
+        """Probe idle replicas now and then, so that an outage is seen before a job is sent in."""
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            for slot in self._slots:
+                if not slot.free:
+                    continue
+                try:
+                    self._update(slot, await self._probe(slot))
+                except Exception:
+                    if slot.free:
+                        slot.healthy = False
+                        self._spawn(self._revive(slot))
+
+
+def _last_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[-1]}" if lines else type(error).__name__
+
+
+def _resources(resources: dict[str, float]) -> str:
+    shown = {name: amount for name, amount in resources.items() if name in ("CPU", "GPU")}
+    return ", ".join(f"{amount:g} {name}" for name, amount in sorted(shown.items())) or "nothing"
