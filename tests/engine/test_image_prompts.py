@@ -62,7 +62,7 @@ def test_tiny_components_load_offline(engine, monkeypatch: pytest.MonkeyPatch) -
         "CLIPVisionModelWithProjection"
     ]
     assert type(engine.txt2img_pipe.image_encoder).__name__ == "CLIPVisionModelWithProjection"
-    processor, captioner, _, clip = engine.image_prompts.describer._load()
+    _, captioner, _, clip = engine.image_prompts.describer._load()
     assert type(captioner).__name__ == "BlipForConditionalGeneration"
     assert type(clip).__name__ == "CLIPModel"
 
