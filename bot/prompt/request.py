@@ -8,7 +8,6 @@ from typing import Any
 from bot.engine.request import GenerationRequest, WeightedPrompt
 from bot.prompt.mapping import chaos_fraction
 
-
 REFERENCE_FIELDS = ("style_refs", "character_refs", "object_refs")
 
 

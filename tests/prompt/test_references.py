@@ -67,7 +67,9 @@ def test_bad_references_are_refused(context: PromptContext, params: str, error: 
 def test_parse_shows_references(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
     """`python -m bot parse` prints the references, weights and scales."""
     monkeypatch.setenv("MODEL", "tiny")
-    status = main(["--env-file", str(tmp_path / "none.env"), "parse", f"a knight --sref {A} --sw 500 --cref {B}"])
+    status = main(
+        ["--env-file", str(tmp_path / "none.env"), "parse", f"a knight --sref {A} --sw 500 --cref {B}"]
+    )
     (job,) = json.loads(capsys.readouterr().out)["jobs"]
     assert status == 0
     assert job["style_refs"] == [A] and job["style_weight"] == 500 and job["character_refs"] == [B]
@@ -81,5 +83,16 @@ def test_readme_lists_every_parameter_and_the_new_mappings() -> None:
     for parameter in PARAMETERS:
         assert f"`--{parameter.name}" in section, parameter.name
     mapping = section[section.index("### How parameters become") :]
-    for name in ("--sref", "--sw", "--cref", "--cw", "--oref", "--ow", "--iw", "/blend", "/describe", "/shorten"):
+    for name in (
+        "--sref",
+        "--sw",
+        "--cref",
+        "--cw",
+        "--oref",
+        "--ow",
+        "--iw",
+        "/blend",
+        "/describe",
+        "/shorten",
+    ):
         assert f"`{name}" in mapping, name
