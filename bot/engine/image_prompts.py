@@ -26,7 +26,7 @@ from bot.engine.shorten import analyse_prompt
 from bot.errors import JobFailed
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.config import Config
     from bot.engine.engine import DiffusersEngine
 
 __all__ = ["ImagePromptModels", "ImagePrompts", "image_prompt_models"]
@@ -42,7 +42,7 @@ class ImagePromptModels:
     describe: DescribeModels | None = None
 
 
-def image_prompt_models(settings: Settings, family: str) -> ImagePromptModels:
+def image_prompt_models(settings: Config, family: str) -> ImagePromptModels:
     """IP_ADAPTER, IP_ADAPTER_WEIGHT, DESCRIBE_MODEL and DESCRIBE_CLIP for a model of `family`."""
     describe = None
     if settings.describe_model:
@@ -143,7 +143,7 @@ class ImagePrompts:
     ) -> GenerationResult:
         return GenerationResult(
             images=[],
-            seeds=[request.seed],
+            seeds=[],
             model_name=self.engine.model_name,
             sampler="",
             steps=0,

@@ -28,6 +28,7 @@ class JobKind(StrEnum):
     REGION = "region"
     BLEND = "blend"
     DESCRIBE = "describe"
+    SHORTEN = "shorten"
 
 
 class JobStatus(StrEnum):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.config import Settings
+from bot.config import Config
 from bot.engine.image_prompts import ImagePromptModels, ImagePrompts
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.references import FALLBACK_METHOD, IP_ADAPTER_METHOD, ReferenceImage, ReferenceKind
@@ -25,7 +25,7 @@ def engine(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """A tiny engine with the tiny IP-Adapter and describe models."""
     from bot.engine.loader import load_engine
 
-    settings = Settings.from_env(
+    settings = Config.from_env(
         {
             "MODEL": "tiny",
             "MODELS_DIR": str(tiny_model_dir.parent),
