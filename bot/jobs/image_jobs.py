@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ __all__ = [
     "PreparedInputs",
     "StoredReference",
     "blend_request",
+    "decode_upload",
     "describe_request",
     "load_inputs",
     "prepare_inputs",
@@ -100,24 +102,50 @@ def planned_references(
     return [StoredReference(ReferenceKind.IMAGE.value, url, scale) for url in image_urls] + typed
 
 
+Fetch = Callable[[str], Awaitable[Image.Image]]
+
+
 async def prepare_inputs(
-    kind: JobKind, request: GenerationRequest, image_urls: list[str], *, ip_adapter: bool
+    kind: JobKind,
+    request: GenerationRequest,
+    image_urls: list[str],
+    *,
+    ip_adapter: bool,
+    uploads: Sequence[Image.Image] = (),
+    fetch: Fetch = fetch_image,
 ) -> PreparedInputs:
-    """Check and download what a new job needs. Raises InvalidParameter / InvalidLink."""
+    """Check and download what a new job needs. Raises InvalidParameter / InvalidLink.
+
+    `uploads` are pictures the front already has (Discord attachments), in `image_urls` order;
+    other links are downloaded with `fetch` (bot/jobs/downloads.py).
+    """
+    known = dict(zip(image_urls, uploads, strict=False))
+
+    async def get(url: str) -> Image.Image:
+        return known[url] if url in known else await fetch(url)
+
     if kind is JobKind.BLEND and not MIN_BLEND <= len(image_urls) <= MAX_BLEND:
         raise InvalidParameter(f"/blend needs {MIN_BLEND} to {MAX_BLEND} images; you gave {len(image_urls)}.")
     if kind is JobKind.DESCRIBE:
         if len(image_urls) != 1:
             raise InvalidParameter("/describe needs exactly one image.")
-        return PreparedInputs(input_image=await fetch_image(image_urls[0]))
+        return PreparedInputs(input_image=await get(image_urls[0]))
     references = planned_references(kind, request, image_urls, ip_adapter)
     if references:
         unique = list(dict.fromkeys(reference.url for reference in references))
-        fetched = dict(zip(unique, await asyncio.gather(*(fetch_image(url) for url in unique)), strict=True))
+        fetched = dict(zip(unique, await asyncio.gather(*(get(url) for url in unique)), strict=True))
         return PreparedInputs(references=references, reference_images=[fetched[r.url] for r in references])
     if kind is JobKind.IMAGINE and image_urls:
-        return PreparedInputs(input_image=await fetch_image(image_urls[0]))
+        return PreparedInputs(input_image=await get(image_urls[0]))
     return PreparedInputs()
+
+
+def decode_upload(name: str, data: bytes) -> Image.Image:
+    """An uploaded picture (a Discord attachment's bytes) decoded with the download rules
+    (pixel limit, readable formats only). Blocking: run in a thread. Raises InvalidLink."""
+    from bot.jobs import downloads
+
+    return downloads._decode(name, data)
 
 
 def save_inputs(folder: Path, prepared: PreparedInputs) -> None:

@@ -166,7 +166,9 @@ class JobService:
         job_id = new.id or new_job_id()
         request, image_urls = await self._derive_request(new, kind)
         # Every picture is fetched before queueing: a bad link is an error now, not a failed job.
-        prepared = await prepare_inputs(kind, request, image_urls, ip_adapter=bool(self.settings.ip_adapter))
+        prepared = await prepare_inputs(
+            kind, request, image_urls, ip_adapter=bool(self.settings.ip_adapter), uploads=new.uploads
+        )
         async with self._submit_lock:
             if (existing := await self.get_job(job_id)) is not None:
                 return existing

@@ -144,6 +144,14 @@ def _links(most: int) -> Callable[[str], tuple[str, ...]]:
     return read
 
 
+def image_links(value: str, most: int = MAX_REFERENCES) -> tuple[str, ...]:
+    """The http(s) links in `value` (at most `most`); raise InvalidLink naming a bad one."""
+    try:
+        return _links(most)(value)
+    except ValueError:
+        raise InvalidLink("Give an http(s) link to an image.") from None
+
+
 def _flag(result: Any) -> Callable[[str], Any]:
     return lambda value: result
 
