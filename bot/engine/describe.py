@@ -19,6 +19,7 @@ from typing import Any
 from PIL import Image
 
 from bot.engine.phrase_banks import PHRASE_BANKS
+from bot.errors import JobFailed
 
 __all__ = ["DescribeModels", "Describer", "aspect_of", "resolve_describe_models"]
 
@@ -80,12 +81,19 @@ class Describer:
 
                 build_tiny_describe_models(Path(self.models.tiny_folder))
             log.info("Loading describe models %s and %s", self.models.captioner, self.models.clip)
-            processor = AutoProcessor.from_pretrained(self.models.captioner)
-            captioner = (
-                AutoModelForImageTextToText.from_pretrained(self.models.captioner).to(self.device).eval()
-            )
-            clip_processor = CLIPProcessor.from_pretrained(self.models.clip)
-            clip = CLIPModel.from_pretrained(self.models.clip).to(self.device).eval()
+            try:
+                processor = AutoProcessor.from_pretrained(self.models.captioner)
+                captioner = AutoModelForImageTextToText.from_pretrained(self.models.captioner)
+                clip_processor = CLIPProcessor.from_pretrained(self.models.clip)
+                clip = CLIPModel.from_pretrained(self.models.clip)
+            except Exception as error:  # transformers/hub raise many types; name the settings
+                reason = " ".join(str(error).split())[:300] or type(error).__name__
+                raise JobFailed(
+                    f"/describe could not load its models (DESCRIBE_MODEL={self.models.captioner!r}, "
+                    f"DESCRIBE_CLIP={self.models.clip!r}): {reason}"
+                ) from error
+            captioner = captioner.to(self.device).eval()
+            clip = clip.to(self.device).eval()
             self._loaded = (processor, captioner, clip_processor, clip)
         return self._loaded
 

@@ -26,6 +26,8 @@ from typing import Any
 
 from PIL import Image
 
+from bot.errors import JobFailed
+
 __all__ = [
     "FALLBACK_METHOD",
     "FALLBACK_STRENGTH",
@@ -123,12 +125,20 @@ class IPAdapterReferences:
             self.source.weight,
             len(kinds),
         )
-        self.pipe.load_ip_adapter(
-            self.source.location,
-            subfolder=[subfolder] * len(kinds),
-            weight_name=[weight_name] * len(kinds),
-            image_encoder_folder=self.source.image_encoder,
-        )
+        try:
+            self.pipe.load_ip_adapter(
+                self.source.location,
+                subfolder=[subfolder] * len(kinds),
+                weight_name=[weight_name] * len(kinds),
+                image_encoder_folder=self.source.image_encoder,
+            )
+        except Exception as error:  # diffusers/hub raise many types; say which setting is wrong
+            self._detach(plain)
+            reason = " ".join(str(error).split())[:300] or type(error).__name__
+            raise JobFailed(
+                f"The IP-Adapter could not be loaded (IP_ADAPTER={self.source.location!r}, "
+                f"IP_ADAPTER_WEIGHT={self.source.weight!r}): {reason}"
+            ) from error
         self._adapter_processors = dict(unet.attn_processors)
         self._projection = unet.encoder_hid_proj
         self._detach(plain)

@@ -10,11 +10,19 @@ import pytest
 from PIL import Image
 
 from bot.config import Config
+from bot.engine.describe import DescribeModels, Describer
 from bot.engine.image_prompts import ImagePromptModels, ImagePrompts
 from bot.engine.interface import GenerationInputs, Operation
-from bot.engine.references import FALLBACK_METHOD, IP_ADAPTER_METHOD, ReferenceImage, ReferenceKind
+from bot.engine.references import (
+    FALLBACK_METHOD,
+    IP_ADAPTER_METHOD,
+    ReferenceImage,
+    ReferenceKind,
+    style_layer_scale,
+)
 from bot.engine.request import GenerationRequest
 from bot.engine.shorten import analyse_prompt
+from bot.errors import JobFailed
 
 RED = Image.new("RGB", (64, 64), (220, 20, 20))
 BLUE = Image.new("RGB", (64, 64), (20, 20, 220))
@@ -180,3 +188,25 @@ def test_shorten_runs_as_an_engine_operation(engine) -> None:
     assert words == ["a", "red", "fox", "in", "deep", "snow"]
     assert max(score for _, score in result.details["words"]) == 1.0
     assert result.images == [] and result.details["shorter"]
+
+
+def test_style_references_feed_only_the_style_layers(engine) -> None:
+    """While a style reference runs, only the family's style attention layer has a scale."""
+    adapter = engine.image_prompts.adapter
+    style = style_layer_scale("tiny", 0.8)
+    with adapter.attached([0.0, style, 0.0, 0.0]):
+        scales = {
+            name: processor.scale[1]
+            for name, processor in engine.txt2img_pipe.unet.attn_processors.items()
+            if name.endswith("attn2.processor")
+        }
+    assert scales.pop("up_blocks.1.attentions.1.transformer_blocks.0.attn2.processor") == 0.8
+    assert set(scales.values()) == {0.0}
+    assert style_layer_scale("sd1", 0.8) == 0.8  # no known style layer: every layer
+
+
+def test_missing_describe_models_fail_with_the_setting_named() -> None:
+    """A DESCRIBE_MODEL that cannot be loaded is one clear job error naming the settings."""
+    describer = Describer(DescribeModels("/nonexistent/captioner", "/nonexistent/clip"), "cpu")
+    with pytest.raises(JobFailed, match="DESCRIBE_MODEL='/nonexistent/captioner'"):
+        describer.describe(RED)
