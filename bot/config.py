@@ -223,6 +223,7 @@ class Config:
         _url,
         "https://discord.com",
         "Base URL of Discord's OAuth2 pages and API for web sign-in (a proxy or a test fake may go here).",
+    )
     shards: str = _setting(
         "SHARDS",
         _shards,
@@ -261,6 +262,32 @@ class Config:
         _float(1.0, 86400.0),
         "600",
         "BACKEND=ray: seconds the replicas may take to start (load the model) before start-up fails.",
+    )
+    ip_adapter: str = _setting(
+        "IP_ADAPTER",
+        _text,
+        "",
+        "IP-Adapter for image prompts, --sref/--cref/--oref and /blend: a folder or Hugging Face repo laid "
+        "out like h94/IP-Adapter, or 'tiny'; empty: those use averaged latents + img2img instead.",
+    )
+    ip_adapter_weight: str = _setting(
+        "IP_ADAPTER_WEIGHT",
+        _text,
+        "",
+        "The adapter file inside IP_ADAPTER (empty: models/ip-adapter_sd15.safetensors, or "
+        "sdxl_models/ip-adapter_sdxl_vit-h.safetensors for SDXL); its encoder is models/image_encoder.",
+    )
+    describe_model: str = _setting(
+        "DESCRIBE_MODEL",
+        _text,
+        "Salesforce/blip-image-captioning-base",
+        "Captioner for /describe (BLIP class, transformers): folder, Hugging Face repo, or 'tiny'; empty: off.",
+    )
+    describe_clip: str = _setting(
+        "DESCRIBE_CLIP",
+        _text,
+        "openai/clip-vit-base-patch32",
+        "CLIP model that ranks /describe's medium, style and lighting phrases: folder, repo or 'tiny'.",
     )
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR.")
 

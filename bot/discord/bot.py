@@ -41,6 +41,9 @@ EXTENSIONS = (
     "bot.discord.exts.info",
     "bot.discord.exts.privacy",
     "bot.discord.exts.visibility",
+    "bot.discord.exts.blend",
+    "bot.discord.exts.describe",
+    "bot.discord.exts.shorten",
 )
 COMMAND_HASH_FILE = "discord_commands.sha256"
 

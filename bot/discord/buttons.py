@@ -162,3 +162,77 @@ def marked_view(message: discord.Message, clicked: str) -> discord.ui.View | Non
         if buttons:
             rows.append(buttons)
     return _view(rows) if rows else None
+
+
+# ---- /describe and /shorten: buttons that imagine a suggested prompt ---------------------------
+
+PROMPT_BUTTON_PATTERN = r"mjp:(?P<action>[a-z]+):(?P<job>[0-9a-f-]{36}):(?P<n>\d)"
+NUMBER_EMOJI = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣")
+# action → (cog that answers it, label, emoji)
+PROMPT_ACTIONS: dict[str, tuple[str, str | None, str | None]] = {
+    "suggest": ("Describe", None, None),  # n = 1..4: imagine suggestion n
+    "suggestall": ("Describe", "Imagine all", None),
+    "redescribe": ("Describe", None, "🔄"),
+    "shortpick": ("Shorten", None, None),  # n = 1..5: imagine shorter prompt n
+}
+
+
+class PromptButton(discord.ui.DynamicItem[discord.ui.Button], template=PROMPT_BUTTON_PATTERN):
+    """A persistent button under /describe or /shorten results: (action, job, n) in its custom id;
+    the prompts themselves are read from the job's stored result when it is clicked."""
+
+    def __init__(self, action: str, job_id: str, index: int = 0) -> None:
+        _cog, label, emoji = PROMPT_ACTIONS[action]
+        if action in ("suggest", "shortpick"):
+            emoji = NUMBER_EMOJI[index - 1]
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                emoji=emoji,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"mjp:{action}:{job_id}:{index}",
+            )
+        )
+        self.action = action
+        self.job_id = job_id
+        self.index = index
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> PromptButton:
+        if match["action"] not in PROMPT_ACTIONS:
+            raise ValueError(f"unknown prompt button {match['action']!r}")
+        return cls(match["action"], match["job"], int(match["n"]))
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        cog = interaction.client.get_cog(PROMPT_ACTIONS[self.action][0])  # type: ignore[union-attr]
+        if cog is None:
+            await send_error(interaction, UserFacingError("The bot is starting up; try again in a moment."))
+            return
+        await cog.on_prompt_button(interaction, self.action, self.job_id, self.index)
+
+
+def describe_view(job_id: str, count: int = 4) -> discord.ui.View:
+    """`1️⃣ 2️⃣ 3️⃣ 4️⃣ 🔄` / `Imagine all` under /describe's suggestions."""
+    view = discord.ui.View(timeout=None)
+    for n in range(1, count + 1):
+        view.add_item(_on_row(PromptButton("suggest", job_id, n), 0))
+    view.add_item(_on_row(PromptButton("redescribe", job_id, 0), 0))
+    view.add_item(_on_row(PromptButton("suggestall", job_id, 0), 1))
+    return view
+
+
+def shorten_view(job_id: str, count: int) -> discord.ui.View | None:
+    """`1️⃣ … 5️⃣` under /shorten's shorter prompts (None when there are none)."""
+    if count == 0:
+        return None
+    view = discord.ui.View(timeout=None)
+    for n in range(1, min(count, 5) + 1):
+        view.add_item(_on_row(PromptButton("shortpick", job_id, n), 0))
+    return view
+
+
+def _on_row(button: PromptButton, row: int) -> PromptButton:
+    button.item.row = row
+    return button

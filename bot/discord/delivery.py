@@ -32,11 +32,14 @@ from bot.discord.render import (
     upload_budget,
 )
 from bot.discord.replies import ERROR_RED
+from bot.discord.text_results import text_result
 from bot.discord.web_buttons import add_web_row
+from bot.engine.references import FALLBACK_METHOD
 from bot.errors import JobNotFound, UserFacingError
 from bot.governance.admission import Place
 from bot.governance.nsfw import BLOCKED_NOTICE, ImageScreen, NsfwFilter, hide_flagged
 from bot.jobs.events import Progress, Queued, Started
+from bot.jobs.image_jobs import TEXT_KINDS
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 
 if TYPE_CHECKING:
@@ -54,7 +57,7 @@ MISSING_PERMISSIONS = (
 )
 # How often a 413 "payload too large" halves the upload budget before the error stands.
 MAX_HALVINGS = 4
-GRID_KINDS = (JobKind.IMAGINE, JobKind.VARIATION, JobKind.REROLL)
+GRID_KINDS = (JobKind.IMAGINE, JobKind.VARIATION, JobKind.REROLL, JobKind.BLEND)
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,9 @@ class JobFront:
         if job.status is not JobStatus.DONE:
             await self._show_end(job)
             return
+        if job.kind in TEXT_KINDS:
+            await self.post_text(job)
+            return
         if not images:
             log.warning("job %s is done but has no stored images; nothing to post", job.id)
             return
@@ -222,10 +228,27 @@ class JobFront:
         await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, "result")
         await self._drop_progress(job)
 
+    async def post_text(self, job: Job) -> None:
+        """Post a describe / shorten result (text and prompt buttons), then drop the progress message."""
+        assert job.channel_id is not None
+        channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        content, view = text_result(job)
+        try:
+            message = await self.send_image(channel, content, None, None, job.id, view)
+        except (discord.Forbidden, discord.NotFound) as error:
+            log.warning("cannot deliver job %s to channel %s: %s", job.id, job.channel_id, error)
+            return
+        await self.jobs.repository.set_message_ids(job.id, result_message_id=message.id)
+        await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, "result")
+        await self._drop_progress(job)
+
     async def result_post(self, job: Job, images: list[JobImage]) -> ResultPost:
         """The message of a finished job (delivery, `/show`): text, grid or image, buttons, with
         the NSFW screen applied (spoilered, or blocked images blanked or left out)."""
         content = result_content(job.kind.value, job.prompt, job.user_id, mode=job.mode, speed=job.speed)
+        if (job.meta.get("result") or {}).get("method") == FALLBACK_METHOD:
+            # Said before the speed, so the message still ends like every result: `(fast)`.
+            content = f"{content.removesuffix(f' ({job.speed})')} · mixed by {FALLBACK_METHOD} ({job.speed})"
         images = sorted(images, key=lambda item: item.index)
         flagged = await self.flagged(job, images)
         stem = f"SPOILER_{job.id}" if any(flagged) and self.screen.mode is NsfwFilter.SPOILER else job.id

@@ -23,6 +23,7 @@ from PIL import Image
 
 from bot.engine.conditioning import PromptEncoder
 from bot.engine.family import ModelFamily
+from bot.engine.image_prompts import ImagePromptModels, ImagePrompts
 from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress
 from bot.engine.source import ModelSource
@@ -61,6 +62,7 @@ class DiffusersEngine:
         device: torch.device,
         dtype: torch.dtype,
         upscaler: Path | None = None,
+        image_prompts: ImagePromptModels | None = None,
     ) -> None:
         from diffusers import (
             AutoPipelineForImage2Image,
@@ -87,6 +89,7 @@ class DiffusersEngine:
         for pipe in (self.img2img_pipe, self.inpaint_pipe):
             pipe.set_progress_bar_config(disable=True)
         self._encoder = PromptEncoder(self.txt2img_pipe, is_sdxl=self.family.name == "sdxl")
+        self.image_prompts = ImagePrompts(self, image_prompts or ImagePromptModels())
         log.info("Engine ready: %s (%s) on %s", self.model_name, self.family.name, device)
 
     # ----------------------------------------------------------------------------------------
@@ -102,6 +105,8 @@ class DiffusersEngine:
         """Run one operation (the `interface.Engine` entry point)."""
         if operation is Operation.TXT2IMG:
             return self.txt2img(request, on_step)
+        if operation in (Operation.REFERENCE, Operation.DESCRIBE, Operation.SHORTEN):
+            return self.image_prompts.generate(operation, request, inputs, on_step)
         if inputs.image is None:
             raise ValueError(f"{operation} needs an input image")
         if operation is Operation.IMG2IMG:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from bot.engine.family import ModelFamily
+    from bot.engine.references import ReferenceImage
     from bot.engine.request import GenerationRequest, GenerationResult, StepCallback
 
 __all__ = ["Engine", "GenerationInputs", "Operation"]
@@ -27,6 +28,12 @@ class Operation(StrEnum):
     IMG2IMG = "img2img"
     INPAINT = "inpaint"
     UPSCALE = "upscale"
+    # txt2img conditioned on reference images (IP-Adapter; fallback: averaged latents + img2img).
+    REFERENCE = "reference"
+    # Four prompt suggestions for `inputs.image` (result: details["prompts"]; no images).
+    DESCRIBE = "describe"
+    # Word importance of `request.prompt` and shorter prompts (result: details; no images).
+    SHORTEN = "shorten"
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,8 @@ class GenerationInputs:
     mask: Image.Image | None = None
     # Upscale factor.
     factor: int = 2
+    # Reference images (image prompts, --sref, --cref, --oref, /blend) for Operation.REFERENCE.
+    references: tuple[ReferenceImage, ...] = ()
 
 
 NO_INPUTS = GenerationInputs()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.engine.device import pick_device, quiet_libraries
 from bot.engine.engine import DiffusersEngine
+from bot.engine.image_prompts import image_prompt_models
 from bot.engine.source import ModelSource, resolve_model_source
 from bot.engine.upscaler import find_upscaler
 from bot.errors import ConfigError
@@ -77,4 +78,11 @@ def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
     upscaler = find_upscaler(settings.models_dir)
     if upscaler is not None:
         log.info("Upscaler model: %s", upscaler.name)
-    return DiffusersEngine(pipeline, source=source, device=device, dtype=dtype, upscaler=upscaler)
+    return DiffusersEngine(
+        pipeline,
+        source=source,
+        device=device,
+        dtype=dtype,
+        upscaler=upscaler,
+        image_prompts=image_prompt_models(settings, source.family.name),
+    )

@@ -104,6 +104,8 @@ class GenerationResult:
     steps: int
     guidance_scale: float
     seconds: float = 0.0
+    # What operations without images return (describe, shorten) and how references were used.
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class JobCancelled(Exception):

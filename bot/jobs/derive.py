@@ -25,7 +25,15 @@ __all__ = [
     "random_seed",
 ]
 
-RUNNABLE_KINDS = (JobKind.IMAGINE, JobKind.VARIATION, JobKind.REROLL, JobKind.UPSCALE)
+RUNNABLE_KINDS = (
+    JobKind.IMAGINE,
+    JobKind.VARIATION,
+    JobKind.REROLL,
+    JobKind.UPSCALE,
+    JobKind.BLEND,
+    JobKind.DESCRIBE,
+    JobKind.SHORTEN,
+)
 UPSCALE_STRENGTH = {"subtle": 0.3, "creative": 0.5}
 
 

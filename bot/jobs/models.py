@@ -28,6 +28,7 @@ class JobKind(StrEnum):
     REGION = "region"
     BLEND = "blend"
     DESCRIBE = "describe"
+    SHORTEN = "shorten"
 
 
 class JobStatus(StrEnum):
@@ -80,6 +81,9 @@ class NewJob:
     # The most jobs this member may have waiting in this server (its /limits), checked by the
     # job service under its submit lock; None: only the bot-wide limit applies.
     waiting_limit: int | None = None
+    # Pictures the front already holds for `image_urls` (Discord attachments of /blend,
+    # /describe), in the same order; the service downloads only the links without one.
+    uploads: list[Any] = field(default_factory=list)
 
 
 @dataclass

@@ -27,10 +27,10 @@ from bot.engine.request import GenerationRequest, GenerationResult
 from bot.errors import InvalidParameter, JobNotFound, QueueFull
 from bot.jobs.backend import Backend
 from bot.jobs.derive import RUNNABLE_KINDS, default_mode, derive_request, operation_of
-from bot.jobs.downloads import fetch_image
 from bot.jobs.events import Cancelled, Failed, Finished, JobEvent, Progress, Queued, Started
 from bot.jobs.execution import WorkDone, WorkFailed, WorkOrder, WorkProgress
-from bot.jobs.files import GRID_FILE, save_image, save_result
+from bot.jobs.files import GRID_FILE, save_result
+from bot.jobs.image_jobs import IMAGE_JOB_KINDS, load_inputs, prepare_inputs, save_inputs
 from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, NewJob, Speed, new_job_id
 from bot.jobs.scheduler import FairQueue, Ticket
 from bot.store.repository import Repository
@@ -169,16 +169,16 @@ class JobService:
         meta = dict(new.meta)
         if await self.repository.is_stealth(new.user_id):
             meta["stealth"] = True  # /stealth: kept out of server galleries, also after /public
-        input_image = None
-        if kind is JobKind.IMAGINE and image_urls:
-            input_image = await fetch_image(image_urls[0])
+        # Every picture is fetched before queueing: a bad link is an error now, not a failed job.
+        prepared = await prepare_inputs(
+            kind, request, image_urls, ip_adapter=bool(self.settings.ip_adapter), uploads=new.uploads
+        )
         async with self._submit_lock:
             if (existing := await self.get_job(job_id)) is not None:
                 return existing
             self._check_limits(new.user_id)
             self._check_waiting_here(new)
-            if input_image is not None:
-                await asyncio.to_thread(save_image, self.job_folder(job_id) / INPUT_FILE, input_image)
+            await asyncio.to_thread(save_inputs, self.job_folder(job_id), prepared)
             job = Job(
                 id=job_id,
                 kind=kind,
@@ -195,7 +195,7 @@ class JobService:
                 speed=Speed.RELAX.value if new.speed == Speed.RELAX.value else Speed.FAST.value,
                 seeds=request.seeds,
                 enqueued_at=time.time(),
-                meta=meta,
+                meta=prepared.meta(meta),
             )
             await self.repository.insert_job(job)
             self._active[job.id] = job
@@ -249,9 +249,9 @@ class JobService:
             )
 
     async def _derive_request(self, new: NewJob, kind: JobKind) -> tuple[GenerationRequest, list[str]]:
-        if kind is JobKind.IMAGINE:
+        if kind in (JobKind.IMAGINE, *IMAGE_JOB_KINDS):
             if new.request is None:
-                raise InvalidParameter("An imagine job needs a request.")
+                raise InvalidParameter(f"A {kind.value} job needs a request.")
             return new.request, list(new.image_urls)
         parent = await self._parent(new)
         image = None if kind is JobKind.REROLL else await self._parent_image(parent, new.parent_index)
@@ -464,6 +464,8 @@ class JobService:
 
     async def _inputs(self, job: Job) -> tuple[Operation, GenerationInputs]:
         """The engine operation of a job and its input pictures (read from disk)."""
+        if (image_job := await load_inputs(job, self.job_folder(job.id))) is not None:
+            return image_job
         if job.kind is JobKind.IMAGINE:
             if not job.image_urls:
                 return Operation.TXT2IMG, GenerationInputs()
@@ -489,7 +491,10 @@ class JobService:
             {"Denoising strength": f"{request.strength:g}"} if operation is not Operation.TXT2IMG else None
         )
         folder = self.job_folder(job.id)
-        paths = await asyncio.to_thread(save_result, folder, request, result, extra)
+        if result.details:  # describe/shorten results, the method a reference job used
+            job.meta = {**job.meta, "result": result.details}
+            await self.repository.set_meta(job.id, job.meta)
+        paths = await asyncio.to_thread(save_result, folder, request, result, extra) if result.images else []
         images = [
             JobImage(job.id, n, path, picture.width, picture.height, seed)
             for n, (path, picture, seed) in enumerate(zip(paths, result.images, result.seeds, strict=True))

@@ -172,6 +172,9 @@ def _resolve(
     stylize = values.get("stylize", mapping.DEFAULT_STYLIZE)
     quality = values.get("quality", 1.0)
     image_weight = values.get("image_weight", 1.0)
+    style_weight = values.get("style_weight", mapping.DEFAULT_STYLE_WEIGHT)
+    character_weight = values.get("character_weight", 100)
+    object_weight = values.get("object_weight", 100)
     style = values.get("style", "")
     request = ImagineRequest(
         prompt=prompt,
@@ -192,6 +195,12 @@ def _resolve(
         raw=style == "raw",
         weird=weird,
         image_weight=image_weight,
+        style_refs=values.get("style_refs", ()),
+        style_weight=style_weight,
+        character_refs=values.get("character_refs", ()),
+        character_weight=character_weight,
+        object_refs=values.get("object_refs", ()),
+        object_weight=object_weight,
         speed=values.get("speed", "fast"),
         version=version,
         model=model,
@@ -199,6 +208,10 @@ def _resolve(
         steps=mapping.steps_for_quality(quality, family, context.steps_override),
         guidance_scale=mapping.guidance_for_stylize(stylize, family),
         image_strength=mapping.image_strength_for_weight(image_weight),
+        image_prompt_scale=mapping.image_prompt_scale(image_weight),
+        style_scale=mapping.style_scale(style_weight),
+        character_scale=mapping.reference_scale(character_weight),
+        object_scale=mapping.reference_scale(object_weight),
     )
     repeats = values.get("repeat", 1)
     return [replace(request, repeat=index) for index in range(repeats)]

@@ -15,6 +15,14 @@
 |                   |                          | (0 … 0.5 beside the prompt's 1)                            |
 | `--iw x`          | image strength           | img2img strength from the image prompt: 1 − 0.3 x, at      |
 |                   |                          | least 0.1 (x 1 → 0.7; x 0 ignores the image)               |
+|                   |                          | With IP_ADAPTER: txt2img + IP-Adapter at scale 0.5 x       |
+| `--sref URLs`     | IP-Adapter (style slot)  | style layers only where known (SDXL up block 0, InstantStyle); |
+| `--sw s`          | its scale                | s 0 → 0, 100 → 0.8, 1000 → 1.5, linear in between          |
+| `--cref URLs`     | IP-Adapter (character)   | all layers; scale cw / 100 (default 100 → 1.0)             |
+| `--oref URL`      | IP-Adapter (object)      | all layers; scale ow / 100 (default 100 → 1.0)             |
+|                   |                          | No IP_ADAPTER: all reference images are VAE-encoded, their |
+|                   |                          | latents averaged, decoded, then img2img at the --iw strength |
+| `/blend`          | IP-Adapter, no text      | every image in the image slot at scale 1.0 (fallback as above) |
 | `--stop n`        | stop = n                 | percent of the steps run before decoding                   |
 | `--tile`          | tile                     | circular padding in the UNet and VAE convolutions          |
 | `--seed n`        | seed                     | seed of image 1; image k uses seed + k − 1                 |
@@ -33,6 +41,8 @@ MAX_STYLIZE = 1000
 WEIRD_TEXT = "weird, surreal, unconventional"
 MAX_WEIRD = 3000
 MAX_WEIRD_WEIGHT = 0.5
+DEFAULT_STYLE_WEIGHT = 100
+MAX_STYLE_WEIGHT = 1000
 
 
 def steps_for_quality(quality: float, family: ModelFamily, steps_override: int | None) -> int:
@@ -58,6 +68,25 @@ def chaos_fraction(chaos: int) -> float:
 def image_strength_for_weight(image_weight: float) -> float:
     """img2img strength for an image prompt: higher --iw keeps more of the image."""
     return round(max(0.1, min(1.0, 1.0 - 0.3 * image_weight)), 3)
+
+
+def image_prompt_scale(image_weight: float) -> float:
+    """IP-Adapter scale of image prompts: 0.5 per unit of --iw (--iw 1 → 0.5, 2 → 1.0, 3 → 1.5)."""
+    return round(0.5 * image_weight, 3)
+
+
+def style_scale(style_weight: int) -> float:
+    """IP-Adapter scale of style references: --sw 0 → 0, 100 → 0.8, 1000 → 1.5, linear between."""
+    if style_weight <= DEFAULT_STYLE_WEIGHT:
+        return round(0.8 * style_weight / DEFAULT_STYLE_WEIGHT, 3)
+    return round(
+        0.8 + 0.7 * (style_weight - DEFAULT_STYLE_WEIGHT) / (MAX_STYLE_WEIGHT - DEFAULT_STYLE_WEIGHT), 3
+    )
+
+
+def reference_scale(weight: int) -> float:
+    """IP-Adapter scale of character / object references: --cw / --ow 0..100 → 0..1."""
+    return round(weight / 100, 3)
 
 
 def weird_part(weird: int) -> WeightedPrompt | None:

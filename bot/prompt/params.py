@@ -16,6 +16,12 @@
 | `--niji [V]`              |          | MODEL_ALIASES `niji<V>` or `niji`      | –       |
 | `--weird N`               | `--w`    | whole number 0–3000                    | 0       |
 | `--iw N`                  |          | number 0–3 (image prompt weight)       | 1       |
+| `--sref URL…`             |          | one to five http(s) image links (style) | –      |
+| `--sw N`                  |          | whole number 0–1000 (style weight)     | 100     |
+| `--cref URL…`             |          | one to five http(s) image links (character) | –  |
+| `--cw N`                  |          | whole number 0–100 (character weight)  | 100     |
+| `--oref URL`              |          | one http(s) image link (object/omni)   | –       |
+| `--ow N`                  |          | whole number 0–100 (object weight)     | 100     |
 | `--fast` `--relax` `--turbo` |       | flags (speed)                          | fast    |
 
 Parameters go at the end: everything after the first ` --name` is parameters, and each value runs
@@ -30,8 +36,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from bot.errors import InvalidParameter
+from bot.errors import InvalidLink, InvalidParameter
 
 MAX_RATIO = 4.0
 # `--name` at the start of a word; the name is the rest of the word.
@@ -109,6 +116,42 @@ def _niji(value: str) -> str:
     return "niji" + (_word(value) if value else "")
 
 
+MAX_REFERENCES = 5
+
+
+def _links(most: int) -> Callable[[str], tuple[str, ...]]:
+    """Reference image links: http(s) with a host (Discord's `<url>` form too), at most `most`."""
+
+    def read(value: str) -> tuple[str, ...]:
+        links = tuple(word.removeprefix("<").removesuffix(">") for word in value.split())
+        if not links:
+            raise ValueError
+        for link in links:
+            try:
+                parts = urlsplit(link)
+                host = parts.hostname
+            except ValueError:
+                host = None
+                parts = None
+            if parts is None or parts.scheme.lower() not in ("http", "https") or not host:
+                raise InvalidLink(f"`{_shorten(link)}` is not an http(s) link to an image.")
+        if len(links) > most:
+            raise InvalidLink(
+                f"At most {most} reference image{'s' if most > 1 else ''} here, not {len(links)}."
+            )
+        return links
+
+    return read
+
+
+def image_links(value: str, most: int = MAX_REFERENCES) -> tuple[str, ...]:
+    """The http(s) links in `value` (at most `most`); raise InvalidLink naming a bad one."""
+    try:
+        return _links(most)(value)
+    except ValueError:
+        raise InvalidLink("Give an http(s) link to an image.") from None
+
+
 def _flag(result: Any) -> Callable[[str], Any]:
     return lambda value: result
 
@@ -130,6 +173,14 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("niji", (), "model", "optional", "nothing or a niji version", _niji),
     Parameter("weird", ("w",), "weird", "required", "a whole number from 0 to 3000", _whole(0, 3000)),
     Parameter("iw", (), "image_weight", "required", "a number from 0 to 3", _number(0.0, 3.0)),
+    Parameter("sref", (), "style_refs", "required", "image links (style reference)", _links(MAX_REFERENCES)),
+    Parameter("sw", (), "style_weight", "required", "a whole number from 0 to 1000", _whole(0, 1000)),
+    Parameter(
+        "cref", (), "character_refs", "required", "image links (character reference)", _links(MAX_REFERENCES)
+    ),
+    Parameter("cw", (), "character_weight", "required", "a whole number from 0 to 100", _whole(0, 100)),
+    Parameter("oref", (), "object_refs", "required", "one image link (object reference)", _links(1)),
+    Parameter("ow", (), "object_weight", "required", "a whole number from 0 to 100", _whole(0, 100)),
     Parameter("fast", (), "speed", "none", "no value", _flag("fast")),
     Parameter("relax", (), "speed", "none", "no value", _flag("relax")),
     Parameter("turbo", (), "speed", "none", "no value", _flag("turbo")),

@@ -8,6 +8,8 @@ from typing import Any
 from bot.engine.request import GenerationRequest, WeightedPrompt
 from bot.prompt.mapping import chaos_fraction
 
+REFERENCE_FIELDS = ("style_refs", "character_refs", "object_refs")
+
 
 @dataclass(frozen=True)
 class ImagineRequest:
@@ -36,6 +38,13 @@ class ImagineRequest:
     raw: bool = False
     weird: int = 0
     image_weight: float = 1.0
+    # Reference images (--sref / --cref / --oref) and their weights (--sw / --cw / --ow).
+    style_refs: tuple[str, ...] = ()
+    style_weight: int = 100
+    character_refs: tuple[str, ...] = ()
+    character_weight: int = 100
+    object_refs: tuple[str, ...] = ()
+    object_weight: int = 100
     speed: str = "fast"
     version: str = ""
     model: str = ""
@@ -45,6 +54,11 @@ class ImagineRequest:
     steps: int = 30
     guidance_scale: float = 6.0
     image_strength: float = 0.7
+    # IP-Adapter scales (with IP_ADAPTER; see mapping.py): image prompts, style, character, object.
+    image_prompt_scale: float = 0.5
+    style_scale: float = 0.8
+    character_scale: float = 1.0
+    object_scale: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: tuples become lists, `aspect` reads "W:H"."""
@@ -59,7 +73,8 @@ class ImagineRequest:
         """The inverse of `to_dict` (unknown keys are ignored, so stored jobs survive new fields)."""
         known = {item.name for item in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
-        values["image_urls"] = tuple(values.get("image_urls", ()))
+        for name in ("image_urls", *REFERENCE_FIELDS):
+            values[name] = tuple(values.get(name, ()))
         parts = values.get("weighted_prompts", ())
         values["weighted_prompts"] = tuple(WeightedPrompt(**part) for part in parts)
         if isinstance(values.get("aspect"), str):
@@ -93,5 +108,16 @@ class ImagineRequest:
                 "style": self.style,
                 "weird": self.weird,
                 "image_weight": self.image_weight,
+                "image_prompt_scale": self.image_prompt_scale,
+                "references": self.references(),
             },
         )
+
+    def references(self) -> list[dict[str, Any]]:
+        """The --sref / --cref / --oref images as `{"kind", "url", "scale"}` (JSON, for the job)."""
+        kinds = (
+            ("style", self.style_refs, self.style_scale),
+            ("character", self.character_refs, self.character_scale),
+            ("object", self.object_refs, self.object_scale),
+        )
+        return [{"kind": kind, "url": url, "scale": scale} for kind, urls, scale in kinds for url in urls]

@@ -1,0 +1,153 @@
+"""/blend, /describe and /shorten through simcord, on the tiny model with the tiny IP-Adapter and
+describe models: grids, suggestions, the buttons that imagine them (also after a restart)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from bot.config import Config
+from bot.engine.references import FALLBACK_METHOD, IP_ADAPTER_METHOD
+from bot.jobs.models import JobKind
+from tests.discord.conftest import GatedEngine
+from tests.discord.helpers import GRID_LABELS, button_labels, is_result
+from tests.tiny_env import tiny_env
+
+
+def png(colour: tuple[int, int, int], size: tuple[int, int] = (48, 48)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+RED = ("red.png", png((220, 20, 20)))
+BLUE = ("blue.png", png((20, 20, 220)))
+
+
+@pytest.fixture(scope="module")
+def reference_engine(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The tiny engine with the tiny IP-Adapter and the tiny captioner + CLIP."""
+    from bot.engine.loader import load_engine
+
+    env = tiny_env(tiny_model_dir, tmp_path_factory.mktemp("data"))
+    env.update(IP_ADAPTER="tiny", DESCRIBE_MODEL="tiny", DESCRIBE_CLIP="tiny")
+    return load_engine(Config.from_env(env))
+
+
+@pytest.fixture
+def engine(reference_engine: Any) -> GatedEngine:
+    return GatedEngine(reference_engine)
+
+
+def starts(text: str):
+    return lambda message: message.content.startswith(text)
+
+
+async def test_blend_of_two_images_is_a_grid_with_buttons(world) -> None:
+    """/blend image1 image2 → `**<links> --ar 3:2** - @user (fast)` with a grid and U/🔄/V."""
+    result = await world.alice.slash(world.channel, "blend", image1=RED, image2=BLUE, dimensions="landscape")
+    assert result.acknowledged
+    grid = await world.wait_for(is_result)
+    assert "--ar 3:2**" in grid.content and grid.content.count("<https://") == 2
+    assert button_labels(grid) == GRID_LABELS
+    job = await world.job_of(grid)
+    assert job.kind is JobKind.BLEND
+    assert job.meta["result"]["method"] == IP_ADAPTER_METHOD
+    width, height = job.request["width"], job.request["height"]
+    assert width > height  # landscape
+
+
+async def test_blend_without_ip_adapter_names_the_fallback(world) -> None:
+    """Without IP-Adapter the blend still mixes, and the message says how."""
+    prompts = world.engine._engine.image_prompts
+    adapter, prompts.adapter = prompts.adapter, None
+    try:
+        await world.alice.slash(world.channel, "blend", image1=RED, image2=BLUE)
+        grid = await world.wait_for(is_result)
+    finally:
+        prompts.adapter = adapter
+    assert f"· mixed by {FALLBACK_METHOD} (fast)" in grid.content
+
+
+async def test_blend_needs_two_images(world) -> None:
+    """/blend with one image is refused (image2 is required, as on Midjourney)."""
+    with pytest.raises(Exception, match="image2"):
+        await world.alice.slash(world.channel, "blend", image1=RED)
+    assert sum((await world.service.repository.count_jobs()).values()) == 0
+
+
+async def test_describe_suggests_four_prompts_whose_buttons_imagine_them(world) -> None:
+    """/describe → four distinct numbered prompts; 2️⃣ starts /imagine with suggestion 2, also after a restart."""
+    await world.alice.slash(world.channel, "describe", image=("wide.png", png((30, 140, 60), (96, 64))))
+    described = await world.wait_for(starts("**Describe**"))
+    job = await world.job_of(described)
+    suggestions = job.meta["result"]["prompts"]
+    assert len(suggestions) == 4 and len(set(suggestions)) == 4
+    for n, suggestion in enumerate(suggestions):
+        assert f"{'1234'[n]}\ufe0f\u20e3 {suggestion}" in described.content
+    emoji = [str(child.emoji) for row in described.components for child in row.children if child.emoji]
+    assert emoji == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "🔄"]
+    assert "Imagine all" in button_labels(described)
+
+    await world.alice.click(described, custom_id=f"mjp:suggest:{job.id}:2")
+    second = await world.wait_for(
+        lambda m: is_result(m) and m.content.startswith(f"**{_bold(suggestions[1])}")
+    )
+    assert (await world.job_of(second)).prompt == suggestions[1]
+
+    await world.restart()
+    after = max(message.id for message in world.messages())
+    await world.bob.click(described, custom_id=f"mjp:suggest:{job.id}:4")
+    fourth = await world.wait_for(lambda m: is_result(m) and m.id > after)
+    imagined = await world.job_of(fourth)
+    assert imagined.prompt == suggestions[3] and imagined.user_id == world.bob.id
+
+
+async def test_describe_again_gives_four_new_prompts(world) -> None:
+    """🔄 describes the same picture again with a new seed."""
+    await world.alice.slash(world.channel, "describe", image=RED)
+    first = await world.wait_for(starts("**Describe**"))
+    job = await world.job_of(first)
+    await world.alice.click(first, custom_id=f"mjp:redescribe:{job.id}:0")
+    second = await world.wait_for(starts("**Describe**"), after=first.id)
+    again = await world.job_of(second)
+    assert again.meta["result"]["prompts"] != job.meta["result"]["prompts"]
+
+
+async def test_describe_with_a_bad_link_is_invalid_link(world) -> None:
+    """A link that is not http(s) is refused before anything is queued."""
+    result = await world.alice.slash(world.channel, "describe", link="ftp://example.com/cat.png")
+    assert [embed.title for embed in result.response.embeds] == ["Invalid link"]
+    assert sum((await world.service.repository.count_jobs()).values()) == 0
+
+
+async def test_shorten_ranks_words_and_imagines_a_shorter_prompt(world) -> None:
+    """/shorten → important tokens, struck-out ones, numbered shorter prompts; 1️⃣ imagines one with the parameters."""
+    prompt = "a very very beautiful red dragon flying over the misty mountains --ar 3:2"
+    await world.alice.slash(world.channel, "shorten", prompt=prompt)
+    analysis = await world.wait_for(starts("**Shorten**"))
+    assert "**IMPORTANT TOKENS**" in analysis.content and "**SHORTENED PROMPTS**" in analysis.content
+    job = await world.job_of(analysis)
+    shorter = job.meta["result"]["shorter"]
+    assert 1 <= len(shorter) <= 5
+    assert "~~" in analysis.content  # the least important words are struck out
+    await world.alice.click(analysis, custom_id=f"mjp:shortpick:{job.id}:1")
+    imagined = await world.wait_for(
+        lambda m: is_result(m) and m.content.startswith(f"**{shorter[0]} --ar 3:2**")
+    )
+    assert (await world.job_of(imagined)).request["width"] > (await world.job_of(imagined)).request["height"]
+
+
+async def test_shorten_refuses_banned_words(world) -> None:
+    """/shorten goes through the banned-word check like /imagine."""
+    await world.service.repository.add_banned_word(world.guild.id, "dragon", added_by=1)
+    result = await world.alice.slash(world.channel, "shorten", prompt="a red dragon")
+    assert [embed.title for embed in result.response.embeds] == ["Banned prompt detected"]
+
+
+def _bold(text: str) -> str:
+    return text.replace("*", "\\*")
