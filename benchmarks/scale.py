@@ -126,7 +126,10 @@ async def main(args: argparse.Namespace) -> None:
         object_store_memory=200_000_000,
         logging_level="ERROR",
     )
-    print(f"machine: {cpus} CPUs; tiny model, {args.size}px, 4 images per job")
+    print(
+        f"machine: {cpus} CPUs, load average {os.getloadavg()[0]:.1f} (other processes skew wall times); "
+        f"tiny model, {args.size}px, 4 images per job"
+    )
     try:
         # 1. Throughput, 1 vs 2 replicas (one CPU thread each, as one GPU each would be).
         rates = {}
@@ -144,7 +147,10 @@ async def main(args: argparse.Namespace) -> None:
             print(
                 f"throughput, {replicas} replica(s): {args.jobs} jobs in {seconds:.1f} s = {rates[replicas]:.2f} jobs/s"
             )
-        print(f"throughput ratio 2 vs 1 replicas: {rates[2] / rates[1]:.2f}x (bound: {min(cpus, 2)} cores)")
+        print(
+            f"throughput ratio 2 vs 1 replicas: {rates[2] / rates[1]:.2f}x (bound: {min(cpus, 2)} cores; "
+            f"load average now {os.getloadavg()[0]:.1f})"
+        )
 
         # 2. Per-job overhead on a multi-second job: thread backend vs one Ray replica with the
         #    same CPU threads.
