@@ -35,7 +35,7 @@ from ray.exceptions import RayTaskError
 from bot.config import Config
 from bot.engine.family import ModelFamily
 from bot.errors import ConfigError
-from bot.jobs.affinity import ReplicaSlot, pick_slot
+from bot.jobs.affinity import ReplicaSlot, pick_slot, should_wait_for_holder
 from bot.jobs.execution import WorkDone, WorkEvent, WorkFailed, WorkOrder, WorkProgress, run_order
 
 __all__ = ["APP_NAME", "EngineReplica", "RayServeBackend", "ReplicaState"]
@@ -49,6 +49,10 @@ PROBE_TIMEOUT = 10.0
 PROBE_INTERVAL = 1.0
 # Idle replicas are probed this often, so an outage is noticed before a job is sent into it.
 WATCH_INTERVAL = 5.0
+
+# How long an order may wait for the busy replica holding its model before another reloads it,
+# while no load has been measured yet.
+MIN_HOLDER_WAIT = 5.0
 
 T = TypeVar("T")
 # `factory.load_model_pool`: (settings, on_load=callback(model, seconds)) → a ModelPool. Passed in
@@ -370,12 +374,34 @@ class RayServeBackend:
             log.warning("could not reach the replica to cancel job %s: %s", job_id, _last_line(error))
 
     async def _acquire(self, order: WorkOrder) -> ReplicaSlot:
+        """A free replica for this order. When the only free ones would have to evict a model
+        while a busy replica holds this one, wait for that replica, at most as long as a load
+        takes (past that, reloading is the faster way)."""
         assert self._slot_changed is not None
+        model = order.request.model
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None
         async with self._slot_changed:
-            while (slot := pick_slot(self._slots, order.request.model, affinity=self.affinity)) is None:
+            while True:
+                slot = pick_slot(self._slots, model, affinity=self.affinity)
+                if slot is not None and self.affinity and should_wait_for_holder(self._slots, slot, model):
+                    deadline = deadline or loop.time() + self._load_estimate()
+                    if loop.time() < deadline:
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(deadline - loop.time()):
+                                await self._slot_changed.wait()
+                        continue
+                    log.info("no free replica holds %s; loading it on %s", model, replica_name(slot.index))
+                if slot is not None:
+                    slot.busy = True
+                    return slot
                 await self._slot_changed.wait()
-            slot.busy = True
-            return slot
+
+    def _load_estimate(self) -> float:
+        """Seconds one model load took on the replicas, on average (at least one second)."""
+        loads = sum(slot.loads for slot in self._slots)
+        seconds = sum(slot.load_seconds for slot in self._slots)
+        return max(1.0, seconds / loads) if loads else MIN_HOLDER_WAIT
 
     async def _release(self, slot: ReplicaSlot) -> None:
         assert self._slot_changed is not None
@@ -433,6 +459,7 @@ class RayServeBackend:
 
     def _update(self, slot: ReplicaSlot, state: ReplicaState) -> None:
         slot.pid, slot.models, slot.loads = state.pid, list(state.models), state.loads
+        slot.load_seconds = state.load_seconds
 
     async def _probe(self, slot: ReplicaSlot) -> ReplicaState:
         return await asyncio.wait_for(self._handles[slot.index].state.remote(), PROBE_TIMEOUT)

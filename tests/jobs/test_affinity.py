@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.jobs.affinity import ReplicaSlot, pick_slot
+from bot.jobs.affinity import ReplicaSlot, pick_slot, should_wait_for_holder
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,23 @@ def test_pick_slot(models, busy, model, affinity, expected) -> None:
     ]
     chosen = pick_slot(slots, model, affinity=affinity)
     assert (chosen.index if chosen else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("models", "busy", "model", "expected"),
+    [
+        ([["d", "x"], ["d", "y"]], [True, False], "x", True),  # x's holder busy, y would be evicted
+        ([["d", "x"], ["d"]], [True, False], "x", False),  # room on the free one: no eviction
+        ([["d", "x"], ["d", "y"]], [True, False], "z", False),  # nobody holds z: load it
+        ([["d", "x"], ["d", "y"]], [True, False], "y", False),  # the free one holds it
+    ],
+)
+def test_should_wait_for_holder(models, busy, model, expected) -> None:
+    """Wait for a busy replica holding the model rather than evict another model elsewhere."""
+    slots = [
+        ReplicaSlot(n, models=held, busy=is_busy, healthy=True)
+        for n, (held, is_busy) in enumerate(zip(models, busy, strict=True))
+    ]
+    chosen = pick_slot(slots, model)
+    assert chosen is not None
+    assert should_wait_for_holder(slots, chosen, model) is expected
