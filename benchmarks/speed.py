@@ -295,6 +295,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model-dir", type=Path, default=Path(tempfile.gettempdir()) / "bench-sd15-shaped")
     parser.add_argument("--skip-subprocesses", action="store_true", help="only the side-by-side part")
+    parser.add_argument("--only-subprocesses", action="store_true", help="only peak RSS and start-up")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     from bot.engine.device import quiet_libraries
@@ -315,8 +316,20 @@ def main() -> None:
         f"{args.threads} threads; {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
         file=sys.stderr,
     )
-    result = asyncio.run(side_by_side(args, args.model_dir))
-    rows = [
+    rows = (
+        []
+        if args.only_subprocesses
+        else _side_by_side_rows(args, asyncio.run(side_by_side(args, args.model_dir)))
+    )
+    if not args.skip_subprocesses:
+        rows += _subprocess_rows(args)
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, ratio in rows:
+        print(f"{name:<{width}}  {value:<48} {ratio}")
+
+
+def _side_by_side_rows(args: argparse.Namespace, result: dict) -> list[tuple[str, str, str]]:
+    return [
         ("precision (auto)", result["precision"], ""),
         ("bare diffusers fp32", f"{result['bare_fp32_s']:.1f} s", "1.00"),
         (
@@ -350,26 +363,25 @@ def main() -> None:
             f"{result['preview_share'] * 100:.1f}% of a job (≤ 2%)",
         ),
     ]
-    if not args.skip_subprocesses:
-        alone = _child(args, "txt2img")
-        everything = _child(args, "all")
-        startup = _child(args, "startup")
-        rows += [
-            ("peak RSS txt2img only", f"{alone['peak_rss_mib']:.0f} MiB", ""),
-            (
-                "peak RSS all operations",
-                f"{everything['peak_rss_mib']:.0f} MiB",
-                f"{everything['peak_rss_mib'] / alone['peak_rss_mib']:.2f} (≤ 1.10)",
-            ),
-            (
-                "start-up to first step",
-                f"{startup['first_step_s']:.1f} s (ready after {startup['ready_s']:.1f} s, warm-up included)",
-                "",
-            ),
-        ]
-    width = max(len(name) for name, _, _ in rows)
-    for name, value, ratio in rows:
-        print(f"{name:<{width}}  {value:<48} {ratio}")
+
+
+def _subprocess_rows(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    alone = _child(args, "txt2img")
+    everything = _child(args, "all")
+    startup = _child(args, "startup")
+    return [
+        ("peak RSS txt2img only", f"{alone['peak_rss_mib']:.0f} MiB", ""),
+        (
+            "peak RSS all operations",
+            f"{everything['peak_rss_mib']:.0f} MiB",
+            f"{everything['peak_rss_mib'] / alone['peak_rss_mib']:.2f} (≤ 1.10)",
+        ),
+        (
+            "start-up to first step",
+            f"{startup['first_step_s']:.1f} s (ready after {startup['ready_s']:.1f} s, warm-up included)",
+            "",
+        ),
+    ]
 
 
 if __name__ == "__main__":
