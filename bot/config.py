@@ -17,10 +17,11 @@ from typing import Any
 from bot.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NSFW_FILTERS = ("off", "spoiler", "block")
 BACKENDS = ("thread", "ray")
-DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
+DEFAULT_MODEL = "auto"
 
 
 def _text(value: str) -> str:
@@ -149,7 +150,8 @@ class Config:
         "MODEL",
         _text,
         DEFAULT_MODEL,
-        "Hugging Face repo id, local diffusers folder, a .safetensors file in models/checkpoints/, or 'tiny'.",
+        "auto (SDXL on CUDA, a distilled model on CPU/MPS, else the tiny test model), a Hugging Face "
+        "repo id, a local diffusers folder, a .safetensors file in models/checkpoints/, or 'tiny'.",
     )
     model_aliases: dict[str, str] = _setting(
         "MODEL_ALIASES",
@@ -162,11 +164,27 @@ class Config:
         "MODELS_DIR", _path, "./models", "The weights folder (checkpoints, loras, upscalers)."
     )
     device: str = _setting("DEVICE", _choice(DEVICES), "auto", "auto, cpu, cuda or mps.")
+    precision: str = _setting(
+        "PRECISION",
+        _choice(PRECISIONS),
+        "auto",
+        "auto (CUDA bf16/fp16, CPU bf16 autocast when the CPU has native bf16, else fp32), fp32, bf16 or fp16.",
+    )
+    compile: bool = _setting(
+        "COMPILE", _bool, "0", "torch.compile the UNet at start (slower start, faster steps on a GPU)."
+    )
     steps: int | None = _setting(
         "STEPS",
         _optional_int(1, 150),
         "",
         "Sampling steps at --quality 1 (empty: the model family's default).",
+    )
+    draft_lora: str = _setting(
+        "DRAFT_LORA",
+        _text,
+        "",
+        "The distilled LoRA for --draft (LCM / Lightning / Hyper class): a file name in models/loras/ "
+        "or a Hugging Face repo id. Empty: --draft runs a third of the steps of the base model.",
     )
     max_jobs_per_user: int = _setting(
         "MAX_JOBS_PER_USER", _int(1, 1000), "10", "Waiting jobs one user may have before 'Queue full'."

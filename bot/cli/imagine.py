@@ -74,6 +74,8 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
         await service.start(recover=False)
         context = replace(context_from_settings(settings), family=service.family)
         jobs = expand_prompt(prompt, context)
+        for note in sorted({request.draft_note for request in jobs if request.draft_note}):
+            print(note, file=sys.stderr)
         submitted = []
         for request, destination in zip(jobs, output_paths(output, len(jobs)), strict=True):
             seed = request.seed if request.seed is not None else random.randrange(2**32)

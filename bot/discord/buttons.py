@@ -54,6 +54,7 @@ LOOKS: dict[str, ButtonLook] = {
     "pick": ButtonLook("U"),
     "vary": ButtonLook("V"),
     "reroll": ButtonLook(None, "🔄"),
+    "enhance": ButtonLook("Enhance", "✨"),
     "strong": ButtonLook("Vary (Strong)", "🪄"),
     "subtle": ButtonLook("Vary (Subtle)", "🪄"),
     "upsubtle": ButtonLook("Upscale (Subtle)", "⬆️"),
@@ -108,8 +109,9 @@ def _view(rows: Iterable[Iterable[discord.ui.Item]]) -> discord.ui.View:
     return view
 
 
-def grid_view(job_id: str, used: Iterable[str] = ()) -> discord.ui.View:
-    """`U1 U2 U3 U4 🔄` / `V1 V2 V3 V4`; buttons whose custom id is in `used` are green."""
+def grid_view(job_id: str, used: Iterable[str] = (), *, draft: bool = False) -> discord.ui.View:
+    """`U1 U2 U3 U4 🔄` / `V1 V2 V3 V4` (/ `✨ Enhance` under a --draft grid); buttons whose
+    custom id is in `used` are green."""
     marked = set(used)
 
     def button(action: str, index: int) -> JobButton:
@@ -120,6 +122,7 @@ def grid_view(job_id: str, used: Iterable[str] = ()) -> discord.ui.View:
         [
             [*(button("pick", n) for n in range(1, 5)), JobButton("reroll", job_id, 0)],
             [button("vary", n) for n in range(1, 5)],
+            *([[button("enhance", 0)]] if draft else []),
         ]
     )
 

@@ -1,12 +1,18 @@
-"""Model families: the facts about SD 1.x / 2.x / SDXL (and the tiny test model) that code needs.
+"""Model families: the facts about SD 1.x / 2.x / SDXL, their distilled (turbo / lightning)
+variants and the tiny test models that code needs.
 
-`detect_family(settings)` finds the family cheaply, without loading weights, so the prompt
-language (e.g. `python -m bot parse`) can size images for the configured model.
+The family is found cheaply, without loading weights, so the prompt language (e.g. `python -m
+bot parse`) can size images for the configured model. A diffusers folder is read from its own
+config: the native size is `unet.sample_size × vae_scale_factor` (so a real model is never taken
+for the test model), and a scheduler with `timestep_spacing="trailing"` (or "turbo"/"lightning"
+in the model's name) marks a distilled model: 1–4 steps, guidance ≤ 1 (diffusers then skips the
+unconditional pass), trailing timesteps.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +38,7 @@ _SDXL_LATENT_RGB_BIAS = (0.1084, -0.0175, -0.0011)
 class ModelFamily:
     """What the rest of the bot needs to know about a model's family."""
 
-    name: str  # "sd1", "sd2", "sdxl", "tiny"
+    name: str  # "sd1", "sd2", "sdxl", "tiny", "sd-turbo", "sdxl-turbo", "sdxl-lightning", "tiny-turbo"
     native_size: int  # side of the square the model was trained at, in pixels
     multiple: int  # width/height are rounded to this
     default_steps: int  # sampling steps at --quality 1
@@ -41,14 +47,38 @@ class ModelFamily:
     vary_strong: float  # img2img strength for Vary (Strong)
     latent_rgb: tuple[tuple[float, float, float], ...] = _SD1_LATENT_RGB
     latent_rgb_bias: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    architecture: str = "sd1"  # "sd1", "sd2", "sdxl": which pipeline and text encoders
+    # Distilled (turbo / lightning): few steps, guidance <= 1, trailing timestep spacing.
+    distilled: bool = False
+    # Width of the text embeddings the UNet attends to (LoRA compatibility is checked against it).
+    cross_attention_dim: int = 768
 
     @property
     def native_area(self) -> int:
         return self.native_size * self.native_size
 
+    @property
+    def is_sdxl(self) -> bool:
+        return self.architecture == "sdxl"
+
+    @property
+    def base(self) -> str:
+        """The undistilled family's name ("sdxl" for SDXL-Turbo, "tiny" for tiny-turbo, "sd2" for
+        SD-Turbo), for code keyed by architecture (IP-Adapter weights, style layers)."""
+        if self.is_sdxl:
+            return "sdxl"
+        return "tiny" if self.name.startswith("tiny") else self.architecture
+
+    @property
+    def sampler(self) -> str:
+        """The sampler the engine runs for this family (A1111's name, for the PNG metadata)."""
+        return "Euler (trailing)" if self.distilled else "DPM++ 2M Karras"
+
 
 SD1 = ModelFamily("sd1", 512, 8, 25, 7.0, vary_subtle=0.35, vary_strong=0.65)
-SD2 = ModelFamily("sd2", 768, 8, 25, 7.0, vary_subtle=0.35, vary_strong=0.65)
+SD2 = ModelFamily(
+    "sd2", 768, 8, 25, 7.0, vary_subtle=0.35, vary_strong=0.65, architecture="sd2", cross_attention_dim=1024
+)
 SDXL = ModelFamily(
     "sdxl",
     1024,
@@ -59,27 +89,122 @@ SDXL = ModelFamily(
     vary_strong=0.85,
     latent_rgb=_SDXL_LATENT_RGB,
     latent_rgb_bias=_SDXL_LATENT_RGB_BIAS,
+    architecture="sdxl",
+    cross_attention_dim=2048,
 )
 # The embedded test model: SD 1.x architecture, 128 px, a handful of steps.
-TINY = ModelFamily("tiny", 128, 8, 4, 7.0, vary_subtle=0.35, vary_strong=0.65)
+TINY = ModelFamily("tiny", 128, 8, 4, 7.0, vary_subtle=0.35, vary_strong=0.65, cross_attention_dim=32)
+# Distilled families (guidance 0: one UNet pass per step, no unconditional half).
+SD_TURBO = ModelFamily(
+    "sd-turbo",
+    512,
+    8,
+    1,
+    0.0,
+    vary_subtle=0.35,
+    vary_strong=0.65,
+    architecture="sd2",
+    distilled=True,
+    cross_attention_dim=1024,
+)
+SDXL_TURBO = ModelFamily(
+    "sdxl-turbo",
+    512,
+    8,
+    1,
+    0.0,
+    vary_subtle=0.5,
+    vary_strong=0.85,
+    latent_rgb=_SDXL_LATENT_RGB,
+    latent_rgb_bias=_SDXL_LATENT_RGB_BIAS,
+    architecture="sdxl",
+    distilled=True,
+    cross_attention_dim=2048,
+)
+SDXL_LIGHTNING = ModelFamily(
+    "sdxl-lightning",
+    1024,
+    64,
+    4,
+    0.0,
+    vary_subtle=0.5,
+    vary_strong=0.85,
+    latent_rgb=_SDXL_LATENT_RGB,
+    latent_rgb_bias=_SDXL_LATENT_RGB_BIAS,
+    architecture="sdxl",
+    distilled=True,
+    cross_attention_dim=2048,
+)
+# The embedded distilled test model: the tiny model with a turbo family's scheduler config.
+TINY_TURBO = ModelFamily(
+    "tiny-turbo", 128, 8, 2, 0.0, vary_subtle=0.35, vary_strong=0.65, distilled=True, cross_attention_dim=32
+)
 
-FAMILIES = {family.name: family for family in (SD1, SD2, SDXL, TINY)}
+FAMILIES = {
+    family.name: family for family in (SD1, SD2, SDXL, TINY, SD_TURBO, SDXL_TURBO, SDXL_LIGHTNING, TINY_TURBO)
+}
+# Words in a model's name that mark a distilled checkpoint.
+_DISTILLED_NAME = re.compile(r"turbo|lightning", re.IGNORECASE)
+# At or below this native size (pixels) a model can only be a test model like the embedded one.
+TEST_MODEL_MAX_SIZE = 256
+
+
+def is_distilled_name(name: str) -> bool:
+    """True for names like `sdxl-turbo`, `sd_turbo.safetensors`, `sdxl_lightning_4step`."""
+    return bool(_DISTILLED_NAME.search(name))
+
+
+def _distilled_variant(family: ModelFamily, native_size: int) -> ModelFamily:
+    if family.is_sdxl:
+        return SDXL_TURBO if native_size <= 512 else SDXL_LIGHTNING
+    if family is TINY:
+        return TINY_TURBO
+    return SD_TURBO
+
+
+def _json(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    return data if isinstance(data, dict) else {}
 
 
 def family_of_diffusers_folder(folder: Path) -> ModelFamily:
-    """Read `model_index.json` and `unet/config.json` of a diffusers folder."""
+    """Read the model's own configs: `model_index.json`, `unet/config.json`, `vae/config.json`
+    and `scheduler/scheduler_config.json` of a diffusers folder."""
     index = json.loads((folder / "model_index.json").read_text())
-    if "XL" in index.get("_class_name", ""):
-        return SDXL
-    unet_config = folder / "unet" / "config.json"
-    sample_size = json.loads(unet_config.read_text()).get("sample_size", 64) if unet_config.is_file() else 64
-    if sample_size <= 32:  # trained at 256 px or less: only test models like the embedded tiny one
-        return TINY
-    return SD2 if sample_size >= 96 else SD1
+    is_xl = "XL" in index.get("_class_name", "")
+    unet = _json(folder / "unet" / "config.json")
+    vae = _json(folder / "vae" / "config.json")
+    scheduler = _json(folder / "scheduler" / "scheduler_config.json")
+    sample_size = unet.get("sample_size", 128 if is_xl else 64)
+    if isinstance(sample_size, list | tuple):
+        sample_size = max(sample_size)
+    vae_scale_factor = 2 ** (len(vae.get("block_out_channels", (0, 0, 0, 0))) - 1)
+    native_size = int(sample_size) * vae_scale_factor
+    if is_xl:
+        family = SDXL
+    elif native_size <= TEST_MODEL_MAX_SIZE:  # only test models like the embedded tiny one
+        family = TINY
+    else:
+        family = SD2 if native_size >= 768 else SD1
+    distilled = scheduler.get("timestep_spacing") == "trailing" or any(
+        is_distilled_name(name) for name in (folder.name, str(index.get("_name_or_path", "")))
+    )
+    return _distilled_variant(family, native_size) if distilled else family
 
 
 def family_of_checkpoint(path: Path) -> ModelFamily:
-    """Guess the family of a single-file checkpoint from its safetensors header (no weights read)."""
+    """Guess the family of a single-file checkpoint from its safetensors header (no weights read);
+    a distilled one by its file name (`sd_xl_turbo_1.0.safetensors`, `sdxl_lightning_4step…`)."""
+    family = _architecture_of_checkpoint(path)
+    if is_distilled_name(path.stem):
+        native_size = 512 if "turbo" in path.stem.lower() else family.native_size
+        return _distilled_variant(family, native_size)
+    return family
+
+
+def _architecture_of_checkpoint(path: Path) -> ModelFamily:
     with path.open("rb") as handle:
         prefix = handle.read(8)
         if len(prefix) < 8:
@@ -101,6 +226,10 @@ def family_of_checkpoint(path: Path) -> ModelFamily:
 def family_for_name(model: str) -> ModelFamily:
     """Best guess for a Hugging Face repo id (used before it is downloaded)."""
     lowered = model.lower()
+    if is_distilled_name(lowered):
+        if "xl" in lowered:
+            return SDXL_TURBO if "turbo" in lowered else SDXL_LIGHTNING
+        return SD_TURBO
     if "xl" in lowered or "pony" in lowered or "illustrious" in lowered:
         return SDXL
     if "stable-diffusion-2" in lowered:

@@ -64,7 +64,7 @@ class ImagePrompts:
         self.engine = engine
         self.models = models
         self.adapter = (
-            IPAdapterReferences(engine.txt2img_pipe, models.ip_adapter, engine.family.name)
+            IPAdapterReferences(engine.txt2img_pipe, models.ip_adapter, engine.family.base)
             if models.ip_adapter is not None
             else None
         )

@@ -9,11 +9,13 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.engine.device import pick_device, quiet_libraries
+from bot.engine.device import Precision, pick_device, pick_precision, quiet_libraries, speed_up_cuda
 from bot.engine.engine import DiffusersEngine
 from bot.engine.image_prompts import image_prompt_models
-from bot.engine.source import ModelSource, resolve_model_source
+from bot.engine.preview import TinyPreviewDecoder, find_preview_decoder
+from bot.engine.source import AUTO_MODEL, ModelSource, auto_candidates, resolve_model_source
 from bot.engine.upscaler import find_upscaler
+from bot.engine.warmup import compile_unet, warm_up
 from bot.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -29,12 +31,12 @@ log = logging.getLogger(__name__)
 def _load_pipeline(source: ModelSource, dtype: torch.dtype):
     from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
-    pipeline_class = StableDiffusionXLPipeline if source.family.name == "sdxl" else StableDiffusionPipeline
+    pipeline_class = StableDiffusionXLPipeline if source.family.is_sdxl else StableDiffusionPipeline
     common = {"dtype": dtype}
     if source.kind == "tiny":
         from bot.engine.tiny import build_tiny_model
 
-        build_tiny_model(Path(source.location))
+        build_tiny_model(Path(source.location), turbo=source.family.distilled)
         return StableDiffusionPipeline.from_pretrained(source.location, **common)
     if source.kind == "folder":
         from diffusers import DiffusionPipeline
@@ -53,18 +55,52 @@ def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
     quiet_libraries()
 
     model = settings.model if model is None else model
-    source = resolve_model_source(model, settings.models_dir)
-    device, dtype = pick_device(settings.device)
+    device, _ = pick_device(settings.device)
+    precision = pick_precision(device, settings.precision)
+    if model.strip().lower() == AUTO_MODEL:
+        source, pipeline = _load_auto(settings, device, precision)
+    else:
+        source = resolve_model_source(model, settings.models_dir, device.type)
+        pipeline = _load(source, model, device, precision)
+    upscaler = find_upscaler(settings.models_dir)
+    if upscaler is not None:
+        log.info("Upscaler model: %s", upscaler.name)
+    switched = speed_up_cuda(device)
+    if switched:
+        log.info("CUDA: %s", ", ".join(switched))
+    engine = DiffusersEngine(
+        pipeline,
+        source=source,
+        device=device,
+        dtype=precision.weights,
+        upscaler=upscaler,
+        precision=precision,
+        loras_dir=settings.models_dir / "loras",
+        image_prompts=image_prompt_models(settings, source.family.base),
+    )
+    decoder = find_preview_decoder(settings.models_dir, source.family)
+    if decoder is not None:
+        engine.preview_decoder = TinyPreviewDecoder.load(
+            decoder, device, precision.weights, precision.autocast
+        )
+        log.info("Progress previews: %s (tiny VAE decoder)", decoder.name)
+    if settings.compile:
+        compile_unet(engine)
+    warm_up(engine, compiled=settings.compile)
+    return engine
+
+
+def _load(source: ModelSource, model: str, device: torch.device, precision: Precision):
     log.info(
-        "Loading model %s (%s, family %s) on %s as %s",
+        "Loading model %s (%s, family %s) on %s, precision %s",
         source.location,
         source.kind,
         source.family.name,
         device,
-        str(dtype).removeprefix("torch."),
+        precision.describe(),
     )
     try:
-        pipeline = _load_pipeline(source, dtype)
+        return _load_pipeline(source, precision.weights)
     except ConfigError:
         raise
     except Exception as error:  # diffusers/hub raise many types; the operator needs one line
@@ -75,14 +111,25 @@ def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
                 f"(offline, gated or misspelt?): {reason}"
             ) from None
         raise ConfigError(f"MODEL={model!r}: could not load {source.location}: {reason}") from None
-    upscaler = find_upscaler(settings.models_dir)
-    if upscaler is not None:
-        log.info("Upscaler model: %s", upscaler.name)
-    return DiffusersEngine(
-        pipeline,
-        source=source,
-        device=device,
-        dtype=dtype,
-        upscaler=upscaler,
-        image_prompts=image_prompt_models(settings, source.family.name),
-    )
+
+
+def _load_auto(settings: Config, device: torch.device, precision: Precision):
+    """MODEL=auto: the first candidate that loads (see `source.auto_candidates`)."""
+    candidates = auto_candidates(settings.models_dir, device.type)
+    for candidate in candidates:
+        source = resolve_model_source(candidate, settings.models_dir, device.type)
+        if source.kind == "tiny":
+            log.warning(
+                "MODEL=auto: no real model could be loaded (nothing suitable in %s, hub unreachable): "
+                "using the embedded TINY TEST MODEL. ITS IMAGES ARE NOISE. Put a model in %s or set MODEL.",
+                settings.models_dir / "checkpoints",
+                settings.models_dir / "checkpoints",
+            )
+        try:
+            pipeline = _load(source, candidate, device, precision)
+        except ConfigError as error:
+            log.warning("MODEL=auto: %s; trying the next candidate", error)
+            continue
+        log.info("MODEL=auto chose %s (family %s) for %s", source.name, source.family.name, device.type)
+        return source, pipeline
+    raise ConfigError(f"MODEL=auto: none of {', '.join(candidates)} could be loaded")

@@ -1,12 +1,33 @@
-"""Cheap progress previews: latents projected to RGB with the family's published factors."""
+"""Progress previews: a tiny VAE decoder (TAESD / TAESDXL, diffusers' `AutoencoderTiny`) when one
+is in `models/vae-approx/`, else the latents projected to RGB with the family's published factors.
+
+TAESD decodes latents at a fraction of the VAE's cost; it decodes them at most 32 latents a side
+(256 px images) because a progress preview is shown small, and that keeps its cost within 2% of a
+job (benchmarks/speed.py measures it).
+"""
 
 from __future__ import annotations
+
+import logging
+import math
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
 
 from bot.engine.family import ModelFamily
 from bot.grid import render_grid
+
+__all__ = ["PREVIEW_LATENT_SIDE", "TinyPreviewDecoder", "find_preview_decoder", "latents_to_preview"]
+
+log = logging.getLogger(__name__)
+
+# The preview decoder sees at most this many latents a side (8 px each).
+PREVIEW_LATENT_SIDE = 32
+# Folder names in models/vae-approx/ per architecture (as ComfyUI and A1111 name them).
+_FOLDERS = {"sd1": ("taesd",), "sd2": ("taesd",), "sdxl": ("taesdxl",)}
 
 
 def latents_to_preview(latents: torch.Tensor, family: ModelFamily) -> Image.Image:
@@ -18,3 +39,46 @@ def latents_to_preview(latents: torch.Tensor, family: ModelFamily) -> Image.Imag
     pixels = ((rgb + 1.0) * 127.5).clamp(0, 255).to(torch.uint8).numpy()
     images = [Image.fromarray(array, "RGB") for array in pixels]
     return render_grid(images)
+
+
+def find_preview_decoder(models_dir: Path, family: ModelFamily) -> Path | None:
+    """`models/vae-approx/taesd` (SD 1.x/2.x) or `taesdxl` (SDXL), if it is a diffusers folder."""
+    for name in _FOLDERS.get(family.architecture, ()):
+        folder = models_dir / "vae-approx" / name
+        if (folder / "config.json").is_file():
+            return folder
+    return None
+
+
+class TinyPreviewDecoder:
+    """A loaded `AutoencoderTiny` that turns a batch of latents into a preview grid."""
+
+    def __init__(self, decoder: Any, autocast: torch.dtype | None = None) -> None:
+        self.decoder = decoder
+        self.autocast = autocast
+        self.device = next(decoder.parameters()).device
+
+    @classmethod
+    def load(
+        cls, folder: Path, device: torch.device, dtype: torch.dtype, autocast: torch.dtype | None = None
+    ):
+        from diffusers import AutoencoderTiny
+
+        decoder = AutoencoderTiny.from_pretrained(folder, torch_dtype=dtype).to(device).eval()
+        return cls(decoder, autocast)
+
+    def _autocast(self) -> AbstractContextManager[Any]:
+        if self.autocast is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast)
+
+    def __call__(self, latents: torch.Tensor) -> Image.Image:
+        """The preview grid of `latents` (the pipeline's scaled latents, as TAESD expects them)."""
+        side = max(latents.shape[-2:])
+        if side > PREVIEW_LATENT_SIDE:
+            latents = torch.nn.functional.avg_pool2d(latents.float(), math.ceil(side / PREVIEW_LATENT_SIDE))
+        dtype = next(self.decoder.parameters()).dtype
+        with torch.inference_mode(), self._autocast():
+            images = self.decoder.decode(latents.detach().to(self.device, dtype)).sample
+        pixels = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
+        return render_grid([Image.fromarray(array, "RGB") for array in pixels.cpu().numpy()])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from PIL import Image
@@ -45,6 +45,11 @@ class GenerationRequest:
     strength: float = 0.75
     # Which model to use; "" means the loaded default model.
     model: str = ""
+    # Sampler by name (engine/sampling.py); "" means the model family's own.
+    sampler: str = ""
+    # LoRAs applied for this job only: (name in models/loras/ or hub id, weight).
+    loras: tuple[tuple[str, float], ...] = ()
+    # Metadata the engine does not read (Midjourney parameters; `draft`: the full-quality recipe).
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -70,13 +75,35 @@ class GenerationRequest:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["weighted_prompts"] = [asdict(p) for p in self.weighted_prompts]
+        data["loras"] = [[name, weight] for name, weight in self.loras]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GenerationRequest:
         data = dict(data)
         data["weighted_prompts"] = tuple(WeightedPrompt(**p) for p in data.get("weighted_prompts", ()))
+        data["loras"] = tuple((str(name), float(weight)) for name, weight in data.get("loras", ()))
         return cls(**data)
+
+    @property
+    def is_draft(self) -> bool:
+        """A `--draft` job: `extra["draft"]` holds the full-quality steps, guidance and LoRAs."""
+        return isinstance(self.extra.get("draft"), dict)
+
+    def enhanced(self) -> GenerationRequest:
+        """The full-quality request of a draft (same seeds, prompt and size); itself if not a draft."""
+        if not self.is_draft:
+            return self
+        full = self.extra["draft"]
+        extra = {key: value for key, value in self.extra.items() if key != "draft"}
+        return replace(
+            self,
+            steps=int(full["steps"]),
+            guidance_scale=float(full["guidance_scale"]),
+            sampler=str(full.get("sampler", "")),
+            loras=tuple((str(name), float(weight)) for name, weight in full.get("loras", ())),
+            extra=extra,
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +114,9 @@ class StepProgress:
     total: int
     # Latents of the batch at this step (a torch tensor); turn into a picture with preview.py.
     latents: Any = None
+    # The engine's own preview of these latents (a tiny VAE decoder), when it has one; called only
+    # when a preview is wanted.
+    render: Callable[[], Image.Image] | None = None
 
 
 # Called on the worker thread after each step. Raise (e.g. JobCancelled) to stop the job.

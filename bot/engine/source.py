@@ -1,17 +1,26 @@
 """What `MODEL` names, decided without loading it.
 
-`MODEL` may be `tiny` (the embedded test model), a local diffusers folder, a single-file
-`.safetensors` checkpoint (a path, or a file name inside `models/checkpoints/`), or a Hugging Face
-repo id. Every failure becomes one `ConfigError` line naming `MODEL` and what went wrong.
+`MODEL` may be `auto`, `tiny` (the embedded test model; `tiny-turbo` its distilled variant), a
+local diffusers folder, a single-file `.safetensors` checkpoint (a path, or a file name inside
+`models/checkpoints/`), or a Hugging Face repo id. Every failure becomes one `ConfigError` line
+naming `MODEL` and what went wrong.
+
+`auto` is a list of candidates tried in order (`auto_candidates`): a model in
+`models/checkpoints/` that suits the device (SDXL on CUDA, a distilled model on CPU/MPS), then
+the hub model for the device (SDXL base on CUDA, SD-Turbo elsewhere), then the embedded tiny
+model, whose images are noise.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.engine.family import (
     TINY,
+    TINY_TURBO,
     ModelFamily,
     family_for_name,
     family_of_checkpoint,
@@ -19,9 +28,21 @@ from bot.engine.family import (
 )
 from bot.errors import ConfigError
 
-__all__ = ["CHECKPOINT_SUFFIXES", "TINY_MODEL_NAME", "ModelSource", "resolve_model_source"]
+__all__ = [
+    "AUTO_MODEL",
+    "CHECKPOINT_SUFFIXES",
+    "TINY_MODEL_NAME",
+    "ModelSource",
+    "accelerator_hint",
+    "auto_candidates",
+    "resolve_model_source",
+]
 
+AUTO_MODEL = "auto"
 TINY_MODEL_NAME = "tiny"
+TINY_TURBO_MODEL_NAME = "tiny-turbo"
+# What MODEL=auto downloads when models/checkpoints/ has nothing suitable.
+AUTO_HUB_MODELS = {"cuda": "stabilityai/stable-diffusion-xl-base-1.0", "other": "stabilityai/sd-turbo"}
 CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt")
 
 
@@ -39,15 +60,55 @@ def _looks_like_path(model: str) -> bool:
     return model.startswith((".", "/", "~")) or model.endswith(CHECKPOINT_SUFFIXES) or "\\" in model
 
 
-def resolve_model_source(model: str, models_dir: Path) -> ModelSource:
-    """Decide what `MODEL` names. Raises ConfigError when it names a missing or unreadable file."""
+def accelerator_hint(device: str) -> str:
+    """`cuda`, `mps` or `cpu` for a DEVICE value, without importing torch (for the dry run; the
+    loader uses the device torch actually picked)."""
+    if device != "auto":
+        return device
+    if Path("/proc/driver/nvidia/version").exists() or os.environ.get("NVIDIA_VISIBLE_DEVICES"):
+        return "cuda"
+    return "mps" if sys.platform == "darwin" else "cpu"
+
+
+def auto_candidates(models_dir: Path, accelerator: str) -> list[str]:
+    """What MODEL=auto tries, best first: suitable local models, the hub model, then `tiny`.
+
+    On CUDA the local SDXL models come first, elsewhere the distilled ones; a local model of the
+    other kind still beats a download.
+    """
+    checkpoints = models_dir / "checkpoints"
+    local: list[ModelSource] = []
+    if checkpoints.is_dir():
+        for path in sorted(checkpoints.iterdir()):
+            if path.name.startswith("."):
+                continue
+            try:
+                local.append(resolve_model_source(str(path), models_dir))
+            except ConfigError:
+                continue
+    wanted = (lambda family: family.is_sdxl) if accelerator == "cuda" else (lambda family: family.distilled)
+    ranked = sorted(local, key=lambda source: not wanted(source.family))
+    hub = AUTO_HUB_MODELS["cuda" if accelerator == "cuda" else "other"]
+    return [*(source.location for source in ranked), hub, TINY_MODEL_NAME]
+
+
+def resolve_model_source(model: str, models_dir: Path, device: str = "auto") -> ModelSource:
+    """Decide what `MODEL` names. Raises ConfigError when it names a missing or unreadable file.
+
+    `auto` resolves to its first candidate for `device` (the loader falls back along the list).
+    """
     model = model.strip()
     if not model:
         raise ConfigError(
-            "MODEL is empty: expected 'tiny', a Hugging Face repo id, a folder or a .safetensors file"
+            "MODEL is empty: expected 'auto', 'tiny', a Hugging Face repo id, a folder or a .safetensors file"
         )
+    if model.lower() == AUTO_MODEL:
+        first = auto_candidates(models_dir, accelerator_hint(device))[0]
+        return resolve_model_source(first, models_dir, device)
     if model.lower() == TINY_MODEL_NAME:
         return ModelSource("tiny", str(models_dir / "tiny-sd"), TINY, TINY_MODEL_NAME)
+    if model.lower() == TINY_TURBO_MODEL_NAME:
+        return ModelSource("tiny", str(models_dir / "tiny-sd-turbo"), TINY_TURBO, TINY_TURBO_MODEL_NAME)
 
     candidates = [Path(model).expanduser(), models_dir / "checkpoints" / model, models_dir / model]
     for path in candidates:

@@ -117,11 +117,12 @@ def tiny_text_config(vocab_size: int):
     )
 
 
-def _build_pipeline():
+def _build_pipeline(turbo: bool = False):
     import torch
     from diffusers import (
         AutoencoderKL,
         DPMSolverMultistepScheduler,
+        EulerDiscreteScheduler,
         StableDiffusionPipeline,
         UNet2DConditionModel,
     )
@@ -157,14 +158,16 @@ def _build_pipeline():
     _make_vae_transparent(vae)
     torch.manual_seed(_SEED + 2)
     text_encoder = CLIPTextModel(tiny_text_config(len(tokenizer)))
-    scheduler = DPMSolverMultistepScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        num_train_timesteps=1000,
-        steps_offset=1,
-        use_karras_sigmas=True,
-    )
+    schedule = {
+        "beta_start": 0.00085,
+        "beta_end": 0.012,
+        "beta_schedule": "scaled_linear",
+        "num_train_timesteps": 1000,
+    }
+    if turbo:  # the scheduler config SD-Turbo ships: Euler with trailing timesteps
+        scheduler = EulerDiscreteScheduler(**schedule, timestep_spacing="trailing")
+    else:
+        scheduler = DPMSolverMultistepScheduler(**schedule, steps_offset=1, use_karras_sigmas=True)
     return StableDiffusionPipeline(
         vae=vae,
         text_encoder=text_encoder,
@@ -177,22 +180,26 @@ def _build_pipeline():
     )
 
 
-def is_built(folder: Path) -> bool:
+def is_built(folder: Path, turbo: bool = False) -> bool:
     marker = folder / _MARKER
     try:
-        return json.loads(marker.read_text()).get("version") == TINY_MODEL_VERSION
+        built = json.loads(marker.read_text())
     except (OSError, ValueError):
         return False
+    return built.get("version") == TINY_MODEL_VERSION and built.get("turbo", False) == turbo
 
 
-def build_tiny_model(folder: Path) -> Path:
+def build_tiny_model(folder: Path, *, turbo: bool = False) -> Path:
     """Build the tiny model into `folder` unless an up-to-date build is there; return the folder.
+
+    `turbo` builds the distilled variant: the same weights with a turbo family's scheduler config
+    (Euler, trailing timesteps), detected as the `tiny-turbo` family from that config.
 
     Builds into a temporary sibling and renames it into place, so concurrent builders and
     interrupted builds never leave a half-written model behind.
     """
     folder = Path(folder)
-    if is_built(folder):
+    if is_built(folder, turbo):
         return folder
     from bot.engine.device import quiet_libraries
 
@@ -201,9 +208,9 @@ def build_tiny_model(folder: Path) -> Path:
     log.info("Building the embedded tiny model in %s", folder)
     staging = Path(tempfile.mkdtemp(prefix=".tiny-sd-", dir=folder.parent))
     try:
-        _build_pipeline().save_pretrained(staging, safe_serialization=True)
-        (staging / _MARKER).write_text(json.dumps({"version": TINY_MODEL_VERSION}))
-        if is_built(folder):  # another process won the race
+        _build_pipeline(turbo).save_pretrained(staging, safe_serialization=True)
+        (staging / _MARKER).write_text(json.dumps({"version": TINY_MODEL_VERSION, "turbo": turbo}))
+        if is_built(folder, turbo):  # another process won the race
             return folder
         if folder.exists():
             shutil.rmtree(folder)

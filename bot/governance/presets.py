@@ -12,7 +12,8 @@ The export format (version 1):
 
     {"format": "mj-discord-bot/style-presets", "version": 1,
      "presets": [{"name": "neon-noir", "template": "{prompt}, neon-noir, ...",
-                  "negative": "daylight", "params": "--ar 16:9 --s 400"}]}
+                  "negative": "daylight", "params": "--ar 16:9 --s 400",
+                  "loras": "film-grain:0.8"}]}      (loras: optional)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from bot.engine.lora_files import LoraProblem, check_lora, format_loras, parse_loras
 from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
 from bot.prompt import PromptContext, StylePreset, expand_prompt
 from bot.prompt.params import PARAMETER_START, normalise_dashes, split_parameters
@@ -150,9 +152,35 @@ def validate_preset(preset: StylePreset, context: PromptContext | None = None) -
         raise InvalidParameter(
             f"Style `{name}`: the parameters are {len(params)} characters long; the limit is {MAX_PARAMS_LENGTH}."
         )
-    cleaned = StylePreset(name, template, negative, params)
-    _check_params(cleaned, context or PromptContext())
+    context = context or PromptContext()
+    cleaned = StylePreset(name, template, negative, params, _checked_loras(name, preset.loras, context))
+    _check_params(cleaned, context)
     return cleaned
+
+
+def read_loras(text: str) -> tuple[tuple[str, float], ...]:
+    """`film-grain:0.8, ink` (the `loras` option of /style add) → (name, weight) pairs, or InvalidParameter."""
+    try:
+        return parse_loras(text)
+    except LoraProblem as problem:
+        raise InvalidParameter(str(problem)) from None
+
+
+def _checked_loras(
+    name: str, loras: tuple[tuple[str, float], ...], context: PromptContext
+) -> tuple[tuple[str, float], ...]:
+    """The preset's LoRAs, each found in models/loras/ and made for the model's family."""
+    if not loras:
+        return ()
+    try:
+        loras = parse_loras(format_loras(loras))
+        if context.loras_dir is None:
+            raise LoraProblem("this bot has no models/loras/ folder set up.")
+        for lora, _weight in loras:
+            check_lora(lora, context.loras_dir, context.family)
+    except LoraProblem as problem:
+        raise InvalidParameter(f"Style `{name}`: {problem}") from None
+    return loras
 
 
 def presets_to_json(presets: Iterable[StylePreset] | Mapping[str, StylePreset]) -> str:
@@ -163,6 +191,7 @@ def presets_to_json(presets: Iterable[StylePreset] | Mapping[str, StylePreset]) 
         "version": EXPORT_VERSION,
         "presets": [
             {"name": p.name, "template": p.template, "negative": p.negative, "params": p.params}
+            | ({"loras": format_loras(p.loras)} if p.loras else {})
             for p in items
         ],
     }
@@ -241,14 +270,18 @@ def _preset_from_item(item: Any, position: int) -> StylePreset:
     if not isinstance(item, dict):
         raise InvalidPrompt(f"Preset {position} in the file is not an object with a name and template.")
     values: dict[str, str] = {}
-    for key in ("name", "template", "negative", "params"):
+    for key in ("name", "template", "negative", "params", "loras"):
         value = item.get(key, "")
         if not isinstance(value, str):
             raise InvalidPrompt(f"Preset {position} in the file: `{key}` must be text.")
         values[key] = value
     if not values["name"].strip():
         raise InvalidPrompt(f"Preset {position} in the file has no name.")
-    return StylePreset(**values)
+    try:
+        loras = parse_loras(values.pop("loras"))
+    except LoraProblem as problem:
+        raise InvalidParameter(f"Preset {position} in the file: {problem}") from None
+    return StylePreset(**values, loras=loras)
 
 
 def _one_line(text: str) -> str:

@@ -1,7 +1,8 @@
 """What each button means: the request and engine operation of a job derived from its parent.
 
 Pure functions (no I/O): U-n picks an image (no GPU work), V-n and Vary (Strong/Subtle) are
-img2img from the chosen image, 🔄 re-runs the parent's request with a new seed, Upscale
+img2img from the chosen image, 🔄 re-runs the parent's request with a new seed, Enhance (a reroll
+in mode `enhance`) re-runs a --draft grid at full quality with the same seeds, Upscale
 super-resolves the chosen image and refines it.
 """
 
@@ -17,6 +18,7 @@ from bot.errors import InvalidParameter
 from bot.jobs.models import Job, JobImage, JobKind, NewJob
 
 __all__ = [
+    "ENHANCE",
     "RUNNABLE_KINDS",
     "UPSCALE_STRENGTH",
     "default_mode",
@@ -35,6 +37,8 @@ RUNNABLE_KINDS = (
     JobKind.SHORTEN,
 )
 UPSCALE_STRENGTH = {"subtle": 0.3, "creative": 0.5}
+# The mode of a reroll that re-renders a --draft grid at full quality from the same seeds.
+ENHANCE = "enhance"
 
 
 def random_seed() -> int:
@@ -64,6 +68,11 @@ def derive_request(
     carries the edited prompt and parameters; the picture still comes from the parent.
     """
     parent_request = parent.generation_request
+    if kind is JobKind.REROLL and new.mode == ENHANCE:
+        # Enhance: the draft again at full quality, same seeds and prompt.
+        if not parent_request.is_draft:
+            raise InvalidParameter("Only a --draft grid can be enhanced.")
+        return parent_request.enhanced(), list(parent.image_urls)
     if kind is JobKind.REROLL:
         base = new.request or dataclasses.replace(parent_request, seed=random_seed())
         return base, list(parent.image_urls)

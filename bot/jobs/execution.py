@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from PIL import Image
 
@@ -127,12 +127,15 @@ class _StepWatcher:
         if now - self._last_emit < self._order.progress_interval:
             return
         self._last_emit = now
-        self._emit(WorkProgress(progress.step, progress.total, self._preview(progress.latents)))
+        self._emit(WorkProgress(progress.step, progress.total, self._preview(progress)))
 
-    def _preview(self, latents: Any) -> Image.Image | None:
+    def _preview(self, progress: StepProgress) -> Image.Image | None:
+        latents = progress.latents
         if not self._order.previews or latents is None or self._preview_broken:
             return None
         try:
+            if progress.render is not None:  # the engine's tiny VAE decoder (TAESD)
+                return progress.render()
             from bot.engine.preview import latents_to_preview
 
             return latents_to_preview(latents, self._family)

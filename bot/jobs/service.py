@@ -25,6 +25,7 @@ from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult
 from bot.errors import InvalidParameter, JobNotFound, QueueFull
+from bot.jobs.accounting import charged_gpu_seconds
 from bot.jobs.backend import Backend
 from bot.jobs.derive import RUNNABLE_KINDS, default_mode, derive_request, operation_of
 from bot.jobs.events import Cancelled, Failed, Finished, JobEvent, Progress, Queued, Started
@@ -500,10 +501,11 @@ class JobService:
             for n, (path, picture, seed) in enumerate(zip(paths, result.images, result.seeds, strict=True))
         ]
         finished = time.time()
-        await self.repository.mark_done(job.id, images, finished, done.gpu_seconds)
+        charged = charged_gpu_seconds(request, done.gpu_seconds)
+        await self.repository.mark_done(job.id, images, finished, charged)
         job.status = JobStatus.DONE
         job.finished_at = finished
-        job.gpu_seconds = done.gpu_seconds
+        job.gpu_seconds = charged
         job.seeds = [image.seed for image in images]
         job.error = None
         log.info("job %s done in %.1f GPU s", job.id, done.gpu_seconds)

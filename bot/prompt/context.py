@@ -23,6 +23,8 @@ class StylePreset:
     template: str
     negative: str = ""
     params: str = ""
+    # LoRAs the style applies, with weights: (("film-grain", 0.8), ...) from models/loras/.
+    loras: tuple[tuple[str, float], ...] = ()
 
     def apply(self, prompt: str) -> str:
         """The prompt inside the template (a template without `{prompt}` is appended)."""
@@ -42,6 +44,10 @@ class PromptContext:
     model_aliases: dict[str, str] = field(default_factory=dict)
     family: ModelFamily = SDXL
     steps_override: int | None = None
+    # DRAFT_LORA: the distilled LoRA --draft uses ("" = fewer steps of the base model).
+    draft_lora: str = ""
+    # models/loras/: where style presets' LoRAs must be (None: presets can't carry LoRAs).
+    loras_dir: Path | None = None
     # Families of the MODEL_ALIASES targets, so `--v`/`--niji` images get their model's size.
     alias_families: dict[str, ModelFamily] = field(default_factory=dict)
     suffix: str = ""
@@ -51,22 +57,24 @@ class PromptContext:
     user_defaults: str = ""
 
 
-def family_for_model(model: str, models_dir: Path) -> ModelFamily:
-    """The family of a MODEL value (`tiny`, a diffusers folder, a checkpoint, or a repo id).
+def family_for_model(model: str, models_dir: Path, device: str = "auto") -> ModelFamily:
+    """The family of a MODEL value (`auto`, `tiny`, a diffusers folder, a checkpoint, or a repo id).
 
     Uses the engine's own resolution (no weights are read), so the errors are the same lines.
     """
-    return resolve_model_source(model, models_dir).family
+    return resolve_model_source(model, models_dir, device).family
 
 
 def context_from_settings(settings: Config) -> PromptContext:
     """A context with the model facts of `settings` and no personal or guild settings."""
     return PromptContext(
         model_aliases=dict(settings.model_aliases),
-        family=family_for_model(settings.model, settings.models_dir),
+        family=family_for_model(settings.model, settings.models_dir, settings.device),
         steps_override=settings.steps,
+        draft_lora=settings.draft_lora,
+        loras_dir=settings.models_dir / "loras",
         alias_families={
-            name: family_for_model(model, settings.models_dir)
+            name: family_for_model(model, settings.models_dir, settings.device)
             for name, model in settings.model_aliases.items()
         },
     )

@@ -176,6 +176,11 @@ def _resolve(
     character_weight = values.get("character_weight", 100)
     object_weight = values.get("object_weight", 100)
     style = values.get("style", "")
+    steps = mapping.steps_for_quality(quality, family, context.steps_override)
+    guidance = mapping.guidance_for_stylize(stylize, family)
+    style_loras = preset.loras if preset is not None else ()
+    draft = bool(values.get("draft", False))
+    recipe = mapping.draft_recipe(steps, guidance, family, context.draft_lora) if draft else None
     request = ImagineRequest(
         prompt=prompt,
         display_prompt=" ".join(f"{typed} {suffix}".split()),
@@ -205,13 +210,20 @@ def _resolve(
         version=version,
         model=model,
         family=family.name,
-        steps=mapping.steps_for_quality(quality, family, context.steps_override),
-        guidance_scale=mapping.guidance_for_stylize(stylize, family),
+        draft=draft,
+        steps=recipe.steps if recipe else steps,
+        guidance_scale=recipe.guidance_scale if recipe else guidance,
         image_strength=mapping.image_strength_for_weight(image_weight),
         image_prompt_scale=mapping.image_prompt_scale(image_weight),
         style_scale=mapping.style_scale(style_weight),
         character_scale=mapping.reference_scale(character_weight),
         object_scale=mapping.reference_scale(object_weight),
+        sampler=recipe.sampler if recipe else "",
+        loras=(*style_loras, (recipe.lora, 1.0)) if recipe and recipe.lora else style_loras,
+        full_steps=steps if recipe else 0,
+        full_guidance=guidance if recipe else 0.0,
+        full_loras=style_loras if recipe else (),
+        draft_note=recipe.note if recipe else "",
     )
     repeats = values.get("repeat", 1)
     return [replace(request, repeat=index) for index in range(repeats)]

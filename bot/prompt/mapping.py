@@ -29,11 +29,18 @@
 | `--no a, b`       | negative prompt "a, b"   | the same idea as `a::-.5 b::-.5`, kept as negative prompt  |
 | `--v` / `--niji`  | model                    | MODEL_ALIASES entry; sizes follow that model's family      |
 | `x::w`            | weighted prompts         | (text, weight) parts; the engine weighs the embeddings     |
+| `--draft`         | fast recipe              | with DRAFT_LORA: that distilled LoRA at weight 1, LCM-LoRA |
+|                   |                          | 6 steps, CFG 1, LCM sampler; Lightning/Hyper/Turbo LoRA 4  |
+|                   |                          | steps, CFG 0, Euler trailing. Without: a third of the      |
+|                   |                          | steps (at least 1; half on distilled models), same CFG.    |
+|                   |                          | The full recipe is kept for Enhance.                       |
 """
 
 from __future__ import annotations
 
-from bot.engine.family import ModelFamily
+from dataclasses import dataclass
+
+from bot.engine.family import ModelFamily, is_distilled_name
 from bot.engine.request import WeightedPrompt
 
 DEFAULT_STYLIZE = 100
@@ -94,3 +101,32 @@ def weird_part(weird: int) -> WeightedPrompt | None:
     if weird <= 0:
         return None
     return WeightedPrompt(WEIRD_TEXT, round(MAX_WEIRD_WEIGHT * weird / MAX_WEIRD, 4))
+
+
+@dataclass(frozen=True)
+class DraftRecipe:
+    """How a `--draft` job runs: steps, CFG, sampler ("" = the family's) and the draft LoRA."""
+
+    steps: int
+    guidance_scale: float
+    sampler: str = ""
+    lora: str = ""
+
+    @property
+    def note(self) -> str:
+        """What the reply says about the draft."""
+        steps = f"{self.steps} step{'s' if self.steps != 1 else ''}"
+        if self.lora:
+            return f"Draft: {steps} with the {self.lora} LoRA."
+        return f"Draft: {steps} of the base model (no draft LoRA set up)."
+
+
+def draft_recipe(steps: int, guidance: float, family: ModelFamily, draft_lora: str) -> DraftRecipe:
+    """The fast recipe for a job that would run `steps` at `guidance` (see the table above)."""
+    if draft_lora and not family.distilled:
+        fewer = max(1, steps - 1)  # a draft never runs more steps than the full job
+        if is_distilled_name(draft_lora) or "hyper" in draft_lora.lower():
+            return DraftRecipe(min(4, fewer), 0.0, "euler-trailing", draft_lora)
+        return DraftRecipe(min(6, fewer), 1.0, "lcm", draft_lora)
+    fewer = steps // 2 if family.distilled else round(steps / 3)
+    return DraftRecipe(max(1, fewer), guidance)

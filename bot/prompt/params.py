@@ -23,6 +23,7 @@
 | `--oref URL`              |          | one http(s) image link (object/omni)   | –       |
 | `--ow N`                  |          | whole number 0–100 (object weight)     | 100     |
 | `--fast` `--relax` `--turbo` |       | flags (speed)                          | fast    |
+| `--draft`                 |          | flag: a fast, cheaper grid (Enhance re-renders it) | off |
 
 Parameters go at the end: everything after the first ` --name` is parameters, and each value runs
 to the next ` --name`. An em dash `—` at the start of a word counts as `--` (phones turn `--`
@@ -184,6 +185,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("fast", (), "speed", "none", "no value", _flag("fast")),
     Parameter("relax", (), "speed", "none", "no value", _flag("relax")),
     Parameter("turbo", (), "speed", "none", "no value", _flag("turbo")),
+    Parameter("draft", (), "draft", "none", "no value", _flag(True)),
 )
 
 _BY_NAME = {name: parameter for parameter in PARAMETERS for name in parameter.names}

@@ -50,7 +50,8 @@ class ImagineRequest:
     model: str = ""
     family: str = ""
     repeat: int = 0
-    # Derived Stable Diffusion settings (see bot/prompt/mapping.py).
+    draft: bool = False
+    # Derived Stable Diffusion settings (see bot/prompt/mapping.py); a draft's own when `draft`.
     steps: int = 30
     guidance_scale: float = 6.0
     image_strength: float = 0.7
@@ -59,6 +60,15 @@ class ImagineRequest:
     style_scale: float = 0.8
     character_scale: float = 1.0
     object_scale: float = 1.0
+    sampler: str = ""
+    # The style's LoRAs, then the draft LoRA (last) for a draft with DRAFT_LORA.
+    loras: tuple[tuple[str, float], ...] = ()
+    # A draft's full-quality recipe (for Enhance): steps, guidance, and the LoRAs without the draft one.
+    full_steps: int = 0
+    full_guidance: float = 0.0
+    full_loras: tuple[tuple[str, float], ...] = ()
+    # What the reply says about how a draft runs.
+    draft_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: tuples become lists, `aspect` reads "W:H"."""
@@ -66,6 +76,8 @@ class ImagineRequest:
         data["image_urls"] = list(self.image_urls)
         data["weighted_prompts"] = [asdict(part) for part in self.weighted_prompts]
         data["aspect"] = f"{self.aspect[0]}:{self.aspect[1]}"
+        data["loras"] = [[name, weight] for name, weight in self.loras]
+        data["full_loras"] = [[name, weight] for name, weight in self.full_loras]
         return data
 
     @classmethod
@@ -77,6 +89,8 @@ class ImagineRequest:
             values[name] = tuple(values.get(name, ()))
         parts = values.get("weighted_prompts", ())
         values["weighted_prompts"] = tuple(WeightedPrompt(**part) for part in parts)
+        for key in ("loras", "full_loras"):
+            values[key] = tuple((str(name), float(weight)) for name, weight in values.get(key, ()))
         if isinstance(values.get("aspect"), str):
             width, _, height = values["aspect"].partition(":")
             values["aspect"] = (int(width), int(height))
@@ -101,7 +115,10 @@ class ImagineRequest:
             tile=self.tile,
             strength=self.image_strength,
             model=self.model,
-            extra={
+            sampler=self.sampler,
+            loras=self.loras,
+            extra=self._draft_extra()
+            | {
                 "aspect": f"{self.aspect[0]}:{self.aspect[1]}",
                 "stylize": self.stylize,
                 "quality": self.quality,
@@ -121,3 +138,10 @@ class ImagineRequest:
             ("object", self.object_refs, self.object_scale),
         )
         return [{"kind": kind, "url": url, "scale": scale} for kind, urls, scale in kinds for url in urls]
+
+    def _draft_extra(self) -> dict[str, Any]:
+        if not self.draft:
+            return {}
+        full_loras = [[name, weight] for name, weight in self.full_loras]
+        recipe = {"steps": self.full_steps, "guidance_scale": self.full_guidance, "loras": full_loras}
+        return {"draft": recipe}

@@ -399,10 +399,16 @@ class Repository:
     async def get_guild_presets(self, guild_id: int) -> list[StylePreset]:
         """The server's style presets (`/style add`), by name."""
         rows = await self._fetchall(
-            "SELECT name, template, negative, params FROM guild_presets WHERE guild_id = ? ORDER BY name",
+            "SELECT name, template, negative, params, loras FROM guild_presets WHERE guild_id = ?"
+            " ORDER BY name",
             (guild_id,),
         )
-        return [StylePreset(**dict(row)) for row in rows]
+        presets = []
+        for row in rows:
+            data = dict(row)
+            data["loras"] = tuple((str(name), float(weight)) for name, weight in json.loads(data["loras"]))
+            presets.append(StylePreset(**data))
+        return presets
 
     async def set_guild_preset(self, guild_id: int, preset: StylePreset) -> None:
         await self.set_guild_presets(guild_id, [preset])
@@ -500,11 +506,14 @@ class Repository:
 
     async def set_guild_presets(self, guild_id: int, presets: Iterable[StylePreset]) -> None:
         """Store several presets (new or replacing ones of the same name) in one transaction."""
-        rows = [(guild_id, p.name, p.template, p.negative, p.params) for p in presets]
+        rows = [
+            (guild_id, p.name, p.template, p.negative, p.params, json.dumps([list(lora) for lora in p.loras]))
+            for p in presets
+        ]
         async with self._transaction() as db:
             await db.executemany(
-                "INSERT OR REPLACE INTO guild_presets (guild_id, name, template, negative, params)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO guild_presets (guild_id, name, template, negative, params, loras)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
 

@@ -260,3 +260,25 @@ def test_non_utf8_attachment_is_refused() -> None:
     """An attachment that is not UTF-8 text gets a clear error, not a decoding traceback."""
     with pytest.raises(InvalidPrompt, match="not UTF-8"):
         presets_from_json(b"\xff\xfe\x00{")
+
+
+def test_presets_with_loras_are_checked_exported_and_imported(tmp_path):
+    """A preset's LoRAs must exist in models/loras/ and fit the model; they survive export/import."""
+    from bot.engine.family import SDXL, TINY
+    from bot.errors import InvalidParameter
+    from bot.governance.presets import presets_from_json, presets_to_json, validate_preset
+    from bot.prompt import PromptContext, StylePreset
+
+    loras_dir = tmp_path / "loras"
+    loras_dir.mkdir()
+    header = b'{"unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k.lora_A.weight":'
+    header += b'{"dtype":"F32","shape":[4,32],"data_offsets":[0,512]}}'
+    (loras_dir / "grain.safetensors").write_bytes(len(header).to_bytes(8, "little") + header + bytes(512))
+    context = PromptContext(family=TINY, loras_dir=loras_dir)
+    preset = validate_preset(StylePreset("film", "{prompt}, film", loras=(("grain", 0.8),)), context)
+    assert preset.loras == (("grain", 0.8),)
+    assert presets_from_json(presets_to_json([preset]), context) == [preset]
+    with pytest.raises(InvalidParameter, match="another kind of model"):
+        validate_preset(preset, PromptContext(family=SDXL, loras_dir=loras_dir))
+    with pytest.raises(InvalidParameter, match="no LoRA `ink`"):
+        validate_preset(StylePreset("ink", "{prompt}", loras=(("ink", 1.0),)), context)

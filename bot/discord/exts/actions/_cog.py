@@ -6,6 +6,7 @@ on messages from before a restart work the same. Whoever clicks owns the new job
 | pick       | U1-U4               | `Image #n` message with the full-size image           |
 | vary       | V1-V4               | variations job (the clicker's variation mode)         |
 | reroll     | 🔄                  | the same prompt with a new seed                       |
+| enhance    | ✨ Enhance          | a --draft grid again at full quality, same seeds      |
 | strong     | Vary (Strong)       | variations job, strong                                |
 | subtle     | Vary (Subtle)       | variations job, subtle                                |
 | upsubtle   | Upscale (Subtle)    | upscale job (2x), subtle                              |
@@ -31,6 +32,7 @@ from bot.discord.delivery import channel_of, place_of, upload_meta
 from bot.discord.exts.actions._modal import RemixModal
 from bot.discord.replies import report_unexpected, send_error
 from bot.errors import InvalidParameter, UserFacingError
+from bot.jobs.derive import ENHANCE
 from bot.jobs.models import Job, JobKind, JobStatus
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ class JobAction:
 JOB_ACTIONS = {
     "vary": JobAction(JobKind.VARIATION),
     "reroll": JobAction(JobKind.REROLL),
+    "enhance": JobAction(JobKind.REROLL, ENHANCE, remixable=False),
     "strong": JobAction(JobKind.VARIATION, "strong"),
     "subtle": JobAction(JobKind.VARIATION, "subtle"),
     "upsubtle": JobAction(JobKind.UPSCALE, "subtle", remixable=False),

@@ -55,6 +55,10 @@ class Imagine(commands.Cog):
         except UserFacingError as error:
             await send_error(interaction, error)
             return
+        notes = sorted({request.draft_note for request in requests if request.draft_note})
+        if notes:  # how a --draft runs (with the draft LoRA, or fewer steps of the base model)
+            await interaction.edit_original_response(content="\n".join(notes))
+            return
         await interaction.delete_original_response()
 
     def _submitter(self, new_jobs: list[NewJob]) -> Callable[[discord.Interaction], Awaitable[None]]:

@@ -6,8 +6,8 @@ permissions, checked again at run time) and `/styles …` shows them to every me
 
 | command                                  | who      | does                                        |
 |------------------------------------------|----------|---------------------------------------------|
-| /style add name template [negative] [params] | admins | a new style (`{prompt}` marks the prompt) |
-| /style edit name [template] [negative] [params] | admins | change parts (`none` clears negative/params) |
+| /style add name template [negative] [params] [loras] | admins | a new style (`{prompt}` marks the prompt; LoRAs `name:0.8, other:0.5`) |
+| /style edit name [template] [negative] [params] [loras] | admins | change parts (`none` clears negative/params/loras) |
 | /style remove name                       | admins   | delete a style (and unset it as default)    |
 | /style default name                      | admins   | the style used without `--style` (`none`)   |
 | /style starter                           | admins   | add the bot's starter styles                |
@@ -42,6 +42,7 @@ from bot.governance.presets import (
     preset_name,
     presets_from_json,
     presets_to_json,
+    read_loras,
     validate_preset,
 )
 from bot.prompt import PromptContext, StylePreset
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_STYLES = 100
+MAX_LORAS_LENGTH = 300
 CLEAR = "none"
 _LIST_LIMIT = 3900
 
@@ -76,6 +78,8 @@ def style_embed(preset: StylePreset, default: str | None) -> discord.Embed:
     embed.add_field(
         name="Parameters", value=f"`{preset.params}`" if preset.params else "(none)", inline=False
     )
+    loras = "\n".join(f"`{name}` at {weight:g}" for name, weight in preset.loras)
+    embed.add_field(name="LoRAs", value=loras or "(none)", inline=False)
     usage = f"`/imagine prompt: a lighthouse --style {preset.name}`"
     if preset.name == default:
         usage += (
@@ -170,6 +174,7 @@ class Styles(commands.Cog):
         template="The prompt goes at {prompt}, e.g. {prompt}, neon-noir, cinematic lighting",
         negative="What to avoid (a negative prompt)",
         params="Default parameters, e.g. --ar 3:2 --s 400 (the member's own win)",
+        loras="LoRAs from models/loras/ with weights, e.g. film-grain:0.8, ink:0.5",
     )
     async def add(
         self,
@@ -178,6 +183,7 @@ class Styles(commands.Cog):
         template: app_commands.Range[str, 1, MAX_TEMPLATE_LENGTH],
         negative: app_commands.Range[str, 1, MAX_NEGATIVE_LENGTH] = "",
         params: app_commands.Range[str, 1, MAX_PARAMS_LENGTH] = "",
+        loras: app_commands.Range[str, 1, MAX_LORAS_LENGTH] = "",
     ) -> None:
         guild_id = admin_guild_id(interaction)
         presets = await self._presets(guild_id)
@@ -188,7 +194,9 @@ class Styles(commands.Cog):
             raise InvalidParameter(
                 f"This server already has {MAX_STYLES} styles, the limit. Remove one first."
             )
-        preset = await self._checked(interaction, StylePreset(key, template, negative, params))
+        preset = await self._checked(
+            interaction, StylePreset(key, template, negative, params, read_loras(loras))
+        )
         await self._save(guild_id, preset)
         log.info("guild %s added style %s", guild_id, preset.name)
         await self._reply(
@@ -203,6 +211,7 @@ class Styles(commands.Cog):
         template="The new template ({prompt} marks the prompt)",
         negative="The new negative prompt; none clears it",
         params="The new default parameters; none clears them",
+        loras="The new LoRAs with weights (film-grain:0.8); none clears them",
     )
     @app_commands.autocomplete(name=complete_name)
     async def edit(
@@ -212,11 +221,12 @@ class Styles(commands.Cog):
         template: app_commands.Range[str, 1, MAX_TEMPLATE_LENGTH] | None = None,
         negative: app_commands.Range[str, 1, MAX_NEGATIVE_LENGTH] | None = None,
         params: app_commands.Range[str, 1, MAX_PARAMS_LENGTH] | None = None,
+        loras: app_commands.Range[str, 1, MAX_LORAS_LENGTH] | None = None,
     ) -> None:
         guild_id = admin_guild_id(interaction)
         current = await self._find(guild_id, name)
-        if template is None and negative is None and params is None:
-            raise InvalidParameter("Give a new template, negative prompt or parameters to change.")
+        if template is None and negative is None and params is None and loras is None:
+            raise InvalidParameter("Give a new template, negative prompt, parameters or LoRAs to change.")
 
         def new(value: str | None, old: str) -> str:
             if value is None:
@@ -230,6 +240,7 @@ class Styles(commands.Cog):
                 template if template is not None else current.template,
                 new(negative, current.negative),
                 new(params, current.params),
+                current.loras if loras is None else read_loras(new(loras, "")),
             ),
         )
         await self._save(guild_id, preset)
