@@ -161,6 +161,12 @@ class Config:
     models_dir: Path = _setting(
         "MODELS_DIR", _path, "./models", "The weights folder (checkpoints, loras, upscalers)."
     )
+    allow_private_links: bool = _setting(
+        "ALLOW_PRIVATE_LINKS",
+        _bool,
+        "0",
+        "1: image links may point at private/local addresses (only for trusted servers; off stops SSRF).",
+    )
     device: str = _setting("DEVICE", _choice(DEVICES), "auto", "auto, cpu, cuda or mps.")
     steps: int | None = _setting(
         "STEPS",

@@ -126,6 +126,7 @@ class JobFront:
     async def submit_all(self, interaction: discord.Interaction, new_jobs: list[NewJob]) -> list[Job]:
         """Submit each job (and post its progress message) in the interaction's channel."""
         channel = channel_of(interaction)
+        new_jobs = self.admission.share_links(new_jobs)  # one download per prompt
         return [await self.submit(channel, new_job) for new_job in new_jobs]
 
     async def submit(self, channel: discord.abc.Messageable, new_job: NewJob) -> Job:

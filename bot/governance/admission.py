@@ -25,6 +25,7 @@ from bot.governance.limits import GuildLimits
 from bot.governance.prompt_context import load_prompt_context
 from bot.jobs.derive import random_seed
 from bot.jobs.models import Job, JobKind, NewJob
+from bot.jobs.prompt_images import PromptImages
 from bot.prompt import ImagineRequest, PromptContext, context_from_settings, expand_prompt
 
 if TYPE_CHECKING:
@@ -176,6 +177,17 @@ class Admission:
         )
 
     # ---- submitting ----------------------------------------------------------------------------
+
+    def share_links(self, new_jobs: Sequence[NewJob]) -> list[NewJob]:
+        """The jobs of ONE prompt sharing one `PromptImages`: its image links are downloaded,
+        decoded and scaled down once for all of them (`--repeat`, permutations), not per job."""
+        images = PromptImages(self.jobs.image_links)
+        return [
+            replace(new_job, prompt_images=images)
+            if new_job.image_urls and new_job.prompt_images is None
+            else new_job
+            for new_job in new_jobs
+        ]
 
     async def submit(self, new_job: NewJob) -> Job:
         """Queue `new_job` with the server's waiting limit, checked atomically by the job service.

@@ -27,11 +27,13 @@ from bot.engine.request import GenerationRequest, GenerationResult
 from bot.errors import InvalidParameter, JobNotFound, QueueFull
 from bot.jobs.backend import Backend
 from bot.jobs.derive import RUNNABLE_KINDS, default_mode, derive_request, operation_of
+from bot.jobs.downloads import LinkFetcher
 from bot.jobs.events import Cancelled, Failed, Finished, JobEvent, Progress, Queued, Started
 from bot.jobs.execution import WorkDone, WorkFailed, WorkOrder, WorkProgress
 from bot.jobs.files import GRID_FILE, save_result
 from bot.jobs.image_jobs import IMAGE_JOB_KINDS, load_inputs, prepare_inputs, save_inputs
 from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, NewJob, Speed, new_job_id
+from bot.jobs.prompt_images import ImageLinks, PromptImages
 from bot.jobs.scheduler import FairQueue, Ticket
 from bot.store.repository import Repository
 
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 DeliveryHandler = Callable[[Job, list[JobImage]], Awaitable[None]]
 
 INPUT_FILE = "input.png"
+# Pictures of /blend, /describe and references are scaled down to cover this size.
+REFERENCE_FIT = (1024, 1024)
 # A job that was running during this many crashes is failed rather than run again.
 MAX_ATTEMPTS = 3
 
@@ -64,6 +68,7 @@ class JobService:
         self._retry_delay = delivery_retry_delay
         self._retry_max = delivery_retry_max
         self._queue = FairQueue()
+        self.image_links = ImageLinks(LinkFetcher(allow_private=settings.allow_private_links))
         self._active: dict[str, Job] = {}  # queued and running jobs
         self._in_flight: dict[str, asyncio.Task[None]] = {}  # running jobs, in start order
         self._run_finished = asyncio.Event()  # set while nothing runs
@@ -170,14 +175,35 @@ class JobService:
         if await self.repository.is_stealth(new.user_id):
             meta["stealth"] = True  # /stealth: kept out of server galleries, also after /public
         # Every picture is fetched before queueing: a bad link is an error now, not a failed job.
+        # Links go through the prompt's PromptImages: each is downloaded and decoded once for all
+        # the jobs of one prompt, scaled down to the working size (bot/jobs/prompt_images.py).
+        images = new.prompt_images or PromptImages(self.image_links)
+        fit = (request.width, request.height) if kind is JobKind.IMAGINE else REFERENCE_FIT
+
+        async def fetch(url: str) -> Image.Image:
+            return (await images.get(url, fit)).open()
+
         prepared = await prepare_inputs(
-            kind, request, image_urls, ip_adapter=bool(self.settings.ip_adapter), uploads=new.uploads
+            kind,
+            request,
+            image_urls,
+            ip_adapter=bool(self.settings.ip_adapter),
+            uploads=new.uploads,
+            fetch=fetch,
         )
+        # The prompt's input picture is stored once on disk: later jobs hard-link the first file.
+        shared_input = images.cached(image_urls[0], fit) if prepared.input_image is not None else None
+        if shared_input is not None and not new.uploads:
+            prepared = dataclasses.replace(prepared, input_image=None)
+        else:
+            shared_input = None
         async with self._submit_lock:
             if (existing := await self.get_job(job_id)) is not None:
                 return existing
             self._check_limits(new.user_id)
             self._check_waiting_here(new)
+            if shared_input is not None:
+                await asyncio.to_thread(shared_input.store, self.job_folder(job_id) / INPUT_FILE)
             await asyncio.to_thread(save_inputs, self.job_folder(job_id), prepared)
             job = Job(
                 id=job_id,
