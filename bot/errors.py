@@ -55,3 +55,7 @@ class JobFailed(UserFacingError):
 
 class ConfigError(Exception):
     """A setting or model the operator gave cannot be used. The message is one line."""
+
+
+class DatabaseUnavailable(ConfigError):
+    """The database in DATA_DIR cannot be opened (damaged, locked, disk full, not a folder)."""
