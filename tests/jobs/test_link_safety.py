@@ -259,10 +259,10 @@ async def test_allow_private_links_lets_operators_use_local_links(internal: Serv
 
 def test_the_setting_is_read() -> None:
     """ALLOW_PRIVATE_LINKS is a documented setting, off by default."""
-    from bot.config import Settings
+    from bot.config import Config
 
-    assert Settings.from_env({}).allow_private_links is False
-    assert Settings.from_env({"ALLOW_PRIVATE_LINKS": "1"}).allow_private_links is True
+    assert Config.from_env({}).allow_private_links is False
+    assert Config.from_env({"ALLOW_PRIVATE_LINKS": "1"}).allow_private_links is True
 
 
 # ---- decoding -----------------------------------------------------------------------------
