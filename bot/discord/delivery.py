@@ -21,6 +21,7 @@ import discord
 from PIL import Image
 
 from bot.discord.buttons import grid_view, progress_view, single_view
+from bot.discord.edit_pacer import EditPacer, queue_bucket
 from bot.discord.render import (
     EncodedImage,
     encode_to_fit,
@@ -109,6 +110,8 @@ class JobFront:
         self.settings = settings
         self.retry = retry or RetryPolicy()
         self._watchers: set[asyncio.Task[None]] = set()
+        # Edits of one channel at most every second (or PROGRESS_INTERVAL, if shorter).
+        self.edits = EditPacer(channel_interval=min(1.0, settings.progress_interval))
         self._posting: dict[str, asyncio.Event] = {}
         # NSFW_FILTER / NSFW_MODEL; tests put a screen with a fake checker here.
         self.screen = ImageScreen.from_settings(settings)
@@ -120,6 +123,7 @@ class JobFront:
         for task in list(self._watchers):
             task.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
+        await self.edits.close()
 
     # ---- submitting ---------------------------------------------------------------------------
 
@@ -161,19 +165,22 @@ class JobFront:
     async def watch(self, job: Job, message: discord.Message) -> None:
         """Edit the progress message from the job's events until the job ends.
 
-        The end itself (result, failure, cancellation) is shown by `deliver`, which also runs
-        for jobs that ended while the bot was down.
+        Edits go through `self.edits` (paced per channel and for the bot, the latest content per
+        message); a place in line is worth an edit only when it crosses a coarse boundary. The
+        end itself (result, failure, cancellation) is shown by `deliver`, which also runs for
+        jobs that ended while the bot was down.
         """
-        loop = asyncio.get_running_loop()
-        last_edit = -float("inf")
+        shown_bucket: int | None = None
+        channel_id = message.channel.id
         async for event in self.jobs.subscribe(job.id):
+            if self.edits.is_closed(message.id):
+                return
             if isinstance(event, Queued):
-                # Every job that starts moves every waiting one up: with a long queue that is
-                # many edits per channel, so a place in line is shown at most once per interval.
-                if loop.time() - last_edit < self.settings.progress_interval:
+                ahead = max(0, event.position - 1)
+                if queue_bucket(ahead) == shown_bucket:
                     continue
-                content = progress_content(job.prompt, job.user_id, position=max(0, event.position - 1))
-                edit: dict[str, Any] = {"content": content}
+                shown_bucket = queue_bucket(ahead)
+                edit: dict[str, Any] = {"content": progress_content(job.prompt, job.user_id, position=ahead)}
             elif isinstance(event, Started):
                 edit = {"content": progress_content(job.prompt, job.user_id, percent=0)}
             elif isinstance(event, Progress):
@@ -185,15 +192,7 @@ class JobFront:
                 edit = {"content": content, "attachments": files}
             else:
                 return
-            last_edit = loop.time()
-            try:
-                await message.edit(**edit)
-            except discord.NotFound:
-                log.info("progress message of job %s was deleted; no more updates", job.id)
-                return
-            except discord.HTTPException as error:
-                # A missed progress edit is harmless; the result is delivered separately.
-                log.warning("could not update progress of job %s: %s", job.id, error)
+            self.edits.request(channel_id, message, **edit)
 
     # ---- delivering ---------------------------------------------------------------------------
 
@@ -277,6 +276,7 @@ class JobFront:
         if job.channel_id is None or message_id is None:
             return
         message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(message_id)
+        await self.edits.forget(message_id)  # a late place in line must not overwrite the end
         if job.status is JobStatus.CANCELLED:
             edit: dict[str, Any] = {"content": ended_content(job.prompt, job.user_id, "Cancelled")}
         else:
@@ -304,6 +304,7 @@ class JobFront:
         if job.channel_id is None or message_id is None:
             return
         partial = self.bot.get_partial_messageable(job.channel_id).get_partial_message(message_id)
+        await self.edits.forget(message_id)  # never edit a message after (or while) deleting it
         try:
             await partial.delete()
         except discord.HTTPException as error:
