@@ -119,6 +119,7 @@ def save_result(
     Returns the image paths in batch order (the grid, when written, is `folder / GRID_FILE`).
     """
     paths = []
+    first_parameters = None
     for n, (image, seed) in enumerate(zip(result.images, result.seeds, strict=True)):
         parameters = a1111_parameters(
             prompt=request.prompt,
@@ -133,6 +134,8 @@ def save_result(
             extra=extra,
         )
         paths.append(save_image(folder / f"{n}.png", image, parameters))
+        first_parameters = first_parameters or parameters
     if len(result.images) > 1:
-        save_image(folder / GRID_FILE, render_grid(result.images))
+        # A grid carries its first image's recipe, as AUTOMATIC1111's grids do.
+        save_image(folder / GRID_FILE, render_grid(result.images), first_parameters)
     return paths
