@@ -333,6 +333,14 @@ def settings_docs() -> list[tuple[str, str, str]]:
     return [(f.metadata["env"], f.metadata["default"], f.metadata["doc"]) for f in fields(Config)]
 
 
+def readable_by_others(path: str | os.PathLike[str]) -> bool:
+    """True if the file (which holds the bot token) may be read by other users of the machine."""
+    try:
+        return os.name == "posix" and bool(Path(path).stat().st_mode & 0o077)
+    except OSError:
+        return False
+
+
 def load_settings(env_file: str | os.PathLike[str] | None = ".env") -> Config:
     """Load `.env` (without overriding real environment variables) and validate the environment."""
     if env_file is not None and Path(env_file).is_file():
