@@ -76,7 +76,7 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
         context = replace(context_from_settings(settings), family=service.family)
         jobs = expand_prompt(prompt, context)
         submitted = []
-        images = PromptImages(service.image_links)  # a link is fetched once for all the jobs
+        images = PromptImages()  # a link is fetched once for all the jobs
         for request, destination in zip(jobs, output_paths(output, len(jobs)), strict=True):
             seed = request.seed if request.seed is not None else random.randrange(2**32)
             generation = request.to_generation(seed=seed)

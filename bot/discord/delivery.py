@@ -132,7 +132,6 @@ class JobFront:
     async def submit_all(self, interaction: discord.Interaction, new_jobs: list[NewJob]) -> list[Job]:
         """Submit each job (and post its progress message) in the interaction's channel."""
         channel = channel_of(interaction)
-        new_jobs = self.admission.share_links(new_jobs)  # one download per prompt
         return [await self.submit(channel, new_job) for new_job in new_jobs]
 
     async def submit(self, channel: discord.abc.Messageable, new_job: NewJob) -> Job:
@@ -222,7 +221,7 @@ class JobFront:
         # Exactly once (bot/discord/reconcile.py): mark, post with a nonce, record; a delivery
         # that finds the mark first adopts a post that already went out.
         message: Any = None
-        if job.meta.get(POSTING_MARK) or job.progress_message_id is None:
+        if job.meta.get(POSTING_MARK) or await self._progress_message_id(job) is None:
             bot_user = getattr(self.bot, "user", None)
             posted = await find_posted(channel, getattr(bot_user, "id", None), job.id, post.content)
             message = posted.result if job.meta.get(POSTING_MARK) else None

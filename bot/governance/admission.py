@@ -129,7 +129,9 @@ class Admission:
     def imagine_jobs(
         requests: Sequence[ImagineRequest], place: Place, *, meta: dict[str, Any] | None = None
     ) -> list[NewJob]:
-        """One imagine job per request, with a random seed where the prompt gave none."""
+        """One imagine job per request, with a random seed where the prompt gave none. The jobs
+        share one `PromptImages`: the prompt's image links are fetched once for all of them."""
+        images = PromptImages()
         return [
             NewJob(
                 kind=JobKind.IMAGINE,
@@ -141,6 +143,7 @@ class Admission:
                 speed=request.speed,
                 image_urls=list(request.image_urls),
                 meta=dict(meta or {}),
+                prompt_images=images if request.image_urls else None,
             )
             for request in requests
         ]
@@ -177,17 +180,6 @@ class Admission:
         )
 
     # ---- submitting ----------------------------------------------------------------------------
-
-    def share_links(self, new_jobs: Sequence[NewJob]) -> list[NewJob]:
-        """The jobs of ONE prompt sharing one `PromptImages`: its image links are downloaded,
-        decoded and scaled down once for all of them (`--repeat`, permutations), not per job."""
-        images = PromptImages(self.jobs.image_links)
-        return [
-            replace(new_job, prompt_images=images)
-            if new_job.image_urls and new_job.prompt_images is None
-            else new_job
-            for new_job in new_jobs
-        ]
 
     async def submit(self, new_job: NewJob) -> Job:
         """Queue `new_job` with the server's waiting limit, checked atomically by the job service.

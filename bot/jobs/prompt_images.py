@@ -14,13 +14,11 @@ import asyncio
 import io
 import logging
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
-from bot.engine.request import GenerationRequest
 from bot.errors import InvalidLink
 from bot.jobs.downloads import INVALID_LINK_TEXT, MAX_IMAGE_PIXELS, LinkFetcher, decode_image
 from bot.jobs.files import write_atomically
@@ -106,27 +104,21 @@ def _downscaled_png(data: bytes, fit: tuple[int, int], max_pixels: int) -> tuple
 class PromptImages:
     """The image links of ONE prompt: each (link, working size) is prepared once, however many
     jobs (`--repeat`, permutations) the prompt makes. Make one per prompt, give it to each of
-    its jobs (`NewJob.prompt_images`), then drop it."""
+    its jobs (`NewJob.prompt_images`, done by `Admission.imagine_jobs`), then drop it. The job
+    service fetches through it with its own `ImageLinks` (limits and ALLOW_PRIVATE_LINKS)."""
 
-    def __init__(self, links: ImageLinks) -> None:
-        self._links = links
+    def __init__(self) -> None:
         self._prepared: dict[tuple[str, int, int], PromptImage] = {}
         self._lock = asyncio.Lock()
 
-    async def get(self, url: str, fit: tuple[int, int]) -> PromptImage:
+    async def get(self, url: str, fit: tuple[int, int], links: ImageLinks) -> PromptImage:
         """The link prepared at `fit` (downloaded the first time only). Raises InvalidLink."""
         key = (url, fit[0], fit[1])
         async with self._lock:  # two jobs of one prompt asking at once still fetch once
             if key not in self._prepared:
-                self._prepared[key] = await self._links.prepare(url, fit)
+                self._prepared[key] = await links.prepare(url, fit)
         return self._prepared[key]
 
     def cached(self, url: str, fit: tuple[int, int]) -> PromptImage | None:
         """The link prepared at `fit`, if it was."""
         return self._prepared.get((url, fit[0], fit[1]))
-
-    async def input_for(self, urls: Sequence[str], request: GenerationRequest) -> PromptImage | None:
-        """The prepared first link of `urls` at `request`'s size (None without links)."""
-        if not urls:
-            return None
-        return await self.get(urls[0], (request.width, request.height))

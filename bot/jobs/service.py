@@ -177,11 +177,11 @@ class JobService:
         # Every picture is fetched before queueing: a bad link is an error now, not a failed job.
         # Links go through the prompt's PromptImages: each is downloaded and decoded once for all
         # the jobs of one prompt, scaled down to the working size (bot/jobs/prompt_images.py).
-        images = new.prompt_images or PromptImages(self.image_links)
+        images = new.prompt_images or PromptImages()
         fit = (request.width, request.height) if kind is JobKind.IMAGINE else REFERENCE_FIT
 
         async def fetch(url: str) -> Image.Image:
-            return (await images.get(url, fit)).open()
+            return (await images.get(url, fit, self.image_links)).open()
 
         prepared = await prepare_inputs(
             kind,

@@ -26,7 +26,7 @@ def test_make_run_creates_env_mode_600(tmp_path: Path) -> None:
     venv.mkdir(parents=True)
     (venv / "python").write_text("#!/bin/sh\nexit 0\n")
     (venv / "python").chmod(0o755)
-    (tmp_path / "venv" / ".installed").touch()
+    (tmp_path / "venv" / ".installed-test").touch()
     os.utime(tmp_path / "pyproject.toml", (1, 1))
     run = subprocess.run(
         ["make", "run", "VENV=venv"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False

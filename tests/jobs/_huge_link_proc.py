@@ -55,7 +55,7 @@ async def main(body: bytes, data_dir: Path) -> None:
 
     async def member(user_id: int) -> list[str]:
         """What the Discord front does for one /imagine with --repeat 5."""
-        images = PromptImages(service.image_links)
+        images = PromptImages()
         ids = []
         for n in range(REPEAT):
             request = GenerationRequest(prompt=f"a cat {user_id}", width=SIZE, height=SIZE, seed=n, steps=1)
