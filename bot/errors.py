@@ -45,6 +45,10 @@ class QueueFull(UserFacingError):
     title = "Queue full"
 
 
+class DiskFull(UserFacingError):
+    title = "Disk full"
+
+
 class JobNotFound(UserFacingError):
     title = "Job not found"
 

@@ -41,7 +41,7 @@ from bot.engine.references import FALLBACK_METHOD
 from bot.errors import InvalidParameter, JobNotFound, UserFacingError
 from bot.governance.admission import Place
 from bot.governance.nsfw import BLOCKED_NOTICE, ImageScreen, NsfwFilter, hide_flagged
-from bot.jobs.events import Progress, Queued, Started
+from bot.jobs.events import Progress, Queued, Stalled, Started
 from bot.jobs.image_jobs import TEXT_KINDS
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 
@@ -184,6 +184,10 @@ class JobFront:
                 edit: dict[str, Any] = {"content": progress_content(job.prompt, job.user_id, position=ahead)}
             elif isinstance(event, Started):
                 edit = {"content": progress_content(job.prompt, job.user_id, percent=0)}
+            elif isinstance(event, Stalled):
+                edit = {
+                    "content": f"{progress_content(job.prompt, job.user_id, percent=100)}\n{event.message}"
+                }
             elif isinstance(event, Progress):
                 files = []
                 if event.preview is not None:
