@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 .PHONY: run test lint format imagine clean
 
 run: $(STAMP)
-	@test -f .env || { cp .env.example .env; echo "Created .env from .env.example. Without DISCORD_TOKEN the web app runs alone (local mode)."; }
+	@test -f .env || { (umask 077 && cp .env.example .env); echo "Created .env (mode 600) from .env.example. Without DISCORD_TOKEN the web app runs alone (local mode)."; }
 	$(BIN)/python -m bot run
 
 test: $(STAMP)

@@ -163,6 +163,12 @@ class Config:
     models_dir: Path = _setting(
         "MODELS_DIR", _path, "./models", "The weights folder (checkpoints, loras, upscalers)."
     )
+    allow_private_links: bool = _setting(
+        "ALLOW_PRIVATE_LINKS",
+        _bool,
+        "0",
+        "1: image links may point at private/local addresses (only for trusted servers; off stops SSRF).",
+    )
     device: str = _setting("DEVICE", _choice(DEVICES), "auto", "auto, cpu, cuda or mps.")
     precision: str = _setting(
         "PRECISION",
@@ -343,6 +349,14 @@ class Config:
 def settings_docs() -> list[tuple[str, str, str]]:
     """(variable, default, description) for every setting, for docs and tests."""
     return [(f.metadata["env"], f.metadata["default"], f.metadata["doc"]) for f in fields(Config)]
+
+
+def readable_by_others(path: str | os.PathLike[str]) -> bool:
+    """True if the file (which holds the bot token) may be read by other users of the machine."""
+    try:
+        return os.name == "posix" and bool(Path(path).stat().st_mode & 0o077)
+    except OSError:
+        return False
 
 
 def load_settings(env_file: str | os.PathLike[str] | None = ".env") -> Config:

@@ -45,6 +45,10 @@ class QueueFull(UserFacingError):
     title = "Queue full"
 
 
+class DiskFull(UserFacingError):
+    title = "Disk full"
+
+
 class JobNotFound(UserFacingError):
     title = "Job not found"
 
@@ -55,3 +59,7 @@ class JobFailed(UserFacingError):
 
 class ConfigError(Exception):
     """A setting or model the operator gave cannot be used. The message is one line."""
+
+
+class DatabaseUnavailable(ConfigError):
+    """The database in DATA_DIR cannot be opened (damaged, locked, disk full, not a folder)."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from bot.cli import imagine, parse, run
-from bot.config import load_settings
+from bot.config import load_settings, readable_by_others
 from bot.errors import ConfigError, UserFacingError
 
 SUBCOMMANDS = (run, imagine, parse)
@@ -36,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        if args.command == "run" and Path(args.env_file).is_file() and readable_by_others(args.env_file):
+            logging.getLogger(__name__).warning(
+                "%s holds the bot token and other users can read it: run `chmod 600 %s`",
+                args.env_file,
+                args.env_file,
+            )
         return args.func(args, settings)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -48,6 +48,7 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
     from bot.jobs.events import Failed, Finished, Progress
     from bot.jobs.factory import make_backend
     from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
+    from bot.jobs.prompt_images import PromptImages
     from bot.jobs.service import JobService
     from bot.prompt import context_from_settings, expand_prompt
     from bot.store.repository import Repository
@@ -77,14 +78,17 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
         for note in sorted({request.draft_note for request in jobs if request.draft_note}):
             print(note, file=sys.stderr)
         submitted = []
+        images = PromptImages()  # a link is fetched once for all the jobs
         for request, destination in zip(jobs, output_paths(output, len(jobs)), strict=True):
             seed = request.seed if request.seed is not None else random.randrange(2**32)
+            generation = request.to_generation(seed=seed)
             job = await service.submit(
                 NewJob(
                     kind=JobKind.IMAGINE,
                     user_id=CLI_USER_ID,
                     prompt=request.display_prompt or request.prompt,
-                    request=request.to_generation(seed=seed),
+                    request=generation,
+                    prompt_images=images,
                     speed=request.speed,
                     image_urls=list(request.image_urls),
                 )

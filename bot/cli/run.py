@@ -18,6 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def execute(args: argparse.Namespace, settings: Config) -> int:
+    from bot.store.repository import Repository
+
+    # A database that cannot be opened is one line and exit 2, before anything else starts.
+    asyncio.run(Repository.verify(settings.database_path, settings.images_dir))
     if not settings.discord_token:
         from bot.web.serve import serve_local
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ import discord
 from PIL import Image
 
 from bot.discord.buttons import grid_view, progress_view, single_view
+from bot.discord.edit_pacer import EditPacer, queue_bucket
+from bot.discord.reconcile import POSTING_MARK, find_posted, result_nonce
 from bot.discord.render import (
     EncodedImage,
     encode_to_fit,
@@ -35,10 +38,10 @@ from bot.discord.replies import ERROR_RED
 from bot.discord.text_results import text_result
 from bot.discord.web_buttons import add_web_row
 from bot.engine.references import FALLBACK_METHOD
-from bot.errors import JobNotFound, UserFacingError
+from bot.errors import InvalidParameter, JobNotFound, UserFacingError
 from bot.governance.admission import Place
 from bot.governance.nsfw import BLOCKED_NOTICE, ImageScreen, NsfwFilter, hide_flagged
-from bot.jobs.events import Progress, Queued, Started
+from bot.jobs.events import Progress, Queued, Stalled, Started
 from bot.jobs.image_jobs import TEXT_KINDS
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 
@@ -109,6 +112,8 @@ class JobFront:
         self.settings = settings
         self.retry = retry or RetryPolicy()
         self._watchers: set[asyncio.Task[None]] = set()
+        # Edits of one channel at most every second (or PROGRESS_INTERVAL, if shorter).
+        self.edits = EditPacer(channel_interval=min(1.0, settings.progress_interval))
         self._posting: dict[str, asyncio.Event] = {}
         # NSFW_FILTER / NSFW_MODEL; tests put a screen with a fake checker here.
         self.screen = ImageScreen.from_settings(settings)
@@ -120,6 +125,7 @@ class JobFront:
         for task in list(self._watchers):
             task.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
+        await self.edits.close()
 
     # ---- submitting ---------------------------------------------------------------------------
 
@@ -160,21 +166,28 @@ class JobFront:
     async def watch(self, job: Job, message: discord.Message) -> None:
         """Edit the progress message from the job's events until the job ends.
 
-        The end itself (result, failure, cancellation) is shown by `deliver`, which also runs
-        for jobs that ended while the bot was down.
+        Edits go through `self.edits` (paced per channel and for the bot, the latest content per
+        message); a place in line is worth an edit only when it crosses a coarse boundary. The
+        end itself (result, failure, cancellation) is shown by `deliver`, which also runs for
+        jobs that ended while the bot was down.
         """
-        loop = asyncio.get_running_loop()
-        last_edit = -float("inf")
+        shown_bucket: int | None = None
+        channel_id = message.channel.id
         async for event in self.jobs.subscribe(job.id):
+            if self.edits.is_closed(message.id):
+                return
             if isinstance(event, Queued):
-                # Every job that starts moves every waiting one up: with a long queue that is
-                # many edits per channel, so a place in line is shown at most once per interval.
-                if loop.time() - last_edit < self.settings.progress_interval:
+                ahead = max(0, event.position - 1)
+                if queue_bucket(ahead) == shown_bucket:
                     continue
-                content = progress_content(job.prompt, job.user_id, position=max(0, event.position - 1))
-                edit: dict[str, Any] = {"content": content}
+                shown_bucket = queue_bucket(ahead)
+                edit: dict[str, Any] = {"content": progress_content(job.prompt, job.user_id, position=ahead)}
             elif isinstance(event, Started):
                 edit = {"content": progress_content(job.prompt, job.user_id, percent=0)}
+            elif isinstance(event, Stalled):
+                edit = {
+                    "content": f"{progress_content(job.prompt, job.user_id, percent=100)}\n{event.message}"
+                }
             elif isinstance(event, Progress):
                 files = []
                 if event.preview is not None:
@@ -184,15 +197,7 @@ class JobFront:
                 edit = {"content": content, "attachments": files}
             else:
                 return
-            last_edit = loop.time()
-            try:
-                await message.edit(**edit)
-            except discord.NotFound:
-                log.info("progress message of job %s was deleted; no more updates", job.id)
-                return
-            except discord.HTTPException as error:
-                # A missed progress edit is harmless; the result is delivered separately.
-                log.warning("could not update progress of job %s: %s", job.id, error)
+            self.edits.request(channel_id, message, **edit)
 
     # ---- delivering ---------------------------------------------------------------------------
 
@@ -217,13 +222,37 @@ class JobFront:
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         post = await self.result_post(job, images)
         limit = job.meta.get("upload_limit")
-        try:
-            message = await self.send_image(channel, post.content, post.picture, limit, post.stem, post.view)
-        except (discord.Forbidden, discord.NotFound) as error:
-            # The channel is gone or closed to the bot: retrying cannot help. The images stay
-            # on disk (and `/show` can post them later).
-            log.warning("cannot deliver job %s to channel %s: %s", job.id, job.channel_id, error)
-            return
+        # Exactly once (bot/discord/reconcile.py): mark, post with a nonce, record; a delivery
+        # that finds the mark first adopts a post that already went out.
+        message: Any = None
+        if job.meta.get(POSTING_MARK) or await self._progress_message_id(job) is None:
+            bot_user = getattr(self.bot, "user", None)
+            posted = await find_posted(channel, getattr(bot_user, "id", None), job.id, post.content)
+            message = posted.result if job.meta.get(POSTING_MARK) else None
+            for stray in posted.progress:
+                await self.edits.forget(stray.id)
+                with contextlib.suppress(discord.HTTPException):
+                    await stray.delete()
+        if message is None:
+            job.meta = {**job.meta, POSTING_MARK: result_nonce(job.id)}
+            await self.jobs.repository.set_meta(job.id, job.meta)
+            try:
+                message = await self.send_image(
+                    channel,
+                    post.content,
+                    post.picture,
+                    limit,
+                    post.stem,
+                    post.view,
+                    nonce=result_nonce(job.id),
+                )
+            except (discord.Forbidden, discord.NotFound) as error:
+                # The channel is gone or closed to the bot: retrying cannot help. The images stay
+                # on disk (and `/show` can post them later).
+                log.warning("cannot deliver job %s to channel %s: %s", job.id, job.channel_id, error)
+                return
+        else:
+            log.info("job %s was already posted as message %s; not posting again", job.id, message.id)
         await self.jobs.repository.set_message_ids(job.id, result_message_id=message.id)
         await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, "result")
         await self._drop_progress(job)
@@ -234,7 +263,9 @@ class JobFront:
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         content, view = text_result(job)
         try:
-            message = await self.send_image(channel, content, None, None, job.id, view)
+            message = await self.send_image(
+                channel, content, None, None, job.id, view, nonce=result_nonce(job.id)
+            )
         except (discord.Forbidden, discord.NotFound) as error:
             log.warning("cannot deliver job %s to channel %s: %s", job.id, job.channel_id, error)
             return
@@ -276,6 +307,7 @@ class JobFront:
         if job.channel_id is None or message_id is None:
             return
         message = self.bot.get_partial_messageable(job.channel_id).get_partial_message(message_id)
+        await self.edits.forget(message_id)  # a late place in line must not overwrite the end
         if job.status is JobStatus.CANCELLED:
             edit: dict[str, Any] = {"content": ended_content(job.prompt, job.user_id, "Cancelled")}
         else:
@@ -303,6 +335,7 @@ class JobFront:
         if job.channel_id is None or message_id is None:
             return
         partial = self.bot.get_partial_messageable(job.channel_id).get_partial_message(message_id)
+        await self.edits.forget(message_id)  # never edit a message after (or while) deleting it
         try:
             await partial.delete()
         except discord.HTTPException as error:
@@ -316,8 +349,11 @@ class JobFront:
         limit: int | None,
         stem: str,
         view: discord.ui.View | None,
+        *,
+        nonce: str | None = None,
     ) -> discord.Message:
         """Send `picture` (None: only the text) encoded to fit `limit`, retrying Discord errors with backoff.
+        With `nonce`, Discord makes one message however often it is sent (`enforce_nonce`).
 
         A 413 (too large for this channel after all) halves the budget and tries again at once,
         a few times.
@@ -325,6 +361,8 @@ class JobFront:
 
         async def attempt(budget: int | None) -> discord.Message:
             kwargs: dict[str, Any] = {"view": view} if view is not None else {}
+            if nonce is not None:
+                kwargs["nonce"] = nonce  # discord.py sends enforce_nonce with it
             if picture is not None:
                 encoded: EncodedImage = await asyncio.to_thread(encode_to_fit, picture, budget, stem)
                 kwargs["file"] = discord.File(io.BytesIO(encoded.data), filename=encoded.filename)
@@ -357,6 +395,9 @@ class JobFront:
         self, channel: discord.abc.Messageable, job: Job, index: int, user_id: int, limit: int | None
     ) -> discord.Message:
         """`**prompt** - Image #n @user` with the full-size image n of a grid job (1-based)."""
+        made = job.generation_request.batch_size if job.request else 0
+        if not 1 <= index <= max(made, 1):
+            raise InvalidParameter(f"Job `{job.id}` has no image #{index}.")
         image = await self.jobs.repository.get_image(job.id, index - 1)
         if image is None:
             raise JobNotFound(f"Image #{index} of job `{job.id}` is no longer stored.")
@@ -428,8 +469,19 @@ def channel_of(interaction: discord.Interaction) -> discord.abc.Messageable:
 
 
 def _open(path: Path) -> Image.Image:
+    """The picture as RGB, its `parameters` (recipe) kept in `.info` for the upload."""
     with Image.open(path) as opened:
         return opened.convert("RGB")
+
+
+def _with_recipe(grid: Image.Image, images: list[JobImage]) -> Image.Image:
+    """A grid carries its first image's `parameters`, as AUTOMATIC1111's grids do."""
+    if "parameters" not in grid.info and images:
+        first = min(images, key=lambda item: item.index)
+        with contextlib.suppress(OSError), Image.open(first.path) as opened:
+            if "parameters" in opened.info:
+                grid.info["parameters"] = opened.info["parameters"]
+    return grid
 
 
 def _grid_hiding(_grid_path: Path, images: list[JobImage], flagged: list[bool]) -> Image.Image:
@@ -437,13 +489,14 @@ def _grid_hiding(_grid_path: Path, images: list[JobImage], flagged: list[bool]) 
     from bot.grid import render_grid
 
     ordered = sorted(images, key=lambda item: item.index)
-    return render_grid(hide_flagged([_open(image.path) for image in ordered], flagged))
+    return _with_recipe(render_grid(hide_flagged([_open(image.path) for image in ordered], flagged)), images)
 
 
 def _grid_of(grid_path: Path, images: list[JobImage], _flagged: list[bool] | None = None) -> Image.Image:
     """The grid the job service saved, or one rendered from the images if it is missing."""
     if grid_path.is_file():
-        return _open(grid_path)
+        return _with_recipe(_open(grid_path), images)
     from bot.grid import render_grid
 
-    return render_grid([_open(image.path) for image in sorted(images, key=lambda item: item.index)])
+    ordered = sorted(images, key=lambda item: item.index)
+    return _with_recipe(render_grid([_open(image.path) for image in ordered]), images)

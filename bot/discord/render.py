@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
-from PIL import Image
+from PIL import ExifTags, Image, PngImagePlugin
 
 MAX_CONTENT = 2000
 # Discord's upload limit for a server without boosts; used when an interaction did not say.
@@ -116,13 +117,15 @@ def encode_to_fit(image: Image.Image, limit: int | None, stem: str) -> EncodedIm
     even a 64-pixel WebP fits, which only a nonsensical limit can cause.
     """
     budget = upload_budget(limit)
-    png = _encode(image, "PNG")
+    parameters = image.info.get("parameters")
+    png = _encode(image, "PNG", pnginfo=_png_text(parameters))
     if len(png) <= budget:
         return EncodedImage(png, f"{stem}.png", image.width, image.height)
     current = image.convert("RGB")
+    exif = _exif_user_comment(parameters)
     while True:
         for quality in _WEBP_QUALITIES:
-            data = _encode(current, "WEBP", quality=quality)
+            data = _encode(current, "WEBP", quality=quality, exif=exif)
             if len(data) <= budget:
                 return EncodedImage(data, f"{stem}.webp", current.width, current.height)
         if min(current.size) <= _SMALLEST_SIDE:
@@ -139,7 +142,26 @@ def preview_bytes(image: Image.Image, max_side: int = 256) -> bytes:
     return _encode(preview, "JPEG", quality=70)
 
 
-def _encode(image: Image.Image, fmt: str, **options: int) -> bytes:
+def _encode(image: Image.Image, fmt: str, **options: Any) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
+    image.save(buffer, format=fmt, **{key: value for key, value in options.items() if value is not None})
     return buffer.getvalue()
+
+
+def _png_text(parameters: str | None) -> PngImagePlugin.PngInfo | None:
+    """The `parameters` text chunk AUTOMATIC1111 writes (and SD tools read back)."""
+    if parameters is None:
+        return None
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", parameters)
+    return info
+
+
+def _exif_user_comment(parameters: str | None) -> bytes | None:
+    """EXIF with `parameters` in UserComment, as AUTOMATIC1111 writes it for JPEG/WebP:
+    the 8-byte "UNICODE" character-code prefix, then UTF-16 big-endian text."""
+    if parameters is None:
+        return None
+    exif = Image.Exif()
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.UserComment] = b"UNICODE\0" + parameters.encode("utf-16-be")
+    return exif.tobytes()

@@ -25,6 +25,7 @@ from bot.governance.limits import GuildLimits
 from bot.governance.prompt_context import load_prompt_context
 from bot.jobs.derive import random_seed
 from bot.jobs.models import Job, JobKind, NewJob
+from bot.jobs.prompt_images import PromptImages
 from bot.prompt import ImagineRequest, PromptContext, context_from_settings, expand_prompt
 
 if TYPE_CHECKING:
@@ -128,7 +129,9 @@ class Admission:
     def imagine_jobs(
         requests: Sequence[ImagineRequest], place: Place, *, meta: dict[str, Any] | None = None
     ) -> list[NewJob]:
-        """One imagine job per request, with a random seed where the prompt gave none."""
+        """One imagine job per request, with a random seed where the prompt gave none. The jobs
+        share one `PromptImages`: the prompt's image links are fetched once for all of them."""
+        images = PromptImages()
         return [
             NewJob(
                 kind=JobKind.IMAGINE,
@@ -140,6 +143,7 @@ class Admission:
                 speed=request.speed,
                 image_urls=list(request.image_urls),
                 meta=dict(meta or {}),
+                prompt_images=images if request.image_urls else None,
             )
             for request in requests
         ]

@@ -58,5 +58,13 @@ class Cancelled:
     job: Job
 
 
-JobEvent = Queued | Started | Progress | Finished | Failed | Cancelled
+@dataclass(frozen=True)
+class Stalled:
+    """The job's pictures are made but cannot be saved yet (the bot's disk is full); the service
+    keeps retrying and the job finishes once there is room. `message` is for the owner."""
+
+    message: str
+
+
+JobEvent = Queued | Started | Progress | Stalled | Finished | Failed | Cancelled
 TERMINAL_EVENTS = (Finished, Failed, Cancelled)

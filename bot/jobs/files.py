@@ -84,13 +84,23 @@ def png_bytes(image: Image.Image, parameters: str | None = None) -> bytes:
 
 def save_image(path: Path, image: Image.Image, parameters: str | None = None) -> Path:
     """Write a PNG atomically (temp file, fsync, rename): a crash never leaves half a picture."""
+    return write_atomically(path, png_bytes(image, parameters))
+
+
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` through a temp file, fsync and rename; no temp file is left behind
+    when writing fails (e.g. a full disk)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("wb") as handle:
-        handle.write(png_bytes(image, parameters))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -109,6 +119,7 @@ def save_result(
     Returns the image paths in batch order (the grid, when written, is `folder / GRID_FILE`).
     """
     paths = []
+    first_parameters = None
     for n, (image, seed) in enumerate(zip(result.images, result.seeds, strict=True)):
         parameters = a1111_parameters(
             prompt=request.prompt,
@@ -123,6 +134,8 @@ def save_result(
             extra=extra,
         )
         paths.append(save_image(folder / f"{n}.png", image, parameters))
+        first_parameters = first_parameters or parameters
     if len(result.images) > 1:
-        save_image(folder / GRID_FILE, render_grid(result.images))
+        # A grid carries its first image's recipe, as AUTOMATIC1111's grids do.
+        save_image(folder / GRID_FILE, render_grid(result.images), first_parameters)
     return paths

@@ -145,7 +145,7 @@ def decode_upload(name: str, data: bytes) -> Image.Image:
     (pixel limit, readable formats only). Blocking: run in a thread. Raises InvalidLink."""
     from bot.jobs import downloads
 
-    return downloads._decode(name, data)
+    return downloads.decode_or_refuse(name, data)
 
 
 def save_inputs(folder: Path, prepared: PreparedInputs) -> None:

@@ -11,9 +11,12 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.engine.request import GenerationRequest
+
+if TYPE_CHECKING:
+    from bot.jobs.prompt_images import PromptImages
 
 
 class JobKind(StrEnum):
@@ -84,6 +87,9 @@ class NewJob:
     # Pictures the front already holds for `image_urls` (Discord attachments of /blend,
     # /describe), in the same order; the service downloads only the links without one.
     uploads: list[Any] = field(default_factory=list)
+    # The prompt's image links, fetched once for all of its jobs (bot/jobs/prompt_images.py);
+    # None: the service fetches this job's links itself.
+    prompt_images: PromptImages | None = None
 
 
 @dataclass

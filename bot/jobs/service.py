@@ -24,15 +24,24 @@ from bot.config import Config
 from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult
-from bot.errors import InvalidParameter, JobNotFound, QueueFull
+from bot.errors import DiskFull, InvalidParameter, JobNotFound, QueueFull
 from bot.jobs.accounting import charged_gpu_seconds
 from bot.jobs.backend import Backend
 from bot.jobs.derive import RUNNABLE_KINDS, default_mode, derive_request, operation_of
-from bot.jobs.events import Cancelled, Failed, Finished, JobEvent, Progress, Queued, Started
+from bot.jobs.disk import (
+    DISK_FULL_NOTICE,
+    DISK_FULL_REFUSAL,
+    is_disk_full,
+    refusing_when_full,
+    remove_temporaries,
+)
+from bot.jobs.downloads import LinkFetcher
+from bot.jobs.events import Cancelled, Failed, Finished, JobEvent, Progress, Queued, Stalled, Started
 from bot.jobs.execution import WorkDone, WorkFailed, WorkOrder, WorkProgress
 from bot.jobs.files import GRID_FILE, save_result
 from bot.jobs.image_jobs import IMAGE_JOB_KINDS, load_inputs, prepare_inputs, save_inputs
 from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, NewJob, Speed, new_job_id
+from bot.jobs.prompt_images import ImageLinks, PromptImages
 from bot.jobs.scheduler import FairQueue, Ticket
 from bot.store.repository import Repository
 
@@ -41,6 +50,8 @@ log = logging.getLogger(__name__)
 DeliveryHandler = Callable[[Job, list[JobImage]], Awaitable[None]]
 
 INPUT_FILE = "input.png"
+# Pictures of /blend, /describe and references are scaled down to cover this size.
+REFERENCE_FIT = (1024, 1024)
 # A job that was running during this many crashes is failed rather than run again.
 MAX_ATTEMPTS = 3
 
@@ -57,6 +68,7 @@ class JobService:
         previews: bool = True,
         delivery_retry_delay: float = 1.0,
         delivery_retry_max: float = 300.0,
+        disk_retry_delay: float = 5.0,
     ) -> None:
         self.settings = settings
         self.repository = repository
@@ -64,7 +76,10 @@ class JobService:
         self.previews = previews
         self._retry_delay = delivery_retry_delay
         self._retry_max = delivery_retry_max
+        self._disk_retry_delay = disk_retry_delay
+        self.disk_full = False  # a result could not be saved for lack of space; cleared when it is
         self._queue = FairQueue()
+        self.image_links = ImageLinks(LinkFetcher(allow_private=settings.allow_private_links))
         self._active: dict[str, Job] = {}  # queued and running jobs
         self._in_flight: dict[str, asyncio.Task[None]] = {}  # running jobs, in start order
         self._run_finished = asyncio.Event()  # set while nothing runs
@@ -95,6 +110,8 @@ class JobService:
         """
         await self.backend.start()
         self._stopping = False
+        # Half-written pictures of a crash or a full disk.
+        await asyncio.to_thread(remove_temporaries, self.settings.images_dir)
         if recover:
             await self._recover()
         self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="job-dispatcher")
@@ -165,42 +182,66 @@ class JobService:
             raise InvalidParameter(f"{kind.value} is not available yet.")
         new = dataclasses.replace(new, mode=default_mode(kind, new.mode))
         self._check_limits(new.user_id)
+        if self.disk_full:
+            raise DiskFull(DISK_FULL_REFUSAL)
         job_id = new.id or new_job_id()
         request, image_urls = await self._derive_request(new, kind)
         meta = dict(new.meta)
         if await self.repository.is_stealth(new.user_id):
             meta["stealth"] = True  # /stealth: kept out of server galleries, also after /public
         # Every picture is fetched before queueing: a bad link is an error now, not a failed job.
+        # Links go through the prompt's PromptImages: each is downloaded and decoded once for all
+        # the jobs of one prompt, scaled down to the working size (bot/jobs/prompt_images.py).
+        images = new.prompt_images or PromptImages()
+        fit = (request.width, request.height) if kind is JobKind.IMAGINE else REFERENCE_FIT
+
+        async def fetch(url: str) -> Image.Image:
+            return (await images.get(url, fit, self.image_links)).open()
+
         prepared = await prepare_inputs(
-            kind, request, image_urls, ip_adapter=bool(self.settings.ip_adapter), uploads=new.uploads
+            kind,
+            request,
+            image_urls,
+            ip_adapter=bool(self.settings.ip_adapter),
+            uploads=new.uploads,
+            fetch=fetch,
         )
+        # The prompt's input picture is stored once on disk: later jobs hard-link the first file.
+        shared_input = images.cached(image_urls[0], fit) if prepared.input_image is not None else None
+        if shared_input is not None and not new.uploads:
+            prepared = dataclasses.replace(prepared, input_image=None)
+        else:
+            shared_input = None
         async with self._submit_lock:
-            if (existing := await self.get_job(job_id)) is not None:
-                return existing
-            self._check_limits(new.user_id)
-            self._check_waiting_here(new)
-            await asyncio.to_thread(save_inputs, self.job_folder(job_id), prepared)
-            job = Job(
-                id=job_id,
-                kind=kind,
-                status=JobStatus.QUEUED,
-                user_id=new.user_id,
-                guild_id=new.guild_id,
-                channel_id=new.channel_id,
-                prompt=new.prompt,
-                request=request.to_dict(),
-                image_urls=list(image_urls),
-                parent_id=new.parent_id,
-                parent_index=new.parent_index,
-                mode=new.mode,
-                speed=Speed.RELAX.value if new.speed == Speed.RELAX.value else Speed.FAST.value,
-                seeds=request.seeds,
-                enqueued_at=time.time(),
-                meta=prepared.meta(meta),
-            )
-            await self.repository.insert_job(job)
-            self._active[job.id] = job
-            self._queue.push(self._ticket(job))
+            with refusing_when_full():
+                if (existing := await self.get_job(job_id)) is not None:
+                    return existing
+                self._check_limits(new.user_id)
+                self._check_waiting_here(new)
+                if shared_input is not None:
+                    await asyncio.to_thread(shared_input.store, self.job_folder(job_id) / INPUT_FILE)
+                await asyncio.to_thread(save_inputs, self.job_folder(job_id), prepared)
+                job = Job(
+                    id=job_id,
+                    kind=kind,
+                    status=JobStatus.QUEUED,
+                    user_id=new.user_id,
+                    guild_id=new.guild_id,
+                    channel_id=new.channel_id,
+                    prompt=new.prompt,
+                    request=request.to_dict(),
+                    image_urls=list(image_urls),
+                    parent_id=new.parent_id,
+                    parent_index=new.parent_index,
+                    mode=new.mode,
+                    speed=Speed.RELAX.value if new.speed == Speed.RELAX.value else Speed.FAST.value,
+                    seeds=request.seeds,
+                    enqueued_at=time.time(),
+                    meta=prepared.meta(meta),
+                )
+                await self.repository.insert_job(job)
+                self._active[job.id] = job
+                self._queue.push(self._ticket(job))
         log.info("queued %s job %s for user %s", kind.value, job.id, job.user_id)
         self._announce_positions()  # a newcomer may go ahead of a busy user's waiting jobs
         self._wakeup.set()
@@ -492,17 +533,41 @@ class JobService:
             {"Denoising strength": f"{request.strength:g}"} if operation is not Operation.TXT2IMG else None
         )
         folder = self.job_folder(job.id)
-        if result.details:  # describe/shorten results, the method a reference job used
-            job.meta = {**job.meta, "result": result.details}
-            await self.repository.set_meta(job.id, job.meta)
-        paths = await asyncio.to_thread(save_result, folder, request, result, extra) if result.images else []
-        images = [
-            JobImage(job.id, n, path, picture.width, picture.height, seed)
-            for n, (path, picture, seed) in enumerate(zip(paths, result.images, result.seeds, strict=True))
-        ]
-        finished = time.time()
-        charged = charged_gpu_seconds(request, done.gpu_seconds)
-        await self.repository.mark_done(job.id, images, finished, charged)
+        delay = self._disk_retry_delay
+        while True:
+            # A full disk does not fail the job: the pictures are kept in memory and saving is
+            # retried until there is room (the owner is told); other errors fail it as before.
+            try:
+                if result.details:  # describe/shorten results, the method a reference job used
+                    job.meta = {**job.meta, "result": result.details}
+                    await self.repository.set_meta(job.id, job.meta)
+                paths = (
+                    await asyncio.to_thread(save_result, folder, request, result, extra)
+                    if result.images
+                    else []
+                )
+                images = [
+                    JobImage(job.id, n, path, picture.width, picture.height, seed)
+                    for n, (path, picture, seed) in enumerate(
+                        zip(paths, result.images, result.seeds, strict=True)
+                    )
+                ]
+                finished = time.time()
+                charged = charged_gpu_seconds(request, done.gpu_seconds)
+                await self.repository.mark_done(job.id, images, finished, charged)
+                break
+            except Exception as error:
+                if not is_disk_full(error) or self._stopping:
+                    raise
+                if not self.disk_full:
+                    log.error("the disk of DATA_DIR is full; job %s waits to be saved: %s", job.id, error)
+                self.disk_full = True
+                self._emit(job.id, Stalled(DISK_FULL_NOTICE))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+        if self.disk_full:
+            log.warning("there is room on the disk again; job %s is saved", job.id)
+            self.disk_full = False
         job.status = JobStatus.DONE
         job.finished_at = finished
         job.gpu_seconds = charged

@@ -8,9 +8,11 @@ statements of different transactions on the shared connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -21,6 +23,7 @@ from urllib.parse import quote
 
 import aiosqlite
 
+from bot.errors import DatabaseUnavailable
 from bot.governance.models import BannedWord, Erasure, GuildRules, PersonalSettings
 from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, WebSession
 from bot.prompt.context import StylePreset
@@ -30,6 +33,21 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[\w-]+\.sql$")
 _JSON_COLUMNS = ("request", "image_urls", "seeds", "meta")
+
+
+OPEN_LOCK_SECONDS = 2.0
+
+
+def _why(error: BaseException) -> str:
+    """A database error in operator words, with what to do."""
+    text = str(error) or type(error).__name__
+    if "not a database" in text or "malformed" in text or "damaged" in text:
+        return f"{text} — restore a backup or move the file away to start afresh"
+    if "locked" in text:
+        return f"{text} — is another copy of the bot running on this DATA_DIR?"
+    if "full" in text or "disk I/O" in text:
+        return f"{text} — free some disk space"
+    return text
 
 
 def _start_of_today_utc(now: float) -> float:
@@ -48,18 +66,46 @@ class Repository:
 
     @classmethod
     async def open(cls, database_path: Path, images_dir: Path) -> Repository:
-        """Connect, switch to WAL with foreign keys on, and apply pending migrations."""
-        database_path.parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(database_path)
-        connection.row_factory = aiosqlite.Row
-        await connection.execute("PRAGMA journal_mode=WAL")
-        await connection.execute("PRAGMA foreign_keys=ON")
-        # FULL: an accepted job survives a power cut, not only a process crash.
-        await connection.execute("PRAGMA synchronous=FULL")
-        await connection.execute("PRAGMA busy_timeout=5000")
-        repository = cls(connection, images_dir)
-        await repository.migrate()
+        """Connect, switch to WAL with foreign keys on, and apply pending migrations.
+
+        Raises DatabaseUnavailable (one line naming the file and the problem) when the folder
+        or the database cannot be used — garbage, truncated, locked, disk full — after closing
+        the connection, so that no worker thread keeps the process alive.
+        """
+        try:
+            database_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseUnavailable(
+                f"cannot use {database_path.parent} as DATA_DIR: {error.strerror or error}"
+            ) from None
+        connection: aiosqlite.Connection | None = None
+        try:
+            # A short wait for a lock at start: another process holding the database is an error.
+            connection = await aiosqlite.connect(database_path, timeout=OPEN_LOCK_SECONDS)
+            connection.row_factory = aiosqlite.Row
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute("PRAGMA foreign_keys=ON")
+            # FULL: an accepted job survives a power cut, not only a process crash.
+            await connection.execute("PRAGMA synchronous=FULL")
+            async with connection.execute("PRAGMA quick_check") as cursor:
+                problems = [row[0] for row in await cursor.fetchall()]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(f"damaged ({'; '.join(problems[:2])})")
+            repository = cls(connection, images_dir)
+            await repository.migrate()
+            await connection.execute("PRAGMA busy_timeout=5000")
+        except (sqlite3.Error, OSError) as error:
+            if connection is not None:
+                with contextlib.suppress(sqlite3.Error, OSError, ValueError):
+                    await connection.close()
+            raise DatabaseUnavailable(f"cannot open the database {database_path}: {_why(error)}") from None
         return repository
+
+    @classmethod
+    async def verify(cls, database_path: Path, images_dir: Path) -> None:
+        """Open (migrating) and close: raise DatabaseUnavailable before anything else starts."""
+        repository = await cls.open(database_path, images_dir)
+        await repository.close()
 
     async def close(self) -> None:
         await self._db.close()

@@ -31,6 +31,12 @@ def png(colour: tuple[int, int, int]) -> bytes:
 
 
 @pytest.fixture
+def settings(tmp_path):
+    """The picture server is on 127.0.0.1: private links allowed (ALLOW_PRIVATE_LINKS=1)."""
+    return make_settings(tmp_path / "data", ALLOW_PRIVATE_LINKS="1")
+
+
+@pytest.fixture
 async def image_server():
     """http://127.0.0.1:<port>/<colour>.png; anything else is 404."""
 
@@ -191,7 +197,9 @@ async def test_one_image_prompt_without_ip_adapter_stays_img2img(
 async def test_one_image_prompt_with_ip_adapter_is_a_reference(tmp_path, image_server: str) -> None:
     """With IP_ADAPTER set, an image prompt goes through the adapter (scale from --iw)."""
     engine = RecordingEngine()
-    factory = ServiceFactory(make_settings(tmp_path / "data", IP_ADAPTER="tiny"), engine)
+    factory = ServiceFactory(
+        make_settings(tmp_path / "data", IP_ADAPTER="tiny", ALLOW_PRIVATE_LINKS="1"), engine
+    )
     try:
         service = await factory()
         request = with_references([], image_prompt_scale=1.5)

@@ -28,6 +28,7 @@ import discord
 from discord.ext import commands
 
 from bot.discord.buttons import MARKED_WHEN_USED, JobButton, custom_id, marked_view, parse_custom_id
+from bot.discord.click_guard import RecentClicks
 from bot.discord.delivery import channel_of, place_of, upload_meta
 from bot.discord.exts.actions._modal import RemixModal
 from bot.discord.replies import report_unexpected, send_error
@@ -64,6 +65,7 @@ JOB_ACTIONS = {
 class Actions(commands.Cog):
     def __init__(self, bot: MidjourneyBot) -> None:
         self.bot = bot
+        self.recent_clicks = RecentClicks()
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(JobButton)
@@ -75,6 +77,10 @@ class Actions(commands.Cog):
         self, interaction: discord.Interaction, action: str, job_id: str, index: int
     ) -> None:
         """Called by `JobButton.callback`; shows user-facing errors, reports bugs."""
+        message_id = interaction.message.id if interaction.message is not None else None
+        if not self.recent_clicks.first((interaction.user.id, message_id, custom_id(action, job_id, index))):
+            await interaction.response.defer()  # the same click again: acknowledged, ignored
+            return
         try:
             await self._on_job_button(interaction, action, job_id, index)
         except UserFacingError as error:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.discord.replies import report_unexpected, send_error
-from bot.errors import UserFacingError
+from bot.errors import InvalidParameter, UserFacingError
 from bot.governance.models import PersonalSettings
 from bot.governance.personal import STYLIZE_LEVELS, level_for_stylize, stylize_level, user_defaults
 
@@ -152,9 +152,16 @@ class ModelSelect(discord.ui.DynamicItem[discord.ui.Select], template=MODEL_SELE
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str], /
     ) -> ModelSelect:
-        return cls(list(item.options))
+        # A forged or stale component with this id may not be a select at all.
+        options = list(item.options) if isinstance(item, discord.ui.Select) else []
+        return cls(options)
 
     async def callback(self, interaction: discord.Interaction) -> Any:
+        if not self.item.options:
+            await send_error(
+                interaction, InvalidParameter("This control is out of date: open /settings again.")
+            )
+            return
         values = self.item.values
         value = values[0] if values else DEFAULT_MODEL
         await _save_and_redraw(interaction, lambda user, aliases: apply_model(user, value, aliases))

@@ -1,0 +1,31 @@
+"""Button clicks: a double click makes one job; an image number the job never had is not
+"no longer stored"."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import InvalidParameter
+from tests.discord.helpers import is_result
+
+
+@pytest.fixture
+async def grid(world):
+    await world.alice.slash(world.channel, "imagine", prompt="a red fox")
+    return await world.wait_for(is_result)
+
+
+async def test_a_double_click_makes_one_job(world, grid):
+    """V1 clicked twice in a row → one variation job, one result."""
+    before = sum((await world.service.repository.count_jobs()).values())
+    await world.bob.click(grid, label="V1")
+    await world.bob.click(grid, label="V1")
+    await world.wait_for(is_result, after=grid.id)
+    assert sum((await world.service.repository.count_jobs()).values()) == before + 1
+
+
+async def test_an_image_number_the_job_never_had_is_invalid(world, grid):
+    """Image #7 of a four-image grid: `Invalid parameter`, not "no longer stored"."""
+    job = await world.job_of(grid)
+    with pytest.raises(InvalidParameter, match="has no image #7"):
+        await world.front.post_single(world.channel, job, 7, world.alice.id, None)
