@@ -23,6 +23,7 @@ from PIL import Image, ImageChops, ImageFilter
 from bot.engine.family import ModelFamily
 
 __all__ = [
+    "GRID_SIZE",
     "MAX_PAN_RATIO",
     "PAN_DIRECTIONS",
     "Layout",
@@ -46,6 +47,8 @@ MAX_PAN_RATIO = 4.0
 # Each pan grows the canvas by half the image's side across the pan (its height for ⬅️ ➡️).
 PAN_GROWTH = 0.5
 PAN_DIRECTIONS = ("left", "right", "up", "down")
+# Vary (Region) in Discord: the image is divided into GRID_SIZE x GRID_SIZE cells, A1 … D4.
+GRID_SIZE = 4
 _SMALLEST_GRID = 8
 # Outpaint: the new area reaches this far into the original (as a share of the short side),
 # so the seam is repainted and blended rather than a hard edge.
@@ -165,12 +168,12 @@ def feather(mask: Image.Image, radius: int | None = None) -> Image.Image:
     return ImageChops.multiply(soft, hard)
 
 
-def cell_label(cell: int, columns: int = 4) -> str:
+def cell_label(cell: int, columns: int = GRID_SIZE) -> str:
     """`A1` … `D4`: row letter, column number (cells count from 0, row by row)."""
     return f"{string.ascii_uppercase[cell // columns]}{cell % columns + 1}"
 
 
-def cells_of_labels(labels: list[str], rows: int = 4, columns: int = 4) -> list[int]:
+def cells_of_labels(labels: list[str], rows: int = GRID_SIZE, columns: int = GRID_SIZE) -> list[int]:
     """The cell numbers of labels like `B3` (ValueError on an unknown label)."""
     known = {cell_label(cell, columns): cell for cell in range(rows * columns)}
     cells = []
@@ -182,7 +185,9 @@ def cells_of_labels(labels: list[str], rows: int = 4, columns: int = 4) -> list[
     return sorted(set(cells))
 
 
-def cell_mask(size: tuple[int, int], cells: list[int], rows: int = 4, columns: int = 4) -> Image.Image:
+def cell_mask(
+    size: tuple[int, int], cells: list[int], rows: int = GRID_SIZE, columns: int = GRID_SIZE
+) -> Image.Image:
     """A hard mask with the chosen grid cells white (edges rounded to whole pixels)."""
     mask = Image.new("L", size, 0)
     width, height = size
