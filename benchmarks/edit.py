@@ -35,7 +35,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from bot.config import Settings
+    from bot.config import Config
     from bot.engine.canvas import cell_mask, pan_layout, zoom_layout
     from bot.engine.family import TINY
     from bot.engine.interface import GenerationInputs, Operation
@@ -46,7 +46,7 @@ def main() -> None:
 
     models_dir = Path(tempfile.mkdtemp(prefix="bench-models-"))
     build_tiny_model(models_dir / "tiny-sd")
-    engine = load_engine(Settings.from_env({"MODEL": "tiny", "MODELS_DIR": str(models_dir), "DEVICE": "cpu"}))
+    engine = load_engine(Config.from_env({"MODEL": "tiny", "MODELS_DIR": str(models_dir), "DEVICE": "cpu"}))
     family = replace(TINY, native_size=args.size)
     base = GenerationRequest(
         prompt="a lighthouse at dusk", width=args.size, height=args.size, seed=1, steps=args.steps
