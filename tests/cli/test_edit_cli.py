@@ -7,7 +7,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from bot.jobs.files import parse_a1111_parameters, read_parameters
+from bot.jobs.files import parse_a1111_parameters, read_png_parameters
 from tests.cli.test_imagine_cli import run_cli
 
 JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -31,7 +31,7 @@ def test_edit_pan_twice_and_vary_region_from_the_command_line(tmp_path, tiny_mod
         job = JOB_ID.findall(panned.stdout)[-1]
         widths.append(Image.open(output).width)
         image = tmp_path / "data" / "images" / job / "0.png"
-        assert parse_a1111_parameters(read_parameters(image))["Pan"] == "left"
+        assert parse_a1111_parameters(read_png_parameters(image))["Pan"] == "left"
     assert widths[2] > widths[1] > widths[0]
 
     parent = tmp_path / "data" / "images" / job / "0.png"
@@ -41,7 +41,7 @@ def test_edit_pan_twice_and_vary_region_from_the_command_line(tmp_path, tiny_mod
     )  # fmt: skip
     assert region.returncode == 0, region.stderr
     result = tmp_path / "data" / "images" / JOB_ID.findall(region.stdout)[-1] / "0.png"
-    fields = parse_a1111_parameters(read_parameters(result))
+    fields = parse_a1111_parameters(read_png_parameters(result))
     assert fields["prompt"] == "a red door" and fields["Mask"].startswith("25% box 0:0-")
     before, after = np.asarray(Image.open(parent)), np.asarray(Image.open(result))
     height = before.shape[0]

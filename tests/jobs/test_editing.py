@@ -14,7 +14,7 @@ from bot.engine.family import TINY
 from bot.errors import InvalidParameter
 from bot.jobs.backend import ThreadBackend
 from bot.jobs.events import Finished
-from bot.jobs.files import parse_a1111_parameters, read_parameters
+from bot.jobs.files import parse_a1111_parameters, read_png_parameters
 from bot.jobs.models import JobKind, NewJob
 from bot.jobs.service import MASK_FILE, JobService
 from bot.store.repository import Repository
@@ -87,7 +87,7 @@ async def test_zoom_out_2x_keeps_the_original_in_the_centre(tiny_service: JobSer
         border = pixels(image)[: top - 2]
         start = pixels(prefill(original, _layout(image, (left, top, right, bottom)), 0))[: top - 2]
         assert ((border - start) ** 2).mean() > 100
-    fields = parse_a1111_parameters(read_parameters(zoomed.images[0].path))
+    fields = parse_a1111_parameters(read_png_parameters(zoomed.images[0].path))
     assert fields["Zoom"] == "2" and fields["Size"] == f"{TINY.native_size}x{TINY.native_size}"
 
 
@@ -129,7 +129,7 @@ async def test_pan_left_twice_widens_and_keeps_the_original_on_the_right(tiny_se
         scaled = pixels(before.resize((right - left, bottom - top), Image.Resampling.LANCZOS))
         kept = pixels(image)[top:bottom, left + seam : right]
         assert np.array_equal(kept, scaled[:, seam:])
-        assert parse_a1111_parameters(read_parameters(panned.images[0].path))["Pan"] == "left"
+        assert parse_a1111_parameters(read_png_parameters(panned.images[0].path))["Pan"] == "left"
         parent = panned
     assert widths[1] > widths[0] and widths[2] > widths[1]
 
@@ -147,7 +147,7 @@ async def test_vary_region_changes_only_the_chosen_cells(tiny_service: JobServic
         image = pixels(Image.open(stored.path))
         assert np.array_equal(image[~inside], original[~inside])
         assert np.abs(image[inside] - original[inside]).mean() > 1.0
-    assert parse_a1111_parameters(read_parameters(region.images[0].path))["Mask"] == "12% box 16:16-48:32"
+    assert parse_a1111_parameters(read_png_parameters(region.images[0].path))["Mask"] == "12% box 16:16-48:32"
 
 
 @pytest.mark.parametrize(

@@ -127,7 +127,7 @@ class Actions(commands.Cog):
             await open_region_editor(self, interaction, job, index)
             return
         if action == "zoomcustom":
-            await open_custom_zoom(self, interaction, job, index, clicked)
+            await open_custom_zoom(self, interaction, job, index)
             return
         spec = JOB_ACTIONS.get(action)
         if spec is None:

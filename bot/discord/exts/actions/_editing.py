@@ -116,19 +116,15 @@ def custom_zoom_prompt(prompt: str, aspect: str) -> str:
     return f"{text} --ar {aspect} --zoom {DEFAULT_CUSTOM_ZOOM}"
 
 
-async def open_custom_zoom(
-    actions: Actions, interaction: discord.Interaction, job: Job, index: int, clicked: str
-) -> None:
+async def open_custom_zoom(actions: Actions, interaction: discord.Interaction, job: Job, index: int) -> None:
     """Custom Zoom: a modal with the prompt, `--ar` (change it to change the shape) and `--zoom`."""
-    from bot.discord.exts.actions._cog import acknowledge
-
     picture = await parent_picture(actions.bot.front, job, index)
 
     async def zoom(modal_interaction: discord.Interaction, text: str) -> None:
         chosen = await read_edit_prompt(actions, modal_interaction, text, custom_zoom=True)
         factor = chosen.zoom if chosen.zoom is not None else 1.0
         mode = f"{factor:g} {chosen.aspect[0]}:{chosen.aspect[1]}"
-        await acknowledge(modal_interaction, clicked)
+        await modal_interaction.response.defer()  # the progress message follows in the channel
         await submit_edit(actions, modal_interaction, job, JobKind.ZOOM, index, mode, chosen)
 
     text = custom_zoom_prompt(job.prompt, image_aspect(job, picture.size))
