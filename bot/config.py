@@ -159,6 +159,13 @@ class Config:
         "",
         "Names for --version/--niji, e.g. 'niji=anime.safetensors,5=runwayml/stable-diffusion-v1-5'.",
     )
+    inpaint_model: str = _setting(
+        "INPAINT_MODEL",
+        _text,
+        "",
+        "Inpainting checkpoint for Zoom Out, Pan and Vary (Region) (same family as MODEL); "
+        "empty: MODEL's own weights.",
+    )
     data_dir: Path = _setting("DATA_DIR", _path, "./data", "Where the SQLite database and images live.")
     models_dir: Path = _setting(
         "MODELS_DIR", _path, "./models", "The weights folder (checkpoints, loras, upscalers)."

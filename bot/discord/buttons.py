@@ -59,6 +59,15 @@ LOOKS: dict[str, ButtonLook] = {
     "subtle": ButtonLook("Vary (Subtle)", "🪄"),
     "upsubtle": ButtonLook("Upscale (Subtle)", "⬆️"),
     "upcreative": ButtonLook("Upscale (Creative)", "⬆️"),
+    "region": ButtonLook("Vary (Region)", "🖌️"),
+    "zoomtwo": ButtonLook("Zoom Out 2x", "🔍"),
+    "zoomonefive": ButtonLook("Zoom Out 1.5x", "🔍"),
+    "zoomcustom": ButtonLook("Custom Zoom", "🔍"),
+    "square": ButtonLook("Make Square", "↔️"),
+    "panleft": ButtonLook(None, "⬅️"),
+    "panright": ButtonLook(None, "➡️"),
+    "panup": ButtonLook(None, "⬆️"),
+    "pandown": ButtonLook(None, "⬇️"),
     "cancel": ButtonLook(None, "❌", discord.ButtonStyle.secondary),
     "fav": ButtonLook(None, "❤️"),
 }
@@ -127,14 +136,19 @@ def grid_view(job_id: str, used: Iterable[str] = (), *, draft: bool = False) -> 
     )
 
 
-def single_view(job_id: str, index: int, *, upscale: bool = True) -> discord.ui.View:
-    """Buttons under one image: Vary (Strong/Subtle), then Upscale (Subtle/Creative).
+def single_view(job_id: str, index: int, *, upscale: bool = True, square: bool = True) -> discord.ui.View:
+    """Buttons under one image, in Midjourney's rows: Vary (Strong/Subtle/Region); Upscale
+    (Subtle/Creative) unless it is already upscaled; Zoom Out 2x / 1.5x (Make Square instead of
+    1.5x on a non-square image) / Custom Zoom; ⬅️ ➡️ ⬆️ ⬇️."""
 
-    Each row leaves room for what comes later (Vary (Region), Zoom Out, Pan).
-    """
-    rows = [[JobButton("strong", job_id, index), JobButton("subtle", job_id, index)]]
+    def row(*actions: str) -> list[JobButton]:
+        return [JobButton(action, job_id, index) for action in actions]
+
+    rows = [row("strong", "subtle", "region")]
     if upscale:
-        rows.append([JobButton("upsubtle", job_id, index), JobButton("upcreative", job_id, index)])
+        rows.append(row("upsubtle", "upcreative"))
+    rows.append(row("zoomtwo", "zoomonefive" if square else "square", "zoomcustom"))
+    rows.append(row("panleft", "panright", "panup", "pandown"))
     return _view(rows)
 
 

@@ -60,7 +60,15 @@ MISSING_PERMISSIONS = (
 )
 # How often a 413 "payload too large" halves the upload budget before the error stands.
 MAX_HALVINGS = 4
-GRID_KINDS = (JobKind.IMAGINE, JobKind.VARIATION, JobKind.REROLL, JobKind.BLEND)
+GRID_KINDS = (
+    JobKind.IMAGINE,
+    JobKind.VARIATION,
+    JobKind.REROLL,
+    JobKind.BLEND,
+    JobKind.ZOOM,
+    JobKind.PAN,
+    JobKind.REGION,
+)
 
 
 @dataclass(frozen=True)
@@ -294,7 +302,8 @@ class JobFront:
         else:
             view_is_grid = False
             picture = await asyncio.to_thread(_open, images[0].path)
-            view = single_view(job.id, 1, upscale=job.kind is not JobKind.UPSCALE)
+            square = images[0].width == images[0].height
+            view = single_view(job.id, 1, upscale=job.kind is not JobKind.UPSCALE, square=square)
         add_web_row(view, self.settings, job.id, single_index=None if view_is_grid else 1)
         if blocked:
             content = f"{content}\n{BLOCKED_NOTICE}"
@@ -404,7 +413,7 @@ class JobFront:
         content = single_image_content(job.prompt, index, user_id)
         flagged = (await self.flagged(job, await self.jobs.repository.get_images(job.id)))[index - 1]
         picture: Image.Image | None = await asyncio.to_thread(_open, image.path)
-        stem, view = f"{job.id}_{index}", single_view(job.id, index)
+        stem, view = f"{job.id}_{index}", single_view(job.id, index, square=image.width == image.height)
         add_web_row(view, self.settings, job.id, single_index=index)
         if flagged and self.screen.mode is NsfwFilter.SPOILER:
             stem = f"SPOILER_{stem}"

@@ -58,6 +58,14 @@ def progress_content(
     return _message(prompt, mention(user_id), f" {status}")
 
 
+# Editing jobs: what their result message says before `by @user`, from the job's mode.
+EDIT_LABELS = {
+    "zoom": lambda mode: "Make Square" if mode == "square" else "Zoom Out",
+    "pan": lambda mode: f"Pan {(mode or '').title()}",
+    "region": lambda mode: "Variations (Region)",
+}
+
+
 def mode_label(mode: str | None) -> str:
     return _MODE_LABELS.get((mode or "strong").lower(), (mode or "strong").title())
 
@@ -68,9 +76,13 @@ def result_content(
     """The text of a finished job's message, worded like Midjourney's.
 
     imagine / reroll: `**p** - @u (fast)`; variation: `**p** - Variations (Strong) by @u (fast)`;
-    upscale: `**p** - Upscaled (Subtle) by @u (fast)`.
+    upscale: `**p** - Upscaled (Subtle) by @u (fast)`; zoom: `Zoom Out by` (`Make Square by`);
+    pan: `Pan Left by`; region: `Variations (Region) by`.
     """
     who = mention(user_id)
+    if kind in EDIT_LABELS:
+        middle = EDIT_LABELS[kind](mode)
+        return _message(prompt, f"{middle} by {who}", f" ({speed})")
     if kind == "variation":
         return _message(prompt, f"Variations ({mode_label(mode)}) by {who}", f" ({speed})")
     if kind == "upscale":

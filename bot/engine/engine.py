@@ -1,4 +1,4 @@
-"""The Stable Diffusion engine: txt2img, img2img, inpaint and upscale on one set of weights.
+"""The Stable Diffusion engine: txt2img, img2img, inpaint, outpaint and upscale on one set of weights.
 
 One `Engine` owns one loaded model. img2img and inpaint pipelines are made with `from_pipe`, so
 they share the UNet, VAE and text encoders of the txt2img pipeline (one copy of the weights).
@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from bot.engine.canvas import Layout, feather, outpaint_canvas
 from bot.engine.conditioning import PromptEncoder
 from bot.engine.device import Precision
 from bot.engine.family import ModelFamily
@@ -67,6 +68,7 @@ class DiffusersEngine:
         image_prompts: ImagePromptModels | None = None,
         precision: Precision | None = None,
         loras_dir: Path | None = None,
+        inpaint_pipeline: Any = None,
     ) -> None:
         from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
@@ -93,6 +95,11 @@ class DiffusersEngine:
         self.inpaint_pipe = AutoPipelineForInpainting.from_pipe(self.txt2img_pipe)
         for pipe in (self.img2img_pipe, self.inpaint_pipe):
             pipe.set_progress_bar_config(disable=True)
+        # Outpaint and Vary (Region): a dedicated inpainting checkpoint (INPAINT_MODEL) when given,
+        # else the shared-weights inpaint pipeline.
+        self.masked_pipe = (
+            self._dedicated(inpaint_pipeline) if inpaint_pipeline is not None else self.inpaint_pipe
+        )
         self._encoder = PromptEncoder(self.txt2img_pipe, is_sdxl=self.family.is_sdxl)
         self.image_prompts = ImagePrompts(self, image_prompts or ImagePromptModels())
         log.info("Engine ready: %s (%s) on %s", self.model_name, self.family.name, device)
@@ -122,6 +129,14 @@ class DiffusersEngine:
             return self.inpaint(request, inputs.image, inputs.mask, on_step)
         if operation is Operation.UPSCALE:
             return self.upscale(request, inputs.image, inputs.factor, on_step)
+        if operation is Operation.OUTPAINT:
+            if inputs.placement is None:
+                raise ValueError("outpaint needs a placement")
+            return self.outpaint(request, inputs.image, inputs.placement, on_step)
+        if operation is Operation.REGION:
+            if inputs.mask is None:
+                raise ValueError("region needs a mask")
+            return self.vary_region(request, inputs.image, inputs.mask, on_step)
         raise ValueError(f"unknown operation {operation!r}")
 
     def txt2img(self, request: GenerationRequest, on_step: StepCallback | None = None) -> GenerationResult:
@@ -169,6 +184,61 @@ class DiffusersEngine:
         tiled = width * height > self.family.native_area * 2
         with self._vae_tiling(tiled):
             return self._run(self.img2img_pipe, big, on_step, image=enlarged, strength=request.strength)
+
+    def outpaint(
+        self,
+        request: GenerationRequest,
+        image: Image.Image,
+        placement: tuple[int, int, int, int],
+        on_step: StepCallback | None = None,
+    ) -> GenerationResult:
+        """Scale `image` into `placement` on the request's canvas and paint the rest around it.
+
+        The new area starts from the original's edges extended outwards plus noise; the original
+        is pasted back after decoding (soft edges only inside the repainted seam band).
+        """
+        layout = Layout(request.width, request.height, placement)
+        canvas, mask = outpaint_canvas(image, layout, request.seed)
+        return self._repaint(request, canvas, mask, on_step)
+
+    def vary_region(
+        self,
+        request: GenerationRequest,
+        image: Image.Image,
+        mask: Image.Image,
+        on_step: StepCallback | None = None,
+    ) -> GenerationResult:
+        """Repaint where `mask` is white, blended in with feathered edges; every pixel outside the
+        mask stays exactly the original's."""
+        size = (request.width, request.height)
+        source = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+        hard = (
+            mask.convert("L").resize(size, Image.Resampling.NEAREST).point(lambda v: 255 if v >= 128 else 0)
+        )
+        return self._repaint(request, source, hard, on_step)
+
+    def _repaint(
+        self, request: GenerationRequest, canvas: Image.Image, mask: Image.Image, on_step: StepCallback | None
+    ) -> GenerationResult:
+        result = self._run(
+            self.masked_pipe, request, on_step, image=canvas, mask_image=mask, strength=request.strength
+        )
+        # The VAE round trip changes every pixel: paste the canvas back through the soft mask.
+        soft = feather(mask)
+        result.images = [Image.composite(generated, canvas, soft) for generated in result.images]
+        return result
+
+    def _dedicated(self, pipeline: Any) -> Any:
+        """An inpainting checkpoint's pipeline, on this engine's device, scheduler and settings."""
+        from diffusers import DPMSolverMultistepScheduler
+
+        pipeline.scheduler = DPMSolverMultistepScheduler.from_config(
+            pipeline.scheduler.config, use_karras_sigmas=True
+        )
+        if getattr(pipeline, "safety_checker", None) is not None:
+            pipeline.safety_checker = None
+        pipeline.set_progress_bar_config(disable=True)
+        return pipeline.to(self.device)
 
     def free_memory(self) -> None:
         """Release cached GPU memory (after an out-of-memory error)."""

@@ -34,6 +34,10 @@ class Operation(StrEnum):
     DESCRIBE = "describe"
     # Word importance of `request.prompt` and shorter prompts (result: details; no images).
     SHORTEN = "shorten"
+    # Zoom Out / Make Square / Pan: the original on a bigger canvas, the rest painted around it.
+    OUTPAINT = "outpaint"
+    # Vary (Region): repaint the masked area of the image (soft edges), keep the rest exactly.
+    REGION = "region"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class GenerationInputs:
     factor: int = 2
     # Reference images (image prompts, --sref, --cref, --oref, /blend) for Operation.REFERENCE.
     references: tuple[ReferenceImage, ...] = ()
+    # Outpaint: where `image` goes on the request's canvas, (left, top, right, bottom) in pixels.
+    placement: tuple[int, int, int, int] | None = None
 
 
 NO_INPUTS = GenerationInputs()

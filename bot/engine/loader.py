@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.engine.device import Precision, pick_device, pick_precision, quiet_libraries, speed_up_cuda
 from bot.engine.engine import DiffusersEngine
@@ -47,6 +47,43 @@ def _load_pipeline(source: ModelSource, dtype: torch.dtype):
     return pipeline_class.from_pretrained(source.location, **common)
 
 
+def _load_inpaint_pipeline(source: ModelSource, base: Any, dtype: torch.dtype):
+    """An inpainting checkpoint's pipeline that borrows the base model's text encoders and VAE
+    (only its UNet is loaded)."""
+    from diffusers import StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline
+
+    sdxl = source.family.is_sdxl
+    pipeline_class = StableDiffusionXLInpaintPipeline if sdxl else StableDiffusionInpaintPipeline
+    names = ("vae", "text_encoder", "tokenizer", *(("text_encoder_2", "tokenizer_2") if sdxl else ()))
+    shared = {name: getattr(base, name) for name in names}
+    if sdxl:
+        shared["image_encoder"] = None
+        shared["feature_extractor"] = None
+    else:
+        shared.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    if source.kind == "checkpoint":
+        return pipeline_class.from_single_file(source.location, dtype=dtype, **shared)
+    return pipeline_class.from_pretrained(source.location, dtype=dtype, **shared)
+
+
+def load_inpaint_pipeline(settings: Config, family_name: str, base: Any, dtype: torch.dtype) -> Any:
+    """The `INPAINT_MODEL` pipeline, or None when it is not set. Raises ConfigError with one line."""
+    if not settings.inpaint_model:
+        return None
+    source = resolve_model_source(settings.inpaint_model, settings.models_dir)
+    if source.family.base != family_name:
+        raise ConfigError(
+            f"INPAINT_MODEL={settings.inpaint_model!r} is a {source.family.base} model, "
+            f"but MODEL is {family_name}: they must be the same family"
+        )
+    log.info("Loading inpainting model %s (%s)", source.location, source.kind)
+    try:
+        return _load_inpaint_pipeline(source, base, dtype)
+    except Exception as error:  # one line for the operator, as for MODEL
+        reason = " ".join(str(error).split())[:300] or type(error).__name__
+        raise ConfigError(f"INPAINT_MODEL={settings.inpaint_model!r}: could not load it: {reason}") from None
+
+
 def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
     """Load `model` (default: `settings.model`) onto the chosen device.
 
@@ -68,6 +105,13 @@ def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
     switched = speed_up_cuda(device)
     if switched:
         log.info("CUDA: %s", ", ".join(switched))
+    # The inpainting checkpoint goes with the default model only (aliases use their own weights).
+    is_default = model == settings.model
+    inpaint = (
+        load_inpaint_pipeline(settings, source.family.base, pipeline, precision.weights)
+        if is_default
+        else None
+    )
     engine = DiffusersEngine(
         pipeline,
         source=source,
@@ -77,6 +121,7 @@ def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
         precision=precision,
         loras_dir=settings.models_dir / "loras",
         image_prompts=image_prompt_models(settings, source.family.base),
+        inpaint_pipeline=inpaint,
     )
     decoder = find_preview_decoder(settings.models_dir, source.family)
     if decoder is not None:

@@ -103,17 +103,20 @@ class Admission:
 
     # ---- reading a prompt --------------------------------------------------------------------
 
-    async def read(self, text: str, place: Place, *, most: int | None = None) -> list[ImagineRequest]:
+    async def read(
+        self, text: str, place: Place, *, most: int | None = None, custom_zoom: bool = False
+    ) -> list[ImagineRequest]:
         """The requests `text` makes for this member here, every rule but the waiting limit applied.
 
         `most` caps the number of jobs on top of the server's limit (a remix makes at most 5).
+        `custom_zoom` accepts `--zoom` (Custom Zoom's prompt).
         Raises a UserFacingError naming what was wrong.
         """
         limits = await self.guild_limits(place.guild_id)
         limits.check_channel(place.channel_id, place.parent_channel_id)
         await self.check_text(text, place.guild_id)
         context = await self.prompt_context(place.user_id, place.guild_id)
-        requests = expand_prompt(text, context)
+        requests = expand_prompt(text, context, custom_zoom=custom_zoom)
         if context.suffix or context.options:
             # The suffix and options were checked where they were saved; this server may be stricter.
             for shown in dict.fromkeys(request.display_prompt for request in requests):

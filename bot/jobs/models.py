@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 class JobKind(StrEnum):
-    """What a job does. Only the first four run today; the rest are stored names for later issues."""
+    """What a job does. Blend and describe are stored names for later issues; the rest run."""
 
     IMAGINE = "imagine"
     VARIATION = "variation"
@@ -61,9 +61,16 @@ def new_job_id() -> str:
 class NewJob:
     """A submission. `request` is None for variation / reroll / upscale: derived from the parent.
 
-    For variation and reroll a `request` may still be given (remix: the user edited the prompt);
-    the service then keeps its prompt and parameters but takes the image from the parent.
-    Give `id` to make a submission idempotent (the same id twice returns the first job).
+    For variation, reroll, zoom, pan and region a `request` may still be given (remix: the user
+    edited the prompt); the service then keeps its prompt and parameters but takes the image from
+    the parent. Give `id` to make a submission idempotent (the same id twice returns the first job).
+
+    Editing a single image (`parent_id` + `parent_index`):
+    - ZOOM: `mode` is the zoom factor 1–2 (`"2"`, `"1.5"`), optionally with the canvas shape of a
+      Custom Zoom (`"1.25 16:9"`), or `"square"` (Make Square).
+    - PAN: `mode` is `"left"`, `"right"`, `"up"` or `"down"`.
+    - REGION (Vary (Region)): `mask` is a PNG, white = regenerate, any size (scaled to the image);
+      stored as `mask.png` in the job's folder.
     """
 
     kind: JobKind
@@ -74,7 +81,7 @@ class NewJob:
     channel_id: int | None = None
     parent_id: str | None = None
     parent_index: int | None = None
-    # "strong" / "subtle" for variation; "subtle" / "creative" for upscale.
+    # "strong" / "subtle" for variation; "subtle" / "creative" for upscale; zoom / pan: see above.
     mode: str | None = None
     speed: str = Speed.FAST.value
     image_urls: list[str] = field(default_factory=list)
@@ -90,6 +97,8 @@ class NewJob:
     # The prompt's image links, fetched once for all of its jobs (bot/jobs/prompt_images.py);
     # None: the service fetches this job's links itself.
     prompt_images: PromptImages | None = None
+    # Vary (Region): PNG bytes, white = regenerate (any size; scaled to the parent image).
+    mask: bytes | None = None
 
 
 @dataclass

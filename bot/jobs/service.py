@@ -27,7 +27,14 @@ from bot.engine.request import GenerationRequest, GenerationResult
 from bot.errors import DiskFull, InvalidParameter, JobNotFound, QueueFull
 from bot.jobs.accounting import charged_gpu_seconds
 from bot.jobs.backend import Backend
-from bot.jobs.derive import RUNNABLE_KINDS, default_mode, derive_request, operation_of
+from bot.jobs.derive import (
+    RUNNABLE_KINDS,
+    decode_mask,
+    default_mode,
+    derive_request,
+    edit_fields,
+    operation_of,
+)
 from bot.jobs.disk import (
     DISK_FULL_NOTICE,
     DISK_FULL_REFUSAL,
@@ -38,7 +45,7 @@ from bot.jobs.disk import (
 from bot.jobs.downloads import LinkFetcher
 from bot.jobs.events import Cancelled, Failed, Finished, JobEvent, Progress, Queued, Stalled, Started
 from bot.jobs.execution import WorkDone, WorkFailed, WorkOrder, WorkProgress
-from bot.jobs.files import GRID_FILE, save_result
+from bot.jobs.files import GRID_FILE, save_image, save_result
 from bot.jobs.image_jobs import IMAGE_JOB_KINDS, load_inputs, prepare_inputs, save_inputs
 from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, NewJob, Speed, new_job_id
 from bot.jobs.prompt_images import ImageLinks, PromptImages
@@ -52,6 +59,8 @@ DeliveryHandler = Callable[[Job, list[JobImage]], Awaitable[None]]
 INPUT_FILE = "input.png"
 # Pictures of /blend, /describe and references are scaled down to cover this size.
 REFERENCE_FIT = (1024, 1024)
+# Vary (Region): the area to repaint, white = regenerate, at the size of the job's images.
+MASK_FILE = "mask.png"
 # A job that was running during this many crashes is failed rather than run again.
 MAX_ATTEMPTS = 3
 
@@ -212,6 +221,7 @@ class JobService:
             prepared = dataclasses.replace(prepared, input_image=None)
         else:
             shared_input = None
+        mask = decode_mask(new.mask, (request.width, request.height)) if kind is JobKind.REGION else None
         async with self._submit_lock:
             with refusing_when_full():
                 if (existing := await self.get_job(job_id)) is not None:
@@ -221,6 +231,8 @@ class JobService:
                 if shared_input is not None:
                     await asyncio.to_thread(shared_input.store, self.job_folder(job_id) / INPUT_FILE)
                 await asyncio.to_thread(save_inputs, self.job_folder(job_id), prepared)
+                if mask is not None:
+                    await asyncio.to_thread(save_image, self.job_folder(job_id) / MASK_FILE, mask)
                 job = Job(
                     id=job_id,
                     kind=kind,
@@ -522,7 +534,22 @@ class JobService:
         if image is None:
             raise JobNotFound(f"Image #{(job.parent_index or 0) + 1} of job {parent.id} is gone.")
         picture = await asyncio.to_thread(_open_rgb, image.path)
-        return operation_of(job.kind), GenerationInputs(image=picture)
+        operation = operation_of(job.kind)
+        if operation is Operation.OUTPAINT:
+            placement = tuple(job.request["extra"]["placement"])
+            return operation, GenerationInputs(image=picture, placement=placement)  # type: ignore[arg-type]
+        if operation is Operation.REGION:
+            return operation, GenerationInputs(image=picture, mask=await self._mask(job))
+        return operation, GenerationInputs(image=picture)
+
+    async def _mask(self, job: Job) -> Image.Image | None:
+        """A Vary (Region) job's stored mask, or None for other jobs."""
+        if job.kind is not JobKind.REGION:
+            return None
+        path = self.job_folder(job.id) / MASK_FILE
+        if not path.is_file():
+            raise JobNotFound(f"The mask of job {job.id} is gone.")
+        return await asyncio.to_thread(_open_mask, path)
 
     async def _store_result(
         self, job: Job, request: GenerationRequest, operation: Operation, done: WorkDone
@@ -532,6 +559,8 @@ class JobService:
         extra = (
             {"Denoising strength": f"{request.strength:g}"} if operation is not Operation.TXT2IMG else None
         )
+        if job.kind in (JobKind.ZOOM, JobKind.PAN, JobKind.REGION):
+            extra = {**(extra or {}), **edit_fields(job, await self._mask(job))}
         folder = self.job_folder(job.id)
         delay = self._disk_retry_delay
         while True:
@@ -676,6 +705,11 @@ class JobService:
     async def gpu_usage(self, user_id: int) -> GpuUsage:
         """GPU seconds and jobs of a user, today and in all (see Repository.gpu_usage)."""
         return await self.repository.gpu_usage(user_id)
+
+
+def _open_mask(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("L")
 
 
 def _open_rgb(path: Path) -> Image.Image:

@@ -42,9 +42,10 @@ _LINK = re.compile(r"<?[A-Za-z][A-Za-z0-9+.-]*://\S*")
 _OPTION = re.compile(r"(?<![^\s{,])--([^\s{},\\]+)(?=[\s},]|$)")
 
 
-def expand_prompt(text: str, context: PromptContext) -> list[ImagineRequest]:
+def expand_prompt(text: str, context: PromptContext, *, custom_zoom: bool = False) -> list[ImagineRequest]:
     """Every job `text` asks for, resolved against `context`.
 
+    `--zoom` is accepted only with `custom_zoom` (the Custom Zoom button's prompt), as Midjourney.
     Raises only user-facing errors: InvalidParameter, InvalidPrompt, EmptyPrompt, InvalidLink.
     """
     typed = _expand_options(_clean(text), context.options)
@@ -65,6 +66,8 @@ def expand_prompt(text: str, context: PromptContext) -> list[ImagineRequest]:
                     f"This prompt makes more than {MAX_JOBS} jobs (permutations × --repeat); "
                     f"the limit is {MAX_JOBS}."
                 )
+    if not custom_zoom and any(request.zoom is not None for request in requests):
+        raise InvalidParameter("`--zoom` only works with Custom Zoom (the button under a single image).")
     return requests
 
 
@@ -207,6 +210,7 @@ def _resolve(
         object_refs=values.get("object_refs", ()),
         object_weight=object_weight,
         speed=values.get("speed", "fast"),
+        zoom=values.get("zoom"),
         version=version,
         model=model,
         family=family.name,

@@ -24,6 +24,7 @@
 | `--ow N`                  |          | whole number 0–100 (object weight)     | 100     |
 | `--fast` `--relax` `--turbo` |       | flags (speed)                          | fast    |
 | `--draft`                 |          | flag: a fast, cheaper grid (Enhance re-renders it) | off |
+| `--zoom N`                |          | number 1–2; Custom Zoom only           | –       |
 
 Parameters go at the end: everything after the first ` --name` is parameters, and each value runs
 to the next ` --name`. An em dash `—` at the start of a word counts as `--` (phones turn `--`
@@ -186,6 +187,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("relax", (), "speed", "none", "no value", _flag("relax")),
     Parameter("turbo", (), "speed", "none", "no value", _flag("turbo")),
     Parameter("draft", (), "draft", "none", "no value", _flag(True)),
+    Parameter("zoom", (), "zoom", "required", "a number from 1 to 2", _number(1.0, 2.0)),
 )
 
 _BY_NAME = {name: parameter for parameter in PARAMETERS for name in parameter.names}

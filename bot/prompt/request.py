@@ -51,6 +51,8 @@ class ImagineRequest:
     family: str = ""
     repeat: int = 0
     draft: bool = False
+    # Custom Zoom's `--zoom` (1–2); None elsewhere (/imagine refuses it).
+    zoom: float | None = None
     # Derived Stable Diffusion settings (see bot/prompt/mapping.py); a draft's own when `draft`.
     steps: int = 30
     guidance_scale: float = 6.0

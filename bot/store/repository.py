@@ -147,13 +147,15 @@ class Repository:
                 raise
             await self._db.commit()
 
+    # Reads run in one call on the database thread (execute + fetch together): a write on this
+    # connection between a statement's first step and its fetch would make its result undefined
+    # (SQLite) — seen as NULL statuses in `count_jobs` while a job was being marked running.
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._db.execute_fetchall(sql, params))
 
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
 
     # ---- jobs ------------------------------------------------------------------------------
 

@@ -9,7 +9,31 @@ import discord
 from PIL import Image
 
 GRID_LABELS = ["U1", "U2", "U3", "U4", None, "V1", "V2", "V3", "V4"]
-SINGLE_LABELS = ["Vary (Strong)", "Vary (Subtle)", "Upscale (Subtle)", "Upscale (Creative)", None]  # None: ❤️
+VARY_LABELS = ["Vary (Strong)", "Vary (Subtle)", "Vary (Region)"]
+UPSCALE_LABELS = ["Upscale (Subtle)", "Upscale (Creative)"]
+PAN_LABELS = [None, None, None, None]  # ⬅️ ➡️ ⬆️ ⬇️ (emoji only)
+HEART = [None]  # ❤️, in the web row after the job's buttons
+# A single non-square image: Make Square takes Zoom Out 1.5x's place, as on Midjourney.
+SINGLE_LABELS = [
+    *VARY_LABELS,
+    *UPSCALE_LABELS,
+    "Zoom Out 2x",
+    "Make Square",
+    "Custom Zoom",
+    *PAN_LABELS,
+    *HEART,
+]
+SQUARE_SINGLE_LABELS = [
+    *VARY_LABELS,
+    *UPSCALE_LABELS,
+    "Zoom Out 2x",
+    "Zoom Out 1.5x",
+    "Custom Zoom",
+    *PAN_LABELS,
+    *HEART,
+]
+# An upscaled image has no Upscale row.
+UPSCALED_LABELS = [*VARY_LABELS, "Zoom Out 2x", "Make Square", "Custom Zoom", *PAN_LABELS, *HEART]
 
 
 def button_labels(message: discord.Message) -> list[str | None]:

@@ -7,7 +7,15 @@ import pytest
 
 from bot.grid import grid_tile
 from bot.jobs.models import JobKind, JobStatus
-from tests.discord.helpers import GRID_LABELS, SINGLE_LABELS, button, button_labels, image_of, is_result
+from tests.discord.helpers import (
+    GRID_LABELS,
+    SINGLE_LABELS,
+    UPSCALED_LABELS,
+    button,
+    button_labels,
+    image_of,
+    is_result,
+)
 
 
 @pytest.fixture
@@ -76,7 +84,7 @@ async def test_job_buttons_make_the_right_job_and_message(world, grid, label, wo
     if kind is JobKind.UPSCALE:
         tile = grid_tile(image_of(world, grid), 0)
         assert image_of(world, result).size == (tile.width * 2, tile.height * 2)
-        assert button_labels(result) == [*SINGLE_LABELS[:2], None]  # no upscale of an upscale; ❤️
+        assert button_labels(result) == UPSCALED_LABELS  # no upscale of an upscale; ❤️
     else:
         assert button_labels(result) == GRID_LABELS
         assert image_of(world, result).size == image_of(world, grid).size

@@ -183,3 +183,45 @@ def test_img2img_with_fewer_steps_than_its_strength_needs_still_denoises(tiny_en
     assert len(seen) >= 1
     assert result.steps == 3
     assert result.images[0].size == source.size
+
+
+def test_outpaint_keeps_the_original_inside_its_box_and_paints_the_border(tiny_engine):
+    """Zoom Out: inside the box (minus the seam band) the scaled original exactly; around it new
+    pixels that are neither black nor the pre-fill."""
+    from bot.engine.canvas import feather_radius, prefill, zoom_layout
+    from bot.engine.family import TINY
+    from bot.engine.interface import GenerationInputs, Operation
+
+    source = tiny_engine.txt2img(request(batch_size=1)).images[0]
+    layout = zoom_layout(source.size, 2.0, TINY)
+    asked = request(width=layout.width, height=layout.height, batch_size=2, strength=1.0)
+    result = tiny_engine.generate(
+        Operation.OUTPAINT, asked, GenerationInputs(image=source, placement=layout.box)
+    )
+    left, top, right, bottom = layout.box
+    seam = feather_radius(layout.size)
+    scaled = pixels(source.resize(layout.box_size, Image.Resampling.LANCZOS))
+    start = prefill(source, layout, asked.seed)
+    for image in result.images:
+        assert image.size == layout.size
+        inner = pixels(image)[top + seam : bottom - seam, left + seam : right - seam]
+        assert np.array_equal(inner, scaled[seam:-seam, seam:-seam])
+        border = pixels(image)[: top - 1]
+        assert border.mean() > 10
+        assert np.abs(border - pixels(start)[: top - 1]).mean() > 5
+
+
+def test_region_keeps_every_pixel_outside_the_mask(tiny_engine):
+    """Vary (Region): exactly the original outside the (feathered) mask, different inside."""
+    from bot.engine.canvas import cell_mask
+    from bot.engine.interface import GenerationInputs, Operation
+
+    source = tiny_engine.txt2img(request(batch_size=1)).images[0]
+    mask = cell_mask(source.size, [5, 6])  # x 16-48, y 16-32 on 64 px
+    result = tiny_engine.generate(
+        Operation.REGION, request(batch_size=2, strength=1.0), GenerationInputs(image=source, mask=mask)
+    )
+    outside = np.asarray(mask) == 0
+    for image in result.images:
+        assert np.array_equal(pixels(image)[outside], pixels(source)[outside])
+        assert distance(image.crop((16, 16, 48, 32)), source.crop((16, 16, 48, 32))) > 1.0

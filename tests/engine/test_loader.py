@@ -112,3 +112,56 @@ def test_cli_reports_a_bad_model_in_one_line(tmp_path, model, message):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0]
     assert "Traceback" not in result.stderr
+
+
+def test_inpaint_model_brings_its_own_unet_and_borrows_the_rest(tiny_settings, tiny_model_dir, tmp_path):
+    """INPAINT_MODEL: outpaint runs on the 9-channel checkpoint's UNet; text encoder and VAE are
+    the base model's objects (one copy); pixels in the box stay the original's."""
+    import shutil
+    from dataclasses import replace
+
+    import numpy as np
+    from diffusers import UNet2DConditionModel
+    from PIL import Image
+
+    from bot.engine.canvas import feather_radius, zoom_layout
+    from bot.engine.family import TINY
+    from bot.engine.interface import GenerationInputs, Operation
+    from bot.engine.loader import load_engine
+    from bot.engine.request import GenerationRequest
+
+    folder = tmp_path / "tiny-inpaint"
+    shutil.copytree(tiny_model_dir, folder)
+    base_unet = UNet2DConditionModel.from_pretrained(tiny_model_dir / "unet")
+    config = {**base_unet.config, "in_channels": 9}
+    UNet2DConditionModel.from_config(config).save_pretrained(folder / "unet")
+    engine = load_engine(replace(tiny_settings, inpaint_model=str(folder)))
+    assert engine.masked_pipe.unet.config.in_channels == 9
+    assert engine.masked_pipe.text_encoder is engine.txt2img_pipe.text_encoder
+    assert engine.masked_pipe.vae is engine.txt2img_pipe.vae
+
+    source = engine.txt2img(GenerationRequest("a fox", 64, 64, seed=1, steps=2, batch_size=1)).images[0]
+    layout = zoom_layout(source.size, 1.5, TINY)
+    asked = GenerationRequest(
+        "a fox", layout.width, layout.height, seed=2, steps=2, batch_size=1, strength=1.0
+    )
+    image = engine.generate(
+        Operation.OUTPAINT, asked, GenerationInputs(image=source, placement=layout.box)
+    ).images[0]
+    left, top, right, bottom = layout.box
+    seam = feather_radius(layout.size)
+    scaled = np.asarray(source.resize(layout.box_size, Image.Resampling.LANCZOS))
+    inner = np.asarray(image)[top + seam : bottom - seam, left + seam : right - seam]
+    assert np.array_equal(inner, scaled[seam:-seam, seam:-seam])
+
+
+def test_inpaint_model_of_another_family_is_a_config_error(tiny_settings, tmp_path):
+    """INPAINT_MODEL of a different family than MODEL: one clear ConfigError line."""
+    from dataclasses import replace
+
+    from bot.engine.loader import load_inpaint_pipeline
+    from bot.errors import ConfigError
+
+    settings = replace(tiny_settings, inpaint_model="runwayml/stable-diffusion-inpainting")
+    with pytest.raises(ConfigError, match="INPAINT_MODEL"):
+        load_inpaint_pipeline(settings, "tiny", None, None)

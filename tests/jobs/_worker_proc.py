@@ -1,10 +1,13 @@
 """A bot-like process for the crash test: runs the JobService on the tiny model.
 
-    python -m tests.jobs._worker_proc DATA_DIR MODELS_DIR DELIVERIES [--submit N] [--step-seconds S]
+    python -m tests.jobs._worker_proc DATA_DIR MODELS_DIR DELIVERIES [--submit N] [--edits]
+                                      [--step-seconds S]
 
 With --submit it queues N jobs (printing `submitted <id>`); it prints `started <id>` as jobs start,
 appends `<job id> <status>` to DELIVERIES from its delivery handler, and exits 0 once every job in
-the database is finished and delivered. --step-seconds slows each denoising step down so that a
+the database is finished and delivered. --edits first makes one imagine job, waits for it, then
+queues a Zoom Out 2x, a Pan ⬅️ and a Vary (Region) of its first image (printed like --submit).
+--step-seconds slows each denoising step down so that a
 test can kill the process while a job runs.
 """
 
@@ -94,6 +97,8 @@ async def main(args: argparse.Namespace) -> int:
         )
         print(f"submitted {job.id}", flush=True)
         watchers.append(asyncio.create_task(announce(job.id)))
+    if args.edits:
+        watchers.extend(await submit_edits(service, announce))
     while True:
         counts = await repository.count_jobs()
         unfinished = counts[JobStatus.QUEUED] + counts[JobStatus.RUNNING]
@@ -105,11 +110,39 @@ async def main(args: argparse.Namespace) -> int:
     return 0
 
 
+async def submit_edits(service: JobService, announce) -> list[asyncio.Task[None]]:
+    import io
+
+    from bot.engine.canvas import cell_mask
+
+    request = GenerationRequest(prompt="a lighthouse", width=64, height=64, seed=5, steps=1)
+    parent = await service.submit(
+        NewJob(kind=JobKind.IMAGINE, user_id=9, prompt="a lighthouse", request=request)
+    )
+    async for _event in service.subscribe(parent.id):
+        pass
+    mask = io.BytesIO()
+    cell_mask((64, 64), [5, 6]).save(mask, format="PNG")
+    edits = [
+        NewJob(kind=JobKind.ZOOM, user_id=1, mode="2"),
+        NewJob(kind=JobKind.PAN, user_id=1, mode="left"),
+        NewJob(kind=JobKind.REGION, user_id=1, mask=mask.getvalue()),
+    ]
+    watchers = []
+    for edit in edits:
+        edit.parent_id, edit.parent_index, edit.prompt = parent.id, 0, "a lighthouse"
+        job = await service.submit(edit)
+        print(f"submitted {job.id}", flush=True)
+        watchers.append(asyncio.create_task(announce(job.id)))
+    return watchers
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("data_dir")
     parser.add_argument("models_dir")
     parser.add_argument("deliveries")
     parser.add_argument("--submit", type=int, default=0)
+    parser.add_argument("--edits", action="store_true")
     parser.add_argument("--step-seconds", type=float, default=0.0)
     sys.exit(asyncio.run(main(parser.parse_args())))

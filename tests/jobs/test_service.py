@@ -275,7 +275,7 @@ async def test_reroll_keeps_the_request_with_a_new_seed(service: JobService, fak
     [
         NewJob(kind=JobKind.VARIATION, user_id=1, parent_id="no-such-job", parent_index=0),
         NewJob(kind=JobKind.IMAGINE, user_id=1, request=None),
-        NewJob(kind=JobKind.ZOOM, user_id=1, parent_id="x", parent_index=0),
+        NewJob(kind=JobKind.BLEND, user_id=1, parent_id="x", parent_index=0),
     ],
 )
 async def test_bad_submissions_are_refused(service: JobService, new_job: NewJob) -> None:

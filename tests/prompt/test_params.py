@@ -161,3 +161,23 @@ def test_version_without_aliases_explains_the_setting() -> None:
 def test_repeated_parameter_later_wins(one, params: str, field: str, expected: object) -> None:
     """A parameter given twice counts once, the later one wins; `--no` lists add up."""
     assert getattr(one(f"a cat {params}"), field) == expected
+
+
+@pytest.mark.parametrize(("params", "expected"), [("--zoom 1", 1.0), ("--zoom 1.5", 1.5), ("--zoom 2", 2.0)])
+def test_zoom_is_read_in_custom_zoom_prompts(context: PromptContext, params: str, expected: float) -> None:
+    """Custom Zoom's prompt takes `--zoom` 1–2."""
+    (request,) = expand_prompt(f"a cat --ar 16:9 {params}", context, custom_zoom=True)
+    assert request.zoom == expected and request.aspect == (16, 9)
+
+
+@pytest.mark.parametrize("value", ["0.9", "2.1", "x"])
+def test_zoom_out_of_range_names_the_range(context: PromptContext, value: str) -> None:
+    """`--zoom` outside 1–2 is an Invalid parameter naming the range."""
+    with pytest.raises(InvalidParameter, match="a number from 1 to 2"):
+        expand_prompt(f"a cat --zoom {value}", context, custom_zoom=True)
+
+
+def test_zoom_is_refused_in_imagine(context: PromptContext) -> None:
+    """/imagine refuses `--zoom` (Custom Zoom only, as Midjourney)."""
+    with pytest.raises(InvalidParameter, match="only works with Custom Zoom"):
+        expand_prompt("a cat --zoom 2", context)

@@ -1,4 +1,5 @@
-"""The job buttons: U1-U4, V1-V4, 🔄, Vary, Upscale and ❌, and the remix modal."""
+"""The job buttons: U1-U4, V1-V4, 🔄, Vary, Upscale, Zoom Out, Pan, Vary (Region) and ❌, and
+the remix, Custom Zoom and region modals."""
 
 from __future__ import annotations
 

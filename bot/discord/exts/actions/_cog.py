@@ -11,11 +11,17 @@ on messages from before a restart work the same. Whoever clicks owns the new job
 | subtle     | Vary (Subtle)       | variations job, subtle                                |
 | upsubtle   | Upscale (Subtle)    | upscale job (2x), subtle                              |
 | upcreative | Upscale (Creative)  | upscale job (2x), creative                            |
+| region     | Vary (Region)       | ephemeral cell picker → prompt modal → region job     |
+| zoomtwo    | Zoom Out 2x         | zoom job, mode "2"                                    |
+| zoomonefive| Zoom Out 1.5x       | zoom job, mode "1.5"                                  |
+| square     | Make Square         | zoom job, mode "square" (non-square images only)      |
+| zoomcustom | Custom Zoom         | modal: prompt, --ar, --zoom → zoom job "<z> <W>:<H>"  |
+| panleft …  | ⬅️ ➡️ ⬆️ ⬇️          | pan job, mode "left" / "right" / "up" / "down"         |
 | cancel     | ❌                  | stops the owner's waiting or running job              |
 | fav        | ❤️                  | toggles the clicker's favourite (web: Favourites)     |
 
-With remix on (a per-user setting), vary / reroll / strong / subtle first open a modal with the
-prompt to edit; the edited prompt is parsed like /imagine.
+With remix on (a per-user setting), vary / reroll / strong / subtle / zoom / pan first open a
+modal with the prompt to edit; the edited prompt is parsed like /imagine.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from discord.ext import commands
 from bot.discord.buttons import MARKED_WHEN_USED, JobButton, custom_id, marked_view, parse_custom_id
 from bot.discord.click_guard import RecentClicks
 from bot.discord.delivery import channel_of, place_of, upload_meta
+from bot.discord.exts.actions._editing import open_custom_zoom
 from bot.discord.exts.actions._modal import RemixModal
+from bot.discord.exts.actions._region import RegionCells, RegionSubmit, open_region_editor
 from bot.discord.replies import report_unexpected, send_error
 from bot.errors import InvalidParameter, UserFacingError
 from bot.jobs.derive import ENHANCE
@@ -59,6 +67,13 @@ JOB_ACTIONS = {
     "subtle": JobAction(JobKind.VARIATION, "subtle"),
     "upsubtle": JobAction(JobKind.UPSCALE, "subtle", remixable=False),
     "upcreative": JobAction(JobKind.UPSCALE, "creative", remixable=False),
+    "zoomtwo": JobAction(JobKind.ZOOM, "2"),
+    "zoomonefive": JobAction(JobKind.ZOOM, "1.5"),
+    "square": JobAction(JobKind.ZOOM, "square"),
+    "panleft": JobAction(JobKind.PAN, "left"),
+    "panright": JobAction(JobKind.PAN, "right"),
+    "panup": JobAction(JobKind.PAN, "up"),
+    "pandown": JobAction(JobKind.PAN, "down"),
 }
 
 
@@ -68,10 +83,10 @@ class Actions(commands.Cog):
         self.recent_clicks = RecentClicks()
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(JobButton)
+        self.bot.add_dynamic_items(JobButton, RegionCells, RegionSubmit)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(JobButton)
+        self.bot.remove_dynamic_items(JobButton, RegionCells, RegionSubmit)
 
     async def on_job_button(
         self, interaction: discord.Interaction, action: str, job_id: str, index: int
@@ -107,6 +122,12 @@ class Actions(commands.Cog):
             await front.post_single(
                 channel_of(interaction), job, index, interaction.user.id, interaction.filesize_limit
             )
+            return
+        if action == "region":
+            await open_region_editor(self, interaction, job, index)
+            return
+        if action == "zoomcustom":
+            await open_custom_zoom(self, interaction, job, index)
             return
         spec = JOB_ACTIONS.get(action)
         if spec is None:

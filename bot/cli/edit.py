@@ -1,0 +1,158 @@
+"""`python -m bot edit zoom|square|pan|region JOB [N] …`: edit a stored image locally.
+
+The buttons under a single image, without Discord, through the same job system:
+
+    python -m bot edit zoom   JOB 2 --zoom 1.5            # Zoom Out 1.5x of image #2
+    python -m bot edit zoom   JOB 1 --prompt "a fox --ar 16:9 --zoom 1.2"   # Custom Zoom
+    python -m bot edit square JOB 3                       # Make Square
+    python -m bot edit pan    JOB 1 --direction left      # ⬅️
+    python -m bot edit region JOB 1 --cells B2,B3 --prompt "a red door"     # Vary (Region)
+    python -m bot edit region JOB 1 --mask mask.png       # white = regenerate
+
+JOB is a job id from DATA_DIR (printed by `imagine` and by `edit`), N the image (1-based). The
+new job's grid goes to `-o` and its id is printed, so edits can be chained (pan twice).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import random
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from bot.cli.imagine import CLI_USER_ID, _deliveries_done
+from bot.config import Config
+from bot.errors import InvalidParameter
+
+OPERATIONS = ("zoom", "square", "pan", "region")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("edit", help="Zoom Out, Make Square, Pan or Vary (Region) a stored image")
+    parser.add_argument("operation", choices=OPERATIONS)
+    parser.add_argument("job", help="id of a finished job in DATA_DIR")
+    parser.add_argument("image", nargs="?", type=int, default=1, help="image number, 1-4 (default 1)")
+    parser.add_argument("--zoom", type=float, default=2.0, help="zoom: 1-2 (default 2)")
+    parser.add_argument("--direction", choices=("left", "right", "up", "down"), help="pan: which way")
+    parser.add_argument("--cells", default="", help="region: grid cells A1…D4, comma-separated")
+    parser.add_argument("--mask", type=Path, help="region: a mask image, white = regenerate")
+    parser.add_argument("--prompt", help="remix: a new prompt (with parameters; --zoom for zoom)")
+    parser.add_argument("-o", "--output", type=Path, default=Path("edit.png"), help="grid file to write")
+    parser.set_defaults(func=execute)
+
+
+def execute(args: argparse.Namespace, settings: Config) -> int:
+    if args.operation == "pan" and args.direction is None:
+        raise InvalidParameter("Pan needs `--direction left|right|up|down`.")
+    if args.operation == "region":
+        args.mask_bytes = _mask_bytes(args)  # a bad selection fails before the model loads
+    return asyncio.run(_run(args, settings))
+
+
+def _mask_bytes(args: argparse.Namespace) -> bytes:
+    from bot.engine.canvas import cell_mask, cells_of_labels
+
+    if args.mask is not None:
+        try:
+            return args.mask.read_bytes()
+        except OSError as error:
+            raise InvalidParameter(f"Cannot read the mask {args.mask}: {error.strerror}.") from None
+    labels = [label for label in args.cells.split(",") if label.strip()]
+    if not labels:
+        raise InvalidParameter("Vary (Region) needs `--cells A1,B2,…` or `--mask FILE`.")
+    try:
+        cells = cells_of_labels(labels)
+    except ValueError:
+        raise InvalidParameter(f"Unknown cell in `{args.cells}`: cells are A1 to D4.") from None
+    buffer = io.BytesIO()
+    cell_mask((256, 256), cells).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _kind_and_mode(
+    args: argparse.Namespace, zoom: float | None, aspect: tuple[int, int] | None
+) -> tuple[Any, str]:
+    from bot.jobs.models import JobKind
+
+    if args.operation == "zoom":
+        value = zoom if zoom is not None else args.zoom
+        return JobKind.ZOOM, f"{value:g}" + (f" {aspect[0]}:{aspect[1]}" if aspect else "")
+    if args.operation == "square":
+        return JobKind.ZOOM, "square"
+    if args.operation == "pan":
+        return JobKind.PAN, args.direction
+    return JobKind.REGION, ""
+
+
+async def _run(args: argparse.Namespace, settings: Config) -> int:
+    from bot.jobs.events import Failed, Finished, Progress
+    from bot.jobs.factory import make_backend
+    from bot.jobs.models import Job, JobImage, JobStatus, NewJob
+    from bot.jobs.service import JobService
+    from bot.prompt import context_from_settings, expand_prompt
+    from bot.store.repository import Repository
+
+    backend = make_backend(settings)  # BACKEND=thread or ray, as for the bot
+    repository = await Repository.open(settings.database_path, settings.images_dir)
+    service = JobService(settings, repository, backend)
+    written: dict[str, Path] = {}
+    failed = False
+
+    async def copy_to_output(job: Job, images: list[JobImage]) -> None:
+        """The CLI's delivery: copy the new grid to the output path."""
+        if job.id not in written or job.status is not JobStatus.DONE:
+            return
+        source = service.grid_path(job.id) if len(images) > 1 else images[0].path
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(shutil.copyfile, source, args.output)
+
+    service.add_delivery_handler(copy_to_output, name="cli-output")
+    try:
+        parent = await repository.get_job(args.job)
+        if parent is None:
+            raise InvalidParameter(f"There is no job {args.job} in {settings.data_dir}.")
+        await service.start(recover=False)
+        prompt, request, zoom, aspect = parent.prompt, None, None, None
+        if args.prompt is not None:
+            context = replace(context_from_settings(settings), family=service.family)
+            remixed = expand_prompt(args.prompt, context, custom_zoom=args.operation == "zoom")
+            if len(remixed) != 1:
+                raise InvalidParameter("A remix prompt for an edit must make exactly one job.")
+            (chosen,) = remixed
+            seed = chosen.seed if chosen.seed is not None else random.randrange(2**32)
+            prompt, request = chosen.display_prompt or chosen.prompt, chosen.to_generation(seed)
+            zoom, aspect = chosen.zoom, chosen.aspect if chosen.zoom is not None else None
+        kind, mode = _kind_and_mode(args, zoom, aspect)
+        job = await service.submit(
+            NewJob(
+                kind=kind,
+                user_id=CLI_USER_ID,
+                prompt=prompt,
+                request=request,
+                parent_id=parent.id,
+                parent_index=args.image - 1,
+                mode=mode or None,
+                mask=getattr(args, "mask_bytes", None),
+            )
+        )
+        written[job.id] = args.output
+        async for event in service.subscribe(job.id):
+            if isinstance(event, Progress):
+                print(f"{args.operation}: {event.percent}%", file=sys.stderr, flush=True)
+            elif isinstance(event, Finished):
+                size = f"{event.images[0].width}x{event.images[0].height}"
+                print(f"{args.output}: job {job.id} ({args.operation} of image #{args.image}, {size})")
+            elif isinstance(event, Failed):
+                failed = True
+                print(f"Job failed: {event.message}", file=sys.stderr)
+        if not failed:
+            await _deliveries_done(service, [job.id])
+    finally:
+        await service.stop(grace=settings.shutdown_grace)
+        await repository.close()
+    return 1 if failed else 0
