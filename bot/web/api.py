@@ -57,7 +57,14 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 
 def _model_missing(request: web.Request) -> web.Response | None:
-    error = request.app[CONTEXT].model_error
+    """503 while the model is loading (the web app starts first) or when it could not be loaded."""
+    context = request.app[CONTEXT]
+    error = context.model_error
+    if error is None:
+        try:
+            context.jobs.family  # noqa: B018 (raises until the backend has loaded the model)
+        except RuntimeError:
+            error = "The model is still loading. Try again in a moment."
     if error is None:
         return None
     return web.json_response({"error": {"title": "No model", "message": error}}, status=503)

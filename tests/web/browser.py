@@ -56,6 +56,8 @@ async def browser_page(**context_args: Any):
             context = await browser.new_context(
                 accept_downloads=True, viewport={"width": 1280, "height": 860}, **context_args
             )
+            # Generous: the machine may be busy; a slow page is not a failure, a wrong one is.
+            context.set_default_timeout(180_000)
             page = await context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))

@@ -38,11 +38,13 @@ class GatedEngine:
 
     def generate(self, operation, request, inputs=None, on_step=None):
         def step(progress):
+            holding = progress.step == 1 and not self.gate.is_set()
+            if holding:
+                self.held.set()  # before the page can see this step's percentage
             if on_step is not None:
                 on_step(progress)
-            if progress.step == 1 and not self.gate.is_set():
-                self.held.set()
-                self.gate.wait(60)
+            if holding:
+                self.gate.wait(300)
 
         from bot.engine.interface import NO_INPUTS
 

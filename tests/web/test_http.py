@@ -269,3 +269,41 @@ async def test_local_mode_needs_no_sign_in(start_web):
         job = await finished(web, answer["jobs"][0]["id"])
     assert job.user_id == 0 and job.status is JobStatus.DONE
     await asyncio.sleep(0)
+
+
+async def test_prompts_wait_for_the_model_to_load(tmp_path):
+    """The web app starts before the model has loaded: a prompt then gets 503 'still loading'."""
+    from bot.config import Config
+    from bot.jobs.backend import ThreadBackend
+    from bot.jobs.service import JobService
+    from bot.store.repository import Repository
+    from bot.web.app import WebServer
+    from bot.web.context import WebContext
+    from bot.web.sessions import LocalUser
+
+    settings = Config.from_env({"DATA_DIR": str(tmp_path), "MODEL": "tiny", "WEB_SECRET": "s"})
+    repository = await Repository.open(settings.database_path, settings.images_dir)
+    jobs = JobService(settings, repository, ThreadBackend(lambda: None))  # never started
+    server = WebServer(WebContext.create(settings, jobs, local_user=LocalUser()), host="127.0.0.1", port=0)
+    url = await server.start()
+    try:
+        async with client() as http:
+            async with http.get(f"{url}/") as response:
+                page = await response.text()
+            csrf = page.split('name="csrf" content="', 1)[1].split('"', 1)[0]
+            async with http.post(
+                f"{url}/api/imagine", json={"prompt": "a fox"}, headers={"X-CSRF-Token": csrf}
+            ) as r:
+                assert r.status == 503
+                assert "still loading" in (await r.json())["error"]["message"]
+    finally:
+        await server.stop()
+        await repository.close()
+    assert await repository_jobs(settings) == 0
+
+
+async def repository_jobs(settings) -> int:
+    import sqlite3
+
+    with sqlite3.connect(settings.database_path) as connection:
+        return connection.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
