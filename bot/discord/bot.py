@@ -142,9 +142,28 @@ class MidjourneyBot(commands.Bot):
         from bot.governance.privacy import resume_erasures
 
         try:
-            await resume_erasures(self.jobs)
+            finished = await resume_erasures(self.jobs)
         except Exception:
             log.exception("could not finish an interrupted erase; it is tried again at the next start")
+            return
+        for erasure, report in finished:
+            await self._tell_erased(erasure, report)
+
+    async def _tell_erased(self, erasure: Any, report: Any) -> None:
+        """A /forget-me or /purge-guild a restart interrupted is done: tell whoever asked, by DM
+        (the request was private)."""
+        if erasure.requested_by is None:
+            return
+        what = "your data" if erasure.subject == "user_id" else "this server's data"
+        text = (
+            f"The erase of {what} you asked for was interrupted by a restart and is now finished: "
+            f"{report.jobs} jobs and {report.files} image files deleted."
+        )
+        try:
+            user = self.get_user(erasure.requested_by) or await self.fetch_user(erasure.requested_by)
+            await user.send(text)
+        except discord.HTTPException as error:
+            log.info("could not tell user %s that their erase finished: %s", erasure.requested_by, error)
 
     async def close(self) -> None:
         if self._front is not None:

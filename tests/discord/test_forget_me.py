@@ -97,3 +97,18 @@ async def test_forget_me_leaves_no_rows_or_files_of_the_user(world):
     # Her settings are the defaults again: a new /imagine reads no stylize 750 and no suffix.
     context = await world.env.bot.admission.prompt_context(world.alice.id, world.guild.id)
     assert (context.user_defaults, context.suffix, context.options) == ("", "", {})
+
+
+async def test_an_erase_finished_after_a_restart_is_told_to_the_member(world):
+    """/forget-me interrupted by a stop is finished at start, and the member gets a DM saying so."""
+    from tests.discord.helpers import is_result
+
+    await world.alice.slash(world.channel, "imagine", prompt="a red fox")
+    await world.wait_for(is_result)
+    await world.service.repository.record_erasure(
+        "user_id", world.alice.id, requested_by=world.alice.id, channel_id=world.channel.id
+    )
+    await world.env.bot._resume_erasures()  # what the bot does at start (manage_jobs=True)
+    assert await world.service.repository.pending_erasures() == []
+    (notice,) = world.alice.user.dm_channel.history()
+    assert "now finished" in notice.content and "1 jobs" in notice.content

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -37,7 +37,7 @@ from bot.discord.buttons import MARKED_WHEN_USED, JobButton, custom_id, marked_v
 from bot.discord.click_guard import RecentClicks
 from bot.discord.delivery import channel_of, place_of, upload_meta
 from bot.discord.exts.actions._editing import open_custom_zoom
-from bot.discord.exts.actions._modal import RemixModal
+from bot.discord.exts.actions._modal import REMIX_PREFIX, RemixModal, submitted_text
 from bot.discord.exts.actions._region import RegionCells, RegionSubmit, open_region_editor
 from bot.discord.replies import report_unexpected, send_error
 from bot.errors import InvalidParameter, UserFacingError
@@ -137,13 +137,34 @@ class Actions(commands.Cog):
         if spec.remixable and user.remix:
             shown_index = index if spec.kind is not JobKind.REROLL else None
 
-            async def remixed(modal_interaction: discord.Interaction, text: str) -> None:
-                await self.submit_remix(modal_interaction, job, spec.kind, index, mode, clicked, text)
-
-            await interaction.response.send_modal(RemixModal(job.prompt, shown_index, remixed))
+            await interaction.response.send_modal(RemixModal(job.prompt, shown_index, clicked))
             return
         await acknowledge(interaction, clicked)
         await self.submit_from(interaction, job, spec.kind, index, mode, speed=user.speed)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A remix modal was sent: everything needed is in its custom id and the typed text, so a
+        modal opened before a restart still works."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        parsed = parse_custom_id(str(data.get("custom_id", "")).removeprefix(REMIX_PREFIX))
+        if not str(data.get("custom_id", "")).startswith(REMIX_PREFIX) or parsed is None:
+            return
+        action, job_id, index = parsed
+        clicked = custom_id(action, job_id, index)
+        try:
+            job = await self.bot.front.load_job(job_id)
+            spec = JOB_ACTIONS.get(action)
+            if spec is None or not spec.remixable:
+                raise InvalidParameter(f"This button ({action}) is not available any more.")
+            user = await self.bot.store.get_user_settings(interaction.user.id)
+            mode = spec.mode or (user.variation_mode if spec.kind is JobKind.VARIATION else None)
+        except UserFacingError as error:
+            await send_error(interaction, error)
+            return
+        await self.submit_remix(interaction, job, spec.kind, index, mode, clicked, submitted_text(data))
 
     async def submit_from(
         self,
