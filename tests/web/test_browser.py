@@ -4,9 +4,6 @@ the PNG and read its parameters; draw a rectangle in the Vary (Region) editor.""
 
 from __future__ import annotations
 
-import asyncio
-import io
-import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +13,6 @@ from PIL import Image
 
 from bot.jobs.files import parse_a1111_parameters
 from bot.jobs.models import JobKind, JobStatus, NewJob
-from bot.web import editor
 from tests.web.browser import browser_page, require_browser, screenshot
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
@@ -119,30 +115,16 @@ async def test_create_watch_upscale_favourite_archive_download(start_web, fake_o
         assert page.errors == []
 
 
-async def test_region_editor_sends_the_rectangle_as_drawn(start_web, tiny_engine, tmp_path, monkeypatch):
-    """Drawing a rectangle in the editor sends a mask that is white exactly there; a second
-    submit of the same link is refused."""
+async def test_region_editor_sends_the_rectangle_as_drawn(start_web, tiny_engine, tmp_path):
+    """Drawing a rectangle in the editor makes a Vary (Region) job whose stored mask is white exactly
+    there; the job runs; the same link again is refused."""
     web = await start_web(tiny_engine, local=True, STEPS="2")
+    requests = await web.context.admission.read("a fox --seed 3", user_id=0, guild_id=None)
     parent = await web.jobs.submit(
-        NewJob(
-            kind=JobKind.IMAGINE,
-            user_id=0,
-            prompt="a fox",
-            request=(await web.context.admission.read("a fox --seed 3", user_id=0, guild_id=None))[
-                0
-            ].to_generation(3),
-        )
+        NewJob(kind=JobKind.IMAGINE, user_id=0, prompt="a fox", request=requests[0].to_generation(3))
     )
     async for _ in web.jobs.subscribe(parent.id):
         pass
-    received: list[bytes] = []
-
-    def capture(parent_job, index, user_id, mask, request):
-        # NewJob has no `mask` field on this branch yet: record the mask, make an ordinary job.
-        received.append(mask)
-        return NewJob(kind=JobKind.VARIATION, user_id=user_id, parent_id=parent_job.id, parent_index=index)
-
-    monkeypatch.setattr(editor, "region_job", capture)
     from bot.web.links import editor_url
 
     url = editor_url(web.settings, job_id=parent.id, index=1, user_id=0)
@@ -171,12 +153,13 @@ async def test_region_editor_sends_the_rectangle_as_drawn(start_web, tiny_engine
         await page.reload()
         assert "already used" in await page.inner_text("body")
         assert page.errors == []
-    assert len(received) == 1
-    mask = Image.open(io.BytesIO(received[0]))
-    assert mask.size == (width, height) and mask.mode == "L"
-    left, top, right, bottom = mask.getbbox()
+    children = await web.jobs.repository.child_jobs(parent.id)
+    assert [(job.kind, job.parent_index) for job in children] == [(JobKind.REGION, 1)]
+    mask = Image.open(web.jobs.job_folder(children[0].id) / "mask.png")
+    assert mask.size == (width, height)
+    left, top, right, bottom = mask.convert("L").getbbox()
     assert abs(left - 32) <= 1 and abs(top - 40) <= 1 and abs(right - 96) <= 1 and abs(bottom - 80) <= 1
-    inside = mask.crop((34, 42, 94, 78))
-    assert inside.getextrema() == (255, 255)
-    await asyncio.sleep(0)
-    assert re.match(r"^[0-9a-f-]{36}$", parent.id)
+    assert mask.convert("L").crop((34, 42, 94, 78)).getextrema() == (255, 255)
+    async for _ in web.jobs.subscribe(children[0].id):
+        pass
+    assert (await web.jobs.get_job(children[0].id)).status is JobStatus.DONE

@@ -93,6 +93,12 @@ class Actions(commands.Cog):
     ) -> None:
         """Called by `JobButton.callback`; shows user-facing errors, reports bugs."""
         message_id = interaction.message.id if interaction.message is not None else None
+        if action == "fav":  # a toggle: every click counts (and costs no GPU time)
+            try:
+                await self._favourite(interaction, job_id, index)
+            except UserFacingError as error:
+                await send_error(interaction, error)
+            return
         if not self.recent_clicks.first((interaction.user.id, message_id, custom_id(action, job_id, index))):
             await interaction.response.defer()  # the same click again: acknowledged, ignored
             return
@@ -109,9 +115,6 @@ class Actions(commands.Cog):
         front = self.bot.front
         if action == "cancel":
             await self._cancel(interaction, job_id)
-            return
-        if action == "fav":
-            await self._favourite(interaction, job_id, index)
             return
         job = await front.load_job(job_id)
         if job.status is not JobStatus.DONE:
