@@ -151,3 +151,15 @@ async def test_shorten_refuses_banned_words(world) -> None:
 
 def _bold(text: str) -> str:
     return text.replace("*", "\\*")
+
+
+async def test_show_reposts_a_describe_result_with_its_buttons(world) -> None:
+    """/show of a /describe job posts its four suggestions and buttons again (it has no images)."""
+    await world.alice.slash(world.channel, "describe", image=RED)
+    described = await world.wait_for(starts("**Describe**"))
+    job = await world.job_of(described)
+    await world.alice.slash(world.channel, "show", job_id=job.id)
+    shown = await world.wait_for(starts("**Describe**"), after=described.id)
+    assert shown.content == described.content
+    emoji = [str(child.emoji) for row in shown.components for child in row.children if child.emoji]
+    assert emoji == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "🔄"]

@@ -14,10 +14,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.delivery import MISSING_PERMISSIONS, channel_of
+from bot.discord.delivery import MISSING_PERMISSIONS, ResultPost, channel_of
 from bot.discord.exts.info._render import job_line, job_list, usage_fields
 from bot.discord.replies import send_error
+from bot.discord.text_results import text_result
 from bot.errors import JobNotFound, UserFacingError
+from bot.jobs.image_jobs import TEXT_KINDS
 from bot.jobs.models import Job, JobStatus
 
 if TYPE_CHECKING:
@@ -98,10 +100,15 @@ class Info(commands.Cog):
         """The job's grid (or single image) with working buttons, posted in this channel, screened
         like its delivery was (NSFW spoilers or blocks apply again)."""
         front = self.bot.front
-        images = await self.bot.store.get_images(job.id)
-        if not images or not all(image.path.is_file() for image in images):
-            raise JobNotFound(f"The images of job `{job.id}` are no longer stored.")
-        post = await front.result_post(job, images)
+        if job.kind in TEXT_KINDS:
+            # /describe and /shorten results are text with prompt buttons: no images to find.
+            content, view = text_result(job)
+            post = ResultPost(content, None, job.id, view)
+        else:
+            images = await self.bot.store.get_images(job.id)
+            if not images or not all(image.path.is_file() for image in images):
+                raise JobNotFound(f"The images of job `{job.id}` are no longer stored.")
+            post = await front.result_post(job, images)
         try:
             message = await front.send_image(
                 channel_of(interaction),
