@@ -87,6 +87,7 @@ class MidjourneyBot(commands.Bot):
         self._front: JobFront | None = None
         self._admission: Admission | None = None
         self._resuming: asyncio.Task[None] | None = None
+        self._closing: asyncio.Future[None] | None = None
 
     @property
     def jobs(self) -> JobService:
@@ -166,11 +167,20 @@ class MidjourneyBot(commands.Bot):
             log.info("could not tell user %s that their erase finished: %s", erasure.requested_by, error)
 
     async def close(self) -> None:
+        """Close once, however often it is called (a signal handler and `async with` both call
+        it): every caller waits until the job service has stopped and delivered what it could."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close_once())
+        await asyncio.shield(self._closing)
+
+    async def _close_once(self) -> None:
         if self._front is not None:
             await self._front.close()
-        await super().close()
+        # The job service stops first (the running job gets SHUTDOWN_GRACE, a delivery in the
+        # middle of posting finishes) while the connection to Discord is still open.
         if self._jobs is not None and self._manage_jobs:
             await self._jobs.stop()
+        await super().close()
         if self._jobs is not None and self._opened_jobs:
             await self._jobs.repository.close()
             self._jobs = None

@@ -56,6 +56,9 @@ async def serve(settings: Config, token: str) -> None:
                     f"(or the gateway): {error}"
                 ) from None
     finally:
+        # discord.py's `async with` does not wait for a close a signal already started; the
+        # job service must have stopped (and delivered what it could) before the database goes.
+        await bot.close()
         if web is not None:
             await web.stop()
         await jobs.repository.close()

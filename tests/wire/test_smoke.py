@@ -41,6 +41,7 @@ def bot_environment(fake: FakeDiscord, tiny_model_dir: Path, data_dir: Path) -> 
             DISCORD_API_BASE=fake.api_base,
             DISCORD_GATEWAY_URL=fake.gateway_url,
             LOG_LEVEL="DEBUG",
+            WEB_PORT="0",  # the web app has its own tests; port 8080 may be taken here
         ),
     }
 
