@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -80,8 +79,9 @@ class EditPacer:
             queue.pop(message_id, None)
         in_flight = self._in_flight.get(message_id)
         if in_flight is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.shield(in_flight)
+            # Waits without taking the edit's own outcome; a cancellation of the caller (shutdown)
+            # still goes through.
+            await asyncio.wait({in_flight})
 
     def is_closed(self, message_id: int) -> bool:
         return message_id in self._closed
