@@ -20,7 +20,7 @@ import functools
 import gzip
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +33,7 @@ __all__ = [
     "SPEC_PATH",
     "SpecViolation",
     "assert_valid_request",
+    "assert_valid_requests",
     "documented_limit_violations",
     "operation_template",
     "request_violations",
@@ -307,3 +308,20 @@ def _embed_problems(embeds: list[Any]) -> list[str]:
     if total > MAX_EMBED_TOTAL:
         problems.append(f"embeds carry {total} characters in all (max {MAX_EMBED_TOTAL})")
     return problems
+
+
+def assert_valid_requests(requests: Iterable[Any]) -> int:
+    """Check every recorded request (`.method`, `.path`, `.json`) that has a JSON body in the spec.
+
+    Returns how many were checked; fails with every violation found, naming the request.
+    """
+    problems: list[str] = []
+    checked = 0
+    for request in requests:
+        if request.json is None or operation_template(request.method, request.path) is None:
+            continue
+        checked += 1
+        problems += request_violations(request.method, request.path, request.json)
+    if problems:
+        raise SpecViolation("Discord would reject what the bot sent:\n" + "\n".join(problems))
+    return checked
