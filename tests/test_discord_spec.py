@@ -6,7 +6,13 @@ import copy
 
 import pytest
 
-from tests.discord_spec import SpecViolation, assert_valid_request, operation_template, request_violations
+from tests.discord_spec import (
+    SpecViolation,
+    assert_valid_request,
+    assert_valid_requests,
+    operation_template,
+    request_violations,
+)
 
 GRID = {
     "content": "**a lighthouse** - <@4000> (fast)",
@@ -158,3 +164,25 @@ def test_command_options_follow_the_documented_rules():
     command["options"] = [{**option, "description": ""}]
     with pytest.raises(SpecViolation, match="description is 0 characters"):
         assert_valid_request("PUT", "/applications/1/guilds/2/commands", [command])
+
+
+def test_recorded_requests_are_all_checked_and_a_body_on_an_unknown_route_fails():
+    class Sent:
+        def __init__(self, method, path, json):
+            self.method, self.path, self.json = method, path, json
+
+    sent = [Sent("GET", "/users/@me", None), Sent("POST", "/channels/3/messages", GRID)]
+    assert assert_valid_requests(sent) == 1
+    with pytest.raises(SpecViolation, match="no operation that takes this JSON body"):
+        assert_valid_requests([*sent, Sent("POST", "/channels/3/messagez", GRID)])
+    with pytest.raises(SpecViolation, match="style"):
+        assert_valid_requests(
+            [
+                *sent,
+                Sent(
+                    "POST",
+                    "/channels/3/messages",
+                    mutated(lambda b: b["components"][0]["components"][0].pop("style")),
+                ),
+            ]
+        )

@@ -84,3 +84,19 @@ def test_the_whole_command_tree_passes_the_bulk_overwrite_schema(world):
     assert {"imagine", "settings", "describe", "shorten"} <= {command["name"] for command in commands}
     assert_valid_request("PUT", "/applications/1/commands", commands)
     assert_valid_request("PUT", "/applications/1/guilds/2/commands", commands)
+
+
+async def test_a_6000_character_prompt_still_fits_discords_limits(world):
+    """The longest prompt /imagine takes: its progress post, grid, single image, Custom Zoom modal and
+    /shorten reply stay within Discord's limits (2000-character content, 4000-character text input)."""
+    prompt = ("a lighthouse on a cliff at dawn, " * 200)[:5990].strip()
+    await world.alice.slash(world.channel, "imagine", prompt=prompt)
+    grid = await world.wait_for(is_result)
+    await world.alice.click(grid, label="U1")
+    single = await world.wait_for(lambda m: "Image #1" in m.content, after=grid.id)
+    zoom = await world.alice.click(single, label="Custom Zoom")
+    assert zoom.modal is not None
+    await world.alice.slash(world.channel, "shorten", prompt=prompt)
+    assert assert_valid_requests(world.env.http_requests) >= 5
+    posts = checked_operations(world)[("POST", "/channels/{channel_id}/messages")]
+    assert all(len(body.get("content") or "") <= 2000 for body in posts)
