@@ -4,7 +4,8 @@ The job service is started and stopped by the fixture (outside the bot), and its
 declared to simcord as an external input (`env.external_wait`): the GPU worker is real and runs
 on its own thread, so actor calls return once the bot has answered, and tests wait for results
 with `World.wait_for`. Any ERROR logged by anyone fails the test (discord.py only logs errors
-raised in callbacks); so does any error simcord captured.
+raised in callbacks); so does any error simcord captured, and so does any request body the bot
+sent that Discord's OpenAPI description (tests/discord_spec.py) rejects.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.jobs.backend import ThreadBackend
 from bot.jobs.models import Job
 from bot.jobs.service import JobService
 from bot.store.repository import Repository
+from tests.discord_spec import assert_valid_requests
 from tests.tiny_env import tiny_env
 
 WAIT_SECONDS = 60
@@ -209,6 +211,8 @@ async def env(engine: GatedEngine, tiny_model_dir: Path, tmp_path: Path, error_l
         for opened in world._repositories:
             await opened.close()
         environment._raise_errors_since(environment._errors_acknowledged)
+    # Everything the bot sent Discord during the test must pass Discord's OpenAPI description.
+    assert_valid_requests(environment.http_requests)
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ It implements only what the bot touches on the way from login to a delivered gri
 application info, command sync, the gateway handshake (HELLO → IDENTIFY → READY, GUILD_CREATE,
 heartbeats), interaction callbacks (with `with_response=1` they answer with JSON, as Discord
 does), the interaction webhook, and channel messages with multipart uploads. Every request is
-recorded; `wait_for` lets a test wait for one.
+recorded (method, path, query, JSON body — for a multipart upload its `payload_json` part — the
+files, and the fake's answer); `wait_for` lets a test wait for one, and tests/wire/test_spec.py
+checks every body against Discord's OpenAPI description.
 """
 
 from __future__ import annotations
@@ -67,8 +69,9 @@ class Recorded:
     method: str
     path: str
     query: dict[str, str]
-    json: Any = None
+    json: Any = None  # the JSON body; for a multipart upload, its `payload_json` part
     files: dict[str, bytes] = field(default_factory=dict)
+    response: Any = None  # the JSON the fake answered with (a posted message, say)
 
 
 class FakeDiscord:
@@ -225,6 +228,16 @@ class FakeDiscord:
             "attachment_size_limit": 10 * 1024 * 1024,
         }
 
+    def button_click(self, message: dict[str, Any], custom_id: str) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload: USER_ID clicks the button `custom_id` on `message`."""
+        command = self.slash_command(self.commands[0]["name"])
+        return {
+            **command,
+            "type": 3,
+            "data": {"custom_id": custom_id, "component_type": 2},
+            "message": message,
+        }
+
     # ---- REST ---------------------------------------------------------------------------------
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
@@ -241,6 +254,8 @@ class FakeDiscord:
         elif request.can_read_body:
             recorded.json = await request.json()
         response = self._answer(recorded)
+        if isinstance(response, web.Response) and response.content_type == "application/json":
+            recorded.response = json.loads(response.body)  # type: ignore[arg-type]
         async with self._changed:
             self.requests.append(recorded)
             self._changed.notify_all()
