@@ -108,6 +108,8 @@ def request(prompt: str, seed: int, size: int, steps: int, model: str = ""):
 
 
 async def main(args: argparse.Namespace) -> None:
+    # Every Ray server on loopback (Ray's single-machine mode); read when ray is imported.
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
     from bot.engine.tiny import build_tiny_model
@@ -130,6 +132,7 @@ async def main(args: argparse.Namespace) -> None:
         include_dashboard=False,
         object_store_memory=200_000_000,
         logging_level="ERROR",
+        _node_ip_address="127.0.0.1",  # every Ray server on loopback
     )
     print(
         f"machine: {cpus} CPUs, load average {os.getloadavg()[0]:.1f} (other processes skew wall times); "

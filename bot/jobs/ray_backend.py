@@ -43,6 +43,7 @@ __all__ = ["APP_NAME", "EngineReplica", "RayServeBackend", "ReplicaState"]
 log = logging.getLogger(__name__)
 
 APP_NAME = "mj-bot"
+LOOPBACK = "127.0.0.1"
 NAMESPACE = "mj-bot"
 # How long a replica may take to answer a health probe before it counts as unreachable.
 PROBE_TIMEOUT = 10.0
@@ -305,8 +306,13 @@ class RayServeBackend:
             ray.init(address=address, namespace=NAMESPACE, logging_level=logging.WARNING)
         else:
             # "local" starts a new cluster even when Ray's own RAY_ADDRESS variable is set.
+            # A cluster of this one machine: every Ray server on the loopback address.
             ray.init(
-                address="local", namespace=NAMESPACE, include_dashboard=False, logging_level=logging.WARNING
+                address="local",
+                namespace=NAMESPACE,
+                include_dashboard=False,
+                logging_level=logging.WARNING,
+                _node_ip_address=LOOPBACK,
             )
             self._own_cluster = True
 

@@ -77,6 +77,10 @@ JOB_ACTIONS = {
 }
 
 
+# Buttons whose click opens a modal or an editor rather than submitting a job.
+OPENS_A_FORM = frozenset({"zoomcustom", "region"})
+
+
 class Actions(commands.Cog):
     def __init__(self, bot: MidjourneyBot) -> None:
         self.bot = bot
@@ -99,7 +103,12 @@ class Actions(commands.Cog):
             except UserFacingError as error:
                 await send_error(interaction, error)
             return
-        if not self.recent_clicks.first((interaction.user.id, message_id, custom_id(action, job_id, index))):
+        repeat = not self.recent_clicks.first(
+            (interaction.user.id, message_id, custom_id(action, job_id, index))
+        )
+        # A button that only opens a form (the job comes from its submission) may be clicked again
+        # at once: the member closed the form and wants it back.
+        if repeat and action not in OPENS_A_FORM:
             await interaction.response.defer()  # the same click again: acknowledged, ignored
             return
         try:
