@@ -108,8 +108,6 @@ def request(prompt: str, seed: int, size: int, steps: int, model: str = ""):
 
 
 async def main(args: argparse.Namespace) -> None:
-    # Every Ray server on loopback (Ray's single-machine mode); read when ray is imported.
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
     from bot.engine.tiny import build_tiny_model
