@@ -313,9 +313,9 @@ class DiffusersEngine:
             step = index + 1
             if on_step is not None and step <= total:
                 latents = tensors.get("latents")
-                render = (
-                    partial(preview_decoder, latents) if preview_decoder and latents is not None else None
-                )
+                # The tiny decoder renders the preview while it keeps within its time budget.
+                affordable = preview_decoder is not None and getattr(preview_decoder, "affordable", True)
+                render = partial(preview_decoder, latents) if affordable and latents is not None else None
                 on_step(StepProgress(step=step, total=total, latents=latents, render=render))
             if request.stop < 100 and step >= total:
                 pipe._interrupt = True  # remaining steps are skipped; the current latents are decoded

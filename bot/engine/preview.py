@@ -1,15 +1,18 @@
 """Progress previews: a tiny VAE decoder (TAESD / TAESDXL, diffusers' `AutoencoderTiny`) when one
 is in `models/vae-approx/`, else the latents projected to RGB with the family's published factors.
 
-TAESD decodes latents at a fraction of the VAE's cost; it decodes them at most 32 latents a side
-(256 px images) because a progress preview is shown small, and that keeps its cost within 2% of a
-job (benchmarks/speed.py measures it).
+TAESD decodes latents at a fraction of the VAE's cost, but on a CPU even that is seconds for
+256 px tiles (measured: 4 s for two tiles, a third of a job). So the decoder keeps its own budget:
+it starts at 32 latents a side (256 px tiles), and whenever a decode took more than 2% of the time
+since the previous preview it halves the side (cost ÷ 4), down to 8; when even that is over budget
+it steps aside and the latent-RGB projection is used. On a GPU it stays at 32.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -24,8 +27,11 @@ __all__ = ["PREVIEW_LATENT_SIDE", "TinyPreviewDecoder", "find_preview_decoder", 
 
 log = logging.getLogger(__name__)
 
-# The preview decoder sees at most this many latents a side (8 px each).
+# The preview decoder sees at most this many latents a side (8 px each), at least the smaller.
 PREVIEW_LATENT_SIDE = 32
+SMALLEST_LATENT_SIDE = 8
+# Share of the time between two previews that decoding one may take.
+PREVIEW_BUDGET = 0.02
 # Folder names in models/vae-approx/ per architecture (as ComfyUI and A1111 name them).
 _FOLDERS = {"sd1": ("taesd",), "sd2": ("taesd",), "sdxl": ("taesdxl",)}
 
@@ -57,6 +63,10 @@ class TinyPreviewDecoder:
         self.decoder = decoder
         self.autocast = autocast
         self.device = next(decoder.parameters()).device
+        self.side = PREVIEW_LATENT_SIDE
+        # False once even the smallest decode is over budget: use the latent projection.
+        self.affordable = True
+        self._last_call: float | None = None
 
     @classmethod
     def load(
@@ -74,11 +84,30 @@ class TinyPreviewDecoder:
 
     def __call__(self, latents: torch.Tensor) -> Image.Image:
         """The preview grid of `latents` (the pipeline's scaled latents, as TAESD expects them)."""
+        started = time.perf_counter()
         side = max(latents.shape[-2:])
-        if side > PREVIEW_LATENT_SIDE:
-            latents = torch.nn.functional.avg_pool2d(latents.float(), math.ceil(side / PREVIEW_LATENT_SIDE))
+        if side > self.side:
+            latents = torch.nn.functional.avg_pool2d(latents.float(), math.ceil(side / self.side))
         dtype = next(self.decoder.parameters()).dtype
         with torch.inference_mode(), self._autocast():
             images = self.decoder.decode(latents.detach().to(self.device, dtype)).sample
         pixels = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
-        return render_grid([Image.fromarray(array, "RGB") for array in pixels.cpu().numpy()])
+        preview = render_grid([Image.fromarray(array, "RGB") for array in pixels.cpu().numpy()])
+        finished = time.perf_counter()
+        self._keep_to_budget(finished - started, started)
+        self._last_call = finished
+        return preview
+
+    def _keep_to_budget(self, seconds: float, started: float) -> None:
+        if self._last_call is None:
+            return
+        if seconds <= PREVIEW_BUDGET * (started - self._last_call + seconds):
+            return
+        if self.side > SMALLEST_LATENT_SIDE:
+            self.side //= 2
+            log.info("Progress previews over budget (%.2f s): decoding %d latents a side", seconds, self.side)
+        else:
+            self.affordable = False
+            log.info(
+                "Progress previews over budget even small (%.2f s): using the latent projection", seconds
+            )

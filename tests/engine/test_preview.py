@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
+from bot.engine import preview
 from bot.engine.family import SDXL, TINY
 from bot.engine.interface import Operation
-from bot.engine.preview import find_preview_decoder
+from bot.engine.preview import TinyPreviewDecoder, find_preview_decoder
 from bot.engine.request import GenerationRequest, StepProgress
 from bot.jobs.execution import WorkDone, WorkOrder, run_order
 
@@ -61,8 +62,9 @@ def test_the_tiny_decoder_is_found_per_architecture(tmp_path: Path):
     assert find_preview_decoder(tmp_path, SDXL) is None
 
 
-def test_previews_come_from_the_tiny_decoder_when_present(taesd_engine):
+def test_previews_come_from_the_tiny_decoder_when_present(taesd_engine, monkeypatch: pytest.MonkeyPatch):
     """With TAESD the preview is the decoder's picture at full tile size (128 px a tile)."""
+    monkeypatch.setattr(preview, "PREVIEW_BUDGET", 1.0)  # back-to-back steps: no budget to keep here
     assert taesd_engine.preview_decoder is not None
     previews = _previews(taesd_engine)
     assert len(previews) == 2
@@ -87,3 +89,30 @@ def test_a_failing_decoder_leaves_the_job_alone(taesd_engine, monkeypatch: pytes
 
     monkeypatch.setattr(taesd_engine, "preview_decoder", broken)
     assert _previews(taesd_engine) == [None, None]
+
+
+def test_the_decoder_keeps_to_its_time_budget(tmp_path: Path, tiny_engine):
+    """Decodes over 2% of the time between previews shrink the preview (side 32 → 16 → 8), then
+    hand over to the latent projection; with time to spare it stays at full size."""
+    import time
+
+    import torch
+
+    decoder = TinyPreviewDecoder.load(
+        build_tiny_taesd(tmp_path / "taesd"), torch.device("cpu"), torch.float32
+    )
+    latents = torch.randn(2, 4, 64, 64)
+    for _ in range(3):
+        decoder._last_call = time.perf_counter() - 3600  # an hour between previews: any cost is fine
+        assert decoder(latents).size == (512, 256)
+    assert (decoder.side, decoder.affordable) == (32, True)
+    sizes = [decoder(latents).size for _ in range(4)]  # back to back: always over budget
+    assert sizes == [(512, 256), (256, 128), (128, 64), (128, 64)]
+    assert (decoder.side, decoder.affordable) == (8, False)
+    seen: list[StepProgress] = []
+    tiny_engine.preview_decoder = decoder
+    try:
+        tiny_engine.txt2img(replace(REQUEST, steps=1), seen.append)
+    finally:
+        tiny_engine.preview_decoder = None
+    assert seen[0].render is None
