@@ -297,7 +297,7 @@ class JobFront:
         if job.kind in GRID_KINDS and len(images) > 1:
             grid_of = _grid_hiding if blocked else _grid_of
             picture = await asyncio.to_thread(grid_of, self.jobs.grid_path(job.id), images, flagged)
-            view = grid_view(job.id)
+            view = grid_view(job.id, draft=job.generation_request.is_draft)
             view_is_grid = True
         else:
             view_is_grid = False

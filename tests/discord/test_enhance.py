@@ -5,25 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-import bot.discord.delivery as delivery
-from bot.discord.buttons import grid_view
 from bot.jobs.models import JobKind
 from tests.discord.helpers import button, is_result
-
-
-@pytest.fixture(autouse=True)
-def draft_grids_get_enhance(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Delivery shows Enhance under draft grids (merge step: delivery passes `draft=` itself)."""
-
-    real_result_post = delivery.JobFront.result_post
-
-    async def result_post(self, job, images):
-        post = await real_result_post(self, job, images)
-        if job.generation_request.is_draft and post.view is not None and len(images) > 1:
-            post = type(post)(post.content, post.picture, post.stem, grid_view(job.id, draft=True))
-        return post
-
-    monkeypatch.setattr(delivery.JobFront, "result_post", result_post)
 
 
 async def test_draft_reply_and_enhance_after_a_restart(world):
