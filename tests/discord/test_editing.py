@@ -83,11 +83,12 @@ async def test_custom_zoom_modal_changes_the_shape(world):
     refused = await world.alice.submit_modal(shown, {field["custom_id"]: "a red fox --zoom 3"})
     assert refused.ephemeral and "Invalid parameter" in refused.response.embeds[0].title
     assert await world.service.repository.count_jobs() == jobs_before
-    shown = await world.alice.click(single, label="Custom Zoom")
+    # bob (alice's same click again within a second is ignored by the click guard)
+    shown = await world.bob.click(single, label="Custom Zoom")
     field = shown.modal["components"][0]["components"][0]
-    await world.alice.submit_modal(shown, {field["custom_id"]: "a red fox --ar 16:9 --zoom 1.5"})
+    await world.bob.submit_modal(shown, {field["custom_id"]: "a red fox --ar 16:9 --zoom 1.5"})
     result = await world.wait_for(is_result, after=single.id)
-    assert result.content == f"**a red fox --ar 16:9 --zoom 1.5** - Zoom Out by <@{world.alice.id}> (fast)"
+    assert result.content == f"**a red fox --ar 16:9 --zoom 1.5** - Zoom Out by <@{world.bob.id}> (fast)"
     job = await world.job_of(result)
     assert (job.kind, job.mode) == (JobKind.ZOOM, "1.5 16:9")
     image = (await world.service.repository.get_images(job.id))[0]
