@@ -297,7 +297,10 @@ class DiffusersEngine:
         ):
             # 2. Text conditioning (compel weights, chaos spread across the batch), with the job's LoRAs.
             conditioning = _concatenated(
-                [self._encoder.encode(part).for_batch(part.batch_size, part.chaos, part.seeds) for part in parts]
+                [
+                    self._encoder.encode(part).for_batch(part.batch_size, part.chaos, part.seeds)
+                    for part in parts
+                ]
             )
             # 3. Progress, cancellation (the callback raises) and --stop (interrupt, then decode).
             callback = self._step_callback(request, on_step)

@@ -43,7 +43,13 @@ def test_each_job_of_a_batched_call_matches_running_it_alone(tiny_engine):
 
 def test_requests_that_differ_in_a_shared_field_are_refused(tiny_engine):
     assert shares_call(request(), request(prompt="other", seed=3, negative_prompt="x", chaos=0.2))
-    for change in ({"steps": 4}, {"width": 72}, {"guidance_scale": 5.0}, {"sampler": "euler"}, {"tile": True}):
+    for change in (
+        {"steps": 4},
+        {"width": 72},
+        {"guidance_scale": 5.0},
+        {"sampler": "euler"},
+        {"tile": True},
+    ):
         assert not shares_call(request(), request(**change))
         with pytest.raises(ValueError):
             tiny_engine.txt2img_jobs([request(batch_size=1), request(batch_size=1, **change)])
