@@ -29,7 +29,7 @@ from bot.engine.family import ModelFamily
 from bot.engine.image_prompts import ImagePromptModels, ImagePrompts
 from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.lora import job_loras, job_sampler
-from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress
+from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress, shares_call
 from bot.engine.sampling import SAMPLER_LABELS, family_sampler, make_scheduler
 from bot.engine.source import ModelSource
 from bot.engine.upscaler import super_resolve
@@ -392,13 +392,6 @@ class DiffusersEngine:
             yield
         finally:
             vae.disable_tiling()
-
-
-def shares_call(a: GenerationRequest, b: GenerationRequest) -> bool:
-    """Whether two txt2img requests can run in one pipeline call (same model, size, steps, sampler,
-    guidance, LoRAs, --tile and --stop; prompts, negative prompts, chaos and seeds may differ)."""
-    fields = ("model", "width", "height", "steps", "sampler", "guidance_scale", "loras", "tile", "stop")
-    return all(getattr(a, name) == getattr(b, name) for name in fields)
 
 
 def _concatenated(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.engine.engine import shares_call
-from bot.engine.request import GenerationRequest
+from bot.engine.request import GenerationRequest, shares_call
 
 
 def request(**changes) -> GenerationRequest:
