@@ -142,10 +142,31 @@ def largest_difference(a: Image.Image, b: Image.Image) -> float:
     return float(np.abs(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32)).max())
 
 
+class CountingEngine:
+    """The tiny engine, counting its batched calls."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.family = engine.family
+        self.model_name = engine.model_name
+        self.batched_calls = 0
+
+    def generate(self, *args: Any) -> GenerationResult:
+        return self.engine.generate(*args)
+
+    def txt2img_jobs(self, requests: list[GenerationRequest], on_step: StepCallback | None = None):
+        self.batched_calls += 1
+        return self.engine.txt2img_jobs(requests, on_step)
+
+    def free_memory(self) -> None:
+        self.engine.free_memory()
+
+
 async def test_batched_jobs_on_the_tiny_model_match_the_same_jobs_run_alone(
     tmp_path: Path, tiny_engine
 ) -> None:
-    service = await open_service(tmp_path, tiny_engine, "8")
+    counting = CountingEngine(tiny_engine)
+    service = await open_service(tmp_path, counting, "8")
     requests = [
         GenerationRequest(prompt="a red fox in the snow", width=64, height=64, seed=5, steps=3),
         GenerationRequest(prompt="a lighthouse at dusk", width=64, height=64, seed=900, steps=3),
@@ -158,6 +179,7 @@ async def test_batched_jobs_on_the_tiny_model_match_the_same_jobs_run_alone(
         events = [await outcome(service, job.id) for job in jobs]
     finally:
         await close(service)
+    assert counting.batched_calls == 1
     for request, finished in zip(requests, events, strict=True):
         assert isinstance(finished, Finished)
         alone = tiny_engine.generate(Operation.TXT2IMG, request, NO_INPUTS, None)
