@@ -203,6 +203,13 @@ class Config:
         "MAX_JOBS_PER_USER", _int(1, 1000), "10", "Waiting jobs one user may have before 'Queue full'."
     )
     max_queue: int = _setting("MAX_QUEUE", _int(1, 100000), "200", "Waiting jobs in all before 'Queue full'.")
+    max_batch_images: int = _setting(
+        "MAX_BATCH_IMAGES",
+        _int(4, 16),
+        "4",
+        "Images in one engine call when waiting txt2img jobs share model, size, steps and sampler "
+        "(batching across jobs); 4 = one grid = off.",
+    )
     progress_interval: float = _setting(
         "PROGRESS_INTERVAL", _float(0.0, 60.0), "2", "Seconds between progress updates of one job."
     )

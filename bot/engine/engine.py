@@ -12,7 +12,7 @@ import gc
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from functools import partial
@@ -29,7 +29,7 @@ from bot.engine.family import ModelFamily
 from bot.engine.image_prompts import ImagePromptModels, ImagePrompts
 from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.lora import job_loras, job_sampler
-from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress
+from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress, shares_call
 from bot.engine.sampling import SAMPLER_LABELS, family_sampler, make_scheduler
 from bot.engine.source import ModelSource
 from bot.engine.upscaler import super_resolve
@@ -143,6 +143,30 @@ class DiffusersEngine:
         """Generate `request.batch_size` images from text."""
         return self._run(self.txt2img_pipe, request, on_step)
 
+    def txt2img_jobs(
+        self, requests: Sequence[GenerationRequest], on_step: StepCallback | None = None
+    ) -> list[GenerationResult]:
+        """Several jobs' txt2img in ONE pipeline call (batching across jobs); one result per request.
+
+        Each request keeps its own prompt, negative prompt, chaos and seeds (one CPU generator per
+        image), so its images match running it alone; the requests must agree on everything the
+        call shares (`shares_call`), else ValueError. `on_step` sees the latents of all images, in
+        request order.
+        """
+        first, *others = requests
+        for other in others:
+            if not shares_call(first, other):
+                raise ValueError("these requests cannot share one pipeline call")
+        combined = self._run(self.txt2img_pipe, first, on_step, also=tuple(others))
+        results, start = [], 0
+        for request in requests:
+            end = start + request.batch_size
+            results.append(
+                replace(combined, images=combined.images[start:end], seeds=combined.seeds[start:end])
+            )
+            start = end
+        return results
+
     def img2img(
         self, request: GenerationRequest, image: Image.Image, on_step: StepCallback | None = None
     ) -> GenerationResult:
@@ -254,6 +278,7 @@ class DiffusersEngine:
         pipe: Any,
         request: GenerationRequest,
         on_step: StepCallback | None,
+        also: tuple[GenerationRequest, ...] = (),
         **inputs: Any,
     ) -> GenerationResult:
         started = time.perf_counter()
@@ -262,7 +287,8 @@ class DiffusersEngine:
         if strength and int(request.steps * strength) < 1:
             request = replace(request, steps=math.ceil(1 / strength))
         # 1. Seeds: one CPU generator per image, so results match across devices and batch splits.
-        seeds = request.seeds
+        parts = (request, *also)  # `also`: other jobs batched into this call (txt2img_jobs)
+        seeds = [seed for part in parts for seed in part.seeds]
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         # 1b. The job's own LoRAs and sampler (a draft's), removed again after this call.
         with (
@@ -270,14 +296,19 @@ class DiffusersEngine:
             job_sampler([pipe], request.sampler, self.sampler_name),
         ):
             # 2. Text conditioning (compel weights, chaos spread across the batch), with the job's LoRAs.
-            conditioning = self._encoder.encode(request).for_batch(request.batch_size, request.chaos, seeds)
+            conditioning = _concatenated(
+                [
+                    self._encoder.encode(part).for_batch(part.batch_size, part.chaos, part.seeds)
+                    for part in parts
+                ]
+            )
             # 3. Progress, cancellation (the callback raises) and --stop (interrupt, then decode).
             callback = self._step_callback(request, on_step)
             # 4. Denoise and decode in the precision policy's autocast (if any), with seamless tiling
             #    when asked for and VAE tiling/slicing only when the image is big enough to need it.
             with (
                 seamless_tiling([pipe.unet, pipe.vae], request.tile),
-                self._vae_memory(request),
+                self._vae_memory(request, len(seeds)),
                 torch.inference_mode(),
                 self._autocast(),
             ):
@@ -330,13 +361,14 @@ class DiffusersEngine:
         return torch.autocast(self.device.type, dtype=self.precision.autocast)
 
     @contextmanager
-    def _vae_memory(self, request: GenerationRequest) -> Iterator[None]:
+    def _vae_memory(self, request: GenerationRequest, images: int | None = None) -> Iterator[None]:
         """Tile the VAE for images over twice the native area, slice it for big batches; else leave
         it alone (both cost time for images that fit)."""
         vae = self.txt2img_pipe.vae
         area = request.width * request.height
         tiled = area > 2 * self.family.native_area
-        sliced = request.batch_size > 1 and request.batch_size * area > 4 * self.family.native_area
+        images = request.batch_size if images is None else images
+        sliced = images > 1 and images * area > 4 * self.family.native_area
         if tiled:
             vae.enable_tiling()
         if sliced:
@@ -360,3 +392,14 @@ class DiffusersEngine:
             yield
         finally:
             vae.disable_tiling()
+
+
+def _concatenated(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pipeline arguments of several jobs' conditioning, stacked along the batch."""
+    if len(parts) == 1:
+        return parts[0]
+    shapes = {tuple(part["prompt_embeds"].shape[1:]) for part in parts}
+    shapes |= {tuple(part["negative_prompt_embeds"].shape[1:]) for part in parts}
+    if len(shapes) != 1:
+        raise ValueError("these prompts encode to different lengths; run their jobs one by one")
+    return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}

@@ -68,5 +68,11 @@ class ModelPool:
     ) -> GenerationResult:
         return self.engine_for(request.model).generate(operation, request, inputs, on_step)
 
+    def txt2img_jobs(
+        self, requests: list[GenerationRequest], on_step: StepCallback | None = None
+    ) -> list[GenerationResult]:
+        """Several jobs' txt2img in one call on their (shared) model: see DiffusersEngine.txt2img_jobs."""
+        return self.engine_for(requests[0].model).txt2img_jobs(requests, on_step)
+
     def free_memory(self) -> None:
         self.default.free_memory()

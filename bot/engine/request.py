@@ -140,3 +140,10 @@ class GenerationResult:
 
 class JobCancelled(Exception):
     """Raised from a step callback to stop a generation; the engine then decodes nothing."""
+
+
+def shares_call(a: GenerationRequest, b: GenerationRequest) -> bool:
+    """Whether two txt2img requests can run in one pipeline call (same model, size, steps, sampler,
+    guidance, LoRAs, --tile and --stop; prompts, negative prompts, chaos and seeds may differ)."""
+    fields = ("model", "width", "height", "steps", "sampler", "guidance_scale", "loras", "tile", "stop")
+    return all(getattr(a, name) == getattr(b, name) for name in fields)

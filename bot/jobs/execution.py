@@ -39,6 +39,9 @@ class WorkOrder:
     timeout: float | None = None
     previews: bool = True
     progress_interval: float = 2.0
+    # Batching across jobs: other txt2img jobs run in the same engine call, after this one's images
+    # (job id, request). Their results come back in `WorkDone.companions`, in this order.
+    companions: tuple[tuple[str, GenerationRequest], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class WorkProgress:
 class WorkDone:
     result: GenerationResult
     gpu_seconds: float
+    companions: tuple[GenerationResult, ...] = ()  # of `WorkOrder.companions`, in order
 
 
 @dataclass(frozen=True)
@@ -162,10 +166,14 @@ def run_order(
     try:
         result: GenerationResult | None = None
         try:
+            if order.companions:
+                requests = [order.request, *(request for _, request in order.companions)]
+                first, *others = engine.txt2img_jobs(requests, watcher)  # type: ignore[attr-defined]
+                return WorkDone(first, elapsed(), tuple(others))
             result = _call(engine, order, order.request, watcher)
         except Exception as error:
-            if not is_out_of_memory(error):
-                raise
+            if order.companions or not is_out_of_memory(error):
+                raise  # a batch that fails is run again job by job (JobService)
         if result is None:
             # Retried outside the except block: its traceback would keep the failed tensors alive.
             log.warning("job %s ran out of GPU memory; retrying in smaller batches", order.job_id)

@@ -23,7 +23,7 @@ from PIL import Image
 from bot.config import Config
 from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
-from bot.engine.request import GenerationRequest, GenerationResult
+from bot.engine.request import GenerationRequest, GenerationResult, shares_call
 from bot.errors import DiskFull, InvalidParameter, JobNotFound, QueueFull
 from bot.jobs.accounting import charged_gpu_seconds
 from bot.jobs.backend import Backend
@@ -104,6 +104,12 @@ class JobService:
         self._dispatcher: asyncio.Task[None] | None = None
         self._stopping = False
         self._interrupted = False  # the running job was stopped by shutdown: re-queue it
+        # Batching across jobs (MAX_BATCH_IMAGES > 4): jobs riding in another job's engine call
+        # (companion id → lead id), cancels asked of jobs in a batch, and jobs to run alone (their
+        # batch failed).
+        self._riding: dict[str, str] = {}
+        self._cancel_asked: set[str] = set()
+        self._alone: set[str] = set()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -269,7 +275,8 @@ class JobService:
         if job is None or (user_id is not None and job.user_id != user_id):
             return False
         if job.status is JobStatus.RUNNING:
-            self.backend.cancel(job_id)
+            self._cancel_asked.add(job_id)
+            self.backend.cancel(self._riding.get(job_id, job_id))  # a batch stops as a whole
             return True
         self._queue.remove(job_id)
         await self._record_outcome(job, JobStatus.CANCELLED, "Cancelled.", 0.0)
@@ -440,35 +447,74 @@ class JobService:
                         await self._wakeup.wait()
                 continue
             job = self._active[ticket.job_id]
-            job.status = JobStatus.RUNNING  # from now on a cancel goes to the backend
+            companions = self._companions(job)
+            for member in (job, *companions):
+                member.status = JobStatus.RUNNING  # from now on a cancel goes to the backend
             self._run_finished.clear()
-            self._in_flight[job.id] = asyncio.create_task(self._run_guarded(job), name=f"run-{job.id}")
+            self._in_flight[job.id] = asyncio.create_task(
+                self._run_guarded(job, companions), name=f"run-{job.id}"
+            )
 
-    async def _run_guarded(self, job: Job) -> None:
+    def _batchable(self, job: Job) -> bool:
+        return job.kind is JobKind.IMAGINE and not job.image_urls and job.id not in self._alone
+
+    def _companions(self, lead: Job) -> list[Job]:
+        """Waiting txt2img jobs that can share `lead`'s engine call, in queue order (batching
+        across jobs), taken out of the queue; none unless MAX_BATCH_IMAGES > 4."""
+        room = self.settings.max_batch_images - len(lead.seeds)
+        if self.settings.max_batch_images <= 4 or not self._batchable(lead):
+            return []
+        request = lead.generation_request
+        companions = []
+        for job_id in [ticket.job_id for ticket in self._queue.order()]:
+            job = self._active[job_id]
+            if room <= 0:
+                break
+            if (
+                len(job.seeds) <= room
+                and self._batchable(job)
+                and shares_call(request, job.generation_request)
+            ):
+                self._queue.remove(job_id)
+                self._riding[job_id] = lead.id
+                companions.append(job)
+                room -= len(job.seeds)
+        return companions
+
+    async def _run_guarded(self, job: Job, companions: list[Job] | None = None) -> None:
         try:
             try:
-                await self._run(job)
+                await self._run(job, companions or [])
             except Exception as error:
                 log.exception("job %s failed outside the engine", job.id)
-                try:
-                    await self._record_outcome(job, JobStatus.FAILED, f"{type(error).__name__}: {error}", 0.0)
-                except Exception:
-                    # Even the database failed: the row stays 'running' and is retried after restart.
-                    log.exception("could not record the failure of job %s", job.id)
-                    self._active.pop(job.id, None)
+                for member in (job, *(companions or [])):
+                    if member.status.is_terminal:
+                        continue
+                    try:
+                        await self._record_outcome(
+                            member, JobStatus.FAILED, f"{type(error).__name__}: {error}", 0.0
+                        )
+                    except Exception:
+                        # Even the database failed: the row stays 'running' and is retried after restart.
+                        log.exception("could not record the failure of job %s", member.id)
+                        self._active.pop(member.id, None)
         finally:
+            for member in (job, *(companions or [])):
+                self._riding.pop(member.id, None)
+                self._cancel_asked.discard(member.id)
             self._in_flight.pop(job.id, None)
             if not self._in_flight:
                 self._run_finished.set()
             self._wakeup.set()
 
-    async def _run(self, job: Job) -> None:
-        job.status = JobStatus.RUNNING
-        job.started_at = time.time()
-        job.attempts += 1
-        await self.repository.mark_running(job.id, job.started_at)
-        self._announced.pop(job.id, None)
-        self._emit(job.id, Started(job))
+    async def _run(self, job: Job, companions: list[Job]) -> None:
+        for member in (job, *companions):
+            member.status = JobStatus.RUNNING
+            member.started_at = time.time()
+            member.attempts += 1
+            await self.repository.mark_running(member.id, member.started_at)
+            self._announced.pop(member.id, None)
+            self._emit(member.id, Started(member))
         self._announce_positions()
         request = job.generation_request
         operation, inputs = await self._inputs(job)
@@ -478,14 +524,19 @@ class JobService:
             request=request,
             inputs=inputs,
             timeout=self.settings.job_timeout,
-            previews=self.previews,
+            # A batch's latents hold every job's images: its progress comes without previews.
+            previews=self.previews and not companions,
             progress_interval=self.settings.progress_interval,
+            companions=tuple((member.id, member.generation_request) for member in companions),
         )
         async for event in self.backend.submit(order):
             if isinstance(event, WorkProgress):
-                self._progress(job.id, event)
+                for member in (job, *companions):
+                    self._progress(member.id, event)
             elif isinstance(event, WorkDone):
-                await self._store_result(job, request, operation, event)
+                await self._store_batch(job, companions, request, operation, event)
+            elif isinstance(event, WorkFailed) and companions:
+                await self._batch_failed([job, *companions], event)
             elif isinstance(event, WorkFailed):
                 if event.reason == "cancelled" and self._interrupted:
                     await self.repository.mark_queued(job.id)
@@ -496,6 +547,41 @@ class JobService:
                     return
                 status = JobStatus.CANCELLED if event.reason == "cancelled" else JobStatus.FAILED
                 await self._record_outcome(job, status, event.message, event.gpu_seconds)
+
+    async def _store_batch(
+        self,
+        job: Job,
+        companions: list[Job],
+        request: GenerationRequest,
+        operation: Operation,
+        done: WorkDone,
+    ) -> None:
+        """Store each job of a batched call with its own images; GPU time is shared by images."""
+        results = [done.result, *done.companions]
+        images = sum(len(result.images) for result in results) or 1
+        for member, result in zip([job, *companions], results, strict=True):
+            share = WorkDone(result, done.gpu_seconds * len(result.images) / images)
+            await self._store_result(member, member.generation_request, operation, share)
+
+    async def _batch_failed(self, jobs: list[Job], failed: WorkFailed) -> None:
+        """A batched call stopped: the jobs whose cancel stopped it are cancelled; the others go
+        back first in their users' lanes and run alone (a failing prompt then fails only itself)."""
+        for job in jobs:
+            if failed.reason == "cancelled" and self._interrupted:
+                await self.repository.mark_queued(job.id)
+                job.status = JobStatus.QUEUED
+            elif failed.reason == "lost":
+                await self._requeue_lost(job, failed.message)
+            elif job.id in self._cancel_asked:
+                await self._record_outcome(job, JobStatus.CANCELLED, "Cancelled.", 0.0)
+            else:
+                log.info("job %s of a stopped batch (%s) runs again alone", job.id, failed.reason)
+                self._alone.add(job.id)
+                await self.repository.mark_queued(job.id)
+                job.status = JobStatus.QUEUED
+                job.started_at = None
+                self._queue.push(self._ticket(job), front=True)
+        self._announce_positions()
 
     async def _requeue_lost(self, job: Job, message: str) -> None:
         """The worker died under this job: run it again first in its user's lane, up to MAX_ATTEMPTS."""
@@ -621,6 +707,7 @@ class JobService:
 
     def _finish(self, job: Job, event: JobEvent) -> None:
         self._active.pop(job.id, None)
+        self._alone.discard(job.id)
         self._last_progress.pop(job.id, None)
         self._announced.pop(job.id, None)
         self._emit(job.id, event)
