@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,12 +36,15 @@ WAIT_SECONDS = 60
 
 
 class GatedEngine:
-    """The tiny engine, with a gate a test can close to hold jobs before they start generating."""
+    """The tiny engine, with a gate a test can close to hold jobs before they start generating,
+    and an optional real-time delay per denoising step (a job that takes as long as a real one,
+    so progress edits are not all coalesced away by the edit pacer)."""
 
     def __init__(self, engine: Any) -> None:
         self._engine = engine
         self.gate = threading.Event()
         self.gate.set()
+        self.step_delay = 0.0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._engine, name)
@@ -52,8 +56,18 @@ class GatedEngine:
 
         return call
 
-    def generate(self, *args: Any, **kwargs: Any) -> Any:
-        return self._held("generate")(*args, **kwargs)
+    def generate(self, operation: Any, request: Any, inputs: Any = None, on_step: Any = None) -> Any:
+        delay = self.step_delay
+        if delay and on_step is not None:
+            inner = on_step
+
+            def on_step(progress: Any) -> None:
+                time.sleep(delay)  # on the worker thread, like a real step
+                inner(progress)
+
+        if inputs is None:
+            return self._held("generate")(operation, request, on_step=on_step)
+        return self._held("generate")(operation, request, inputs, on_step)
 
 
 class _ExternalEvents:

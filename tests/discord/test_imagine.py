@@ -23,6 +23,7 @@ AR_CASES = [
 async def test_imagine_shows_progress_then_a_grid_with_nine_buttons(world, params, ratio):
     """/imagine → progress edits (NN%) → `**prompt** - @user (fast)` with the grid, U/🔄/V buttons, --ar kept."""
     prompt = f"a lighthouse at dusk{params}"
+    world.engine.step_delay = 0.5  # steps as slow as a real model's: the paced edits show previews
     result = await world.alice.slash(world.channel, "imagine", prompt=prompt)
     assert result.acknowledged
     grid = await world.wait_for(is_result)
