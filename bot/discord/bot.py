@@ -87,7 +87,6 @@ class MidjourneyBot(commands.Bot):
         self._front: JobFront | None = None
         self._admission: Admission | None = None
         self._resuming: asyncio.Task[None] | None = None
-        self._resuming_interactions: asyncio.Task[int] | None = None
         self._closing: asyncio.Future[None] | None = None
 
     @property
@@ -139,12 +138,11 @@ class MidjourneyBot(commands.Bot):
             await self.load_extension(extension)
         # 5. Application commands, only when their definition changed.
         await self.sync_commands_if_changed()
-        # 6. Commands acknowledged before a restart and never answered: finished now.
+        # 6. Commands acknowledged before a restart and never answered: finished once the job
+        #    service runs (bot/discord/pending.py).
         from bot.discord.pending import resume_interactions
 
-        self._resuming_interactions = asyncio.create_task(
-            resume_interactions(self), name="resume-interactions"
-        )
+        self._jobs.when_started(lambda: resume_interactions(self))
 
     async def _resume_erasures(self) -> None:
         from bot.governance.privacy import resume_erasures

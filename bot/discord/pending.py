@@ -71,7 +71,8 @@ def pending_of(interaction: discord.Interaction, command: str, prompt: str) -> P
         command=command,
         prompt=prompt,
         upload_limit=interaction.filesize_limit,
-        received_at=interaction.created_at.timestamp(),
+        # Our clock, which the restart compares with (the interaction was created just before).
+        received_at=time.time(),
     )
 
 
@@ -91,7 +92,8 @@ async def edit_original(bot: MidjourneyBot, pending: PendingInteraction, content
 
 async def resume_interactions(bot: MidjourneyBot, *, now: float | None = None) -> int:
     """Finish every recorded interaction still within its 15 minutes; drop the older ones.
-    Returns how many were answered."""
+    Returns how many were answered. Run it once the job service has started (admission needs
+    the model's facts, submitting the worker)."""
     now = time.time() if now is None else now
     answered = 0
     for pending in await bot.store.pending_interactions():
