@@ -138,6 +138,11 @@ class MidjourneyBot(commands.Bot):
             await self.load_extension(extension)
         # 5. Application commands, only when their definition changed.
         await self.sync_commands_if_changed()
+        # 6. Commands acknowledged before a restart and never answered: finished once the job
+        #    service runs (bot/discord/pending.py).
+        from bot.discord.pending import resume_interactions
+
+        self._jobs.when_started(lambda: resume_interactions(self))
 
     async def _resume_erasures(self) -> None:
         from bot.governance.privacy import resume_erasures

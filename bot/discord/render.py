@@ -100,6 +100,10 @@ def ended_content(prompt: str, user_id: int, status: str) -> str:
     return _message(prompt, mention(user_id), f" ({status})")
 
 
+# Midjourney asks "Do you want to submit N prompts?" above this many jobs.
+CONFIRM_OVER = 5
+
+
 def confirm_content(count: int) -> str:
     """The question asked before submitting more than a handful of jobs at once."""
     return f"Do you want to submit **{count}** prompts? Each one becomes a separate job."

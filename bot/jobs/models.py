@@ -173,3 +173,21 @@ class WebSession:
 
     def guild_ids(self) -> set[int]:
         return {int(guild["id"]) for guild in self.guilds}
+
+
+@dataclass(frozen=True)
+class PendingInteraction:
+    """A command acknowledged (deferred) but not answered yet: what a restart needs to finish it
+    or answer it while Discord still accepts the interaction's token (15 minutes)."""
+
+    id: int
+    token: str
+    application_id: int
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+    parent_channel_id: int | None
+    command: str
+    prompt: str
+    upload_limit: int | None
+    received_at: float

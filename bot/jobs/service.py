@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -102,6 +104,10 @@ class JobService:
         self._deliveries: dict[str, asyncio.Task[None]] = {}
         self._handler_busy: set[str] = set()  # jobs whose handler is running right now
         self._dispatcher: asyncio.Task[None] | None = None
+        # Set while the service takes work (between start and stop).
+        self.started = asyncio.Event()
+        self._start_hooks: list[tuple[Callable[[], Awaitable[Any]], contextvars.Context]] = []
+        self._hook_tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._interrupted = False  # the running job was stopped by shutdown: re-queue it
         # Batching across jobs (MAX_BATCH_IMAGES > 4): jobs riding in another job's engine call
@@ -131,6 +137,23 @@ class JobService:
             await self._recover()
         self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="job-dispatcher")
         self._wakeup.set()
+        self.started.set()
+        for hook, context in self._start_hooks:
+            self._run_hook(hook, context)
+
+    def when_started(self, hook: Callable[[], Awaitable[Any]]) -> None:
+        """Run `hook()` as a task once the service has started (now, if it has), and again after
+        every later start: work that needs the model's facts and the worker, e.g. finishing what
+        a restart interrupted. Like asyncio's callbacks, it runs in the registering context."""
+        context = contextvars.copy_context()
+        self._start_hooks.append((hook, context))
+        if self.started.is_set():
+            self._run_hook(hook, context)
+
+    def _run_hook(self, hook: Callable[[], Awaitable[Any]], context: contextvars.Context) -> None:
+        task: asyncio.Task[Any] = context.copy().run(_spawn, hook)
+        self._hook_tasks.add(task)
+        task.add_done_callback(self._hook_tasks.discard)
 
     async def _recover(self) -> None:
         recovered = await self.repository.jobs_with_status(JobStatus.RUNNING, JobStatus.QUEUED)
@@ -157,6 +180,7 @@ class JobService:
         """Stop taking work; let the running job finish within `grace` s; keep the rest queued."""
         grace = self.settings.shutdown_grace if grace is None else grace
         self._stopping = True
+        self.started.clear()
         self._wakeup.set()
         if self._in_flight:
             try:
@@ -802,3 +826,7 @@ def _open_mask(path: Path) -> Image.Image:
 def _open_rgb(path: Path) -> Image.Image:
     with Image.open(path) as image:
         return image.convert("RGB")
+
+
+def _spawn(hook: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
+    return asyncio.ensure_future(hook())

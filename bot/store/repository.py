@@ -25,7 +25,7 @@ import aiosqlite
 
 from bot.errors import DatabaseUnavailable
 from bot.governance.models import BannedWord, Erasure, GuildRules, PersonalSettings
-from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, WebSession
+from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, PendingInteraction, WebSession
 from bot.prompt.context import StylePreset
 
 log = logging.getLogger(__name__)
@@ -822,6 +822,29 @@ class Repository:
 
     async def web_nonce_used(self, nonce: str) -> bool:
         return await self._fetchone("SELECT 1 FROM web_nonces WHERE nonce = ?", (nonce,)) is not None
+
+    # ---- interactions acknowledged but not answered yet --------------------------------------
+
+    async def record_interaction(self, pending: PendingInteraction) -> None:
+        """Remember an acknowledged interaction until `forget_interaction` (kept across restarts)."""
+        data = asdict(pending)
+        columns = list(data)
+        async with self._transaction() as db:
+            await db.execute(
+                f"INSERT OR REPLACE INTO pending_interactions ({', '.join(columns)})"
+                f" VALUES ({', '.join('?' for _ in columns)})",
+                [data[c] for c in columns],
+            )
+
+    async def forget_interaction(self, interaction_id: int) -> None:
+        """The interaction was answered: nothing is left to do for it after a restart."""
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM pending_interactions WHERE id = ?", (interaction_id,))
+
+    async def pending_interactions(self) -> list[PendingInteraction]:
+        """Every interaction acknowledged and not answered, oldest first."""
+        rows = await self._fetchall("SELECT * FROM pending_interactions ORDER BY received_at, id")
+        return [PendingInteraction(**dict(row)) for row in rows]
 
 
 ERASE_SUBJECTS = ("user_id", "guild_id")

@@ -87,6 +87,8 @@ class FakeDiscord:
         self.commands: list[dict[str, Any]] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
+        # Requests matching `hold` are recorded and never answered (a kill lands meanwhile).
+        self.hold: Callable[[Recorded], bool] | None = None
 
     @property
     def api_base(self) -> str:
@@ -253,6 +255,11 @@ class FakeDiscord:
                     recorded.files[part.filename or part.name or ""] = bytes(data)  # type: ignore[union-attr]
         elif request.can_read_body:
             recorded.json = await request.json()
+        if self.hold is not None and self.hold(recorded):
+            async with self._changed:
+                self.requests.append(recorded)
+                self._changed.notify_all()
+            await asyncio.Event().wait()
         response = self._answer(recorded)
         if isinstance(response, web.Response) and response.content_type == "application/json":
             recorded.response = json.loads(response.body)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ interaction, and the deferred reply is removed. More than `CONFIRM_OVER` jobs as
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -16,7 +17,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.delivery import place_of, upload_meta
-from bot.discord.render import confirm_content
+from bot.discord.pending import pending_of, with_interaction_ids
+from bot.discord.render import CONFIRM_OVER, confirm_content
 from bot.discord.replies import Confirmation, send_error
 from bot.errors import UserFacingError
 from bot.jobs.models import NewJob
@@ -27,8 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Midjourney asks "Do you want to submit N prompts?" above this many jobs.
-CONFIRM_OVER = 5
 MAX_PROMPT_OPTION = 6000
 
 
@@ -42,6 +42,20 @@ class Imagine(commands.Cog):
         self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, MAX_PROMPT_OPTION]
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        # Until it is answered, the interaction is recorded: a restart in between finishes it
+        # (bot/discord/pending.py), and its jobs' ids come from it, so none is queued twice.
+        store = self.bot.store
+        await store.record_interaction(pending_of(interaction, "imagine", prompt))
+        try:
+            await self._imagine(interaction, prompt)
+        except asyncio.CancelledError:
+            raise  # the bot is stopping: the record stays, the next start finishes it
+        except Exception:
+            await store.forget_interaction(interaction.id)  # answered by the error handler
+            raise
+        await store.forget_interaction(interaction.id)
+
+    async def _imagine(self, interaction: discord.Interaction, prompt: str) -> None:
         admission = self.bot.admission
         try:
             place = place_of(interaction)
@@ -51,7 +65,7 @@ class Imagine(commands.Cog):
                 view = Confirmation(interaction.user.id, self._submitter(new_jobs))
                 await interaction.edit_original_response(content=confirm_content(len(new_jobs)), view=view)
                 return
-            await self.bot.front.submit_all(interaction, new_jobs)
+            await self.bot.front.submit_all(interaction, with_interaction_ids(interaction.id, new_jobs))
         except UserFacingError as error:
             await send_error(interaction, error)
             return
