@@ -38,6 +38,13 @@ ACTIONS: dict[str, tuple[JobKind, str | None]] = {
     "reroll": (JobKind.REROLL, None),
     "upscale_subtle": (JobKind.UPSCALE, "subtle"),
     "upscale_creative": (JobKind.UPSCALE, "creative"),
+    "zoom_out_2": (JobKind.ZOOM, "2"),
+    "zoom_out_1_5": (JobKind.ZOOM, "1.5"),
+    "make_square": (JobKind.ZOOM, "square"),
+    "pan_left": (JobKind.PAN, "left"),
+    "pan_right": (JobKind.PAN, "right"),
+    "pan_up": (JobKind.PAN, "up"),
+    "pan_down": (JobKind.PAN, "down"),
 }
 PREVIEW_SIDE = 256
 

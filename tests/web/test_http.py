@@ -192,19 +192,39 @@ async def test_sign_in_refuses_a_state_it_did_not_start(start_web, fake_oauth):
 
 
 async def test_buttons_make_derived_jobs_and_favourites_toggle(start_web, fake_oauth):
-    """V2, 🔄 and Upscale on the web make jobs with the parent recorded; ❤️ toggles and lists."""
+    """V2, 🔄, Upscale, Zoom Out, Pan and Make Square on the web make jobs with the parent
+    recorded; ❤️ toggles and lists."""
     web = await start_web(DISCORD_OAUTH_BASE=fake_oauth.url)
     async with client() as http:
         csrf = await web.sign_in(http, fake_oauth)
         headers = {"X-CSRF-Token": csrf}
         parent = await finished(web, (await imagine(http, web.url, csrf, "a red fox"))["jobs"][0]["id"])
         made = {}
-        for action, index in (("variation", 2), ("reroll", None), ("upscale_subtle", 2)):
+        steps = (
+            ("variation", 2),
+            ("reroll", None),
+            ("upscale_subtle", 2),
+            ("zoom_out_2", 3),
+            ("pan_left", 1),
+            ("zoom_out_1_5", 4),
+        )
+        for action, index in steps:
             body = {"action": action, **({"index": index} if index else {})}
             async with http.post(f"{web.url}/api/jobs/{parent.id}/actions", json=body, headers=headers) as r:
-                made[action] = await finished(web, (await r.json())["jobs"][0]["id"])
+                answer = await r.json()
+                assert "jobs" in answer, (action, answer)
+                made[action] = await finished(web, answer["jobs"][0]["id"])
         assert made["variation"].parent_id == parent.id and made["variation"].parent_index == 1
         assert made["upscale_subtle"].kind.value == "upscale"
+        assert (made["zoom_out_2"].kind.value, made["zoom_out_2"].mode) == ("zoom", "2")
+        assert (made["pan_left"].kind.value, made["pan_left"].mode) == ("pan", "left")
+        assert made["zoom_out_2"].parent_index == 2 and made["pan_left"].parent_index == 0
+        square = {"action": "make_square", "index": 1}
+        async with http.post(f"{web.url}/api/jobs/{parent.id}/actions", json=square, headers=headers) as r:
+            assert (await r.json())["error"]["message"] == "This image is already square."
+        async with http.get(f"{web.url}/jobs/{parent.id}/1") as response:
+            single = await response.text()
+        assert 'data-action="zoom_out_2"' in single and 'data-action="pan_down"' in single
         async with http.get(f"{web.url}/jobs/{parent.id}") as response:
             page = await response.text()
         assert all(job.id in page for job in made.values())  # children listed
