@@ -98,6 +98,8 @@ class JobService:
         self._subscribers: dict[str, list[asyncio.Queue[JobEvent]]] = {}
         self._announced: dict[str, int] = {}  # job id → last Queued position sent
         self._last_progress: dict[str, float] = {}
+        # The latest progress of each running job, for followers who join while it runs.
+        self._latest_progress: dict[str, Progress] = {}
         self._wakeup = asyncio.Event()
         self._submit_lock = asyncio.Lock()
         self._handlers: list[tuple[str, DeliveryHandler]] = []
@@ -412,6 +414,10 @@ class JobService:
         try:
             if job.status is JobStatus.RUNNING:
                 yield Started(job)
+                # A follower who joins mid-run sees where the job is, not "0%" until the next step.
+                latest = self._latest_progress.get(job_id)
+                if latest is not None:
+                    yield latest
             elif job.status is JobStatus.QUEUED:
                 position = self.queue_position(job_id) or 0
                 self._announced[job_id] = position
@@ -538,6 +544,7 @@ class JobService:
             member.attempts += 1
             await self.repository.mark_running(member.id, member.started_at)
             self._announced.pop(member.id, None)
+            self._latest_progress.pop(member.id, None)  # from an earlier attempt
             self._emit(member.id, Started(member))
         self._announce_positions()
         request = job.generation_request
@@ -624,7 +631,9 @@ class JobService:
         if now - self._last_progress.get(job_id, -float("inf")) < self.settings.progress_interval:
             return
         self._last_progress[job_id] = now
-        self._emit(job_id, Progress(event.step, event.total, event.preview))
+        progress = Progress(event.step, event.total, event.preview)
+        self._latest_progress[job_id] = progress
+        self._emit(job_id, progress)
 
     async def _inputs(self, job: Job) -> tuple[Operation, GenerationInputs]:
         """The engine operation of a job and its input pictures (read from disk)."""
@@ -733,6 +742,7 @@ class JobService:
         self._active.pop(job.id, None)
         self._alone.discard(job.id)
         self._last_progress.pop(job.id, None)
+        self._latest_progress.pop(job.id, None)
         self._announced.pop(job.id, None)
         self._emit(job.id, event)
         self._schedule_delivery(job)

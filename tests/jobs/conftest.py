@@ -51,6 +51,8 @@ class FakeEngine:
     steps_by_prompt: dict[str, int] = field(default_factory=dict)
     step_seconds: float = 0.0
     hold: bool = False
+    # Hold after this step's progress was reported (None: never), until `release` is set.
+    hold_after: int | None = None
     release: threading.Event = field(default_factory=threading.Event)
     holding: threading.Event = field(default_factory=threading.Event)
     fail: dict[str, Callable[[GenerationRequest], None]] = field(default_factory=dict)
@@ -93,6 +95,9 @@ class FakeEngine:
             self.steps_by_prompt[request.prompt] = self.steps_by_prompt.get(request.prompt, 0) + 1
             if on_step is not None:
                 on_step(StepProgress(step, request.steps, latents=None))
+            if step == self.hold_after:
+                self.holding.set()
+                self.release.wait(10)
         images = [
             Image.new("RGB", (request.width, request.height), (seed % 256, 80, 160)) for seed in request.seeds
         ]

@@ -325,6 +325,32 @@ async def test_waiting_subscribers_see_their_place_in_line_change(
     assert isinstance(events[-1], Finished)
 
 
+async def test_a_follower_who_joins_mid_run_sees_the_latest_progress(
+    service: JobService, fake_engine: FakeEngine
+) -> None:
+    """Someone who starts following a running job (a web page opened late) gets Started and the
+    latest progress at once, not nothing until the next step."""
+    fake_engine.hold_after = 1
+    job = await service.submit(imagine(1, "a fox", request=make_request("a fox", steps=4)))
+    early = service.subscribe(job.id)
+    while not isinstance(event := await anext(early), Progress):
+        assert isinstance(event, Queued | Started)
+    assert event == Progress(1, 4, None)  # the first step has been reported; the engine waits
+    events = []
+
+    async def follow() -> None:
+        async for event in service.subscribe(job.id):
+            events.append(event)
+
+    follower = asyncio.create_task(follow())
+    await wait_until(lambda: len(events) >= 2)
+    assert isinstance(events[0], Started) and events[1] == Progress(1, 4, None)
+    fake_engine.release.set()
+    await follower
+    await early.aclose()
+    assert isinstance(events[-1], Finished)
+
+
 @pytest.mark.parametrize(
     ("kind", "given", "stored"),
     [
