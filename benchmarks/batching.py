@@ -20,7 +20,6 @@ Not a test: it prints a table.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -34,85 +33,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 PROMPTS = ("a lighthouse at dusk, dramatic clouds", "a red fox in the snow")
-NARROW_MARKER = "narrow_sd1.json"
-NARROW_VERSION = 1
-
-
-def build_narrow_sd1(folder: Path) -> Path:
-    """An SD 1.x-shaped model at a quarter of the widths (UNet 80/160/320/320, 192-wide text)."""
-    folder = Path(folder)
-    marker = folder / NARROW_MARKER
-    if marker.is_file() and json.loads(marker.read_text()).get("version") == NARROW_VERSION:
-        return folder
-    import torch
-    from diffusers import (
-        AutoencoderKL,
-        DPMSolverMultistepScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    from bot.engine.tiny import build_tokenizer
-
-    torch.manual_seed(15)
-    unet = UNet2DConditionModel(
-        sample_size=64,
-        block_out_channels=(80, 160, 320, 320),
-        layers_per_block=2,
-        cross_attention_dim=192,
-        attention_head_dim=8,
-        norm_num_groups=16,
-    )
-    vae = AutoencoderKL(
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(32, 64, 128, 128),
-        layers_per_block=2,
-        latent_channels=4,
-        norm_num_groups=16,
-        sample_size=512,
-        scaling_factor=0.18215,
-    )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=49408,
-            hidden_size=192,
-            intermediate_size=768,
-            num_hidden_layers=12,
-            num_attention_heads=12,
-            max_position_embeddings=77,
-            projection_dim=192,
-            bos_token_id=512,
-            eos_token_id=513,
-            pad_token_id=513,
-        )
-    )
-    with torch.no_grad():
-        for module in (unet, vae, text_encoder):
-            for parameter in module.parameters():
-                if parameter.dim() > 1:
-                    parameter.mul_(0.5)
-    scheduler = DPMSolverMultistepScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        num_train_timesteps=1000,
-        steps_offset=1,
-    )
-    pipeline = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=build_tokenizer(),
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipeline.save_pretrained(folder, safe_serialization=True)
-    marker.write_text(json.dumps({"version": NARROW_VERSION}))
-    return folder
 
 
 def _engine(model_dir: Path, data_dir: Path):
@@ -181,6 +101,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
+    from benchmarks.sd15_shaped import build_sd15_shaped
     from bot.engine.tiny import build_tiny_model
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -196,7 +117,7 @@ def main() -> None:
         print("|---|---|---|---|")
         for name, folder in (
             ("tiny", build_tiny_model(models / "tiny-sd")),
-            ("narrow SD 1.x", build_narrow_sd1(models / "narrow-sd1")),
+            ("narrow SD 1.x", build_sd15_shaped(models / "narrow-sd1", narrow=4)),
         ):
             figures = measure(_engine(folder, data), args)
             print(

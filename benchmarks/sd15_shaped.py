@@ -21,11 +21,16 @@ MARKER = "sd15_shaped.json"
 VERSION = 1
 
 
-def build_sd15_shaped(folder: Path) -> Path:
-    """Build the model into `folder` (a diffusers folder) unless a build of this version is there."""
+def build_sd15_shaped(folder: Path, *, narrow: int = 1) -> Path:
+    """Build the model into `folder` (a diffusers folder) unless a build of this version is there.
+
+    `narrow` divides every width (4: UNet 80/160/320/320, a 192-wide 12-layer text encoder, VAE
+    32/64/128/128 — SD 1.5's layout, a sixteenth of the work per layer).
+    """
     folder = Path(folder)
     marker = folder / MARKER
-    if marker.is_file() and json.loads(marker.read_text()).get("version") == VERSION:
+    built = {"version": VERSION, "narrow": narrow}
+    if marker.is_file() and json.loads(marker.read_text()) == built:
         return folder
     import torch
     from diffusers import (
@@ -39,31 +44,35 @@ def build_sd15_shaped(folder: Path) -> Path:
     from bot.engine.tiny import build_tokenizer
 
     torch.manual_seed(15)
+    groups = 32 // narrow if narrow <= 2 else 16
+    text_width = 768 // narrow
     unet = UNet2DConditionModel(
         sample_size=64,
-        block_out_channels=(320, 640, 1280, 1280),
+        block_out_channels=tuple(width // narrow for width in (320, 640, 1280, 1280)),
         layers_per_block=2,
-        cross_attention_dim=768,
+        cross_attention_dim=text_width,
         attention_head_dim=8,
+        norm_num_groups=groups,
     )
     vae = AutoencoderKL(
         down_block_types=("DownEncoderBlock2D",) * 4,
         up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(128, 256, 512, 512),
+        block_out_channels=tuple(width // narrow for width in (128, 256, 512, 512)),
         layers_per_block=2,
         latent_channels=4,
+        norm_num_groups=groups,
         sample_size=512,
         scaling_factor=0.18215,
     )
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             vocab_size=49408,
-            hidden_size=768,
-            intermediate_size=3072,
+            hidden_size=text_width,
+            intermediate_size=4 * text_width,
             num_hidden_layers=12,
             num_attention_heads=12,
             max_position_embeddings=77,
-            projection_dim=768,
+            projection_dim=text_width,
             bos_token_id=512,
             eos_token_id=513,
             pad_token_id=513,
@@ -93,7 +102,7 @@ def build_sd15_shaped(folder: Path) -> Path:
         requires_safety_checker=False,
     )
     pipeline.save_pretrained(folder, safe_serialization=True)
-    marker.write_text(json.dumps({"version": VERSION}))
+    marker.write_text(json.dumps(built))
     return folder
 
 
