@@ -204,7 +204,11 @@ def family_of_checkpoint(path: Path) -> ModelFamily:
     return family
 
 
-def _architecture_of_checkpoint(path: Path) -> ModelFamily:
+def read_safetensors_header(path: Path) -> dict:
+    """The JSON header of a .safetensors file (tensor names, shapes, dtypes), without the weights.
+
+    Raises ValueError (or OSError) for a file that is not one.
+    """
     with path.open("rb") as handle:
         prefix = handle.read(8)
         if len(prefix) < 8:
@@ -215,7 +219,11 @@ def _architecture_of_checkpoint(path: Path) -> ModelFamily:
         header = json.loads(handle.read(length))
     if not isinstance(header, dict):
         raise ValueError("header is not a JSON object")
-    keys = header.keys()
+    return header
+
+
+def _architecture_of_checkpoint(path: Path) -> ModelFamily:
+    keys = read_safetensors_header(path).keys()
     if any(key.startswith("conditioner.embedders.1") for key in keys):
         return SDXL
     if any(key.startswith("cond_stage_model.model.") for key in keys):

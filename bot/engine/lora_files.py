@@ -7,12 +7,10 @@ DRAFT_LORA, by a Hugging Face repo id. Style presets carry `name:weight` lists (
 
 from __future__ import annotations
 
-import json
 import re
-import struct
 from pathlib import Path
 
-from bot.engine.family import ModelFamily
+from bot.engine.family import ModelFamily, read_safetensors_header
 
 __all__ = [
     "LORA_SUFFIX",
@@ -70,20 +68,6 @@ def lora_path(name: str, loras_dir: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def _header(path: Path) -> dict:
-    with path.open("rb") as handle:
-        prefix = handle.read(8)
-        if len(prefix) < 8:
-            raise ValueError("file too short")
-        (length,) = struct.unpack("<Q", prefix)
-        if length > 100_000_000:
-            raise ValueError("header size is implausible")
-        header = json.loads(handle.read(length))
-    if not isinstance(header, dict):
-        raise ValueError("header is not a JSON object")
-    return header
-
-
 def check_lora(name: str, loras_dir: Path, family: ModelFamily) -> Path:
     """The file of LoRA `name`, after checking it exists and fits `family`. Raises LoraProblem.
 
@@ -96,7 +80,7 @@ def check_lora(name: str, loras_dir: Path, family: ModelFamily) -> Path:
         listed = ", ".join(f"`{stem}`" for stem in known[:20]) or "none"
         raise LoraProblem(f"There is no LoRA `{name}` in {loras_dir.name}/ (there: {listed}).")
     try:
-        header = _header(path)
+        header = read_safetensors_header(path)
     except (OSError, ValueError, UnicodeDecodeError) as error:
         raise LoraProblem(f"`{name}` is not a readable .safetensors file ({error}).") from None
     shapes = {key: value.get("shape") for key, value in header.items() if isinstance(value, dict)}
