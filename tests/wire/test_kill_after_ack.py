@@ -10,19 +10,9 @@ import pytest
 
 from bot.discord.pending import RESUMED_TEXT
 from tests.wire.bot_process import running_bot
-from tests.wire.fake_discord import CHANNEL_ID, FakeDiscord
+from tests.wire.fake_discord import CHANNEL_ID
 
 SECONDS = 180
-
-
-@pytest.fixture
-async def fake_discord():
-    fake = FakeDiscord()
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
 
 
 def _is_post(request) -> bool:

@@ -1,4 +1,5 @@
-"""Wire-level smoke test: `python -m bot` as a subprocess against a local fake of Discord, whose\nrecorded request bodies are checked against Discord's OpenAPI description."""
+"""Wire-level smoke test: `python -m bot` as a subprocess against a local fake of Discord, whose
+recorded request bodies are checked against Discord's OpenAPI description."""
 
 from __future__ import annotations
 
@@ -10,19 +11,9 @@ from PIL import Image
 
 from tests.discord_spec import assert_valid_requests, operation_template
 from tests.wire.bot_process import TOKEN, running_bot
-from tests.wire.fake_discord import CHANNEL_ID, USER_ID, FakeDiscord
+from tests.wire.fake_discord import CHANNEL_ID, USER_ID
 
 SECONDS = 180
-
-
-@pytest.fixture
-async def fake_discord():
-    fake = FakeDiscord()
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
 
 
 def is_upload(request) -> bool:
