@@ -68,7 +68,8 @@ async def test_create_watch_upscale_favourite_archive_download(start_web, fake_o
         await page.press("#prompt", "Enter")
         card = page.locator("#feed article.result").first
         await page.wait_for_function(
-            "() => /^[1-9][0-9]?%$/.test(document.querySelector('#feed article .progress').textContent)"
+            # The card appears only when the POST has answered: until then there is nothing to read.
+            "() => /^[1-9][0-9]?%$/.test(document.querySelector('#feed article .progress')?.textContent ?? '')"
         )
         assert engine.held.is_set()
         engine.gate.set()
