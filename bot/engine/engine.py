@@ -346,7 +346,9 @@ class DiffusersEngine:
                 latents = tensors.get("latents")
                 # The tiny decoder renders the preview while it keeps within its time budget.
                 affordable = preview_decoder is not None and getattr(preview_decoder, "affordable", True)
-                render = partial(preview_decoder, latents) if affordable and latents is not None else None
+                render = (
+                    partial(preview_decoder.images, latents) if affordable and latents is not None else None
+                )
                 on_step(StepProgress(step=step, total=total, latents=latents, render=render))
             if request.stop < 100 and step >= total:
                 pipe._interrupt = True  # remaining steps are skipped; the current latents are decoded

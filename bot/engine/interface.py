@@ -7,6 +7,7 @@ new `Operation` member, a field or two on `GenerationInputs` and one branch in t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
@@ -75,6 +76,14 @@ class Engine(Protocol):
         on_step: StepCallback | None = None,
     ) -> GenerationResult:
         """Run `operation`; raise from `on_step` (JobCancelled) to stop between steps."""
+        ...
+
+    def txt2img_jobs(
+        self, requests: Sequence[GenerationRequest], on_step: StepCallback | None = None
+    ) -> list[GenerationResult]:
+        """Several jobs' txt2img in ONE call (batching across jobs), one result per request, each
+        the same as the job run alone; the requests must `shares_call`. `on_step` sees the latents
+        of all images, in request order."""
         ...
 
     def free_memory(self) -> None:

@@ -23,7 +23,13 @@ from PIL import Image
 from bot.engine.family import ModelFamily
 from bot.grid import render_grid
 
-__all__ = ["PREVIEW_LATENT_SIDE", "TinyPreviewDecoder", "find_preview_decoder", "latents_to_preview"]
+__all__ = [
+    "PREVIEW_LATENT_SIDE",
+    "TinyPreviewDecoder",
+    "find_preview_decoder",
+    "latents_to_images",
+    "latents_to_preview",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +42,19 @@ PREVIEW_BUDGET = 0.02
 _FOLDERS = {"sd1": ("taesd",), "sd2": ("taesd",), "sdxl": ("taesdxl",)}
 
 
-def latents_to_preview(latents: torch.Tensor, family: ModelFamily) -> Image.Image:
-    """A low-res picture of a batch of latents (a 2x2 grid for four images). No VAE, no weights."""
+def latents_to_images(latents: torch.Tensor, family: ModelFamily) -> list[Image.Image]:
+    """A low-res picture of each latent of a batch (one pixel per latent). No VAE, no weights."""
     factors = torch.tensor(family.latent_rgb, dtype=torch.float32)
     bias = torch.tensor(family.latent_rgb_bias, dtype=torch.float32)
     batch = latents.detach().to("cpu", torch.float32)
     rgb = torch.einsum("bchw,cr->bhwr", batch, factors) + bias
     pixels = ((rgb + 1.0) * 127.5).clamp(0, 255).to(torch.uint8).numpy()
-    images = [Image.fromarray(array, "RGB") for array in pixels]
-    return render_grid(images)
+    return [Image.fromarray(array, "RGB") for array in pixels]
+
+
+def latents_to_preview(latents: torch.Tensor, family: ModelFamily) -> Image.Image:
+    """A low-res picture of a batch of latents (a 2x2 grid for four images)."""
+    return render_grid(latents_to_images(latents, family))
 
 
 def find_preview_decoder(models_dir: Path, family: ModelFamily) -> Path | None:
@@ -84,6 +94,11 @@ class TinyPreviewDecoder:
 
     def __call__(self, latents: torch.Tensor) -> Image.Image:
         """The preview grid of `latents` (the pipeline's scaled latents, as TAESD expects them)."""
+        return render_grid(self.images(latents))
+
+    def images(self, latents: torch.Tensor) -> list[Image.Image]:
+        """One decoded picture per latent of the batch, in one decoder call (so one budget check
+        for a batch that holds several jobs)."""
         started = time.perf_counter()
         side = max(latents.shape[-2:])
         if side > self.side:
@@ -92,11 +107,11 @@ class TinyPreviewDecoder:
         with torch.inference_mode(), self._autocast():
             images = self.decoder.decode(latents.detach().to(self.device, dtype)).sample
         pixels = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
-        preview = render_grid([Image.fromarray(array, "RGB") for array in pixels.cpu().numpy()])
+        pictures = [Image.fromarray(array, "RGB") for array in pixels.cpu().numpy()]
         finished = time.perf_counter()
         self._keep_to_budget(finished - started, started)
         self._last_call = finished
-        return preview
+        return pictures
 
     def _keep_to_budget(self, seconds: float, started: float) -> None:
         if self._last_call is None:

@@ -114,9 +114,9 @@ class StepProgress:
     total: int
     # Latents of the batch at this step (a torch tensor); turn into a picture with preview.py.
     latents: Any = None
-    # The engine's own preview of these latents (a tiny VAE decoder), when it has one; called only
-    # when a preview is wanted.
-    render: Callable[[], Image.Image] | None = None
+    # The engine's own pictures of these latents (a tiny VAE decoder), one per image of the batch,
+    # when it has one; called only when a preview is wanted.
+    render: Callable[[], list[Image.Image]] | None = None
 
 
 # Called on the worker thread after each step. Raise (e.g. JobCancelled) to stop the job.

@@ -21,6 +21,7 @@ from PIL import Image
 from bot.engine.family import ModelFamily
 from bot.engine.interface import NO_INPUTS, Engine, GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult, JobCancelled, StepCallback, StepProgress
+from bot.grid import render_grid
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ class WorkProgress:
     step: int
     total: int
     preview: Image.Image | None = None
+    # A batched call's previews of `WorkOrder.companions`, in order (each job sees its own images).
+    companions: tuple[Image.Image | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,23 +134,37 @@ class _StepWatcher:
         if now - self._last_emit < self._order.progress_interval:
             return
         self._last_emit = now
-        self._emit(WorkProgress(progress.step, progress.total, self._preview(progress)))
+        first, *others = self._previews(progress)
+        self._emit(WorkProgress(progress.step, progress.total, first, tuple(others)))
 
-    def _preview(self, progress: StepProgress) -> Image.Image | None:
+    def _previews(self, progress: StepProgress) -> list[Image.Image | None]:
+        """One preview grid per job of the call: the order's, then each companion's."""
+        sizes = [
+            self._order.request.batch_size,
+            *(request.batch_size for _, request in self._order.companions),
+        ]
         latents = progress.latents
         if not self._order.previews or latents is None or self._preview_broken:
-            return None
+            return [None] * len(sizes)
         try:
             if progress.render is not None:  # the engine's tiny VAE decoder (TAESD)
-                return progress.render()
-            from bot.engine.preview import latents_to_preview
+                pictures = progress.render()
+            else:
+                from bot.engine.preview import latents_to_images
 
-            return latents_to_preview(latents, self._family)
+                pictures = latents_to_images(latents, self._family)
+            if len(pictures) != sum(sizes):
+                raise ValueError(f"{len(pictures)} preview pictures for {sum(sizes)} images")
+            grids, start = [], 0
+            for size in sizes:
+                grids.append(render_grid(pictures[start : start + size]))
+                start += size
+            return grids
         except Exception:
             # A preview is a nicety: never let it fail the job.
             log.exception("progress preview failed; continuing without previews")
             self._preview_broken = True
-            return None
+            return [None] * len(sizes)
 
 
 def run_order(
@@ -168,7 +185,7 @@ def run_order(
         try:
             if order.companions:
                 requests = [order.request, *(request for _, request in order.companions)]
-                first, *others = engine.txt2img_jobs(requests, watcher)  # type: ignore[attr-defined]
+                first, *others = engine.txt2img_jobs(requests, watcher)
                 return WorkDone(first, elapsed(), tuple(others))
             result = _call(engine, order, order.request, watcher)
         except Exception as error:

@@ -116,6 +116,9 @@ class JobService:
         # (companion id → lead id), cancels asked of jobs in a batch, and jobs to run alone (their
         # batch failed).
         self._riding: dict[str, str] = {}
+        # Lead id → every job of its call, while it runs; jobs cancelled out of a running batch.
+        self._batches: dict[str, tuple[Job, ...]] = {}
+        self._dropped: set[str] = set()
         self._cancel_asked: set[str] = set()
         self._alone: set[str] = set()
 
@@ -301,8 +304,22 @@ class JobService:
         if job is None or (user_id is not None and job.user_id != user_id):
             return False
         if job.status is JobStatus.RUNNING:
+            if job_id in self._dropped:
+                return True
             self._cancel_asked.add(job_id)
-            self.backend.cancel(self._riding.get(job_id, job_id))  # a batch stops as a whole
+            lead = self._riding.get(job_id, job_id)
+            others = [
+                member
+                for member in self._batches.get(lead, ())
+                if member.id != job_id and member.id not in self._dropped
+            ]
+            if others:
+                # Batching across jobs: the call goes on for the others; this job ends now and its
+                # images are dropped when the call returns.
+                self._dropped.add(job_id)
+                await self._record_outcome(job, JobStatus.CANCELLED, "Cancelled.", 0.0)
+            else:
+                self.backend.cancel(lead)  # stops at the next step; the outcome comes from the backend
             return True
         self._queue.remove(job_id)
         await self._record_outcome(job, JobStatus.CANCELLED, "Cancelled.", 0.0)
@@ -478,6 +495,8 @@ class JobService:
                 continue
             job = self._active[ticket.job_id]
             companions = self._companions(job)
+            if companions:
+                self._batches[job.id] = (job, *companions)
             for member in (job, *companions):
                 member.status = JobStatus.RUNNING  # from now on a cancel goes to the backend
             self._run_finished.clear()
@@ -518,7 +537,7 @@ class JobService:
             except Exception as error:
                 log.exception("job %s failed outside the engine", job.id)
                 for member in (job, *(companions or [])):
-                    if member.status.is_terminal:
+                    if member.status.is_terminal or member.id in self._dropped:
                         continue
                     try:
                         await self._record_outcome(
@@ -529,9 +548,11 @@ class JobService:
                         log.exception("could not record the failure of job %s", member.id)
                         self._active.pop(member.id, None)
         finally:
+            self._batches.pop(job.id, None)
             for member in (job, *(companions or [])):
                 self._riding.pop(member.id, None)
                 self._cancel_asked.discard(member.id)
+                self._dropped.discard(member.id)
             self._in_flight.pop(job.id, None)
             if not self._in_flight:
                 self._run_finished.set()
@@ -539,6 +560,8 @@ class JobService:
 
     async def _run(self, job: Job, companions: list[Job]) -> None:
         for member in (job, *companions):
+            if member.id in self._dropped:
+                continue  # cancelled out of its batch before the call began
             member.status = JobStatus.RUNNING
             member.started_at = time.time()
             member.attempts += 1
@@ -555,16 +578,19 @@ class JobService:
             request=request,
             inputs=inputs,
             timeout=self.settings.job_timeout,
-            # A batch's latents hold every job's images: its progress comes without previews.
-            previews=self.previews and not companions,
+            previews=self.previews,
             progress_interval=self.settings.progress_interval,
             companions=tuple((member.id, member.generation_request) for member in companions),
         )
         async for event in self.backend.submit(order):
             if isinstance(event, WorkProgress):
-                for member in (job, *companions):
-                    self._progress(member.id, event)
-            elif isinstance(event, WorkDone):
+                previews = (event.preview, *event.companions) if companions else (event.preview,)
+                for member, preview in zip((job, *companions), previews, strict=False):
+                    if member.id not in self._dropped:
+                        self._progress(member.id, event.step, event.total, preview)
+                continue
+            self._batches.pop(job.id, None)  # the call is over: a cancel from now on changes nothing
+            if isinstance(event, WorkDone):
                 await self._store_batch(job, companions, request, operation, event)
             elif isinstance(event, WorkFailed) and companions:
                 await self._batch_failed([job, *companions], event)
@@ -591,6 +617,8 @@ class JobService:
         results = [done.result, *done.companions]
         images = sum(len(result.images) for result in results) or 1
         for member, result in zip([job, *companions], results, strict=True):
+            if member.id in self._dropped:
+                continue  # cancelled while its batch ran: its images are dropped
             share = WorkDone(result, done.gpu_seconds * len(result.images) / images)
             await self._store_result(member, member.generation_request, operation, share)
 
@@ -598,6 +626,8 @@ class JobService:
         """A batched call stopped: the jobs whose cancel stopped it are cancelled; the others go
         back first in their users' lanes and run alone (a failing prompt then fails only itself)."""
         for job in jobs:
+            if job.id in self._dropped:
+                continue  # cancelled out of the batch already
             if failed.reason == "cancelled" and self._interrupted:
                 await self.repository.mark_queued(job.id)
                 job.status = JobStatus.QUEUED
@@ -626,12 +656,12 @@ class JobService:
         self._queue.push(self._ticket(job), front=True)
         self._announce_positions()
 
-    def _progress(self, job_id: str, event: WorkProgress) -> None:
+    def _progress(self, job_id: str, step: int, total: int, preview: Image.Image | None) -> None:
         now = time.monotonic()
         if now - self._last_progress.get(job_id, -float("inf")) < self.settings.progress_interval:
             return
         self._last_progress[job_id] = now
-        progress = Progress(event.step, event.total, event.preview)
+        progress = Progress(step, total, preview)
         self._latest_progress[job_id] = progress
         self._emit(job_id, progress)
 

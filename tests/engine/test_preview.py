@@ -15,6 +15,7 @@ from bot.engine.family import SDXL, TINY
 from bot.engine.interface import Operation
 from bot.engine.preview import TinyPreviewDecoder, find_preview_decoder
 from bot.engine.request import GenerationRequest, StepProgress
+from bot.grid import render_grid
 from bot.jobs.execution import WorkDone, WorkOrder, run_order
 
 
@@ -72,7 +73,9 @@ def test_previews_come_from_the_tiny_decoder_when_present(taesd_engine, monkeypa
     seen: list[StepProgress] = []
     taesd_engine.txt2img(replace(REQUEST, steps=1), seen.append)
     assert seen[0].render is not None
-    assert seen[0].render().tobytes() == taesd_engine.preview_decoder(seen[0].latents).tobytes()
+    pictures = seen[0].render()
+    assert len(pictures) == REQUEST.batch_size
+    assert render_grid(pictures).tobytes() == taesd_engine.preview_decoder(seen[0].latents).tobytes()
 
 
 def test_previews_fall_back_to_the_latent_projection(tiny_engine):
@@ -87,7 +90,7 @@ def test_a_failing_decoder_leaves_the_job_alone(taesd_engine, monkeypatch: pytes
     def broken(latents):
         raise RuntimeError("decoder exploded")
 
-    monkeypatch.setattr(taesd_engine, "preview_decoder", broken)
+    monkeypatch.setattr(taesd_engine.preview_decoder, "images", broken)
     assert _previews(taesd_engine) == [None, None]
 
 

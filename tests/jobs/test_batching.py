@@ -114,28 +114,69 @@ async def test_max_batch_images_4_means_no_batching(tmp_path: Path) -> None:
     assert [call.request.prompt for call in engine.calls] == ["p1", "p2"]
 
 
-async def test_cancelling_one_job_of_a_batch_keeps_the_others(tmp_path: Path) -> None:
-    """A cancel stops the shared call; the cancelled job ends Cancelled, the other runs again alone."""
+async def _run_batch_and_cancel(
+    tmp_path: Path, cancel: list[str]
+) -> tuple[BatchingFakeEngine, dict[str, Any]]:
+    """Jobs a and b share one held call; the jobs named in `cancel` are cancelled mid-call, then
+    the call is let go. The outcome of each job, by name."""
     engine = batching_engine()
     engine.hold = True
     service = await open_service(tmp_path, engine, "8")
     try:
-        a = await service.submit(imagine(1, "a", request=make_request("a", seed=10, steps=20)))
-        b = await service.submit(imagine(2, "b", request=make_request("b", seed=20, steps=20)))
+        jobs = {
+            name: await service.submit(imagine(n, name, request=make_request(name, seed=seed, steps=20)))
+            for n, (name, seed) in enumerate((("a", 10), ("b", 20)), start=1)
+        }
         await service.start()
         await asyncio.to_thread(engine.holding.wait, 10)
         assert engine.batches == [["a", "b"]]
-        assert await service.cancel(b.id)
+        for name in cancel:
+            assert await service.cancel(jobs[name].id)
+        # A job cancelled out of a running batch ends at once, while the call still runs.
+        if len(cancel) < 2:
+            assert isinstance(await outcome(service, jobs[cancel[0]].id), Cancelled)
         engine.hold = False
         engine.release.set()
-        assert isinstance(await outcome(service, b.id), Cancelled)
-        finished = await outcome(service, a.id)
+        outcomes = {name: await outcome(service, job.id) for name, job in jobs.items()}
+        rows = {name: await service.repository.get_job(job.id) for name, job in jobs.items()}
+        b_image = await service.repository.get_image(jobs["b"].id, 0)
     finally:
         await close(service)
+    return engine, {"outcomes": outcomes, "rows": rows, "b_image": b_image}
+
+
+async def test_cancelling_one_job_of_a_batch_lets_the_call_finish_for_the_other(tmp_path: Path) -> None:
+    """b is cancelled mid-call: b ends Cancelled at once; a's images come from the same call (no
+    restart, one attempt); b's images are dropped."""
+    engine, seen = await _run_batch_and_cancel(tmp_path, ["b"])
+    assert isinstance(seen["outcomes"]["b"], Cancelled)
+    finished = seen["outcomes"]["a"]
     assert isinstance(finished, Finished)
     assert [image.seed for image in finished.images] == [10, 11, 12, 13]
-    assert engine.batches == [["a", "b"]]  # a ran again alone, not in a new batch
-    assert [call.request.prompt for call in engine.calls if call.operation == "txt2img"] == ["a"]
+    assert engine.batches == [["a", "b"]]
+    assert [call.request.prompt for call in engine.calls if call.operation == "txt2img"] == []
+    assert engine.steps_by_prompt["a | b"] == 20  # the call ran to its end, once
+    assert seen["rows"]["a"].attempts == 1
+    assert seen["rows"]["b"].status.value == "cancelled"
+    assert seen["b_image"] is None  # no image row for the dropped images
+
+
+async def test_cancelling_the_lead_of_a_batch_keeps_its_companion(tmp_path: Path) -> None:
+    """The call is the lead's (the order carries its id): cancelling it still leaves b's images."""
+    engine, seen = await _run_batch_and_cancel(tmp_path, ["a"])
+    assert engine.steps_by_prompt["a | b"] == 20
+    assert isinstance(seen["outcomes"]["a"], Cancelled)
+    finished = seen["outcomes"]["b"]
+    assert isinstance(finished, Finished)
+    assert [image.seed for image in finished.images] == [20, 21, 22, 23]
+    assert seen["rows"]["b"].attempts == 1
+
+
+async def test_cancelling_every_job_of_a_batch_stops_the_call(tmp_path: Path) -> None:
+    engine, seen = await _run_batch_and_cancel(tmp_path, ["a", "b"])
+    assert all(isinstance(event, Cancelled) for event in seen["outcomes"].values())
+    assert engine.steps_by_prompt["a | b"] < 20  # stopped at the next step, not run to the end
+    assert [call.operation for call in engine.calls] == ["batch"]  # and nothing ran again alone
 
 
 def largest_difference(a: Image.Image, b: Image.Image) -> float:
@@ -187,3 +228,41 @@ async def test_batched_jobs_on_the_tiny_model_match_the_same_jobs_run_alone(
         for stored, reference in zip(finished.images, alone.images, strict=True):
             with Image.open(stored.path) as picture:
                 assert largest_difference(picture.convert("RGB"), reference) <= 1.0
+
+
+async def test_each_job_of_a_batch_sees_the_preview_of_its_own_images(tmp_path: Path, tiny_engine) -> None:
+    """Progress previews of a batched call are split per job: each job's 2x2 preview is its own
+    four images at that step (as if it ran alone), not the other job's and not all eight."""
+    from bot.engine.preview import latents_to_preview
+    from bot.engine.request import StepProgress
+
+    counting = CountingEngine(tiny_engine)
+    service = await open_service(tmp_path, counting, "8")
+    requests = [
+        GenerationRequest(prompt="a red fox in the snow", width=64, height=64, seed=5, steps=2),
+        GenerationRequest(prompt="a lighthouse at dusk", width=64, height=64, seed=900, steps=2),
+    ]
+    try:
+        jobs = [
+            await service.submit(imagine(n, r.prompt, request=r)) for n, r in enumerate(requests, start=1)
+        ]
+        followers = [asyncio.create_task(follow(service, job.id)) for job in jobs]
+        await service.start()
+        events = await asyncio.gather(*followers)
+    finally:
+        await close(service)
+    assert counting.batched_calls == 1
+    for request, job_events in zip(requests, events, strict=True):
+        previews = [event.preview for event in job_events if isinstance(event, Progress)]
+        assert previews and all(preview is not None for preview in previews)
+        # The job alone, its preview made at each step (the latents tensor lives on after the step).
+        alone: list[Image.Image] = []
+
+        def watch(progress: StepProgress, alone: list[Image.Image] = alone) -> None:
+            alone.append(latents_to_preview(progress.latents, tiny_engine.family))
+
+        tiny_engine.generate(Operation.TXT2IMG, request, NO_INPUTS, watch)
+        assert [preview.size for preview in previews] == [picture.size for picture in alone]  # 2x2, not 8
+        assert all(largest_difference(a, b) <= 2.0 for a, b in zip(previews, alone, strict=True))
+    first, second = ([e.preview for e in job_events if isinstance(e, Progress)][-1] for job_events in events)
+    assert largest_difference(first, second) > 10
