@@ -119,3 +119,67 @@ async def test_same_seed_gives_the_same_pixels_as_the_engine_itself(
     for image, reference in zip(finished.images, expected.images, strict=True):
         with Image.open(image.path) as stored:
             assert stored.convert("RGB").tobytes() == reference.tobytes()
+
+
+class RecordingBackend(SharedBackend):
+    """A backend that keeps the work orders it is given; it starts and stops the thread backend
+    (the test's own) but not the session's Ray backend (lent)."""
+
+    def __init__(self, backend: Any) -> None:
+        self.owned = not isinstance(backend, SharedBackend)
+        super().__init__(backend.inner if isinstance(backend, SharedBackend) else backend)
+        self.orders: list[Any] = []
+
+    async def start(self) -> None:
+        if self.owned:
+            await self.inner.start()
+
+    async def stop(self) -> None:
+        if self.owned:
+            await self.inner.stop()
+
+    def submit(self, order: Any) -> Any:
+        self.orders.append(order)
+        return self.inner.submit(order)
+
+
+async def test_batched_jobs_get_their_own_previews_and_pixels(
+    backend: Any, tmp_path: Path, tiny_engine: Any
+) -> None:
+    """MAX_BATCH_IMAGES=8: two waiting jobs share one call on either backend (a Ray replica runs
+    the batch like the thread does); each job gets previews of its own grid, and its images match
+    the job run alone."""
+    from PIL import Image
+
+    from tests.jobs.test_batching import largest_difference
+
+    recording = RecordingBackend(backend)
+    settings = make_settings(tmp_path / "data", MAX_BATCH_IMAGES="8")
+    repository = await Repository.open(settings.database_path, settings.images_dir)
+    service = JobService(settings, repository, recording)
+    try:
+        jobs = [
+            await service.submit(job("a red fox in the snow", user=1, seed=11, steps=2)),
+            await service.submit(job("a lighthouse at dusk", user=2, seed=22, steps=2)),
+        ]
+        followers = [asyncio.create_task(_events(service, item.id)) for item in jobs]
+        await service.start()
+        events = await asyncio.gather(*followers)
+    finally:
+        await service.stop(grace=0)
+        await repository.close()
+    assert [len(order.companions) for order in recording.orders] == [1]
+    for item, item_events in zip(jobs, events, strict=True):
+        previews = [event.preview for event in item_events if isinstance(event, Progress)]
+        assert previews and all(preview is not None and preview.size == (16, 16) for preview in previews)
+        finished = item_events[-1]
+        assert isinstance(finished, Finished)
+        alone = tiny_engine.generate(Operation.TXT2IMG, item.generation_request, NO_INPUTS, None)
+        assert [image.seed for image in finished.images] == alone.seeds
+        for image, reference in zip(finished.images, alone.images, strict=True):
+            with Image.open(image.path) as stored:
+                assert largest_difference(stored.convert("RGB"), reference) <= 1.0
+
+
+async def _events(service: JobService, job_id: str) -> list[Any]:
+    return [event async for event in service.subscribe(job_id)]
