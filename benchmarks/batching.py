@@ -13,6 +13,9 @@ by one is `txt2img` per job. Batching across jobs should be on by default only w
 clearly above 1.
 
     python benchmarks/batching.py [--size 128] [--steps 8] [--jobs 2] [--repeats 2] [--threads 2]
+    python benchmarks/batching.py --model full --size 512 --steps 4 --repeats 1 --models /tmp/m
+
+`--model full` adds SD 1.5's own shape (full widths, 4 GB in fp32; built once into --models).
 
 Not a test: it prints a table.
 """
@@ -95,7 +98,14 @@ def main() -> None:
     parser.add_argument(
         "--models", type=Path, default=None, help="where to build the models (default: a temp dir)"
     )
+    parser.add_argument(
+        "--model",
+        action="append",
+        choices=("tiny", "narrow", "full"),
+        help="which models to measure (repeatable; default: tiny and narrow)",
+    )
     args = parser.parse_args()
+    chosen = args.model or ["tiny", "narrow"]
     if not 1 <= args.jobs <= 4:
         parser.error("--jobs must be 1..4")
     import torch
@@ -111,15 +121,20 @@ def main() -> None:
         print(
             f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
             f"{torch.__version__}, {args.threads} threads, {args.size}px, {args.steps} steps, "
-            f"{args.jobs} jobs of 4 images, load {os.getloadavg()[0]:.1f}"
+            f"{args.jobs} jobs of 4 images, {args.repeats} ABBA repeats, load {os.getloadavg()[0]:.1f}"
         )
         print("| model | one by one (img/s) | batched (img/s) | batched ÷ one by one |")
         print("|---|---|---|---|")
-        for name, folder in (
-            ("tiny", build_tiny_model(models / "tiny-sd")),
-            ("narrow SD 1.x", build_sd15_shaped(models / "narrow-sd1", narrow=4)),
-        ):
-            figures = measure(_engine(folder, data), args)
+        builders = {
+            "tiny": ("tiny", lambda: build_tiny_model(models / "tiny-sd")),
+            "narrow": ("narrow SD 1.x", lambda: build_sd15_shaped(models / "narrow-sd1", narrow=4)),
+            "full": ("SD 1.5-shaped", lambda: build_sd15_shaped(models / "sd15-shaped")),
+        }
+        for choice in chosen:
+            name, build = builders[choice]
+            engine = _engine(build(), data)
+            figures = measure(engine, args)
+            del engine
             print(
                 f"| {name} | {figures['one_by_one']:.2f} | {figures['batched']:.2f} | {figures['ratio']:.2f} |",
                 flush=True,
