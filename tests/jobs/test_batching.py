@@ -203,25 +203,36 @@ class CountingEngine:
         self.engine.free_memory()
 
 
-async def test_batched_jobs_on_the_tiny_model_match_the_same_jobs_run_alone(
-    tmp_path: Path, tiny_engine
-) -> None:
+async def _two_tiny_jobs_batched(
+    tmp_path: Path, tiny_engine: Any, *, steps: int
+) -> tuple[list[GenerationRequest], list[list[Any]]]:
+    """Two 64 px jobs on the tiny model through a service with MAX_BATCH_IMAGES=8 (one batched
+    call, checked): their requests and each job's events."""
     counting = CountingEngine(tiny_engine)
     service = await open_service(tmp_path, counting, "8")
     requests = [
-        GenerationRequest(prompt="a red fox in the snow", width=64, height=64, seed=5, steps=3),
-        GenerationRequest(prompt="a lighthouse at dusk", width=64, height=64, seed=900, steps=3),
+        GenerationRequest(prompt="a red fox in the snow", width=64, height=64, seed=5, steps=steps),
+        GenerationRequest(prompt="a lighthouse at dusk", width=64, height=64, seed=900, steps=steps),
     ]
     try:
         jobs = [
             await service.submit(imagine(n, r.prompt, request=r)) for n, r in enumerate(requests, start=1)
         ]
+        followers = [asyncio.create_task(follow(service, job.id)) for job in jobs]
         await service.start()
-        events = [await outcome(service, job.id) for job in jobs]
+        events = await asyncio.gather(*followers)
     finally:
         await close(service)
     assert counting.batched_calls == 1
-    for request, finished in zip(requests, events, strict=True):
+    return requests, list(events)
+
+
+async def test_batched_jobs_on_the_tiny_model_match_the_same_jobs_run_alone(
+    tmp_path: Path, tiny_engine
+) -> None:
+    requests, histories = await _two_tiny_jobs_batched(tmp_path, tiny_engine, steps=3)
+    for request, history in zip(requests, histories, strict=True):
+        finished = history[-1]
         assert isinstance(finished, Finished)
         alone = tiny_engine.generate(Operation.TXT2IMG, request, NO_INPUTS, None)
         assert [image.seed for image in finished.images] == alone.seeds
@@ -236,22 +247,7 @@ async def test_each_job_of_a_batch_sees_the_preview_of_its_own_images(tmp_path: 
     from bot.engine.preview import latents_to_preview
     from bot.engine.request import StepProgress
 
-    counting = CountingEngine(tiny_engine)
-    service = await open_service(tmp_path, counting, "8")
-    requests = [
-        GenerationRequest(prompt="a red fox in the snow", width=64, height=64, seed=5, steps=2),
-        GenerationRequest(prompt="a lighthouse at dusk", width=64, height=64, seed=900, steps=2),
-    ]
-    try:
-        jobs = [
-            await service.submit(imagine(n, r.prompt, request=r)) for n, r in enumerate(requests, start=1)
-        ]
-        followers = [asyncio.create_task(follow(service, job.id)) for job in jobs]
-        await service.start()
-        events = await asyncio.gather(*followers)
-    finally:
-        await close(service)
-    assert counting.batched_calls == 1
+    requests, events = await _two_tiny_jobs_batched(tmp_path, tiny_engine, steps=2)
     for request, job_events in zip(requests, events, strict=True):
         previews = [event.preview for event in job_events if isinstance(event, Progress)]
         assert previews and all(preview is not None for preview in previews)
