@@ -15,7 +15,8 @@ clearly above 1.
     python benchmarks/batching.py [--size 128] [--steps 8] [--jobs 2] [--repeats 2] [--threads 2]
     python benchmarks/batching.py --model full --size 512 --steps 4 --repeats 1 --models /tmp/m
 
-`--model full` adds SD 1.5's own shape (full widths, 4 GB in fp32; built once into --models).
+`--model full` adds SD 1.5's own shape (full widths, 4 GB in fp32; built once into --models);
+`--device cuda` measures a GPU (the operator's question: is MAX_BATCH_IMAGES=8 worth it there?).
 
 Not a test: it prints a table.
 """
@@ -38,7 +39,7 @@ if str(ROOT) not in sys.path:
 PROMPTS = ("a lighthouse at dusk, dramatic clouds", "a red fox in the snow")
 
 
-def _engine(model_dir: Path, data_dir: Path):
+def _engine(model_dir: Path, data_dir: Path, device: str):
     from bot.config import Config
     from bot.engine.loader import load_engine
 
@@ -47,7 +48,7 @@ def _engine(model_dir: Path, data_dir: Path):
             "MODEL": str(model_dir),
             "MODELS_DIR": str(model_dir.parent),
             "DATA_DIR": str(data_dir),
-            "DEVICE": "cpu",
+            "DEVICE": device,
         }
     )
     return load_engine(settings)
@@ -85,6 +86,13 @@ def measure(engine, args: argparse.Namespace) -> dict[str, float]:
             times[run.__name__].append(run())
     batched_ips = images / statistics.median(times["batched"])
     alone_ips = images / statistics.median(times["one_by_one"])
+    print(
+        "# seconds per run, in order of the runs: batched "
+        + ", ".join(f"{t:.1f}" for t in times["batched"])
+        + "; one by one "
+        + ", ".join(f"{t:.1f}" for t in times["one_by_one"]),
+        flush=True,
+    )
     return {"batched": batched_ips, "one_by_one": alone_ips, "ratio": batched_ips / alone_ips}
 
 
@@ -98,6 +106,7 @@ def main() -> None:
     parser.add_argument(
         "--models", type=Path, default=None, help="where to build the models (default: a temp dir)"
     )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps (as the DEVICE setting)")
     parser.add_argument(
         "--model",
         action="append",
@@ -132,7 +141,7 @@ def main() -> None:
         }
         for choice in chosen:
             name, build = builders[choice]
-            engine = _engine(build(), data)
+            engine = _engine(build(), data, args.device)
             figures = measure(engine, args)
             del engine
             print(
