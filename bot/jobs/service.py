@@ -718,6 +718,11 @@ class JobService:
             try:
                 if result.details:  # describe/shorten results, the method a reference job used
                     job.meta = {**job.meta, "result": result.details}
+                if result.nsfw is not None:
+                    # The GPU worker's NSFW verdicts, stored before the job is done: every front
+                    # applies the policy from them (bot/governance/nsfw.py); nothing re-screens.
+                    job.meta = {**job.meta, "nsfw": list(result.nsfw)}
+                if result.details or result.nsfw is not None:
                     await self.repository.set_meta(job.id, job.meta)
                 paths = (
                     await asyncio.to_thread(save_result, folder, request, result, extra)
