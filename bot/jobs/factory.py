@@ -1,6 +1,7 @@
 """Build the production job service: SQLite under DATA_DIR, the backend chosen by `BACKEND`
 (the in-process GPU worker thread, or GPU replicas run by Ray Serve), the model pool (MODEL
-plus MODEL_ALIASES loaded on demand) and, with NSFW_FILTER on, the NSFW checker in each worker. Used by the bot and the CLI alike."""
+plus MODEL_ALIASES loaded on demand) and, with NSFW_FILTER on, the NSFW checker in each worker.
+Used by the bot and the CLI alike."""
 
 from __future__ import annotations
 

@@ -97,6 +97,22 @@ async def test_without_a_checker_nothing_is_stored(tmp_path: Path) -> None:
     assert "nsfw" not in stored.meta
 
 
+async def test_a_rerun_without_a_check_keeps_no_verdicts_of_an_earlier_run(tmp_path: Path) -> None:
+    """A job that already holds verdicts (from a run interrupted before it was done) and is then
+    finished by a worker whose check fails keeps none: stale verdicts never outlive their run."""
+    service = await open_service(
+        make_settings(tmp_path / "data"), FakeEngine(), lambda: FakeChecker(broken=True)
+    )
+    try:
+        await service.start()
+        job = await service.submit(imagine(meta={"nsfw": [False] * 4}))
+        assert isinstance(await outcome(service, job.id), Finished)
+        stored = await service.repository.get_job(job.id)
+    finally:
+        await close(service)
+    assert "nsfw" not in stored.meta
+
+
 async def test_each_job_of_a_batched_call_gets_its_own_verdicts(tmp_path: Path) -> None:
     """MAX_BATCH_IMAGES=8: one check for both jobs' eight images; image 6 (job b's #2) is b's alone."""
     checker = FakeChecker({5})
