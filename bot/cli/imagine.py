@@ -45,6 +45,7 @@ def execute(args: argparse.Namespace, settings: Config) -> int:
 
 
 async def _run(prompt: str, output: Path, settings: Config) -> int:
+    from bot.governance.nsfw import NsfwPolicy
     from bot.jobs.events import Failed, Finished, Progress
     from bot.jobs.factory import make_backend
     from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
@@ -58,6 +59,7 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
     # One CLI run is one user's burst: let all of its jobs wait at once.
     local = replace(settings, max_jobs_per_user=max(settings.max_jobs_per_user, 40))
     service = JobService(local, repository, backend)
+    nsfw = NsfwPolicy.from_settings(settings)
     destinations: dict[str, Path] = {}
 
     async def copy_to_output(job: Job, images: list[JobImage]) -> None:
@@ -67,6 +69,19 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
             return
         source = service.grid_path(job.id) if len(images) > 1 else images[0].path
         destination.parent.mkdir(parents=True, exist_ok=True)
+        flagged = nsfw.flagged(job, len(images))
+        if any(flagged):
+            # NSFW_FILTER: the output shows flagged images blurred or blanked, as the web does.
+            ordered = [image.path for image in sorted(images, key=lambda image: image.index)]
+            picture = await asyncio.to_thread(nsfw.covered_picture, ordered, flagged)
+            await asyncio.to_thread(picture.save, destination, format="PNG")
+            numbers = ", ".join(f"#{n}" for n, flag in enumerate(flagged, start=1) if flag)
+            print(
+                f"{destination}: image {numbers} covered (NSFW_FILTER={nsfw.mode.value}); "
+                f"the originals stay in {service.job_folder(job.id)}",
+                file=sys.stderr,
+            )
+            return
         await asyncio.to_thread(shutil.copyfile, source, destination)
 
     service.add_delivery_handler(copy_to_output, name="cli-output")

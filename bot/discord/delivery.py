@@ -40,7 +40,7 @@ from bot.discord.web_buttons import add_web_row
 from bot.engine.references import FALLBACK_METHOD
 from bot.errors import InvalidParameter, JobNotFound, UserFacingError
 from bot.governance.admission import Place
-from bot.governance.nsfw import BLOCKED_NOTICE, ImageScreen, NsfwFilter, hide_flagged
+from bot.governance.nsfw import BLOCKED_NOTICE, NsfwPolicy, hide_flagged
 from bot.jobs.events import Progress, Queued, Stalled, Started
 from bot.jobs.image_jobs import TEXT_KINDS
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
@@ -123,8 +123,8 @@ class JobFront:
         # Edits of one channel at most every second (or PROGRESS_INTERVAL, if shorter).
         self.edits = EditPacer(channel_interval=min(1.0, settings.progress_interval))
         self._posting: dict[str, asyncio.Event] = {}
-        # NSFW_FILTER / NSFW_MODEL; tests put a screen with a fake checker here.
-        self.screen = ImageScreen.from_settings(settings)
+        # NSFW_FILTER, applied to the verdicts the GPU worker stored with each job (no model here).
+        self.nsfw = NsfwPolicy.from_settings(settings)
 
     def register(self) -> None:
         self.jobs.add_delivery_handler(self.deliver)
@@ -283,15 +283,16 @@ class JobFront:
 
     async def result_post(self, job: Job, images: list[JobImage]) -> ResultPost:
         """The message of a finished job (delivery, `/show`): text, grid or image, buttons, with
-        the NSFW screen applied (spoilered, or blocked images blanked or left out)."""
+        the NSFW policy applied to the stored verdicts (spoilered, or blocked images blanked or
+        left out)."""
         content = result_content(job.kind.value, job.prompt, job.user_id, mode=job.mode, speed=job.speed)
         if (job.meta.get("result") or {}).get("method") == FALLBACK_METHOD:
             # Said before the speed, so the message still ends like every result: `(fast)`.
             content = f"{content.removesuffix(f' ({job.speed})')} · mixed by {FALLBACK_METHOD} ({job.speed})"
         images = sorted(images, key=lambda item: item.index)
-        flagged = await self.flagged(job, images)
-        stem = f"SPOILER_{job.id}" if any(flagged) and self.screen.mode is NsfwFilter.SPOILER else job.id
-        blocked = any(flagged) and self.screen.mode is NsfwFilter.BLOCK
+        flagged = self.flagged(job, images)
+        stem = f"SPOILER_{job.id}" if self.nsfw.spoilers(flagged) else job.id
+        blocked = self.nsfw.blocks(flagged)
         picture: Image.Image | None
         view: discord.ui.View | None
         if job.kind in GRID_KINDS and len(images) > 1:
@@ -411,41 +412,22 @@ class JobFront:
         if image is None:
             raise JobNotFound(f"Image #{index} of job `{job.id}` is no longer stored.")
         content = single_image_content(job.prompt, index, user_id)
-        flagged = (await self.flagged(job, await self.jobs.repository.get_images(job.id)))[index - 1]
+        flagged = self.flagged(job, await self.jobs.repository.get_images(job.id))[index - 1 : index]
         picture: Image.Image | None = await asyncio.to_thread(_open, image.path)
         stem, view = f"{job.id}_{index}", single_view(job.id, index, square=image.width == image.height)
         add_web_row(view, self.settings, job.id, single_index=index)
-        if flagged and self.screen.mode is NsfwFilter.SPOILER:
+        if self.nsfw.spoilers(flagged):
             stem = f"SPOILER_{stem}"
-        elif flagged:
+        elif self.nsfw.blocks(flagged):
             content, picture, view = f"{content}\n{BLOCKED_NOTICE}", None, None
         message = await self.send_image(channel, content, picture, limit, stem, view)
         await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, f"image-{index}")
         return message
 
-    async def flagged(self, job: Job, images: list[JobImage]) -> list[bool]:
-        """The NSFW verdict of each image of `job` (by index), checked once and kept in its meta.
-
-        All False with the filter off. If the checker fails, every image counts as flagged
-        (and is checked again next time): a broken filter must not let images through.
-        """
-        if not self.screen.active:
-            return [False] * len(images)
-        stored = job.meta.get("nsfw")
-        if isinstance(stored, list) and len(stored) == len(images):
-            return [bool(flag) for flag in stored]
-        ordered = sorted(images, key=lambda item: item.index)
-        try:
-            pictures = await asyncio.to_thread(lambda: [_open(image.path) for image in ordered])
-            verdicts = await asyncio.to_thread(self.screen.check, pictures)
-        except Exception:
-            log.exception("the NSFW check of job %s failed; its images count as flagged", job.id)
-            return [True] * len(images)
-        job.meta = {**job.meta, "nsfw": verdicts}
-        await self.jobs.repository.set_meta(job.id, job.meta)
-        if any(verdicts):
-            log.info("NSFW checker flagged images %s of job %s", verdicts, job.id)
-        return verdicts
+    def flagged(self, job: Job, images: list[JobImage]) -> list[bool]:
+        """The NSFW verdict of each image of `job` (by index), as the GPU worker stored it, under
+        NSFW_FILTER's policy: all False with the filter off; all True when none were stored."""
+        return self.nsfw.flagged(job, len(images))
 
     async def load_job(self, job_id: str) -> Job:
         job = await self.jobs.repository.get_job(job_id)

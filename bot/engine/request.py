@@ -136,6 +136,9 @@ class GenerationResult:
     seconds: float = 0.0
     # What operations without images return (describe, shorten) and how references were used.
     details: dict[str, Any] = field(default_factory=dict)
+    # The GPU worker's NSFW checker: True per flagged image; None when the images were not
+    # checked (NSFW_FILTER=off, or the check failed).
+    nsfw: tuple[bool, ...] | None = None
 
 
 class JobCancelled(Exception):

@@ -1,6 +1,11 @@
 """The NSFW checker model: diffusers' `StableDiffusionSafetyChecker` with transformers'
-`CLIPImageProcessorPil` (the PIL image processor: torchvision is not needed). The policy (off,
-spoiler, block) is bot/governance/nsfw.py's."""
+`CLIPImageProcessorPil` (the PIL image processor: torchvision is not needed).
+
+It runs in the GPU worker (the thread backend's worker thread, or each Ray replica), loaded once
+per worker when it starts, and checks every finished image; the verdicts travel back with the
+result (`GenerationResult.nsfw`) and are stored with the job. What the fronts then do with a
+flagged image (spoiler, block) is bot/governance/nsfw.py's policy.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,53 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image
 
 from bot.errors import ConfigError
 
-__all__ = ["SafetyCheckerModel"]
+if TYPE_CHECKING:
+    from bot.config import Config
+
+__all__ = ["ImageChecker", "SafetyCheckerModel", "checker_source", "load_safety_checker"]
 
 log = logging.getLogger(__name__)
 
 
+class ImageChecker(Protocol):
+    def check(self, images: Sequence[Image.Image]) -> list[bool]:
+        """One verdict per image: True when it is flagged as not safe for work."""
+        ...
+
+
+def checker_source(settings: Config) -> str | None:
+    """NSFW_MODEL when NSFW_FILTER is on, None when it is off; ConfigError for a filter without a model."""
+    if settings.nsfw_filter == "off":
+        return None
+    if not settings.nsfw_model:
+        raise ConfigError(
+            f"NSFW_FILTER={settings.nsfw_filter} needs NSFW_MODEL: a folder or Hugging Face id of a "
+            "StableDiffusionSafetyChecker (e.g. CompVis/stable-diffusion-safety-checker)"
+        )
+    return settings.nsfw_model
+
+
+def load_safety_checker(settings: Config) -> SafetyCheckerModel | None:
+    """The worker's checker, loaded now (call it on the worker, once); None with NSFW_FILTER=off.
+
+    ConfigError when NSFW_MODEL is missing or cannot be loaded: the worker does not start.
+    """
+    source = checker_source(settings)
+    if source is None:
+        return None
+    checker = SafetyCheckerModel(source, settings.device)
+    checker.load()
+    return checker
+
+
 class SafetyCheckerModel:
-    """diffusers' Stable Diffusion safety checker, loaded from `source` on first use.
+    """diffusers' Stable Diffusion safety checker, loaded from `source` by `load` (or the first check).
 
     `source` is a local folder or a Hugging Face id holding the checker and its image processor
     at the top (CompVis/stable-diffusion-safety-checker), or a pipeline folder with
@@ -32,6 +71,16 @@ class SafetyCheckerModel:
         self.device = device
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any, Any] | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def load(self) -> None:
+        """Load the model now (blocking; ConfigError if it cannot be loaded). Idempotent."""
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = self._load()
 
     def _load(self) -> tuple[Any, Any, Any]:
         from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
@@ -53,12 +102,13 @@ class SafetyCheckerModel:
         return checker.to(device).eval(), processor, (device, dtype)
 
     def check(self, images: Sequence[Image.Image]) -> list[bool]:
+        """One verdict per image (True: flagged). Blocking: call it on the worker thread."""
         import numpy as np
         import torch
 
+        self.load()
         with self._lock:
-            if self._loaded is None:
-                self._loaded = self._load()
+            assert self._loaded is not None
             checker, processor, (device, dtype) = self._loaded
             pictures = [image.convert("RGB") for image in images]
             pixels = processor(pictures, return_tensors="pt").pixel_values.to(device, dtype)

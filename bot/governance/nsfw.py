@@ -1,14 +1,19 @@
-"""An optional NSFW check of finished images, set by NSFW_FILTER and NSFW_MODEL.
+"""The NSFW policy: what every front (Discord, web, CLI) does with images the checker flagged.
 
-- `ImageChecker`: anything with `check(images) -> list[bool]` (True: flagged). Tests inject a fake.
-- `bot.engine.safety_checker.SafetyCheckerModel`: the model (diffusers' safety checker), loaded
-  from NSFW_MODEL on the first check, not at start-up.
-- `ImageScreen`: the filter mode and its checker, as the Discord front uses them. With the
-  filter off nothing is checked or loaded. A flagged image is posted as a spoiler
-  (`SPOILER_` file name) or not posted at all (a grid shows a blank tile in its place); the
-  files on disk are never changed.
+The checker itself (bot/engine/safety_checker.py) runs in the GPU worker when NSFW_FILTER is on;
+its verdicts are stored with the job (`job.meta["nsfw"]`, one bool per image, True: flagged)
+before the job is done. The fronts only read them, through `NsfwPolicy`; nothing here loads a
+model. With NSFW_FILTER:
 
-Nothing here imports torch or diffusers until a checker is actually used.
+- `off`: nothing is checked or hidden.
+- `spoiler`: a flagged image is shown as a spoiler (Discord: a `SPOILER_` file name; web and CLI:
+  blurred until asked for).
+- `block`: a flagged image is not shown (a grid shows a plain tile in its place; a single image
+  is replaced by a short notice).
+
+An image counts as safe only when the checker said so: with the filter on, a job without stored
+verdicts (finished while the filter was off or before the checker moved into the worker, or
+whose check failed) counts as flagged. The files on disk are never changed.
 """
 
 from __future__ import annotations
@@ -17,31 +22,38 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
-from bot.errors import ConfigError
+from bot.engine.safety_checker import checker_source
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.jobs.models import Job
+
+__all__ = [
+    "BLOCKED_NOTICE",
+    "PLACEHOLDER_GREY",
+    "NsfwFilter",
+    "NsfwPolicy",
+    "blur_flagged",
+    "hide_flagged",
+]
 
 log = logging.getLogger(__name__)
 
 BLOCKED_NOTICE = "Hidden by this server's content filter."
 PLACEHOLDER_GREY = (54, 57, 63)
+# Strong enough that nothing can be made out at any size (relative to the picture's short side).
+BLUR_FRACTION = 0.08
 
 
 class NsfwFilter(StrEnum):
     OFF = "off"
     SPOILER = "spoiler"
     BLOCK = "block"
-
-
-class ImageChecker(Protocol):
-    def check(self, images: Sequence[Image.Image]) -> list[bool]:
-        """One verdict per image: True when it is flagged as not safe for work."""
-        ...
 
 
 def hide_flagged(images: Sequence[Image.Image], flagged: Sequence[bool]) -> list[Image.Image]:
@@ -52,38 +64,68 @@ def hide_flagged(images: Sequence[Image.Image], flagged: Sequence[bool]) -> list
     ]
 
 
-@dataclass
-class ImageScreen:
-    """The content filter of the Discord front: a mode and (unless off) the checker."""
+def blur_flagged(images: Sequence[Image.Image], flagged: Sequence[bool]) -> list[Image.Image]:
+    """The images with each flagged one blurred beyond recognition (same size)."""
+    return [
+        image.convert("RGB").filter(ImageFilter.GaussianBlur(max(4.0, min(image.size) * BLUR_FRACTION)))
+        if flag
+        else image
+        for image, flag in zip(images, flagged, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class NsfwPolicy:
+    """NSFW_FILTER as the fronts apply it to the verdicts stored with each job."""
 
     mode: NsfwFilter = NsfwFilter.OFF
-    checker: ImageChecker | None = None
 
     @classmethod
-    def from_settings(cls, settings: Config) -> ImageScreen:
-        """The screen NSFW_FILTER / NSFW_MODEL ask for; ConfigError when a filter has no model."""
-        mode = NsfwFilter(settings.nsfw_filter)
-        if mode is NsfwFilter.OFF:
-            return cls()
-        if not settings.nsfw_model:
-            raise ConfigError(
-                f"NSFW_FILTER={mode.value} needs NSFW_MODEL: a folder or Hugging Face id of a "
-                "StableDiffusionSafetyChecker (e.g. CompVis/stable-diffusion-safety-checker)"
-            )
-        from bot.engine.safety_checker import SafetyCheckerModel
-
-        return cls(mode, SafetyCheckerModel(settings.nsfw_model, settings.device))
+    def from_settings(cls, settings: Config) -> NsfwPolicy:
+        """The policy NSFW_FILTER asks for; ConfigError when a filter has no NSFW_MODEL."""
+        checker_source(settings)  # validates; the model itself is the GPU worker's
+        return cls(NsfwFilter(settings.nsfw_filter))
 
     @property
     def active(self) -> bool:
-        return self.mode is not NsfwFilter.OFF and self.checker is not None
+        return self.mode is not NsfwFilter.OFF
 
-    def check(self, images: Sequence[Image.Image]) -> list[bool]:
-        """Verdicts for `images` (all False with the filter off). Blocking: run it in a thread."""
-        if not self.active or not images:
-            return [False] * len(images)
-        assert self.checker is not None
-        verdicts = list(self.checker.check(images))
-        if len(verdicts) != len(images):
-            raise ValueError(f"the NSFW checker gave {len(verdicts)} verdicts for {len(images)} images")
-        return verdicts
+    def flagged(self, job: Job, count: int) -> list[bool]:
+        """Which of the job's `count` images (by index) to treat as flagged: all False with the
+        filter off; the stored verdicts; all True when the job has none (see the module doc)."""
+        if not self.active:
+            return [False] * count
+        stored = job.meta.get("nsfw")
+        if isinstance(stored, list) and len(stored) == count:
+            return [bool(flag) for flag in stored]
+        if count:
+            log.info("job %s has no NSFW verdicts for its %d images; they count as flagged", job.id, count)
+        return [True] * count
+
+    def spoilers(self, flagged: Sequence[bool]) -> bool:
+        """Whether a picture showing these images goes out as a spoiler."""
+        return self.mode is NsfwFilter.SPOILER and any(flagged)
+
+    def blocks(self, flagged: Sequence[bool]) -> bool:
+        """Whether some of these images must not be shown at all."""
+        return self.mode is NsfwFilter.BLOCK and any(flagged)
+
+    def covered(self, pictures: Sequence[Image.Image], flagged: Sequence[bool]) -> list[Image.Image]:
+        """The pictures as shown without a deliberate click (web pages, the CLI's output): flagged
+        ones blurred (spoiler) or blanked (block); all as they are with the filter off."""
+        if self.mode is NsfwFilter.SPOILER:
+            return blur_flagged(pictures, flagged)
+        if self.mode is NsfwFilter.BLOCK:
+            return hide_flagged(pictures, flagged)
+        return list(pictures)
+
+    def covered_picture(self, paths: Sequence[Path], flagged: Sequence[bool]) -> Image.Image:
+        """The grid (one path: the picture) of these image files as `covered` shows them.
+        Blocking (reads the files): run it in a thread."""
+        from bot.grid import render_grid
+
+        pictures = []
+        for path in paths:
+            with Image.open(path) as opened:
+                pictures.append(opened.convert("RGB"))
+        return render_grid(self.covered(pictures, flagged))

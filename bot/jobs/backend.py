@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from bot.engine.family import ModelFamily
+from bot.engine.safety_checker import ImageChecker
 from bot.jobs.execution import Engine, WorkDone, WorkEvent, WorkFailed, WorkOrder, WorkProgress, run_order
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,24 @@ _STOP = None  # sentinel on the order queue
 
 
 class ThreadBackend:
-    """The in-process backend: a daemon thread owns the engine and runs orders in turn."""
+    """The in-process backend: a daemon thread owns the engine and runs orders in turn.
 
-    def __init__(self, load_engine: Callable[[], Engine], *, name: str = "gpu-worker") -> None:
+    `load_checker` (optional) gives the NSFW checker; like the engine it is loaded once, on the
+    worker thread when it starts, and it screens each order's images there.
+    """
+
+    def __init__(
+        self,
+        load_engine: Callable[[], Engine],
+        *,
+        name: str = "gpu-worker",
+        load_checker: Callable[[], ImageChecker | None] | None = None,
+    ) -> None:
         self._load_engine = load_engine
+        self._load_checker = load_checker
         self._name = name
         self._engine: Engine | None = None
+        self._checker: ImageChecker | None = None
         self._orders: queue.Queue[tuple[WorkOrder, asyncio.Queue[WorkEvent]] | None] = queue.Queue()
         self._cancel_flags: dict[str, threading.Event] = {}
         self._thread: threading.Thread | None = None
@@ -143,6 +156,7 @@ class ThreadBackend:
 
         try:
             self._engine = self._load_engine()
+            self._checker = self._load_checker() if self._load_checker is not None else None
         except BaseException as error:
             self._post(settle, error)
             return
@@ -167,7 +181,9 @@ class ThreadBackend:
         # with an order in flight (its stream would wait forever).
         assert self._engine is not None
         try:
-            return run_order(self._engine, order, flag, lambda event: self._post(events.put_nowait, event))
+            return run_order(
+                self._engine, order, flag, lambda event: self._post(events.put_nowait, event), self._checker
+            )
         except BaseException as error:
             log.exception("the GPU worker was interrupted")
             return WorkFailed(f"The GPU worker was interrupted: {type(error).__name__}", "error")

@@ -2,8 +2,10 @@
 
 Shared by every backend (today the in-process thread; later a remote GPU replica): run the engine
 call, stop it cooperatively from the step callback (cancel flag, time limit), turn latents into a
-cheap preview at most once per interval, and retry once in smaller batches after running out of
-GPU memory. It never raises: the outcome is a `WorkDone` or a `WorkFailed`.
+cheap preview at most once per interval, retry once in smaller batches after running out of
+GPU memory, and screen the finished images with the worker's NSFW checker (if the operator set
+one), so that the verdicts come back with the images. It never raises: the outcome is a
+`WorkDone` or a `WorkFailed`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from PIL import Image
 from bot.engine.family import ModelFamily
 from bot.engine.interface import NO_INPUTS, Engine, GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult, JobCancelled, StepCallback, StepProgress
+from bot.engine.safety_checker import ImageChecker
 from bot.grid import render_grid
 
 log = logging.getLogger(__name__)
@@ -167,13 +170,46 @@ class _StepWatcher:
             return [None] * len(sizes)
 
 
+def screened(
+    results: list[GenerationResult], checker: ImageChecker | None, job_id: str
+) -> list[GenerationResult]:
+    """The results with the checker's verdict on each image (`nsfw`), in one check for all.
+
+    Without a checker, or with no images, they are returned unchanged (`nsfw` None). A failing
+    checker does not fail the job: it is logged and the results keep `nsfw` None, which the
+    fronts treat as flagged (bot/governance/nsfw.py).
+    """
+    images = [image for result in results for image in result.images]
+    if checker is None or not images:
+        return results
+    try:
+        verdicts = [bool(flag) for flag in checker.check(images)]
+        if len(verdicts) != len(images):
+            raise ValueError(f"the NSFW checker gave {len(verdicts)} verdicts for {len(images)} images")
+    except Exception:
+        log.exception("the NSFW check of job %s failed; its images count as flagged", job_id)
+        return results
+    if any(verdicts):
+        log.info("the NSFW checker flagged images %s of job %s", verdicts, job_id)
+    checked, start = [], 0
+    for result in results:
+        end = start + len(result.images)
+        checked.append(
+            dataclasses.replace(result, nsfw=tuple(verdicts[start:end]) if result.images else None)
+        )
+        start = end
+    return checked
+
+
 def run_order(
     engine: Engine,
     order: WorkOrder,
     cancel_flag: threading.Event,
     emit: Callable[[WorkProgress], None],
+    checker: ImageChecker | None = None,
 ) -> WorkDone | WorkFailed:
-    """Run one order to its outcome. Runs on the worker thread; `emit` must be thread-safe."""
+    """Run one order to its outcome; with a `checker`, its images are screened before it is done.
+    Runs on the worker thread; `emit` must be thread-safe."""
     started = time.monotonic()
     watcher = _StepWatcher(order, engine.family, cancel_flag, emit)
 
@@ -185,7 +221,7 @@ def run_order(
         try:
             if order.companions:
                 requests = [order.request, *(request for _, request in order.companions)]
-                first, *others = engine.txt2img_jobs(requests, watcher)
+                first, *others = screened(engine.txt2img_jobs(requests, watcher), checker, order.job_id)
                 return WorkDone(first, elapsed(), tuple(others))
             result = _call(engine, order, order.request, watcher)
         except Exception as error:
@@ -196,6 +232,7 @@ def run_order(
             log.warning("job %s ran out of GPU memory; retrying in smaller batches", order.job_id)
             engine.free_memory()
             result = _merge([_call(engine, order, part, watcher) for part in smaller_batches(order.request)])
+        (result,) = screened([result], checker, order.job_id)
     except JobTimedOut:
         return WorkFailed(
             f"Stopped after {order.timeout:g} s, the time limit for one job.", "timeout", elapsed()

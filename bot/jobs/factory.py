@@ -1,6 +1,7 @@
 """Build the production job service: SQLite under DATA_DIR, the backend chosen by `BACKEND`
-(the in-process GPU worker thread, or GPU replicas run by Ray Serve), and the model pool (MODEL
-plus MODEL_ALIASES loaded on demand). Used by the bot and the CLI alike."""
+(the in-process GPU worker thread, or GPU replicas run by Ray Serve), the model pool (MODEL
+plus MODEL_ALIASES loaded on demand) and, with NSFW_FILTER on, the NSFW checker in each worker.
+Used by the bot and the CLI alike."""
 
 from __future__ import annotations
 
@@ -35,7 +36,11 @@ def load_model_pool(settings: Config, on_load: Callable[[str, float], None] | No
 
 
 def make_backend(settings: Config) -> Backend:
-    """The backend `BACKEND` names, not started yet. `ray` needs the optional extra (`.[ray]`)."""
+    """The backend `BACKEND` names, not started yet. `ray` needs the optional extra (`.[ray]`).
+    Its workers load the NSFW checker (NSFW_FILTER on) when they start."""
+    from bot.engine.safety_checker import checker_source, load_safety_checker
+
+    checker_source(settings)  # a filter without a model stops start-up here, before any loading
     if settings.backend == "ray":
         try:
             from bot.jobs.ray_backend import RayServeBackend
@@ -46,7 +51,9 @@ def make_backend(settings: Config) -> Backend:
         return RayServeBackend(settings, load_model_pool)
     from bot.jobs.backend import ThreadBackend
 
-    return ThreadBackend(lambda: load_model_pool(settings))
+    return ThreadBackend(
+        lambda: load_model_pool(settings), load_checker=lambda: load_safety_checker(settings)
+    )
 
 
 async def open_job_service(settings: Config) -> JobService:

@@ -2,8 +2,9 @@
 imports ray; install with `pip install '.[ray]'`).
 
 One Serve application (`RAY_REPLICAS` replicas, each reserving `RAY_GPUS_PER_REPLICA` GPUs) loads
-the model pool in every replica, exactly as the thread backend does, and runs each order with
-`execution.run_order` on a worker thread of the replica. Progress and previews stream back
+the model pool (and the NSFW checker, when NSFW_FILTER is on) in every replica, exactly as the
+thread backend does, and runs each order with `execution.run_order` on a worker thread of the
+replica; the checker's verdicts come back with the images. Progress and previews stream back
 (`handle.options(stream=True)`); a cancel is a second small call that sets the order's flag, so
 the engine stops at its next step.
 
@@ -34,6 +35,7 @@ from ray.exceptions import RayTaskError
 
 from bot.config import Config
 from bot.engine.family import ModelFamily
+from bot.engine.safety_checker import load_safety_checker
 from bot.errors import ConfigError
 from bot.jobs.affinity import ReplicaSlot, pick_slot, should_wait_for_holder
 from bot.jobs.execution import WorkDone, WorkEvent, WorkFailed, WorkOrder, WorkProgress, run_order
@@ -91,6 +93,8 @@ class EngineReplica:
         # cancel and state calls.
         self._worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpu-worker")
         self._pool = load_pool(settings, on_load=self._count_load)
+        # NSFW_FILTER on: this replica's checker, loaded once with its models.
+        self._checker = load_safety_checker(settings)
 
     def _count_load(self, model: str, seconds: float) -> None:
         self._loads += 1
@@ -132,7 +136,7 @@ class EngineReplica:
         self, order: WorkOrder, flag: threading.Event, emit: Callable[[WorkProgress], None]
     ) -> WorkDone | WorkFailed:
         try:
-            return run_order(self._pool, order, flag, emit)
+            return run_order(self._pool, order, flag, emit, self._checker)
         except BaseException as error:
             log.exception("the GPU replica was interrupted")
             return WorkFailed(f"The GPU worker was interrupted: {type(error).__name__}", "error")

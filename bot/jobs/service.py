@@ -716,8 +716,15 @@ class JobService:
             # A full disk does not fail the job: the pictures are kept in memory and saving is
             # retried until there is room (the owner is told); other errors fail it as before.
             try:
+                # The GPU worker's NSFW verdicts (none: not checked), stored before the job is
+                # done: every front applies the policy from them (bot/governance/nsfw.py).
+                meta = {key: value for key, value in job.meta.items() if key != "nsfw"}
+                if result.nsfw is not None:
+                    meta["nsfw"] = list(result.nsfw)
                 if result.details:  # describe/shorten results, the method a reference job used
-                    job.meta = {**job.meta, "result": result.details}
+                    meta["result"] = result.details
+                if meta != job.meta:
+                    job.meta = meta
                     await self.repository.set_meta(job.id, job.meta)
                 paths = (
                     await asyncio.to_thread(save_result, folder, request, result, extra)

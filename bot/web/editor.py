@@ -26,6 +26,7 @@ from bot.jobs.derive import random_seed
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
 from bot.web.context import CONTEXT, WebContext
 from bot.web.links import EditorLink, verify_editor_link
+from bot.web.screened import screened_response
 
 __all__ = ["MaskError", "add_routes", "decode_mask", "region_job"]
 
@@ -139,8 +140,13 @@ async def editor_page(request: web.Request) -> web.StreamResponse:
 async def editor_image(request: web.Request) -> web.StreamResponse:
     """The image being edited, for the page's canvas (same signed fields as the page)."""
     context = request.app[CONTEXT]
-    _job, image = await _checked(context, _link(request, dict(request.query)))
-    return web.FileResponse(image.path, headers={"Cache-Control": "no-store"})
+    job, image = await _checked(context, _link(request, dict(request.query)))
+    headers = {"Cache-Control": "no-store"}
+    # Opening the editor is a deliberate click (a spoiler shows); a blocked image stays blank.
+    covered = await screened_response(
+        context.config, context.jobs, job, image.index, reveal=True, headers=headers
+    )
+    return covered if covered is not None else web.FileResponse(image.path, headers=headers)
 
 
 async def editor_submit(request: web.Request) -> web.StreamResponse:

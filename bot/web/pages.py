@@ -16,6 +16,7 @@ from bot.jobs.models import WebSession
 from bot.web.access import job_summary, job_view, may_see, visible_job
 from bot.web.context import CONTEXT, current_session
 from bot.web.links import editor_url
+from bot.web.screened import screened_response
 
 __all__ = ["PAGE_SIZE", "add_routes"]
 
@@ -193,7 +194,8 @@ async def gallery_page(request: web.Request) -> web.StreamResponse:
 
 
 async def image_file(request: web.Request) -> web.StreamResponse:
-    """A job's PNG (with its `parameters` metadata, as stored) or grid; `?download=1` saves it."""
+    """A job's PNG (with its `parameters` metadata, as stored) or grid; `?download=1` saves it.
+    Flagged pictures are covered as NSFW_FILTER says (bot/web/screened.py)."""
     context = request.app[CONTEXT]
     session = current_session(request)
     match = IMAGE_NAME.match(request.match_info["name"])
@@ -213,9 +215,16 @@ async def image_file(request: web.Request) -> web.StreamResponse:
     if not path.is_file() or path.name not in (GRID_FILE, f"{match.group('n')}.png"):
         raise web.HTTPNotFound()
     headers = {"Cache-Control": "private, max-age=3600"}
-    if request.query.get("download") == "1":
+    download = request.query.get("download") == "1"
+    if download:
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return web.FileResponse(path, headers=headers)
+    # NSFW_FILTER: flagged pictures are blurred (spoiler) or blanked (block), from stored verdicts.
+    index = None if match.group("n") is None else int(match.group("n"))
+    reveal = download or request.query.get("reveal") == "1"
+    covered = await screened_response(
+        context.config, context.jobs, job, index, reveal=reveal, headers=headers
+    )
+    return covered if covered is not None else web.FileResponse(path, headers=headers)
 
 
 def add_routes(app: web.Application) -> None:

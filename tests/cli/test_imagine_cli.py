@@ -13,7 +13,9 @@ from bot.jobs.files import parse_a1111_parameters, read_png_parameters
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(tmp_path: Path, tiny_model_dir: Path, *args: str) -> subprocess.CompletedProcess:
+def run_cli(
+    tmp_path: Path, tiny_model_dir: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     env = {
         "PATH": "/usr/bin:/bin",
         "MODEL": "tiny",
@@ -22,6 +24,7 @@ def run_cli(tmp_path: Path, tiny_model_dir: Path, *args: str) -> subprocess.Comp
         "DEVICE": "cpu",
         "STEPS": "2",
         "HF_HUB_OFFLINE": "1",
+        **(extra_env or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", "--env-file", str(tmp_path / "none"), *args],
@@ -53,6 +56,33 @@ def test_imagine_writes_a_grid_with_the_asked_aspect(tmp_path, tiny_model_dir):
     assert recipes[0]["Model"] == "tiny"
     with Image.open(pngs[0]) as first:
         assert recipes[0]["Size"] == f"{first.width}x{first.height}"
+
+
+def test_imagine_covers_what_the_nsfw_checker_flags(tmp_path, tiny_model_dir):
+    """NSFW_FILTER=block with a real (tiny) checker that flags everything: the worker screens the
+    images, the output grid is blank tiles, stderr says so, and the job's PNGs are untouched."""
+    from bot.governance.nsfw import PLACEHOLDER_GREY
+    from tests.tiny_checker import build_tiny_checker
+
+    checker = build_tiny_checker(tmp_path / "checker", -1.0)
+    output = tmp_path / "g.png"
+    result = run_cli(
+        tmp_path,
+        tiny_model_dir,
+        "imagine",
+        "a red fox --seed 7",
+        "-o",
+        str(output),
+        extra_env={"NSFW_FILTER": "block", "NSFW_MODEL": str(checker)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "image #1, #2, #3, #4 covered (NSFW_FILTER=block)" in result.stderr
+    with Image.open(output) as grid:
+        colours = grid.convert("RGB").getcolors()
+    assert colours is not None and [colour for _, colour in colours] == [PLACEHOLDER_GREY]
+    [job_folder] = (tmp_path / "data" / "images").iterdir()
+    with Image.open(job_folder / "0.png") as first:
+        assert first.convert("RGB").getcolors() is None or len(first.convert("RGB").getcolors()) > 1
 
 
 def test_imagine_refuses_a_bad_prompt_before_loading_the_model(tmp_path, tiny_model_dir):

@@ -117,6 +117,20 @@ def world_settings(tiny_model_dir: Path, data_dir: Path, **extra: str) -> Config
     return Config.from_env(tiny_env(tiny_model_dir, data_dir, **extra))
 
 
+@dataclass(frozen=True)
+class NsfwSetup:
+    """A world's content filter: NSFW_FILTER and the checker its GPU worker runs (None: none)."""
+
+    mode: str
+    checker: Any = None
+
+    def env(self) -> dict[str, str]:
+        return {"NSFW_FILTER": self.mode, "NSFW_MODEL": "fake-checker"}
+
+    def load_checker(self) -> Any:
+        return self.checker
+
+
 @dataclass
 class World:
     env: simcord.Env
@@ -128,6 +142,7 @@ class World:
     bob: Any
     service: JobService
     _repositories: list[Repository] = field(default_factory=list)
+    nsfw: NsfwSetup | None = None
 
     @property
     def front(self) -> Any:
@@ -177,7 +192,7 @@ class World:
     async def open_service(self) -> JobService:
         repository = await Repository.open(self.settings.database_path, self.settings.images_dir)
         self._repositories.append(repository)
-        return JobService(self.settings, repository, ThreadBackend(lambda: self.engine))
+        return JobService(self.settings, repository, world_backend(self.engine, self.nsfw))
 
     async def restart(self) -> None:
         """A new bot and job service on the same DATA_DIR, as after a process restart."""
@@ -194,17 +209,30 @@ def _declare_external_events(env: simcord.Env, service: JobService) -> None:
     service.subscribe = lambda job_id: _ExternalEvents(env, subscribe(job_id))  # type: ignore[method-assign]
 
 
+def world_backend(engine: GatedEngine, nsfw: NsfwSetup | None) -> ThreadBackend:
+    load_checker = nsfw.load_checker if nsfw is not None else None
+    return ThreadBackend(lambda: engine, load_checker=load_checker)
+
+
 @pytest.fixture
 def engine(tiny_engine: Any) -> GatedEngine:
     return GatedEngine(tiny_engine)
 
 
 @pytest.fixture
-async def env(engine: GatedEngine, tiny_model_dir: Path, tmp_path: Path, error_log: ErrorLog) -> Any:
+def nsfw(request: pytest.FixtureRequest) -> NsfwSetup | None:
+    """The world's content filter: none, unless a test parametrizes this fixture indirectly."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture
+async def env(
+    engine: GatedEngine, tiny_model_dir: Path, tmp_path: Path, error_log: ErrorLog, nsfw: NsfwSetup | None
+) -> Any:
     """A running simcord Env around the real bot (its World is in `env.world`)."""
-    settings = world_settings(tiny_model_dir, tmp_path / "data")
+    settings = world_settings(tiny_model_dir, tmp_path / "data", **(nsfw.env() if nsfw else {}))
     repository = await Repository.open(settings.database_path, settings.images_dir)
-    service = JobService(settings, repository, ThreadBackend(lambda: engine))
+    service = JobService(settings, repository, world_backend(engine, nsfw))
     bot = MidjourneyBot(settings, jobs=service, manage_jobs=False)
     environment = simcord.Env(bot, settle_timeout=30)
     await environment.start()
@@ -214,7 +242,7 @@ async def env(engine: GatedEngine, tiny_model_dir: Path, tmp_path: Path, error_l
     channel = guild.create_text_channel("art")
     alice = guild.add_member(environment.create_user("alice"))
     bob = guild.add_member(environment.create_user("bob"))
-    world = World(environment, settings, engine, guild, channel, alice, bob, service, [repository])
+    world = World(environment, settings, engine, guild, channel, alice, bob, service, [repository], nsfw)
     environment.world = world  # type: ignore[attr-defined]
     try:
         yield environment

@@ -1,33 +1,30 @@
-"""The NSFW screen's settings and the real safety-checker loading path (a tiny model, offline)."""
+"""The NSFW policy: NSFW_FILTER read from settings, applied to the verdicts stored with a job."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from bot.config import Config
-from bot.engine.safety_checker import SafetyCheckerModel
 from bot.errors import ConfigError
-from bot.governance.nsfw import PLACEHOLDER_GREY, ImageScreen, NsfwFilter, hide_flagged
+from bot.governance.nsfw import PLACEHOLDER_GREY, NsfwFilter, NsfwPolicy, blur_flagged, hide_flagged
+from bot.jobs.models import Job, JobKind, JobStatus
 
 
 @pytest.mark.parametrize(
-    ("env", "mode", "checks"),
+    ("env", "mode"),
     [
-        ({}, NsfwFilter.OFF, False),
-        ({"NSFW_FILTER": "off", "NSFW_MODEL": "some/model"}, NsfwFilter.OFF, False),
-        ({"NSFW_FILTER": "Spoiler", "NSFW_MODEL": "some/model"}, NsfwFilter.SPOILER, True),
-        ({"NSFW_FILTER": "block", "NSFW_MODEL": "/models/checker"}, NsfwFilter.BLOCK, True),
+        ({}, NsfwFilter.OFF),
+        ({"NSFW_FILTER": "off", "NSFW_MODEL": "some/model"}, NsfwFilter.OFF),
+        ({"NSFW_FILTER": "Spoiler", "NSFW_MODEL": "some/model"}, NsfwFilter.SPOILER),
+        ({"NSFW_FILTER": "block", "NSFW_MODEL": "/models/checker"}, NsfwFilter.BLOCK),
     ],
 )
-def test_screen_from_settings(env, mode, checks):
-    """NSFW_FILTER picks the mode; a checker exists only when the filter is on (nothing is loaded yet)."""
-    screen = ImageScreen.from_settings(Config.from_env(env))
-    assert screen.mode is mode
-    assert screen.active is checks
-    assert isinstance(screen.checker, SafetyCheckerModel) is checks
+def test_policy_from_settings(env, mode):
+    """NSFW_FILTER picks the mode; nothing is loaded (the model is the GPU worker's)."""
+    policy = NsfwPolicy.from_settings(Config.from_env(env))
+    assert policy.mode is mode
+    assert policy.active is (mode is not NsfwFilter.OFF)
 
 
 @pytest.mark.parametrize(
@@ -40,7 +37,37 @@ def test_screen_from_settings(env, mode, checks):
 def test_bad_nsfw_settings_are_one_line_config_errors(env, message):
     """A filter without a model, or an unknown mode, stops start-up with a clear line."""
     with pytest.raises(ConfigError, match=message):
-        ImageScreen.from_settings(Config.from_env(env))
+        NsfwPolicy.from_settings(Config.from_env(env))
+
+
+def job_with(meta: dict) -> Job:
+    return Job(
+        id="00000000-0000-0000-0000-000000000001",
+        kind=JobKind.IMAGINE,
+        status=JobStatus.DONE,
+        user_id=1,
+        guild_id=None,
+        channel_id=None,
+        prompt="a beach",
+        request={},
+        meta=meta,
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "meta", "expected"),
+    [
+        (NsfwFilter.OFF, {"nsfw": [True, True]}, [False, False]),
+        (NsfwFilter.SPOILER, {"nsfw": [False, True]}, [False, True]),
+        (NsfwFilter.BLOCK, {"nsfw": [False, False]}, [False, False]),
+        # No verdicts (finished with the filter off or before the move; the check failed): flagged.
+        (NsfwFilter.BLOCK, {}, [True, True]),
+        (NsfwFilter.SPOILER, {"nsfw": [False]}, [True, True]),
+    ],
+)
+def test_flagged_reads_the_stored_verdicts(mode, meta, expected):
+    """Off: nothing flagged; on: the stored verdicts, or every image when none match the images."""
+    assert NsfwPolicy(mode).flagged(job_with(meta), 2) == expected
 
 
 def test_hide_flagged_blanks_only_flagged_images():
@@ -52,58 +79,28 @@ def test_hide_flagged_blanks_only_flagged_images():
     assert hidden[1].getpixel((4, 4)) == PLACEHOLDER_GREY
 
 
-def build_tiny_checker(folder: Path, threshold: float) -> None:
-    """A StableDiffusionSafetyChecker with a tiny CLIP and its PIL image processor, saved to `folder`.
-
-    Its concept thresholds are `threshold`: -1 flags everything, +1 nothing (cosine ≤ 1).
-    """
-    import torch
-    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
-    from transformers import CLIPConfig
-    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
-
-    torch.manual_seed(0)
-    config = CLIPConfig(
-        text_config={
-            "hidden_size": 16,
-            "intermediate_size": 16,
-            "num_hidden_layers": 1,
-            "num_attention_heads": 2,
-        },
-        vision_config={
-            "hidden_size": 16,
-            "intermediate_size": 16,
-            "num_hidden_layers": 1,
-            "num_attention_heads": 2,
-            "image_size": 32,
-            "patch_size": 16,
-        },
-        projection_dim=8,
-    )
-    checker = StableDiffusionSafetyChecker(config)
-    with torch.no_grad():
-        checker.concept_embeds_weights.fill_(threshold)
-        checker.special_care_embeds_weights.fill_(1.0)
-    checker.save_pretrained(folder)
-    CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(
-        folder
-    )
+def test_blur_flagged_blurs_only_flagged_images():
+    """A flagged picture of sharp stripes comes back the same size with the stripes smeared away."""
+    stripes = Image.new("RGB", (64, 64), (0, 0, 0))
+    for x in range(0, 64, 2):
+        stripes.paste((255, 255, 255), (x, 0, x + 1, 64))
+    kept, blurred = blur_flagged([stripes, stripes], [False, True])
+    assert kept is stripes
+    assert blurred.size == (64, 64)
+    values = [blurred.getpixel((x, 32))[0] for x in range(20, 44)]
+    assert max(values) - min(values) < 40  # the stripes were 0 / 255
 
 
-@pytest.mark.parametrize(("threshold", "flagged"), [(-1.0, [True, True]), (1.0, [False, False])])
-def test_the_safety_checker_loads_lazily_from_a_folder_and_gives_one_verdict_per_image(
-    tmp_path, threshold, flagged
-):
-    """NSFW_MODEL as a folder: nothing loads until the first check, which returns a verdict per image."""
-    build_tiny_checker(tmp_path / "checker", threshold)
-    model = SafetyCheckerModel(str(tmp_path / "checker"), device="cpu")
-    assert model._loaded is None
-    images = [Image.new("RGB", (64, 48), (200, 10, 10)), Image.new("RGB", (48, 64), (10, 10, 200))]
-    assert model.check(images) == flagged
-
-
-def test_a_missing_checker_is_a_config_error(tmp_path):
-    """A NSFW_MODEL folder without a checker fails the first check with a ConfigError naming it."""
-    model = SafetyCheckerModel(str(tmp_path / "nothing-here"), device="cpu")
-    with pytest.raises(ConfigError, match="NSFW_MODEL="):
-        model.check([Image.new("RGB", (32, 32))])
+def test_covered_picture_is_a_grid_of_the_files_as_shown(tmp_path):
+    """Block: the grid of four files with #2 blanked; the file itself is unchanged."""
+    paths = []
+    for n in range(4):
+        path = tmp_path / f"{n}.png"
+        Image.new("RGB", (16, 16), (200, 30 * n, 10)).save(path)
+        paths.append(path)
+    grid = NsfwPolicy(NsfwFilter.BLOCK).covered_picture(paths, [False, True, False, False])
+    assert grid.size == (32, 32)
+    assert grid.getpixel((24, 8)) == PLACEHOLDER_GREY
+    assert grid.getpixel((8, 8)) == (200, 0, 10)
+    with Image.open(paths[1]) as original:
+        assert original.getpixel((8, 8)) == (200, 30, 10)

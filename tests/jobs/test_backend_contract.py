@@ -183,3 +183,44 @@ async def test_batched_jobs_get_their_own_previews_and_pixels(
 
 async def _events(service: JobService, job_id: str) -> list[Any]:
     return [event async for event in service.subscribe(job_id)]
+
+
+@pytest.mark.parametrize("kind", ["thread", "ray"])
+async def test_the_workers_nsfw_verdicts_come_back_with_the_images(
+    kind: str, tmp_path: Path, tiny_model_dir: Path, tiny_engine: Any, request: pytest.FixtureRequest
+) -> None:
+    """NSFW_FILTER on with a real tiny checker that flags everything: the thread worker and a Ray
+    replica (its own one-replica application, loading the checker with its model pool) both
+    screen the images and the verdicts, pickled back with the result, are stored with the job."""
+    from bot.engine.safety_checker import load_safety_checker
+    from tests.jobs.ray_cluster import ray_settings
+    from tests.tiny_checker import build_tiny_checker
+
+    checker = build_tiny_checker(tmp_path / "checker", -1.0)
+    nsfw = {"NSFW_FILTER": "spoiler", "NSFW_MODEL": str(checker)}
+    backend: Any
+    if kind == "ray":
+        from bot.jobs.factory import load_model_pool
+        from bot.jobs.ray_backend import RayServeBackend
+
+        cluster = request.getfixturevalue("ray_cluster")
+        settings = ray_settings(tiny_model_dir, tmp_path / "data", cluster.address, RAY_REPLICAS="1", **nsfw)
+        backend = RayServeBackend(settings, load_model_pool, app_name="mj-nsfw")
+    else:
+        settings = make_settings(tmp_path / "data", **nsfw)
+        backend = ThreadBackend(
+            lambda: ModelPool(settings.model, lambda _model: tiny_engine),
+            load_checker=lambda: load_safety_checker(settings),
+        )
+    repository = await Repository.open(settings.database_path, settings.images_dir)
+    service = JobService(settings, repository, backend)
+    try:
+        await service.start()
+        submitted = await service.submit(job("a beach"))
+        assert isinstance(await outcome(service, submitted.id), Finished)
+        stored = await service.repository.get_job(submitted.id)
+    finally:
+        await service.stop(grace=0)
+        await repository.close()
+    assert stored.status is JobStatus.DONE
+    assert stored.meta["nsfw"] == [True, True, True, True]

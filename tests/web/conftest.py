@@ -128,10 +128,13 @@ WebFactory = Callable[..., Any]
 
 @pytest.fixture
 async def start_web(tmp_path: Path) -> AsyncIterator[WebFactory]:
-    """`await start_web(engine, local=False, **env)` → RunningWeb; everything stops after the test."""
+    """`await start_web(engine, local=False, checker=None, **env)` → RunningWeb (`checker`: the
+    NSFW checker of the GPU worker); everything stops after the test."""
     opened: list[tuple[WebServer, JobService]] = []
 
-    async def start(engine: Any = None, *, local: bool = False, **env: str) -> RunningWeb:
+    async def start(
+        engine: Any = None, *, local: bool = False, checker: Any = None, **env: str
+    ) -> RunningWeb:
         settings = Config.from_env(
             {
                 "DATA_DIR": str(tmp_path / "data"),
@@ -146,7 +149,8 @@ async def start_web(tmp_path: Path) -> AsyncIterator[WebFactory]:
         )
         repository = await Repository.open(settings.database_path, settings.images_dir)
         the_engine = engine if engine is not None else FakeEngine()
-        jobs = JobService(settings, repository, ThreadBackend(lambda: the_engine), delivery_retry_delay=0.01)
+        backend = ThreadBackend(lambda: the_engine, load_checker=lambda: checker)
+        jobs = JobService(settings, repository, backend, delivery_retry_delay=0.01)
         register_web_delivery(jobs)
         await jobs.start()
         context = WebContext.create(settings, jobs, local_user=LocalUser() if local else None)
