@@ -24,6 +24,7 @@ from bot.config import Config
 
 if TYPE_CHECKING:
     from bot.discord.delivery import JobFront
+    from bot.discord.pending import Resumer
     from bot.governance.admission import Admission
     from bot.jobs.service import JobService
     from bot.store.repository import Repository
@@ -88,6 +89,9 @@ class MidjourneyBot(commands.Bot):
         self._admission: Admission | None = None
         self._resuming: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None
+        # Kind of recorded interaction → what finishes it after a restart (bot/discord/pending.py);
+        # each cog registers the kinds it records.
+        self.resumers: dict[str, Resumer] = {}
 
     @property
     def jobs(self) -> JobService:
