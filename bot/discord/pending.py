@@ -116,14 +116,21 @@ async def recorded(
     """
     store = bot.store
     await store.record_interaction(pending_of(interaction, command, prompt, **details))
+    task = asyncio.current_task()
+    if task is not None:
+        bot.answering.add(task)  # a stop waits for it before closing the database
     try:
-        yield
-    except asyncio.CancelledError:
-        raise  # the record stays: the next start finishes the request
-    except BaseException:
+        try:
+            yield
+        except asyncio.CancelledError:
+            raise  # the record stays: the next start finishes the request
+        except BaseException:
+            await store.forget_interaction(interaction.id)
+            raise
         await store.forget_interaction(interaction.id)
-        raise
-    await store.forget_interaction(interaction.id)
+    finally:
+        if task is not None:
+            bot.answering.discard(task)
 
 
 def _webhook_call(bot: MidjourneyBot) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import asyncio
 import io
 import time
 
+import pytest
 from PIL import Image
 
 from bot.discord.pending import RESUMED_TEXT
@@ -241,3 +242,64 @@ async def test_every_single_image_post_carries_its_clicks_nonce(world):
     assert len(posts) == 2 and len(set(nonces)) == 2
     assert all(post.json.get("enforce_nonce") is True for post in posts)
     assert {nonce for nonce in nonces} <= {request_nonce(click) for click in clicks}
+
+
+def _field(shown) -> str:
+    return shown.modal["components"][0]["components"][0]["custom_id"]
+
+
+async def _remix(world) -> None:
+    grid = await _grid(world)
+    await world.service.repository.update_user_settings(world.alice.id, remix=True)
+    shown = await world.alice.click(grid, label="V1")
+    await _stopped_at(world, "submit")
+    await world.alice.submit_modal(shown, {_field(shown): "a blue fox"})
+
+
+async def _custom_zoom(world) -> None:
+    grid = await _grid(world)
+    await world.alice.click(grid, label="U1")
+    single = await world.wait_for(lambda m: "Image #1" in m.content)
+    shown = await world.alice.click(single, label="Custom Zoom")
+    await _stopped_at(world, "submit")
+    await world.alice.submit_modal(shown, {_field(shown): "a red fox --ar 16:9 --zoom 1.5"})
+
+
+async def _shorten(world) -> None:
+    await _stopped_at(world, "submit")
+    await world.alice.slash(world.channel, "shorten", prompt="a very red dragon over a small town")
+
+
+async def _confirmed(world) -> None:
+    asked = await world.alice.slash(
+        world.channel, "imagine", prompt="a {red, green, blue, cyan, pink, gray} bird"
+    )
+    await _stopped_at(world, "submit")
+    await world.alice.click(asked.response, label="Yes")
+
+
+@pytest.mark.parametrize(
+    ("interact", "command", "kind", "count"),
+    [
+        (_remix, "remix", "variation", 1),
+        (_custom_zoom, "customzoom", "zoom", 1),
+        (_shorten, "shorten", "shorten", 1),
+        (_confirmed, "confirm", "imagine", 6),
+    ],
+    ids=["remix form", "Custom Zoom form", "/shorten", "submit 6 prompts? Yes"],
+)
+async def test_every_job_making_interaction_stopped_before_its_submit_is_queued_once(
+    world, interact, command, kind, count
+):
+    """A remix form, a Custom Zoom form, /shorten and the "submit N prompts?" Yes, each stopped
+    between its acknowledgement and its first submit: after the restart the jobs it asked for
+    exist exactly once and the member is told."""
+    before = await _jobs_of_kind(world, kind)
+    await interact(world)
+    (pending,) = await world.service.repository.pending_interactions()
+    assert pending.command == command
+    assert await _jobs_of_kind(world, kind) == before
+    await world.restart()
+    await _all_answered(world)
+    assert _answer_of(world, pending) == RESUMED_TEXT
+    assert await _jobs_of_kind(world, kind) == before + count
