@@ -265,6 +265,25 @@ async def _custom_zoom(world) -> None:
     await world.alice.submit_modal(shown, {_field(shown): "a red fox --ar 16:9 --zoom 1.5"})
 
 
+async def _region(world) -> None:
+    grid = await _grid(world)
+    await world.alice.click(grid, label="U1")
+    single = await world.wait_for(lambda m: "Image #1" in m.content)
+    picker = (await world.alice.click(single, label="Vary (Region)")).response
+    chosen = (await world.alice.select(picker, ["B2", "B3"])).response
+    shown = await world.alice.click(chosen, label="Submit")
+    await _stopped_at(world, "submit")
+    await world.alice.submit_modal(shown, {_field(shown): "a red fox with a hat"})
+
+
+async def _shorter_prompt(world) -> None:
+    await world.alice.slash(world.channel, "shorten", prompt="a very red dragon over a small town")
+    analysis = await world.wait_for(lambda m: m.content.startswith("**Shorten**"))
+    job = await world.job_of(analysis)
+    await _stopped_at(world, "submit")
+    await world.alice.click(analysis, custom_id=f"mjp:shortpick:{job.id}:1")
+
+
 async def _shorten(world) -> None:
     await _stopped_at(world, "submit")
     await world.alice.slash(world.channel, "shorten", prompt="a very red dragon over a small town")
@@ -283,17 +302,19 @@ async def _confirmed(world) -> None:
     [
         (_remix, "remix", "variation", 1),
         (_custom_zoom, "customzoom", "zoom", 1),
+        (_region, "region", "region", 1),
         (_shorten, "shorten", "shorten", 1),
+        (_shorter_prompt, "shortpick", "imagine", 1),
         (_confirmed, "confirm", "imagine", 6),
     ],
-    ids=["remix form", "Custom Zoom form", "/shorten", "submit 6 prompts? Yes"],
+    ids=["remix", "custom-zoom", "region", "shorten", "shorter-prompt", "yes-to-n-prompts"],
 )
 async def test_every_job_making_interaction_stopped_before_its_submit_is_queued_once(
     world, interact, command, kind, count
 ):
-    """A remix form, a Custom Zoom form, /shorten and the "submit N prompts?" Yes, each stopped
-    between its acknowledgement and its first submit: after the restart the jobs it asked for
-    exist exactly once and the member is told."""
+    """A remix form, a Custom Zoom form, a Vary (Region) prompt, /shorten, a shorter prompt's 1️⃣
+    and the "submit N prompts?" Yes, each stopped between its acknowledgement and its first
+    submit: after the restart the jobs it asked for exist exactly once and the member is told."""
     before = await _jobs_of_kind(world, kind)
     await interact(world)
     (pending,) = await world.service.repository.pending_interactions()
