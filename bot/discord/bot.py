@@ -24,6 +24,7 @@ from bot.config import Config
 
 if TYPE_CHECKING:
     from bot.discord.delivery import JobFront
+    from bot.discord.pending import Resumer
     from bot.governance.admission import Admission
     from bot.jobs.service import JobService
     from bot.store.repository import Repository
@@ -88,6 +89,12 @@ class MidjourneyBot(commands.Bot):
         self._admission: Admission | None = None
         self._resuming: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None
+        # Kind of recorded interaction → what finishes it after a restart (bot/discord/pending.py);
+        # each cog registers the kinds it records.
+        self.resumers: dict[str, Resumer] = {}
+        # Handlers between an interaction's acknowledgement and its answer (`pending.recorded`):
+        # a stop lets them finish (or cancels them, leaving their record) before the database goes.
+        self.answering: set[asyncio.Task[Any]] = set()
 
     @property
     def jobs(self) -> JobService:
@@ -179,6 +186,7 @@ class MidjourneyBot(commands.Bot):
         await asyncio.shield(self._closing)
 
     async def _close_once(self) -> None:
+        await self._finish_answering()
         if self._front is not None:
             await self._front.close()
         # The job service stops first (the running job gets SHUTDOWN_GRACE, a delivery in the
@@ -189,6 +197,22 @@ class MidjourneyBot(commands.Bot):
         if self._jobs is not None and self._opened_jobs:
             await self._jobs.repository.close()
             self._jobs = None
+
+    async def _finish_answering(self) -> None:
+        """Let requests acknowledged before the stop finish submitting (up to SHUTDOWN_GRACE);
+        cancel the rest: their records stay and the next start finishes them."""
+        running = {task for task in self.answering if task is not asyncio.current_task() and not task.done()}
+        if not running:
+            return
+        _done, late = await asyncio.wait(running, timeout=self.config.shutdown_grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        if late:
+            log.info(
+                "%d interactions were still being answered at the stop; the next start finishes them",
+                len(late),
+            )
 
     def command_tree_hash(self) -> str:
         """A hash of every application command definition and where it is synced."""

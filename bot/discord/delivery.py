@@ -137,13 +137,18 @@ class JobFront:
 
     # ---- submitting ---------------------------------------------------------------------------
 
-    async def submit_all(self, interaction: discord.Interaction, new_jobs: list[NewJob]) -> list[Job]:
-        """Submit each job (and post its progress message) in the interaction's channel."""
-        channel = channel_of(interaction)
+    async def submit_all(self, channel: discord.abc.Messageable, new_jobs: list[NewJob]) -> list[Job]:
+        """Submit each job (and post its progress message) in `channel`."""
         return [await self.submit(channel, new_job) for new_job in new_jobs]
 
     async def submit(self, channel: discord.abc.Messageable, new_job: NewJob) -> Job:
-        """Admit the job, post its progress message in `channel` and watch it. Raises QueueFull."""
+        """Admit the job, post its progress message in `channel` and watch it. Raises QueueFull.
+
+        A job whose id exists already (an interaction finished again after a restart: its jobs'
+        ids come from the interaction, bot/discord/pending.py) is returned as it is: not queued,
+        not shown twice."""
+        if new_job.id is not None and (existing := await self.jobs.get_job(new_job.id)) is not None:
+            return existing
         new_job.id = new_job.id or new_job_id()
         # A fast job may finish before its progress message is recorded: delivery waits for it.
         posted = self._posting[new_job.id] = asyncio.Event()
@@ -402,9 +407,17 @@ class JobFront:
     # ---- single images ------------------------------------------------------------------------
 
     async def post_single(
-        self, channel: discord.abc.Messageable, job: Job, index: int, user_id: int, limit: int | None
+        self,
+        channel: discord.abc.Messageable,
+        job: Job,
+        index: int,
+        user_id: int,
+        limit: int | None,
+        *,
+        nonce: str,
     ) -> discord.Message:
-        """`**prompt** - Image #n @user` with the full-size image n of a grid job (1-based)."""
+        """`**prompt** - Image #n @user` with the full-size image n of a grid job (1-based).
+        `nonce` (one per request, `reconcile.request_nonce`): sent again, Discord makes no second message."""
         made = job.generation_request.batch_size if job.request else 0
         if not 1 <= index <= max(made, 1):
             raise InvalidParameter(f"Job `{job.id}` has no image #{index}.")
@@ -420,7 +433,7 @@ class JobFront:
             stem = f"SPOILER_{stem}"
         elif self.nsfw.blocks(flagged):
             content, picture, view = f"{content}\n{BLOCKED_NOTICE}", None, None
-        message = await self.send_image(channel, content, picture, limit, stem, view)
+        message = await self.send_image(channel, content, picture, limit, stem, view, nonce=nonce)
         await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, f"image-{index}")
         return message
 

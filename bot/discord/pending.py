@@ -1,40 +1,56 @@
 """Interactions acknowledged before a restart: finished (or answered) at start-up.
 
-/imagine defers at once (the member sees "thinking…"), records the interaction in the table
-`pending_interactions`, reads and submits the prompt, and forgets the record once it answered.
-A process killed in between leaves the record. At the next start every record younger than
-Discord's 15 minutes is finished: the prompt goes through admission again and each job is
-submitted under the id it would have had (a uuid5 of the interaction id and the job's index), so a
-job queued just before the kill is not queued twice; the "thinking…" reply is then edited to say
-the bot restarted and the prompt is queued (or why it could not be, and to run it again). Older
-records are dropped: Discord no longer accepts their token.
+Every interaction that makes a job (/imagine, /blend, /describe, /shorten, the prompt buttons
+under /describe and /shorten, the job buttons U/V/🔄/Vary/Upscale/Zoom/Pan/Make Square, the
+remix, Custom Zoom and Vary (Region) forms, "submit N prompts?") is acknowledged at once and then
+recorded in the table `pending_interactions` (`recorded`): its kind (`command`), its text and
+what else it asked for (`details`: the button, the job, the attachments…). The record is
+forgotten once the request was answered. A process killed in between leaves it.
+
+At the next start every record younger than Discord's 15 minutes is finished by the resumer its
+cog registered for that kind (`MidjourneyBot.resumers`): the same code as the live request, fed
+from the record (bot/discord/origin.py). The jobs an interaction makes have ids derived from the
+interaction id (a uuid5 of it and the job's index), and `JobFront.submit` returns a job whose id
+exists as it is, so a job queued just before the kill is neither queued nor shown twice. Then the
+member is answered: a "thinking…" reply is edited; after a button or form (whose original
+response is the message it sits on) an ephemeral follow-up says it. Older records are dropped:
+Discord no longer accepts their token.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.webhook.async_ import async_context
 
-from bot.discord.render import CONFIRM_OVER
+from bot.discord.origin import Origin, origin_of_record
 from bot.errors import UserFacingError
-from bot.governance.admission import Place
 from bot.jobs.models import NewJob, PendingInteraction
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
 
 __all__ = [
+    "AGAIN_TEXT",
     "INTERACTION_LIFETIME",
     "RESUMED_TEXT",
+    "Resumer",
+    "answer",
     "edit_original",
     "interaction_job_ids",
     "pending_of",
+    "recorded",
     "resume_interactions",
+    "send_followup",
+    "with_interaction_ids",
 ]
 
 log = logging.getLogger(__name__)
@@ -42,8 +58,16 @@ log = logging.getLogger(__name__)
 # Discord accepts an interaction's token for 15 minutes; a little margin for the edit itself.
 INTERACTION_LIFETIME = 15 * 60 - 10
 _JOB_IDS = uuid.UUID("6f1d8f0e-3b7a-4c55-9a51-0c2b6d1e7a15")
-RESUMED_TEXT = "The bot restarted while submitting your prompt; it is queued now."
-AGAIN_TEXT = "The bot restarted before your prompt was submitted, and it could not be submitted now"
+RESUMED_TEXT = "The bot restarted while submitting your request; it is queued now."
+AGAIN_TEXT = "The bot restarted before your request was submitted, and it could not be submitted now"
+# How the member is answered after a restart: the "thinking…" reply is edited, or (after a
+# button or a form, whose original response is the message it sits on) a follow-up is sent.
+ANSWER_ORIGINAL = "original"
+ANSWER_FOLLOWUP = "followup"
+
+# Finishes a recorded interaction: submits what it asked for from `Origin` and the record.
+# Returns the text to answer with (None: RESUMED_TEXT); raises UserFacingError if refused now.
+Resumer = Callable[[Origin, PendingInteraction], Awaitable[str | None]]
 
 
 def interaction_job_ids(interaction_id: int, count: int) -> list[str]:
@@ -58,8 +82,11 @@ def with_interaction_ids(interaction_id: int, new_jobs: list[NewJob]) -> list[Ne
     return new_jobs
 
 
-def pending_of(interaction: discord.Interaction, command: str, prompt: str) -> PendingInteraction:
-    """What a restart needs to finish `interaction`."""
+def pending_of(
+    interaction: discord.Interaction, command: str, prompt: str = "", **details: Any
+) -> PendingInteraction:
+    """What a restart needs to finish `interaction` (acknowledged already)."""
+    thinking = interaction.response.type is discord.InteractionResponseType.deferred_channel_message
     return PendingInteraction(
         id=interaction.id,
         token=interaction.token,
@@ -73,21 +100,78 @@ def pending_of(interaction: discord.Interaction, command: str, prompt: str) -> P
         upload_limit=interaction.filesize_limit,
         # Our clock, which the restart compares with (the interaction was created just before).
         received_at=time.time(),
+        details=json.dumps({**details, "answer": ANSWER_ORIGINAL if thinking else ANSWER_FOLLOWUP}),
     )
+
+
+@asynccontextmanager
+async def recorded(
+    bot: MidjourneyBot, interaction: discord.Interaction, command: str, prompt: str = "", **details: Any
+) -> AsyncIterator[None]:
+    """Keep the acknowledged `interaction` recorded while the block submits what it asked for.
+
+    Forgotten when the block ends, also by an error (the error handler answers it); kept when it
+    is cancelled — the bot is stopping, and the next start finishes it with the resumer that
+    `bot.resumers[command]` names (registered by the cog that handles the command).
+    """
+    store = bot.store
+    await store.record_interaction(pending_of(interaction, command, prompt, **details))
+    task = asyncio.current_task()
+    if task is not None:
+        bot.answering.add(task)  # a stop waits for it before closing the database
+    try:
+        try:
+            yield
+        except asyncio.CancelledError:
+            raise  # the record stays: the next start finishes the request
+        except BaseException:
+            await store.forget_interaction(interaction.id)
+            raise
+        await store.forget_interaction(interaction.id)
+    finally:
+        if task is not None:
+            bot.answering.discard(task)
+
+
+def _webhook_call(bot: MidjourneyBot) -> dict[str, Any]:
+    """The session arguments of discord.py's webhook adapter, as its own Interaction passes them."""
+    http = bot.http
+    return {
+        "session": http._HTTPClient__session,  # type: ignore[attr-defined]  # discord.py's own session
+        "proxy": http.proxy,
+        "proxy_auth": http.proxy_auth,
+    }
 
 
 async def edit_original(bot: MidjourneyBot, pending: PendingInteraction, content: str) -> None:
     """Replace the interaction's original response ("thinking…") with `content`
     (`PATCH /webhooks/{application_id}/{token}/messages/@original`, as discord.py's Interaction does)."""
-    http = bot.http
     await async_context.get().edit_original_interaction_response(
         pending.application_id,
         pending.token,
-        session=http._HTTPClient__session,  # type: ignore[attr-defined]  # discord.py's own session
-        proxy=http.proxy,
-        proxy_auth=http.proxy_auth,
         payload={"content": content, "embeds": [], "components": []},
+        **_webhook_call(bot),
     )
+
+
+async def send_followup(bot: MidjourneyBot, pending: PendingInteraction, content: str) -> None:
+    """An ephemeral follow-up message to the interaction (`POST /webhooks/{application_id}/{token}`)."""
+    await async_context.get().execute_webhook(
+        pending.application_id,
+        pending.token,
+        payload={"content": content, "flags": discord.MessageFlags(ephemeral=True).value},
+        wait=True,
+        **_webhook_call(bot),
+    )
+
+
+async def answer(bot: MidjourneyBot, pending: PendingInteraction, content: str) -> None:
+    """Tell the member what became of the request: edit "thinking…", or a follow-up after a
+    button or form (their original response is the message they sit on: never overwritten)."""
+    if pending.arguments.get("answer", ANSWER_ORIGINAL) == ANSWER_ORIGINAL:
+        await edit_original(bot, pending, content)
+    else:
+        await send_followup(bot, pending, content)
 
 
 async def resume_interactions(bot: MidjourneyBot, *, now: float | None = None) -> int:
@@ -103,7 +187,7 @@ async def resume_interactions(bot: MidjourneyBot, *, now: float | None = None) -
                 continue
             content = await _finish(bot, pending)
             try:
-                await edit_original(bot, pending, content)
+                await answer(bot, pending, content)
                 answered += 1
             except discord.HTTPException as error:
                 log.info("could not answer interaction %s after the restart: %s", pending.id, error)
@@ -115,25 +199,15 @@ async def resume_interactions(bot: MidjourneyBot, *, now: float | None = None) -
 
 
 async def _finish(bot: MidjourneyBot, pending: PendingInteraction) -> str:
-    """Submit what `pending` asked for, through the one admission path; the text to answer with."""
-    if pending.command != "imagine":
+    """Submit what `pending` asked for with its kind's resumer; the text to answer with."""
+    resumer = bot.resumers.get(pending.command)
+    origin = origin_of_record(bot, pending)
+    if resumer is None or origin is None:
+        log.info("interaction %s (%s) cannot be finished after the restart", pending.id, pending.command)
         return f"{AGAIN_TEXT}. Please run it again."
-    admission = bot.admission
-    place = Place(pending.user_id, pending.guild_id, pending.channel_id, pending.parent_channel_id)
     try:
-        requests = await admission.read(pending.prompt, place)
-        meta = {"upload_limit": pending.upload_limit} if pending.upload_limit else {}
-        new_jobs = with_interaction_ids(pending.id, admission.imagine_jobs(requests, place, meta=meta))
-        missing = [new_job for new_job in new_jobs if await bot.jobs.get_job(new_job.id or "") is None]
-        if len(missing) == len(new_jobs) and len(new_jobs) > CONFIRM_OVER:
-            # It would have asked "submit N prompts?" first: the member decides again.
-            return f"{AGAIN_TEXT} without asking you first. Please run it again."
-        if pending.channel_id is None:
-            return f"{AGAIN_TEXT}. Please run it again."
-        channel = bot.get_partial_messageable(pending.channel_id, guild_id=pending.guild_id)
-        for new_job in missing:
-            await bot.front.submit(channel, new_job)
+        text = await resumer(origin, pending)
     except UserFacingError as error:
         return f"{AGAIN_TEXT}: {error}. Please run it again."
-    log.info("finished interaction %s after the restart: %d jobs submitted", pending.id, len(missing))
-    return RESUMED_TEXT
+    log.info("finished interaction %s (%s) after the restart", pending.id, pending.command)
+    return text or RESUMED_TEXT

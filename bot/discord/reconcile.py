@@ -20,7 +20,7 @@ import discord
 
 from bot.discord.buttons import parse_custom_id
 
-__all__ = ["HISTORY_SCANNED", "POSTING_MARK", "Posted", "find_posted", "result_nonce"]
+__all__ = ["HISTORY_SCANNED", "POSTING_MARK", "Posted", "find_posted", "request_nonce", "result_nonce"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,13 @@ HISTORY_SCANNED = 100
 def result_nonce(job_id: str) -> str:
     """A nonce for the job's result post: Discord takes at most 25 characters."""
     return "r" + job_id.replace("-", "")[:24]
+
+
+def request_nonce(interaction_id: int) -> str:
+    """A nonce for a post one interaction asked for (U-n's image, `/show`'s result): the same
+    request posted again (a retry, or the interaction finished after a restart) makes no second
+    message, while every other click or command gets its own."""
+    return f"i{interaction_id}"
 
 
 @dataclass

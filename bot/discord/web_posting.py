@@ -8,6 +8,7 @@ imports discord.py.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import TYPE_CHECKING
 
 import discord
@@ -88,7 +89,11 @@ class DiscordPoster:
         if not images:
             raise JobNotFound(f"The images of job `{job.id}` are no longer stored.")
         post = await front.result_post(job, images)
-        message = await front.send_image(channel, post.content, post.picture, None, post.stem, post.view)
+        # One nonce per request: a retried upload (a 5xx after Discord made it) is not posted twice.
+        nonce = "w" + uuid.uuid4().hex[:24]
+        message = await front.send_image(
+            channel, post.content, post.picture, None, post.stem, post.view, nonce=nonce
+        )
         await front.jobs.repository.add_job_message(job.id, message.id, channel.id, "web-post")
         log.info("member %s posted job %s to channel %s from the web", user_id, job.id, channel.id)
         return message.id

@@ -7,6 +7,7 @@ Timestamps are Unix seconds (float, UTC).
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -177,8 +178,11 @@ class WebSession:
 
 @dataclass(frozen=True)
 class PendingInteraction:
-    """A command acknowledged (deferred) but not answered yet: what a restart needs to finish it
-    or answer it while Discord still accepts the interaction's token (15 minutes)."""
+    """A job-making interaction acknowledged but not answered yet: what a restart needs to finish
+    it or answer it while Discord still accepts the interaction's token (15 minutes).
+
+    `command` is the kind of request (`imagine`, `blend`, `button`, `remix`, …), `prompt` its text
+    (if any), `details` the rest as JSON (see `arguments`)."""
 
     id: int
     token: str
@@ -191,3 +195,10 @@ class PendingInteraction:
     prompt: str
     upload_limit: int | None
     received_at: float
+    details: str = "{}"
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        """`details` read back: what else the request asked for (button, job, attachments…)."""
+        value = json.loads(self.details or "{}")
+        return value if isinstance(value, dict) else {}

@@ -58,3 +58,30 @@ def test_shards_setting_picks_the_sharded_bot():
     assert isinstance(auto, commands.AutoShardedBot) and isinstance(auto, MidjourneyBot)
     assert auto.shard_count is None
     assert make_bot(Config.from_env({"SHARDS": "3"})).shard_count == 3
+
+
+async def test_a_stop_lets_acknowledged_requests_finish_and_cancels_the_late_ones():
+    """Closing the bot waits for handlers still between an acknowledgement and its answer (so
+    they do not write to a closed database); after SHUTDOWN_GRACE the rest are cancelled, which
+    leaves their records for the next start."""
+    import asyncio
+
+    from bot.config import Config
+    from bot.discord.bot import MidjourneyBot
+
+    bot = MidjourneyBot(Config.from_env({"SHUTDOWN_GRACE": "0.5"}), manage_jobs=False)
+    ended: list[str] = []
+
+    async def answering(name: str, seconds: float) -> None:
+        try:
+            await asyncio.sleep(seconds)
+            ended.append(name)
+        except asyncio.CancelledError:
+            ended.append(f"{name} cancelled")
+            raise
+
+    quick = asyncio.create_task(answering("quick", 0.1))
+    stuck = asyncio.create_task(answering("stuck", 60))
+    bot.answering.update({quick, stuck})
+    await bot.close()
+    assert ended == ["quick", "stuck cancelled"]

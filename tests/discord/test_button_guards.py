@@ -28,4 +28,4 @@ async def test_an_image_number_the_job_never_had_is_invalid(world, grid):
     """Image #7 of a four-image grid: `Invalid parameter`, not "no longer stored"."""
     job = await world.job_of(grid)
     with pytest.raises(InvalidParameter, match="has no image #7"):
-        await world.front.post_single(world.channel, job, 7, world.alice.id, None)
+        await world.front.post_single(world.channel, job, 7, world.alice.id, None, nonce="i1")

@@ -1,14 +1,30 @@
-"""An /imagine acknowledged just before the bot stops is not lost: after the restart its job
-exists exactly once and the member's "thinking…" reply says what happened."""
+"""A job-making interaction acknowledged just before the bot stops is not lost: after the restart
+its job exists exactly once and the member is told what happened ("thinking…" edited, or a
+follow-up after a button)."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 
+import pytest
+from PIL import Image
+
 from bot.discord.pending import RESUMED_TEXT
+from bot.discord.reconcile import request_nonce
 from bot.jobs.models import PendingInteraction
-from tests.discord.helpers import is_result
+from tests.discord.helpers import GRID_LABELS, button_labels, is_result
+
+
+def _png(colour: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (48, 48), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+RED = ("red.png", _png((220, 20, 20)))
+BLUE = ("blue.png", _png((20, 20, 220)))
 
 
 async def _job_count(world) -> int:
@@ -101,3 +117,210 @@ async def test_an_interaction_older_than_15_minutes_is_dropped(world):
     await _all_answered(world)
     assert await _job_count(world) == 0
     assert world.messages() == []
+
+
+# ---- every job-making interaction, not only /imagine ------------------------------------------
+
+
+def _answer_of(world, pending) -> str:
+    """What the member was told after the restart: the edited "thinking…" reply, or (after a
+    button or form) the ephemeral follow-up."""
+    record = _original(world, pending.token)
+    if pending.arguments["answer"] == "followup":
+        (message_id,) = record.followup_ids
+        return world.env.backend.get_message(record.channel_id, message_id).content
+    assert not record.loading
+    return world.env.backend.get_message(record.channel_id, record.message_id).content
+
+
+async def _jobs_of_kind(world, kind: str) -> int:
+    rows = await world.service.repository._fetchall("SELECT COUNT(*) FROM jobs WHERE kind = ?", (kind,))
+    return rows[0][0]
+
+
+async def _grid(world):
+    await world.alice.slash(world.channel, "imagine", prompt="a red fox")
+    return await world.wait_for(is_result)
+
+
+async def test_a_button_stopped_between_its_acknowledgement_and_the_submit_is_queued_once(world):
+    """V1 acknowledged (the click answered), recorded, stopped before its job was stored: after
+    the restart the variation job exists once, its grid is posted, and an ephemeral follow-up
+    says what happened (the grid message itself is left as it was)."""
+    grid = await _grid(world)
+    await _stopped_at(world, "submit")
+    await world.alice.click(grid, label="V1")
+    (pending,) = await world.service.repository.pending_interactions()
+    assert pending.command == "button" and pending.arguments["action"] == "vary"
+    assert await _jobs_of_kind(world, "variation") == 0
+    await world.restart()
+    result = await world.wait_for(lambda m: is_result(m) and "Variations" in m.content, after=grid.id)
+    assert result.content.startswith("**a red fox** - Variations")
+    await _all_answered(world)
+    await world.wait_until(lambda: bool(_original(world, pending.token).followup_ids))
+    assert _answer_of(world, pending) == RESUMED_TEXT
+    assert await _jobs_of_kind(world, "variation") == 1
+    shown = next(message for message in world.messages() if message.id == grid.id)
+    assert shown.content == grid.content and len(button_labels(shown)) == len(GRID_LABELS)
+
+
+async def test_a_blend_stopped_between_the_defer_and_the_submit_is_queued_once(world):
+    """/blend deferred and recorded (with its attachments' links), stopped before its job was
+    stored: the restart reads the pictures again, queues one blend job and edits "thinking…"."""
+    await _stopped_at(world, "submit")
+    await world.alice.slash(world.channel, "blend", image1=RED, image2=BLUE)
+    (pending,) = await world.service.repository.pending_interactions()
+    assert pending.command == "blend" and len(pending.arguments["uploads"]) == 2
+    assert _original(world, pending.token).loading
+    await world.restart()
+    result = await world.wait_for(is_result)
+    assert result.content.count("<https://") == 2
+    await _all_answered(world)
+    assert _answer_of(world, pending) == RESUMED_TEXT
+    assert await _jobs_of_kind(world, "blend") == 1
+
+
+async def test_a_button_stopped_after_its_submit_does_not_queue_the_job_twice(world):
+    """The variation job was stored but the record not forgotten: after the restart the job's id
+    (from the click) is found, nothing is queued or posted again."""
+    grid = await _grid(world)
+    repository = world.service.repository
+    forget = repository.forget_interaction
+
+    async def killed(interaction_id):
+        raise asyncio.CancelledError
+
+    repository.forget_interaction = killed
+    await world.alice.click(grid, label="V2")
+    await world.wait_for(lambda m: is_result(m) and "Variations" in m.content, after=grid.id)
+    (pending,) = await repository.pending_interactions()
+    repository.forget_interaction = forget
+    await world.restart()
+    await _all_answered(world)
+    await asyncio.sleep(0.5)
+    assert await _jobs_of_kind(world, "variation") == 1
+    variations = [m for m in world.messages() if is_result(m) and "Variations" in m.content]
+    assert len(variations) == 1
+    assert _answer_of(world, pending) == RESUMED_TEXT
+
+
+async def test_u_n_stopped_before_its_post_is_posted_after_the_restart(world):
+    """U3 acknowledged and recorded, stopped before the image was posted: the restart posts
+    `Image #3` once, with the click's nonce."""
+    grid = await _grid(world)
+
+    async def killed(*args, **kwargs):
+        raise asyncio.CancelledError
+
+    world.front.post_single = killed
+    await world.alice.click(grid, label="U3")
+    (pending,) = await world.service.repository.pending_interactions()
+    await world.restart()
+    single = await world.wait_for(lambda m: "Image #3" in m.content)
+    await _all_answered(world)
+    assert "posted now" in _answer_of(world, pending)
+    assert len([m for m in world.messages() if "Image #3" in m.content]) == 1
+    (post,) = [r for r in world.env.http_requests if r.method == "POST" and _content(r).find("Image #3") >= 0]
+    assert post.json["nonce"] == request_nonce(pending.id) and post.json["enforce_nonce"] is True
+    assert single.attachments
+
+
+def _content(request) -> str:
+    return str((request.json or {}).get("content") or "")
+
+
+async def test_every_single_image_post_carries_its_clicks_nonce(world):
+    """U1 by two members: each post has `nonce` (with `enforce_nonce`) from its own click, so
+    Discord folds a repeated send of one click and never two different clicks."""
+    grid = await _grid(world)
+    await world.alice.click(grid, label="U1")
+    await world.bob.click(grid, label="U1")
+    await world.wait_until(lambda: len([m for m in world.messages() if "Image #1" in m.content]) == 2)
+    posts = [r for r in world.env.http_requests if r.method == "POST" and "Image #1" in _content(r)]
+    clicks = {int(r.path.split("/")[2]) for r in world.env.http_requests if r.path.endswith("/callback")}
+    nonces = [post.json.get("nonce") for post in posts]
+    assert len(posts) == 2 and len(set(nonces)) == 2
+    assert all(post.json.get("enforce_nonce") is True for post in posts)
+    assert {nonce for nonce in nonces} <= {request_nonce(click) for click in clicks}
+
+
+def _field(shown) -> str:
+    return shown.modal["components"][0]["components"][0]["custom_id"]
+
+
+async def _remix(world) -> None:
+    grid = await _grid(world)
+    await world.service.repository.update_user_settings(world.alice.id, remix=True)
+    shown = await world.alice.click(grid, label="V1")
+    await _stopped_at(world, "submit")
+    await world.alice.submit_modal(shown, {_field(shown): "a blue fox"})
+
+
+async def _custom_zoom(world) -> None:
+    grid = await _grid(world)
+    await world.alice.click(grid, label="U1")
+    single = await world.wait_for(lambda m: "Image #1" in m.content)
+    shown = await world.alice.click(single, label="Custom Zoom")
+    await _stopped_at(world, "submit")
+    await world.alice.submit_modal(shown, {_field(shown): "a red fox --ar 16:9 --zoom 1.5"})
+
+
+async def _region(world) -> None:
+    grid = await _grid(world)
+    await world.alice.click(grid, label="U1")
+    single = await world.wait_for(lambda m: "Image #1" in m.content)
+    picker = (await world.alice.click(single, label="Vary (Region)")).response
+    chosen = (await world.alice.select(picker, ["B2", "B3"])).response
+    shown = await world.alice.click(chosen, label="Submit")
+    await _stopped_at(world, "submit")
+    await world.alice.submit_modal(shown, {_field(shown): "a red fox with a hat"})
+
+
+async def _shorter_prompt(world) -> None:
+    await world.alice.slash(world.channel, "shorten", prompt="a very red dragon over a small town")
+    analysis = await world.wait_for(lambda m: m.content.startswith("**Shorten**"))
+    job = await world.job_of(analysis)
+    await _stopped_at(world, "submit")
+    await world.alice.click(analysis, custom_id=f"mjp:shortpick:{job.id}:1")
+
+
+async def _shorten(world) -> None:
+    await _stopped_at(world, "submit")
+    await world.alice.slash(world.channel, "shorten", prompt="a very red dragon over a small town")
+
+
+async def _confirmed(world) -> None:
+    asked = await world.alice.slash(
+        world.channel, "imagine", prompt="a {red, green, blue, cyan, pink, gray} bird"
+    )
+    await _stopped_at(world, "submit")
+    await world.alice.click(asked.response, label="Yes")
+
+
+@pytest.mark.parametrize(
+    ("interact", "command", "kind", "count"),
+    [
+        (_remix, "remix", "variation", 1),
+        (_custom_zoom, "customzoom", "zoom", 1),
+        (_region, "region", "region", 1),
+        (_shorten, "shorten", "shorten", 1),
+        (_shorter_prompt, "shortpick", "imagine", 1),
+        (_confirmed, "confirm", "imagine", 6),
+    ],
+    ids=["remix", "custom-zoom", "region", "shorten", "shorter-prompt", "yes-to-n-prompts"],
+)
+async def test_every_job_making_interaction_stopped_before_its_submit_is_queued_once(
+    world, interact, command, kind, count
+):
+    """A remix form, a Custom Zoom form, a Vary (Region) prompt, /shorten, a shorter prompt's 1️⃣
+    and the "submit N prompts?" Yes, each stopped between its acknowledgement and its first
+    submit: after the restart the jobs it asked for exist exactly once and the member is told."""
+    before = await _jobs_of_kind(world, kind)
+    await interact(world)
+    (pending,) = await world.service.repository.pending_interactions()
+    assert pending.command == command
+    assert await _jobs_of_kind(world, kind) == before
+    await world.restart()
+    await _all_answered(world)
+    assert _answer_of(world, pending) == RESUMED_TEXT
+    assert await _jobs_of_kind(world, kind) == before + count

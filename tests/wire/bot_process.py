@@ -20,8 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 TOKEN = "fake-token-that-must-never-be-logged"
 
 
-def bot_environment(fake: FakeDiscord, tiny_model_dir: Path, data_dir: Path) -> dict[str, str]:
-    """The bot's environment: the tiny model, a throwaway DATA_DIR and the fake's addresses."""
+def bot_environment(fake: FakeDiscord, tiny_model_dir: Path, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The bot's environment: the tiny model, a throwaway DATA_DIR and the fake's addresses
+    (`extra` settings override)."""
     keep = {name: os.environ[name] for name in ("PATH", "HOME", "TMPDIR", "LANG") if name in os.environ}
     return {
         **keep,
@@ -34,14 +35,16 @@ def bot_environment(fake: FakeDiscord, tiny_model_dir: Path, data_dir: Path) -> 
             LOG_LEVEL="DEBUG",
             WEB_PORT="0",  # the web app has its own tests; port 8080 may be taken here
         ),
+        **extra,
     }
 
 
 @asynccontextmanager
 async def running_bot(
-    fake: FakeDiscord, tiny_model_dir: Path, tmp_path: Path
+    fake: FakeDiscord, tiny_model_dir: Path, tmp_path: Path, **extra: str
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, Callable[[Awaitable[Any]], Awaitable[Any]]]]:
-    """Start the bot (log in tmp_path/bot.log); yield it and `unless_it_exits`; SIGTERM it at the end.
+    """Start the bot (log in tmp_path/bot.log; `extra` settings override); yield it and
+    `unless_it_exits`; SIGTERM it at the end.
 
     `await unless_it_exits(step)` awaits `step`, failing at once (with the bot's log) if the bot
     exits first.
@@ -55,7 +58,7 @@ async def running_bot(
             "--env-file",
             str(tmp_path / "no.env"),
             cwd=REPO,
-            env=bot_environment(fake, tiny_model_dir, tmp_path / "data"),
+            env=bot_environment(fake, tiny_model_dir, tmp_path / "data", **extra),
             stdout=log_file,
             stderr=asyncio.subprocess.STDOUT,
         )

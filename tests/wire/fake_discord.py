@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,7 @@ class Recorded:
     json: Any = None  # the JSON body; for a multipart upload, its `payload_json` part
     files: dict[str, bytes] = field(default_factory=dict)
     response: Any = None  # the JSON the fake answered with (a posted message, say)
+    at: float = 0.0  # when it arrived (`time.perf_counter()`, before its body was read)
 
 
 class FakeDiscord:
@@ -125,6 +127,11 @@ class FakeDiscord:
         result = found()
         assert result is not None
         return result
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float) -> None:  # noqa: ASYNC109
+        """Return once `condition()` holds (checked whenever a request was recorded)."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(condition), timeout)
 
     def snowflake(self) -> str:
         return str(next(self._ids))
@@ -202,9 +209,10 @@ class FakeDiscord:
             json.dumps({"op": 0, "t": "GUILD_CREATE", "s": next(self._sequence), "d": guild})
         )
 
-    def slash_command(self, name: str, **options: str) -> dict[str, Any]:
-        """An INTERACTION_CREATE payload: USER_ID runs `/name` in the channel."""
+    def slash_command(self, name: str, *, user_id: int = USER_ID, **options: str) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload: member `user_id` (alice by default) runs `/name` in the channel."""
         command = next(c for c in self.commands if c["name"] == name)
+        user = _user(USER_ID, "alice") if user_id == USER_ID else _user(user_id, f"member{user_id}")
         return {
             "id": self.snowflake(),
             "application_id": str(APP_ID),
@@ -220,7 +228,7 @@ class FakeDiscord:
             "guild_id": str(GUILD_ID),
             "channel_id": str(CHANNEL_ID),
             "channel": {"id": str(CHANNEL_ID), "type": 0, "name": "art", "guild_id": str(GUILD_ID)},
-            "member": _member(_user(USER_ID, "alice"), permissions=ALL_PERMISSIONS),
+            "member": _member(user, permissions=ALL_PERMISSIONS),
             "app_permissions": ALL_PERMISSIONS,
             "locale": "en-US",
             "guild_locale": "en-US",
@@ -230,9 +238,11 @@ class FakeDiscord:
             "attachment_size_limit": 10 * 1024 * 1024,
         }
 
-    def button_click(self, message: dict[str, Any], custom_id: str) -> dict[str, Any]:
-        """An INTERACTION_CREATE payload: USER_ID clicks the button `custom_id` on `message`."""
-        command = self.slash_command(self.commands[0]["name"])
+    def button_click(
+        self, message: dict[str, Any], custom_id: str, *, user_id: int = USER_ID
+    ) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload: member `user_id` clicks the button `custom_id` on `message`."""
+        command = self.slash_command(self.commands[0]["name"], user_id=user_id)
         return {
             **command,
             "type": 3,
@@ -243,8 +253,9 @@ class FakeDiscord:
     # ---- REST ---------------------------------------------------------------------------------
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.perf_counter()
         path = "/" + request.match_info["tail"]
-        recorded = Recorded(request.method, path, dict(request.query))
+        recorded = Recorded(request.method, path, dict(request.query), at=arrived)
         if request.content_type == "multipart/form-data":
             reader = await request.multipart()
             async for part in reader:

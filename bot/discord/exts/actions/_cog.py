@@ -26,6 +26,7 @@ modal with the prompt to edit; the edited prompt is parsed like /imagine.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,21 +36,26 @@ from discord.ext import commands
 
 from bot.discord.buttons import MARKED_WHEN_USED, JobButton, custom_id, marked_view, parse_custom_id
 from bot.discord.click_guard import RecentClicks
-from bot.discord.delivery import channel_of, place_of, upload_meta
-from bot.discord.exts.actions._editing import open_custom_zoom
+from bot.discord.exts.actions._editing import open_custom_zoom, resume_custom_zoom, resume_region
 from bot.discord.exts.actions._modal import REMIX_PREFIX, RemixModal, submitted_text
 from bot.discord.exts.actions._region import RegionCells, RegionSubmit, open_region_editor
+from bot.discord.origin import Origin, origin_of
+from bot.discord.pending import recorded, with_interaction_ids
+from bot.discord.reconcile import request_nonce
 from bot.discord.replies import report_unexpected, send_error
 from bot.errors import InvalidParameter, UserFacingError
 from bot.jobs.derive import ENHANCE
-from bot.jobs.models import Job, JobKind, JobStatus
+from bot.jobs.models import Job, JobKind, JobStatus, PendingInteraction
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
+    from bot.governance.models import PersonalSettings
+    from bot.prompt import ImagineRequest
 
 log = logging.getLogger(__name__)
 
 MAX_REMIX_JOBS = 5
+PICK_RESUMED_TEXT = "The bot restarted while posting the image you chose; it is posted now."
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,11 @@ class Actions(commands.Cog):
     def __init__(self, bot: MidjourneyBot) -> None:
         self.bot = bot
         self.recent_clicks = RecentClicks()
+        # What a click or form acknowledged just before a restart asked for is done after it.
+        bot.resumers["button"] = self.resume_button
+        bot.resumers["remix"] = self.resume_remix
+        bot.resumers["customzoom"] = functools.partial(resume_custom_zoom, self)
+        bot.resumers["region"] = functools.partial(resume_region, self)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(JobButton, RegionCells, RegionSubmit)
@@ -131,9 +142,8 @@ class Actions(commands.Cog):
         clicked = custom_id(action, job_id, index)
         if action == "pick":
             await acknowledge(interaction, clicked)
-            await front.post_single(
-                channel_of(interaction), job, index, interaction.user.id, interaction.filesize_limit
-            )
+            async with recorded(self.bot, interaction, "button", action=action, job_id=job_id, index=index):
+                await self.post_pick(origin_of(interaction), job, index)
             return
         if action == "region":
             await open_region_editor(self, interaction, job, index)
@@ -145,14 +155,56 @@ class Actions(commands.Cog):
         if spec is None:
             raise InvalidParameter(f"This button ({action}) is not available any more.")
         user = await self.bot.store.get_user_settings(interaction.user.id)
-        mode = spec.mode or (user.variation_mode if spec.kind is JobKind.VARIATION else None)
         if spec.remixable and user.remix:
             shown_index = index if spec.kind is not JobKind.REROLL else None
 
             await interaction.response.send_modal(RemixModal(job.prompt, shown_index, clicked))
             return
         await acknowledge(interaction, clicked)
-        await self.submit_from(interaction, job, spec.kind, index, mode, speed=user.speed)
+        # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
+        async with recorded(self.bot, interaction, "button", action=action, job_id=job_id, index=index):
+            await self.submit_from(
+                origin_of(interaction), job, spec.kind, index, _mode(spec, user), speed=user.speed
+            )
+
+    async def post_pick(self, origin: Origin, job: Job, index: int) -> None:
+        """U-n: image `index` of `job` posted alone, once per click (its nonce comes from the click)."""
+        await self.bot.front.post_single(
+            origin.channel,
+            job,
+            index,
+            origin.place.user_id,
+            origin.upload_limit,
+            nonce=request_nonce(origin.interaction_id),
+        )
+
+    async def resume_button(self, origin: Origin, pending: PendingInteraction) -> str | None:
+        """A job button clicked just before a restart: its job submitted (or its image posted)."""
+        arguments = pending.arguments
+        action, index = str(arguments["action"]), int(arguments["index"])
+        job = await self.bot.front.load_job(str(arguments["job_id"]))
+        if action == "pick":
+            await self.post_pick(origin, job, index)
+            return PICK_RESUMED_TEXT
+        spec = JOB_ACTIONS.get(action)
+        if spec is None:
+            raise InvalidParameter(f"This button ({action}) is not available any more.")
+        user = await self.bot.store.get_user_settings(origin.place.user_id)
+        await self.submit_from(origin, job, spec.kind, index, _mode(spec, user), speed=user.speed)
+        return None
+
+    async def resume_remix(self, origin: Origin, pending: PendingInteraction) -> str | None:
+        """A remix form sent just before a restart: the edited prompt read again and submitted."""
+        arguments = pending.arguments
+        action, index = str(arguments["action"]), int(arguments["index"])
+        parent = await self.bot.front.load_job(str(arguments["job_id"]))
+        spec = JOB_ACTIONS.get(action)
+        if spec is None or not spec.remixable:
+            raise InvalidParameter(f"This button ({action}) is not available any more.")
+        user = await self.bot.store.get_user_settings(origin.place.user_id)
+        requests = await self.bot.admission.read(pending.prompt, origin.place, most=MAX_REMIX_JOBS)
+        await self._submit_remixed(origin, parent, spec.kind, index, _mode(spec, user), requests)
+        return None
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
@@ -172,15 +224,16 @@ class Actions(commands.Cog):
             if spec is None or not spec.remixable:
                 raise InvalidParameter(f"This button ({action}) is not available any more.")
             user = await self.bot.store.get_user_settings(interaction.user.id)
-            mode = spec.mode or (user.variation_mode if spec.kind is JobKind.VARIATION else None)
         except UserFacingError as error:
             await send_error(interaction, error)
             return
-        await self.submit_remix(interaction, job, spec.kind, index, mode, clicked, submitted_text(data))
+        await self.submit_remix(
+            interaction, job, spec.kind, index, _mode(spec, user), clicked, submitted_text(data)
+        )
 
     async def submit_from(
         self,
-        interaction: discord.Interaction,
+        origin: Origin,
         parent: Job,
         kind: JobKind,
         index: int,
@@ -193,9 +246,10 @@ class Actions(commands.Cog):
         `speed` is the clicker's /settings mode; the parent's speed only when none is given.
         """
         new_job = self.bot.admission.derived_job(
-            parent, kind, index, mode, place_of(interaction), speed=speed, meta=upload_meta(interaction)
+            parent, kind, index, mode, origin.place, speed=speed, meta=origin.meta
         )
-        return await self.bot.front.submit(channel_of(interaction), new_job)
+        (new_job,) = with_interaction_ids(origin.interaction_id, [new_job])
+        return await self.bot.front.submit(origin.channel, new_job)
 
     async def submit_remix(
         self,
@@ -209,20 +263,38 @@ class Actions(commands.Cog):
     ) -> None:
         """The remix modal was sent: read the edited prompt like /imagine (the same admission) and
         submit it."""
-        admission = self.bot.admission
+        origin = origin_of(interaction)
+        action = clicked.split(":")[1]
         try:
-            place = place_of(interaction)
-            requests = await admission.read(text, place, most=MAX_REMIX_JOBS)
+            requests = await self.bot.admission.read(text, origin.place, most=MAX_REMIX_JOBS)
             await acknowledge(interaction, clicked)
-            for request in requests:
-                new_job = admission.derived_job(
-                    parent, kind, index, mode, place, request=request, meta=upload_meta(interaction)
-                )
-                await self.bot.front.submit(channel_of(interaction), new_job)
+            # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
+            async with recorded(
+                self.bot, interaction, "remix", text, action=action, job_id=parent.id, index=index
+            ):
+                await self._submit_remixed(origin, parent, kind, index, mode, requests)
         except UserFacingError as error:
             await send_error(interaction, error)
         except Exception as error:
             await report_unexpected(interaction, error)
+
+    async def _submit_remixed(
+        self,
+        origin: Origin,
+        parent: Job,
+        kind: JobKind,
+        index: int,
+        mode: str | None,
+        requests: list[ImagineRequest],
+    ) -> list[Job]:
+        admission = self.bot.admission
+        new_jobs = [
+            admission.derived_job(parent, kind, index, mode, origin.place, request=request, meta=origin.meta)
+            for request in requests
+        ]
+        return await self.bot.front.submit_all(
+            origin.channel, with_interaction_ids(origin.interaction_id, new_jobs)
+        )
 
     async def _favourite(self, interaction: discord.Interaction, job_id: str, index: int) -> None:
         """❤️ on a single image: the clicker's favourite on or off (the web's Favourites shows it)."""
@@ -243,6 +315,11 @@ class Actions(commands.Cog):
         if job is not None and not job.status.is_terminal and job.user_id != interaction.user.id:
             raise UserFacingError("Only the person who started this job can cancel it.")
         raise UserFacingError("This job has already finished.")
+
+
+def _mode(spec: JobAction, user: PersonalSettings) -> str | None:
+    """The job's mode: the button's own, or the clicker's variation mode (V buttons)."""
+    return spec.mode or (user.variation_mode if spec.kind is JobKind.VARIATION else None)
 
 
 async def acknowledge(interaction: discord.Interaction, clicked: str) -> None:

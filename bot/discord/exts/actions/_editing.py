@@ -18,18 +18,30 @@ from typing import TYPE_CHECKING
 import discord
 from PIL import Image
 
-from bot.discord.delivery import channel_of, place_of, upload_meta
+from bot.discord.origin import Origin, origin_of
+from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.replies import report_unexpected, send_error
 from bot.engine.canvas import GRID_SIZE, cell_label, cell_mask
 from bot.errors import JobNotFound, UserFacingError
-from bot.jobs.models import Job, JobKind
+from bot.jobs.models import Job, JobKind, PendingInteraction
 from bot.prompt import ImagineRequest
 
 if TYPE_CHECKING:
     from bot.discord.delivery import JobFront
     from bot.discord.exts.actions._cog import Actions
+    from bot.governance.admission import Place
 
-__all__ = ["PromptModal", "open_custom_zoom", "open_region_prompt", "parent_picture", "read_edit_prompt"]
+__all__ = [
+    "PromptModal",
+    "open_custom_zoom",
+    "open_region_prompt",
+    "parent_picture",
+    "read_edit_prompt",
+    "region_mask",
+    "resume_custom_zoom",
+    "resume_region",
+    "zoom_mode",
+]
 
 MAX_PROMPT = 4000
 DEFAULT_CUSTOM_ZOOM = 2
@@ -72,18 +84,16 @@ def _open_rgb(path) -> Image.Image:
 
 
 async def read_edit_prompt(
-    actions: Actions, interaction: discord.Interaction, text: str, *, custom_zoom: bool = False
+    actions: Actions, place: Place, text: str, *, custom_zoom: bool = False
 ) -> ImagineRequest:
     """The one job an edit's prompt asks for, read by the same admission as /imagine and Remix."""
-    (request,) = await actions.bot.admission.read(
-        text, place_of(interaction), most=1, custom_zoom=custom_zoom
-    )
+    (request,) = await actions.bot.admission.read(text, place, most=1, custom_zoom=custom_zoom)
     return request
 
 
 async def submit_edit(
     actions: Actions,
-    interaction: discord.Interaction,
+    origin: Origin,
     parent: Job,
     kind: JobKind,
     index: int,
@@ -91,11 +101,26 @@ async def submit_edit(
     request: ImagineRequest,
     mask: bytes | None = None,
 ) -> Job:
-    """Submit the edit job of image `index` (1-based) of `parent`, owned by the member."""
+    """Submit the edit job of image `index` (1-based) of `parent`, owned by the member (its id
+    comes from the interaction: bot/discord/pending.py)."""
     new_job = actions.bot.admission.derived_job(
-        parent, kind, index, mode, place_of(interaction), request=request, meta=upload_meta(interaction)
+        parent, kind, index, mode, origin.place, request=request, meta=origin.meta
     )
-    return await actions.bot.front.submit(channel_of(interaction), dataclasses.replace(new_job, mask=mask))
+    (new_job,) = with_interaction_ids(origin.interaction_id, [dataclasses.replace(new_job, mask=mask)])
+    return await actions.bot.front.submit(origin.channel, new_job)
+
+
+def zoom_mode(chosen: ImagineRequest) -> str:
+    """A Custom Zoom job's mode from its prompt: `"<zoom> <W>:<H>"`."""
+    factor = chosen.zoom if chosen.zoom is not None else 1.0
+    return f"{factor:g} {chosen.aspect[0]}:{chosen.aspect[1]}"
+
+
+def region_mask(size: tuple[int, int], cells: list[int]) -> bytes:
+    """Vary (Region)'s mask (PNG, white = repaint) of `cells` on a picture of `size`."""
+    mask = io.BytesIO()
+    cell_mask(size, cells, GRID_SIZE, GRID_SIZE).save(mask, format="PNG")
+    return mask.getvalue()
 
 
 def image_aspect(job: Job, size: tuple[int, int]) -> str:
@@ -121,11 +146,12 @@ async def open_custom_zoom(actions: Actions, interaction: discord.Interaction, j
     picture = await parent_picture(actions.bot.front, job, index)
 
     async def zoom(modal_interaction: discord.Interaction, text: str) -> None:
-        chosen = await read_edit_prompt(actions, modal_interaction, text, custom_zoom=True)
-        factor = chosen.zoom if chosen.zoom is not None else 1.0
-        mode = f"{factor:g} {chosen.aspect[0]}:{chosen.aspect[1]}"
+        origin = origin_of(modal_interaction)
+        chosen = await read_edit_prompt(actions, origin.place, text, custom_zoom=True)
         await modal_interaction.response.defer()  # the progress message follows in the channel
-        await submit_edit(actions, modal_interaction, job, JobKind.ZOOM, index, mode, chosen)
+        # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
+        async with recorded(actions.bot, modal_interaction, "customzoom", text, job_id=job.id, index=index):
+            await submit_edit(actions, origin, job, JobKind.ZOOM, index, zoom_mode(chosen), chosen)
 
     text = custom_zoom_prompt(job.prompt, image_aspect(job, picture.size))
     await interaction.response.send_modal(
@@ -140,17 +166,40 @@ async def open_region_prompt(
     picture = await parent_picture(actions.bot.front, job, index)
 
     async def repaint(modal_interaction: discord.Interaction, text: str) -> None:
-        chosen = await read_edit_prompt(actions, modal_interaction, text)
-        mask = io.BytesIO()
-        cell_mask(picture.size, cells, GRID_SIZE, GRID_SIZE).save(mask, format="PNG")
+        origin = origin_of(modal_interaction)
+        chosen = await read_edit_prompt(actions, origin.place, text)
         chosen_cells = ", ".join(cell_label(cell, GRID_SIZE) for cell in cells)
         await modal_interaction.response.edit_message(
             content=f"**Vary (Region)**: repainting {chosen_cells}…", attachments=[], view=None
         )
-        await submit_edit(
-            actions, modal_interaction, job, JobKind.REGION, index, None, chosen, mask.getvalue()
-        )
+        # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
+        details = {"job_id": job.id, "index": index, "cells": cells}
+        async with recorded(actions.bot, modal_interaction, "region", text, **details):
+            mask = region_mask(picture.size, cells)
+            await submit_edit(actions, origin, job, JobKind.REGION, index, None, chosen, mask)
 
     await interaction.response.send_modal(
         PromptModal("Vary (Region)", "Prompt for the area", job.prompt, repaint)
     )
+
+
+async def resume_custom_zoom(actions: Actions, origin: Origin, pending: PendingInteraction) -> str | None:
+    """A Custom Zoom form sent just before a restart: its prompt read again, the job submitted."""
+    arguments = pending.arguments
+    job = await actions.bot.front.load_job(str(arguments["job_id"]))
+    chosen = await read_edit_prompt(actions, origin.place, pending.prompt, custom_zoom=True)
+    index = int(arguments["index"])
+    await submit_edit(actions, origin, job, JobKind.ZOOM, index, zoom_mode(chosen), chosen)
+    return None
+
+
+async def resume_region(actions: Actions, origin: Origin, pending: PendingInteraction) -> str | None:
+    """A Vary (Region) prompt sent just before a restart: the same cells repainted."""
+    arguments = pending.arguments
+    job = await actions.bot.front.load_job(str(arguments["job_id"]))
+    index, cells = int(arguments["index"]), [int(cell) for cell in arguments["cells"]]
+    picture = await parent_picture(actions.bot.front, job, index)
+    chosen = await read_edit_prompt(actions, origin.place, pending.prompt)
+    mask = region_mask(picture.size, cells)
+    await submit_edit(actions, origin, job, JobKind.REGION, index, None, chosen, mask)
+    return None

@@ -13,13 +13,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.delivery import channel_of, place_of, upload_meta
-from bot.discord.image_commands import read_upload
+from bot.discord.image_commands import Upload, read_upload
+from bot.discord.origin import Origin, origin_of
+from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.replies import send_error
 from bot.errors import UserFacingError
 from bot.jobs.derive import random_seed
 from bot.jobs.image_jobs import BLEND_DIMENSIONS, blend_request
-from bot.jobs.models import JobKind, NewJob
+from bot.jobs.models import JobKind, NewJob, PendingInteraction
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
@@ -36,6 +37,7 @@ DIMENSIONS = [
 class Blend(commands.Cog):
     def __init__(self, bot: MidjourneyBot) -> None:
         self.bot = bot
+        bot.resumers["blend"] = self.resume_blend
 
     @app_commands.command(name="blend", description="Blend 2 to 5 images into new ones")
     @app_commands.describe(dimensions="The shape of the results (default: Square 1:1)")
@@ -51,25 +53,29 @@ class Blend(commands.Cog):
         dimensions: app_commands.Choice[str] | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        attachments = [image for image in (image1, image2, image3, image4, image5) if image is not None]
-        try:
-            await self.submit_blend(interaction, attachments, dimensions.value if dimensions else "square")
-        except UserFacingError as error:
-            await send_error(interaction, error)
-            return
-        await interaction.delete_original_response()
+        uploads = [
+            Upload.of(image) for image in (image1, image2, image3, image4, image5) if image is not None
+        ]
+        shape = dimensions.value if dimensions else "square"
+        # Recorded until answered: a restart in between submits it (bot/discord/pending.py).
+        details = {"uploads": [upload.to_dict() for upload in uploads], "dimensions": shape}
+        async with recorded(self.bot, interaction, "blend", **details):
+            try:
+                await self.submit_blend(origin_of(interaction), uploads, shape)
+            except UserFacingError as error:
+                await send_error(interaction, error)
+                return
+            await interaction.delete_original_response()
 
-    async def submit_blend(
-        self, interaction: discord.Interaction, attachments: list[discord.Attachment], dimensions: str
-    ) -> None:
+    async def submit_blend(self, origin: Origin, uploads: list[Upload], dimensions: str) -> None:
         """Check where the member is, read the pictures, and admit one blend job."""
-        place = place_of(interaction)
+        place = origin.place
         limits = await self.bot.admission.guild_limits(place.guild_id)
         limits.check_channel(place.channel_id, place.parent_channel_id)
-        uploads = [await read_upload(attachment) for attachment in attachments]
+        pictures = [await read_upload(self.bot, upload) for upload in uploads]
         request = blend_request(dimensions, self.bot.jobs.family, random_seed(), self.bot.config.steps)
         width, height = BLEND_DIMENSIONS[dimensions]
-        urls = [attachment.url for attachment in attachments]
+        urls = [upload.url for upload in uploads]
         new_job = NewJob(
             kind=JobKind.BLEND,
             user_id=place.user_id,
@@ -78,7 +84,15 @@ class Blend(commands.Cog):
             guild_id=place.guild_id,
             channel_id=place.channel_id,
             image_urls=urls,
-            uploads=uploads,
-            meta=upload_meta(interaction),
+            uploads=pictures,
+            meta=origin.meta,
         )
-        await self.bot.front.submit(channel_of(interaction), new_job)
+        (new_job,) = with_interaction_ids(origin.interaction_id, [new_job])
+        await self.bot.front.submit(origin.channel, new_job)
+
+    async def resume_blend(self, origin: Origin, pending: PendingInteraction) -> str | None:
+        """/blend after a restart: the attachments read again from their links, the job submitted."""
+        arguments = pending.arguments
+        uploads = [Upload(**upload) for upload in arguments.get("uploads", [])]
+        await self.submit_blend(origin, uploads, str(arguments.get("dimensions", "square")))
+        return None

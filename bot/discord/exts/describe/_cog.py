@@ -14,13 +14,14 @@ from discord.ext import commands
 from PIL import Image
 
 from bot.discord.buttons import PromptButton
-from bot.discord.delivery import channel_of, place_of, upload_meta
-from bot.discord.image_commands import imagine_prompts, read_upload
+from bot.discord.image_commands import Upload, imagine_prompts, read_upload
+from bot.discord.origin import Origin, origin_of
+from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.replies import send_error
 from bot.errors import InvalidParameter, JobNotFound, UserFacingError
 from bot.jobs.derive import random_seed
 from bot.jobs.image_jobs import INPUT_FILE, describe_request
-from bot.jobs.models import Job, JobKind, NewJob
+from bot.jobs.models import Job, JobKind, NewJob, PendingInteraction
 from bot.prompt.params import image_links
 
 if TYPE_CHECKING:
@@ -28,11 +29,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The buttons under the suggestions (bot/discord/buttons.py PROMPT_ACTIONS) that this cog answers.
+PROMPT_BUTTONS = ("suggest", "suggestall", "redescribe")
+
 
 class Describe(commands.Cog):
     def __init__(self, bot: MidjourneyBot) -> None:
         self.bot = bot
         self.bot.add_dynamic_items(PromptButton)
+        bot.resumers["describe"] = self.resume_describe
+        for action in PROMPT_BUTTONS:
+            bot.resumers[action] = self.resume_prompt_button
 
     @app_commands.command(name="describe", description="Get four prompts that describe an image")
     @app_commands.describe(image="The image to describe", link="Or a link to it")
@@ -43,24 +50,32 @@ class Describe(commands.Cog):
         link: str | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            if (image is None) == (link is None):
-                raise InvalidParameter("Give one image: attach it (`image`) or paste its link (`link`).")
-            if image is not None:
-                await self.submit(interaction, image.url, [await read_upload(image)], image.filename, seed=0)
-            else:
-                (url,) = image_links(link or "", most=1)
-                await self.submit(interaction, url, [], url, seed=0)
-        except UserFacingError as error:
-            await send_error(interaction, error)
-            return
-        await interaction.delete_original_response()
+        upload = Upload.of(image) if image is not None else None
+        # Recorded until answered: a restart in between submits it (bot/discord/pending.py).
+        details = {"upload": upload.to_dict() if upload else None, "link": link}
+        async with recorded(self.bot, interaction, "describe", **details):
+            try:
+                await self.describe_picture(origin_of(interaction), upload, link)
+            except UserFacingError as error:
+                await send_error(interaction, error)
+                return
+            await interaction.delete_original_response()
+
+    async def describe_picture(self, origin: Origin, upload: Upload | None, link: str | None) -> Job:
+        """Describe the attached picture or the one behind `link` (exactly one of them)."""
+        if (upload is None) == (link is None):
+            raise InvalidParameter("Give one image: attach it (`image`) or paste its link (`link`).")
+        if upload is not None:
+            picture = await read_upload(self.bot, upload)
+            return await self.submit(origin, upload.url, [picture], upload.filename, seed=0)
+        (url,) = image_links(link or "", most=1)
+        return await self.submit(origin, url, [], url, seed=0)
 
     async def submit(
-        self, interaction: discord.Interaction, url: str, uploads: list[Image.Image], shown: str, *, seed: int
+        self, origin: Origin, url: str, uploads: list[Image.Image], shown: str, *, seed: int
     ) -> Job:
         """Admit a describe job for one picture (channel rules, waiting limits)."""
-        place = place_of(interaction)
+        place = origin.place
         limits = await self.bot.admission.guild_limits(place.guild_id)
         limits.check_channel(place.channel_id, place.parent_channel_id)
         new_job = NewJob(
@@ -72,28 +87,47 @@ class Describe(commands.Cog):
             channel_id=place.channel_id,
             image_urls=[url],
             uploads=uploads,
-            meta=upload_meta(interaction),
+            meta=origin.meta,
         )
-        return await self.bot.front.submit(channel_of(interaction), new_job)
+        (new_job,) = with_interaction_ids(origin.interaction_id, [new_job])
+        return await self.bot.front.submit(origin.channel, new_job)
 
     async def on_prompt_button(
         self, interaction: discord.Interaction, action: str, job_id: str, index: int
     ) -> None:
         """1️⃣–4️⃣ imagine one suggestion, "Imagine all" all four, 🔄 describes the image again."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            job = await self.bot.front.load_job(job_id)
-            if action == "redescribe":
-                picture = await asyncio.to_thread(_open, self.bot.jobs.job_folder(job.id) / INPUT_FILE)
-                await self.submit(interaction, job.image_urls[0], [picture], job.prompt, seed=random_seed())
-            else:
-                prompts = _suggestions(job)
-                chosen = prompts if action == "suggestall" else [prompts[index - 1]]
-                await imagine_prompts(self.bot, interaction, chosen)
-        except UserFacingError as error:
-            await send_error(interaction, error)
-            return
-        await interaction.delete_original_response()
+        async with recorded(self.bot, interaction, action, job_id=job_id, index=index):
+            try:
+                await self.prompt_button(origin_of(interaction), action, job_id, index)
+            except UserFacingError as error:
+                await send_error(interaction, error)
+                return
+            await interaction.delete_original_response()
+
+    async def prompt_button(self, origin: Origin, action: str, job_id: str, index: int) -> None:
+        """What a button under the suggestions asks for, submitted."""
+        job = await self.bot.front.load_job(job_id)
+        if action == "redescribe":
+            picture = await asyncio.to_thread(_open, self.bot.jobs.job_folder(job.id) / INPUT_FILE)
+            await self.submit(origin, job.image_urls[0], [picture], job.prompt, seed=random_seed())
+        else:
+            prompts = _suggestions(job)
+            chosen = prompts if action == "suggestall" else [prompts[index - 1]]
+            await imagine_prompts(self.bot, origin, chosen)
+
+    async def resume_describe(self, origin: Origin, pending: PendingInteraction) -> str | None:
+        """/describe after a restart: the picture read again, the job submitted."""
+        arguments = pending.arguments
+        upload = Upload(**arguments["upload"]) if arguments.get("upload") else None
+        await self.describe_picture(origin, upload, arguments.get("link"))
+        return None
+
+    async def resume_prompt_button(self, origin: Origin, pending: PendingInteraction) -> str | None:
+        """A suggestion button clicked before a restart, submitted after it."""
+        arguments = pending.arguments
+        await self.prompt_button(origin, pending.command, str(arguments["job_id"]), int(arguments["index"]))
+        return None
 
 
 def _suggestions(job: Job) -> list[str]:

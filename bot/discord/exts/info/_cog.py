@@ -16,6 +16,7 @@ from discord.ext import commands
 
 from bot.discord.delivery import MISSING_PERMISSIONS, ResultPost, channel_of
 from bot.discord.exts.info._render import job_line, job_list, usage_fields
+from bot.discord.reconcile import request_nonce
 from bot.discord.replies import send_error
 from bot.discord.text_results import text_result
 from bot.errors import JobNotFound, UserFacingError
@@ -117,6 +118,7 @@ class Info(commands.Cog):
                 interaction.filesize_limit,
                 post.stem,
                 post.view,
+                nonce=request_nonce(interaction.id),
             )
         except discord.Forbidden as error:
             raise UserFacingError(MISSING_PERMISSIONS) from error

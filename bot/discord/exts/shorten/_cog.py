@@ -15,12 +15,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.buttons import PromptButton
-from bot.discord.delivery import channel_of, place_of, upload_meta
 from bot.discord.image_commands import imagine_prompts
+from bot.discord.origin import Origin, origin_of
+from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.replies import send_error
 from bot.errors import EmptyPrompt, JobNotFound, UserFacingError
 from bot.jobs.image_jobs import shorten_request
-from bot.jobs.models import JobKind, NewJob
+from bot.jobs.models import JobKind, NewJob, PendingInteraction
 from bot.prompt.params import normalise_dashes, read_parameters, split_parameters
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class Shorten(commands.Cog):
     def __init__(self, bot: MidjourneyBot) -> None:
         self.bot = bot
         self.bot.add_dynamic_items(PromptButton)
+        bot.resumers["shorten"] = self.resume_shorten
+        bot.resumers["shortpick"] = self.resume_pick
 
     @app_commands.command(
         name="shorten", description="See which words of a prompt matter, and shorter prompts"
@@ -44,17 +47,19 @@ class Shorten(commands.Cog):
         self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, MAX_PROMPT_OPTION]
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            await self.submit(interaction, prompt)
-        except UserFacingError as error:
-            await send_error(interaction, error)
-            return
-        await interaction.delete_original_response()
+        # Recorded until answered: a restart in between submits it (bot/discord/pending.py).
+        async with recorded(self.bot, interaction, "shorten", prompt):
+            try:
+                await self.submit(origin_of(interaction), prompt)
+            except UserFacingError as error:
+                await send_error(interaction, error)
+                return
+            await interaction.delete_original_response()
 
-    async def submit(self, interaction: discord.Interaction, prompt: str) -> None:
+    async def submit(self, origin: Origin, prompt: str) -> None:
         """Check the prompt here (channel, banned words, parameters) and admit a shorten job."""
         admission = self.bot.admission
-        place = place_of(interaction)
+        place = origin.place
         limits = await admission.guild_limits(place.guild_id)
         limits.check_channel(place.channel_id, place.parent_channel_id)
         await admission.check_text(prompt, place.guild_id)
@@ -70,23 +75,40 @@ class Shorten(commands.Cog):
             request=shorten_request(text),
             guild_id=place.guild_id,
             channel_id=place.channel_id,
-            meta={**upload_meta(interaction), "params": params},
+            meta={**origin.meta, "params": params},
         )
-        await self.bot.front.submit(channel_of(interaction), new_job)
+        (new_job,) = with_interaction_ids(origin.interaction_id, [new_job])
+        await self.bot.front.submit(origin.channel, new_job)
 
     async def on_prompt_button(
         self, interaction: discord.Interaction, action: str, job_id: str, index: int
     ) -> None:
         """1️⃣–5️⃣: imagine shorter prompt n (with the original parameters)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            job = await self.bot.front.load_job(job_id)
-            shorter = (job.meta.get("result") or {}).get("shorter") or []
-            if job.kind is not JobKind.SHORTEN or not 1 <= index <= len(shorter):
-                raise JobNotFound(f"Job `{job_id}` has no shorter prompt #{index}.")
-            params = job.meta.get("params", "")
-            await imagine_prompts(self.bot, interaction, [f"{shorter[index - 1]} {params}".strip()])
-        except UserFacingError as error:
-            await send_error(interaction, error)
-            return
-        await interaction.delete_original_response()
+        async with recorded(self.bot, interaction, action, job_id=job_id, index=index):
+            try:
+                await self.pick(origin_of(interaction), job_id, index)
+            except UserFacingError as error:
+                await send_error(interaction, error)
+                return
+            await interaction.delete_original_response()
+
+    async def pick(self, origin: Origin, job_id: str, index: int) -> None:
+        """Imagine shorter prompt `index` (1-based) of the shorten job `job_id`."""
+        job = await self.bot.front.load_job(job_id)
+        shorter = (job.meta.get("result") or {}).get("shorter") or []
+        if job.kind is not JobKind.SHORTEN or not 1 <= index <= len(shorter):
+            raise JobNotFound(f"Job `{job_id}` has no shorter prompt #{index}.")
+        params = job.meta.get("params", "")
+        await imagine_prompts(self.bot, origin, [f"{shorter[index - 1]} {params}".strip()])
+
+    async def resume_shorten(self, origin: Origin, pending: PendingInteraction) -> str | None:
+        """/shorten after a restart: the prompt checked again and its job submitted."""
+        await self.submit(origin, pending.prompt)
+        return None
+
+    async def resume_pick(self, origin: Origin, pending: PendingInteraction) -> str | None:
+        """A 1️⃣–5️⃣ click from before a restart, submitted after it."""
+        arguments = pending.arguments
+        await self.pick(origin, str(arguments["job_id"]), int(arguments["index"]))
+        return None
