@@ -58,6 +58,7 @@ const MJ = (() => {
     error.hidden = true;
     form.onsubmit = async (event) => {
       event.preventDefault();
+      error.hidden = true;
       const submit = document.getElementById("remix-submit");
       submit.disabled = true;
       const data = await send(input.value.trim());
