@@ -67,6 +67,8 @@ async def test_only_the_owner_cancels_a_running_or_waiting_job(start_web, fake_o
             assert status == 403
         assert (await web.jobs.get_job(running)).status is JobStatus.RUNNING
         assert (await web.jobs.get_job(waiting)).status is JobStatus.QUEUED
+        async with alice.get(f"{web.url}/") as response:
+            assert (await response.text()).count("data-cancel") == 2  # ❌ on both cards
 
         status, answer = await post(alice, f"{web.url}/api/jobs/{waiting}/cancel", {}, alice_csrf)
         assert (status, answer) == (200, {"cancelled": True, "id": waiting})
