@@ -33,10 +33,12 @@ if TYPE_CHECKING:
     from bot.jobs.service import JobService
     from bot.store.repository import Repository
 
-__all__ = ["Admission", "Place"]
+__all__ = ["MAX_REMIX_JOBS", "Admission", "Place"]
 
 # Few distinct banned-word lists exist (one per server that changed it); keep the last ones.
 BANNED_LISTS_KEPT = 32
+# A remixed prompt (Discord's modal, the web's editor) makes at most this many jobs.
+MAX_REMIX_JOBS = 5
 
 
 @dataclass(frozen=True)

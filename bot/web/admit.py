@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.governance.admission import Admission, Place
+from bot.governance.admission import MAX_REMIX_JOBS, Admission, Place
+from bot.jobs.custom_zoom import custom_zoom_mode
 from bot.jobs.models import Job, JobKind, NewJob
 from bot.prompt import ImagineRequest
 
@@ -53,12 +54,50 @@ class WebAdmission:
         index: int | None,
         mode: str | None,
         user_id: int,
+        speed: str | None = None,
         meta: dict[str, Any] | None = None,
     ) -> Job:
-        """A variation / reroll / upscale of image `index` (0-based) of `parent`, for the member."""
+        """A variation / reroll / upscale of image `index` (0-based) of `parent`, for the member
+        (`speed`: their /settings mode, as a Discord button click uses)."""
         place = Place(user_id, parent.guild_id)
         shown = None if index is None else index + 1
-        return await self.submit(Admission.derived_job(parent, kind, shown, mode, place, meta=meta))
+        new_job = Admission.derived_job(parent, kind, shown, mode, place, speed=speed, meta=meta)
+        return await self.submit(new_job)
+
+    async def remix(
+        self,
+        parent: Job,
+        kind: JobKind,
+        text: str,
+        *,
+        index: int | None,
+        mode: str | None,
+        user_id: int,
+        meta: dict[str, Any] | None = None,
+    ) -> list[Job]:
+        """Remix: `text` (the member's edit of the prompt) read like Discord's remix modal reads it,
+        then one job of `kind` from image `index` (0-based; None for a reroll) per request."""
+        place = Place(user_id, parent.guild_id)
+        requests = await self.admission.read(text, place, most=MAX_REMIX_JOBS)
+        shown = None if index is None else index + 1
+        return [
+            await self.submit(
+                Admission.derived_job(parent, kind, shown, mode, place, request=request, meta=meta)
+            )
+            for request in requests
+        ]
+
+    async def custom_zoom(
+        self, parent: Job, text: str, *, index: int, user_id: int, meta: dict[str, Any] | None = None
+    ) -> Job:
+        """Custom Zoom of image `index` (0-based): `text` holds the prompt, `--zoom` (1-2) and maybe
+        a new `--ar`, read like Discord's Custom Zoom modal (one job)."""
+        place = Place(user_id, parent.guild_id)
+        (request,) = await self.admission.read(text, place, most=1, custom_zoom=True)
+        new_job = Admission.derived_job(
+            parent, JobKind.ZOOM, index + 1, custom_zoom_mode(request), place, request=request, meta=meta
+        )
+        return await self.submit(new_job)
 
     async def submit(self, new_job: NewJob) -> Job:
         """Queue a job with the server's waiting limit checked atomically (QueueFull)."""

@@ -1,7 +1,11 @@
 """The JSON and event-stream endpoints the pages' script calls.
 
 - `POST /api/imagine` {prompt, server}: the prompt bar (errors come back as {error: {title, message}}).
-- `POST /api/jobs/{id}/actions` {action, index, mode}: V-n, 🔄, Vary, Upscale on a finished job.
+- `POST /api/jobs/{id}/actions` {action, index, prompt}: V-n, 🔄, Vary, Upscale, Zoom, Pan on a
+  finished job. With `prompt` (Remix: the member's edit of the job's prompt) the text is read like
+  Discord's remix modal reads it; `custom_zoom` needs it (prompt, `--zoom` 1-2, maybe a new `--ar`).
+- `POST /api/jobs/{id}/cancel`: ❌ on the member's own waiting or running job.
+- `POST /api/settings` {remix}: the member's Remix mode (the same setting as Discord's /settings).
 - `POST /api/jobs/{id}/favourite` {index}: ❤️ toggle.
 - `GET /api/jobs/{id}`: the job now; `GET /api/jobs/{id}/events`: its progress as server-sent
   events (`queued`, `progress` with a JPEG preview, then `done`, `failed` or `cancelled`).
@@ -14,38 +18,51 @@ import base64
 import io
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from PIL import Image
 
-from bot.errors import UserFacingError
+from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
 from bot.jobs.events import Cancelled, Failed, Finished, Progress, Queued, Started
 from bot.jobs.models import JobKind, JobStatus
 from bot.web.access import job_summary, visible_job
 from bot.web.context import CONTEXT, current_session
 
-__all__ = ["ACTIONS", "add_routes", "preview_data_url"]
+__all__ = ["ACTIONS", "CUSTOM_ZOOM", "WebAction", "add_routes", "preview_data_url"]
 
 log = logging.getLogger(__name__)
 
 MAX_PROMPT = 6000
-# action name → (job kind, mode); the mode of V-n comes from the member's /settings.
-ACTIONS: dict[str, tuple[JobKind, str | None]] = {
-    "variation": (JobKind.VARIATION, None),
-    "vary_strong": (JobKind.VARIATION, "strong"),
-    "vary_subtle": (JobKind.VARIATION, "subtle"),
-    "reroll": (JobKind.REROLL, None),
-    "upscale_subtle": (JobKind.UPSCALE, "subtle"),
-    "upscale_creative": (JobKind.UPSCALE, "creative"),
-    "zoom_out_2": (JobKind.ZOOM, "2"),
-    "zoom_out_1_5": (JobKind.ZOOM, "1.5"),
-    "make_square": (JobKind.ZOOM, "square"),
-    "pan_left": (JobKind.PAN, "left"),
-    "pan_right": (JobKind.PAN, "right"),
-    "pan_up": (JobKind.PAN, "up"),
-    "pan_down": (JobKind.PAN, "down"),
+
+
+@dataclass(frozen=True)
+class WebAction:
+    """What a job button on the web makes (as Discord's `JobAction`)."""
+
+    kind: JobKind
+    mode: str | None = None  # None: the member's variation mode (V-n)
+    remixable: bool = True  # with Remix on, the page asks for the prompt first
+
+
+ACTIONS: dict[str, WebAction] = {
+    "variation": WebAction(JobKind.VARIATION),
+    "vary_strong": WebAction(JobKind.VARIATION, "strong"),
+    "vary_subtle": WebAction(JobKind.VARIATION, "subtle"),
+    "reroll": WebAction(JobKind.REROLL),
+    "upscale_subtle": WebAction(JobKind.UPSCALE, "subtle", remixable=False),
+    "upscale_creative": WebAction(JobKind.UPSCALE, "creative", remixable=False),
+    "zoom_out_2": WebAction(JobKind.ZOOM, "2"),
+    "zoom_out_1_5": WebAction(JobKind.ZOOM, "1.5"),
+    "make_square": WebAction(JobKind.ZOOM, "square"),
+    "pan_left": WebAction(JobKind.PAN, "left"),
+    "pan_right": WebAction(JobKind.PAN, "right"),
+    "pan_up": WebAction(JobKind.PAN, "up"),
+    "pan_down": WebAction(JobKind.PAN, "down"),
 }
+# Custom Zoom: always with a prompt (its `--zoom` and `--ar` say what to do).
+CUSTOM_ZOOM = "custom_zoom"
 PREVIEW_SIDE = 256
 
 
@@ -85,15 +102,7 @@ async def imagine(request: web.Request) -> web.StreamResponse:
     body = await _json_body(request)
     prompt = str(body.get("prompt", "")).strip()
     if len(prompt) > MAX_PROMPT:
-        return web.json_response(
-            {
-                "error": {
-                    "title": "Invalid prompt",
-                    "message": f"The prompt is longer than {MAX_PROMPT} characters.",
-                }
-            },
-            status=400,
-        )
+        return _prompt_too_long()
     server = str(body.get("server") or "")
     guild_id = int(server) if server.isdigit() else None
     if guild_id is not None and guild_id not in session.guild_ids():
@@ -107,6 +116,18 @@ async def imagine(request: web.Request) -> web.StreamResponse:
     return web.json_response({"jobs": [job_summary(job) for job in jobs]})
 
 
+def _prompt_too_long() -> web.Response:
+    return _error(InvalidPrompt(f"The prompt is longer than {MAX_PROMPT} characters."))
+
+
+def _image_index(body: dict[str, Any]) -> int:
+    """The 0-based index of the image a button is for (the page sends 1-4, as the buttons read)."""
+    index = body.get("index")
+    if not isinstance(index, int) or isinstance(index, bool) or index < 1:
+        raise web.HTTPBadRequest(text="Pick one image (index 1-4).")
+    return index - 1
+
+
 async def action(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
@@ -115,28 +136,71 @@ async def action(request: web.Request) -> web.StreamResponse:
     parent = await visible_job(context.jobs, session, request.match_info["job_id"])
     body = await _json_body(request)
     name = str(body.get("action", ""))
-    if name not in ACTIONS:
+    if name != CUSTOM_ZOOM and name not in ACTIONS:
         raise web.HTTPBadRequest(text=f"Unknown action {name!r}.")
-    kind, mode = ACTIONS[name]
-    if kind is JobKind.VARIATION and mode is None:
-        mode = (await context.jobs.repository.get_user_settings(session.user_id)).variation_mode
-    index = body.get("index")
-    if kind is not JobKind.REROLL:
-        if not isinstance(index, int) or index < 1:
-            raise web.HTTPBadRequest(text="Pick one image (index 1-4).")
-        index -= 1
+    prompt = body.get("prompt")
+    if prompt is not None and not isinstance(prompt, str):
+        raise web.HTTPBadRequest(text="The prompt must be text.")
+    if prompt is not None and len(prompt) > MAX_PROMPT:
+        return _prompt_too_long()
+    meta = {"source": "web"}
     try:
-        job = await context.admission.derived(
-            parent,
-            kind,
-            index=index if kind is not JobKind.REROLL else None,
-            mode=mode,
-            user_id=session.user_id,
-            meta={"source": "web"},
-        )
+        if name == CUSTOM_ZOOM:
+            if prompt is None:
+                raise web.HTTPBadRequest(text="Custom Zoom needs a prompt.")
+            job = await context.admission.custom_zoom(
+                parent, prompt, index=_image_index(body), user_id=session.user_id, meta=meta
+            )
+            return web.json_response({"jobs": [job_summary(job)]})
+        spec = ACTIONS[name]
+        user = await context.jobs.repository.get_user_settings(session.user_id)
+        mode = spec.mode or (user.variation_mode if spec.kind is JobKind.VARIATION else None)
+        index = None if spec.kind is JobKind.REROLL else _image_index(body)
+        if prompt is not None:
+            if not spec.remixable:
+                raise InvalidParameter("This button has no prompt to remix.")
+            jobs = await context.admission.remix(
+                parent, spec.kind, prompt, index=index, mode=mode, user_id=session.user_id, meta=meta
+            )
+        else:
+            jobs = [
+                await context.admission.derived(
+                    parent,
+                    spec.kind,
+                    index=index,
+                    mode=mode,
+                    user_id=session.user_id,
+                    speed=user.speed,
+                    meta=meta,
+                )
+            ]
     except UserFacingError as error:
         return _error(error)
-    return web.json_response({"jobs": [job_summary(job)]})
+    return web.json_response({"jobs": [job_summary(job) for job in jobs]})
+
+
+async def cancel(request: web.Request) -> web.StreamResponse:
+    """❌ on a waiting or running job: only its owner's (anyone else gets 404, as for a job they
+    cannot see)."""
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    job = await visible_job(context.jobs, session, request.match_info["job_id"])
+    if job.user_id != session.user_id:
+        raise web.HTTPNotFound()
+    if not await context.jobs.cancel(job.id, user_id=session.user_id):
+        return _error(UserFacingError("This job has already finished."))
+    return web.json_response({"cancelled": True, "id": job.id})
+
+
+async def user_settings(request: web.Request) -> web.StreamResponse:
+    """The member's personal settings the web can change: Remix mode (Discord's /settings toggle)."""
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    body = await _json_body(request)
+    if set(body) != {"remix"} or not isinstance(body["remix"], bool):
+        raise web.HTTPBadRequest(text='Expected {"remix": true|false}.')
+    updated = await context.jobs.repository.update_user_settings(session.user_id, remix=body["remix"])
+    return web.json_response({"remix": updated.remix})
 
 
 async def favourite(request: web.Request) -> web.StreamResponse:
@@ -251,9 +315,11 @@ def add_routes(app: web.Application) -> None:
     uuid = r"[0-9a-f-]{36}"
     app.router.add_post("/api/imagine", imagine)
     app.router.add_post("/api/stealth", stealth)
+    app.router.add_post("/api/settings", user_settings)
     app.router.add_get(f"/api/jobs/{{job_id:{uuid}}}", job_state)
     app.router.add_get(f"/api/jobs/{{job_id:{uuid}}}/events", events)
     app.router.add_post(f"/api/jobs/{{job_id:{uuid}}}/actions", action)
+    app.router.add_post(f"/api/jobs/{{job_id:{uuid}}}/cancel", cancel)
     app.router.add_post(f"/api/jobs/{{job_id:{uuid}}}/favourite", favourite)
     app.router.add_post(f"/api/jobs/{{job_id:{uuid}}}/post", post_to_channel)
     app.router.add_get(r"/api/servers/{guild_id:\d{1,20}}/channels", server_channels)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.jobs.custom_zoom import custom_zoom_prompt, image_aspect
 from bot.jobs.files import GRID_FILE
 from bot.jobs.models import WebSession
 from bot.web.access import job_summary, job_view, may_see, visible_job
@@ -53,8 +54,9 @@ async def create_page(request: web.Request) -> web.StreamResponse:
     recent = await repository.archive(session.user_id, limit=RECENT_ON_CREATE)
     cards = [job_summary(job, await repository.get_images(job.id)) for job in recent]
     stealth = await repository.is_stealth(session.user_id)
+    remix = (await repository.get_user_settings(session.user_id)).remix
     return aiohttp_jinja2.render_template(
-        "create.html", request, _base(request, session, recent=cards, stealth=stealth)
+        "create.html", request, _base(request, session, recent=cards, stealth=stealth, remix=remix)
     )
 
 
@@ -84,12 +86,14 @@ async def job_page(request: web.Request) -> web.StreamResponse:
             raise web.HTTPNotFound()
     elif not view["grid"] and view["image_list"]:
         chosen = view["image_list"][0]
-    editor = None
-    if chosen is not None and job.user_id == session.user_id and view["done"]:
+    mine = job.user_id == session.user_id
+    editor = custom_zoom = None
+    if chosen is not None and mine and view["done"]:
         link = urlsplit(
             editor_url(context.config, job_id=job.id, index=chosen["index"], user_id=session.user_id)
         )
         editor = f"{link.path}?{link.query}"  # relative: the browser is already on this site
+        custom_zoom = custom_zoom_prompt(job.prompt, image_aspect(job, (chosen["width"], chosen["height"])))
     return aiohttp_jinja2.render_template(
         "job.html",
         request,
@@ -98,11 +102,14 @@ async def job_page(request: web.Request) -> web.StreamResponse:
             session,
             job=view,
             chosen=chosen,
-            mine=job.user_id == session.user_id,
+            mine=mine,
             parent=parent,
             children=children,
             editor=editor,
-            can_post=context.channels is not None and job.user_id == session.user_id and view["done"],
+            custom_zoom=custom_zoom,
+            cancellable=mine and not job.status.is_terminal,
+            remix=mine and (await repository.get_user_settings(session.user_id)).remix,
+            can_post=context.channels is not None and mine and view["done"],
         ),
     )
 

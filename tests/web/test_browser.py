@@ -164,3 +164,107 @@ async def test_region_editor_sends_the_rectangle_as_drawn(start_web, tiny_engine
     async for _ in web.jobs.subscribe(children[0].id):
         pass
     assert (await web.jobs.get_job(children[0].id)).status is JobStatus.DONE
+
+
+async def test_cancel_a_running_job_then_remix_a_variation(start_web, tiny_engine, tmp_path):
+    """❌ on a running card stops the job and the card says Cancelled; with Remix switched on, V2
+    opens the prompt editor pre-filled with the job's prompt, shows a bad prompt's error inline,
+    and the edited prompt makes the variation."""
+    engine = GatedEngine(tiny_engine)
+    web = await start_web(engine, local=True, STEPS="4")
+    async with browser_page() as page:
+        await page.goto(web.url + "/")
+        # 1. A running job: its card has ❌; clicking it cancels the job.
+        await page.fill("#prompt", "a slow lighthouse --seed 5")
+        await page.press("#prompt", "Enter")
+        await page.wait_for_function(
+            "() => /^[1-9][0-9]?%$/.test(document.querySelector('#feed article .progress')?.textContent ?? '')"
+        )
+        running = page.locator("#feed article.result").first
+        running_id = await running.get_attribute("data-job")
+        await running.locator("button[data-cancel]").click()
+        await page.wait_for_function(
+            f"() => document.querySelector('#feed article[data-job=\"{running_id}\"]')?.dataset.status === 'cancelled'"
+        )
+        assert await running.locator(".progress").inner_text() == "Cancelled"
+        assert await running.locator("button[data-cancel]").count() == 0
+        engine.gate.set()  # the worker goes on to its next step, where the cancel stops it
+        async for _ in web.jobs.subscribe(running_id):
+            pass
+        assert (await web.jobs.get_job(running_id)).status is JobStatus.CANCELLED
+        # 2. A finished grid; Remix on (stored as the member's /settings remix).
+        await page.fill("#prompt", "a red fox --seed 3")
+        await page.press("#prompt", "Enter")
+        await page.wait_for_function(
+            "() => document.querySelector('#feed article[data-status=\"done\"]')?.dataset.grid === '1'"
+        )
+        parent_id = await page.locator('#feed article[data-status="done"]').first.get_attribute("data-job")
+        parent = await web.jobs.get_job(parent_id)
+        await page.click("#remix")
+        await page.wait_for_function("() => document.getElementById('remix-dialog')?.dataset.on === '1'")
+        assert (await web.jobs.repository.get_user_settings(0)).remix is True
+        # 3. V2 opens the editor with the prompt; a bad edit is answered inline; a good one runs.
+        await page.locator(
+            f'#feed article[data-job="{parent_id}"] button[data-action="variation"][data-index="2"]'
+        ).click()
+        await page.locator("#remix-dialog[open]").wait_for()
+        assert await page.input_value("#remix-prompt") == parent.prompt
+        assert await page.inner_text("#remix-label") == "New prompt for image #2"
+        await page.fill("#remix-prompt", "a blue fox --chaos 500")
+        await page.click("#remix-submit")
+        await page.locator("#remix-error").wait_for(state="visible")
+        assert "Invalid parameter" in await page.inner_text("#remix-error")
+        await page.fill("#remix-prompt", "a blue fox, watercolour --seed 9")
+        await screenshot(page, "web-remix.png", tmp_path)
+        await page.click("#remix-submit")
+        await page.locator("#remix-dialog").wait_for(state="hidden")
+        await page.wait_for_function(
+            "() => document.querySelectorAll('#feed article[data-status=\"done\"]').length >= 2"
+        )
+        assert page.errors == []
+    (child,) = await web.jobs.repository.child_jobs(parent_id)
+    assert (child.kind, child.parent_index, child.status) == (JobKind.VARIATION, 1, JobStatus.DONE)
+    assert child.request["prompt"] == "a blue fox, watercolour" and child.seeds[0] == 9
+
+
+async def test_job_page_cancel_and_custom_zoom(start_web, tiny_engine):
+    """The job page of a running job follows it and ❌ Cancel stops it; on a single image, Custom
+    Zoom opens the prompt with `--ar` and `--zoom 2`, answers a bad `--zoom` inline, and makes the
+    zoom job the edited prompt asks for."""
+    engine = GatedEngine(tiny_engine)
+    web = await start_web(engine, local=True, STEPS="4")
+    (running,) = await web.context.admission.imagine("a slow lighthouse", user_id=0, guild_id=None)
+    async with browser_page() as page:
+        await page.goto(f"{web.url}/jobs/{running.id}")
+        await page.wait_for_function(
+            "() => /^Running [1-9][0-9]?%$/.test(document.getElementById('job-status')?.textContent ?? '')"
+        )
+        await page.click("#cancel-job")
+        await page.wait_for_function("() => document.getElementById('job')?.dataset.status === 'cancelled'")
+        assert await page.inner_text("#job-status") == "Cancelled"
+        engine.gate.set()
+        async for _ in web.jobs.subscribe(running.id):
+            pass
+        assert (await web.jobs.get_job(running.id)).status is JobStatus.CANCELLED
+        (parent,) = await web.context.admission.imagine("a red fox --seed 3", user_id=0, guild_id=None)
+        async for _ in web.jobs.subscribe(parent.id):
+            pass
+        await page.goto(f"{web.url}/jobs/{parent.id}/1")
+        await page.click("#custom-zoom")
+        await page.locator("#remix-dialog[open]").wait_for()
+        assert await page.inner_text("#remix-title") == "Custom Zoom"
+        assert await page.input_value("#remix-prompt") == "a red fox --seed 3 --ar 1:1 --zoom 2"
+        await page.fill("#remix-prompt", "a red fox --ar 16:9 --zoom 3")
+        await page.click("#remix-submit")
+        await page.locator("#remix-error").wait_for(state="visible")
+        assert "Invalid parameter" in await page.inner_text("#remix-error")
+        await page.fill("#remix-prompt", "a red fox on a wide beach --ar 16:9 --zoom 1.5")
+        await page.click("#remix-submit")
+        await page.locator("#remix-dialog").wait_for(state="hidden")
+        await page.wait_for_function(
+            "() => document.querySelector('#feed article')?.dataset.status === 'done'"
+        )
+        assert page.errors == []
+    (zoom,) = await web.jobs.repository.child_jobs(parent.id)
+    assert (zoom.kind, zoom.mode, zoom.parent_index) == (JobKind.ZOOM, "1.5 16:9", 0)
+    assert zoom.request["prompt"] == "a red fox on a wide beach" and zoom.status is JobStatus.DONE

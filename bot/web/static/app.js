@@ -1,5 +1,6 @@
 // The web app's little script: the prompt bar, live progress over server-sent events, the
-// grid's U / V / 🔄 buttons, Vary / Upscale, ❤️ and "copy prompt". No build step.
+// grid's U / V / 🔄 buttons, Vary / Upscale / Zoom / Pan, ❌ Cancel, the Remix and Custom Zoom
+// prompt editor, ❤️ and "copy prompt". No build step.
 "use strict";
 const MJ = (() => {
   const csrf = () => (document.querySelector('meta[name="csrf"]') || {}).content || "";
@@ -29,6 +30,49 @@ const MJ = (() => {
     target.textContent = error.title + ": " + error.message;
   }
 
+  // Where a button's error shows: the card's own line, else the page's error line.
+  function errorLine(near) {
+    const article = near.closest("article.result");
+    if (article) {
+      let line = article.querySelector(".card-error");
+      if (!line) { line = el("p", { class: "error card-error", role: "alert" }); article.appendChild(line); }
+      return line;
+    }
+    return document.getElementById("action-error") || document.getElementById("prompt-error");
+  }
+
+  // Buttons whose job takes no prompt: with Remix on they still submit at once (as in Discord).
+  const NOT_REMIXABLE = new Set(["upscale_subtle", "upscale_creative"]);
+  const remixOn = () => document.getElementById("remix-dialog")?.dataset.on === "1";
+
+  // The prompt editor (a dialog): Remix's "New prompt" and Custom Zoom's prompt with --zoom.
+  // `send(text)` answers the server's JSON; errors stay in the dialog, inline.
+  function editPrompt(title, label, text, send) {
+    const dialog = document.getElementById("remix-dialog");
+    const form = document.getElementById("remix-form");
+    const input = document.getElementById("remix-prompt");
+    const error = document.getElementById("remix-error");
+    document.getElementById("remix-title").textContent = title;
+    document.getElementById("remix-label").textContent = label;
+    input.value = text;
+    error.hidden = true;
+    form.onsubmit = async (event) => {
+      event.preventDefault();
+      error.hidden = true;
+      const submit = document.getElementById("remix-submit");
+      submit.disabled = true;
+      const data = await send(input.value.trim());
+      submit.disabled = false;
+      if (!data) return;
+      if (data.error) { showError(error, data.error); return; }
+      dialog.close();
+      for (const job of data.jobs.slice().reverse()) follow(job);
+    };
+    document.getElementById("remix-close").onclick = () => dialog.close();
+    dialog.showModal();
+    input.focus();
+  }
+
   // A result card: header with the prompt and the progress, the picture, the buttons.
   function card(job) {
     const article = el("article", { class: "result", "data-job": job.id, "data-status": job.status, "data-grid": job.grid ? "1" : "0" });
@@ -36,6 +80,7 @@ const MJ = (() => {
     const link = el("a", { href: job.url });
     link.appendChild(el("b", {}, job.prompt));
     header.append(link, " ", el("span", { class: "kind" }, job.label), " ", el("span", { class: "progress", "data-history": "" }, "Waiting to start"));
+    header.append(" ", el("button", { class: "cancel", "data-cancel": "", title: "Cancel (❌)" }, "❌"));
     article.append(header, el("div", { class: "picture" }), el("div", { class: "actions" }));
     return article;
   }
@@ -45,6 +90,7 @@ const MJ = (() => {
     article.dataset.grid = job.grid ? "1" : "0";
     const progress = article.querySelector(".progress");
     progress.textContent = "";
+    article.querySelector("button[data-cancel]")?.remove();
     const picture = article.querySelector(".picture");
     picture.replaceChildren(el("img", { src: job.picture, alt: job.prompt }));
     addActions(article, job);
@@ -68,23 +114,51 @@ const MJ = (() => {
     } else if (job.images.length) {
       actions.appendChild(el("a", { class: "button", href: job.url }, "Open"));
     }
-    bindActions(actions, job.id);
+    bindActions(actions, job);
   }
 
-  function bindActions(container, jobId) {
+  // The buttons of a finished job (`job`: its id and prompt). With Remix on, a remixable button
+  // first opens the prompt editor; Custom Zoom always does (its text is in data-prompt).
+  function bindActions(container, job) {
     container.querySelectorAll("button[data-action]").forEach((button) => {
       button.addEventListener("click", async () => {
-        const body = { action: button.dataset.action };
+        const action = button.dataset.action;
+        const body = { action };
         if (button.dataset.index) body.index = parseInt(button.dataset.index, 10);
+        const url = "/api/jobs/" + job.id + "/actions";
+        if (action === "custom_zoom") {
+          editPrompt("Custom Zoom", "Prompt, --ar and --zoom (1-2)", button.dataset.prompt, (prompt) => post(url, { ...body, prompt }));
+          return;
+        }
+        if (remixOn() && !NOT_REMIXABLE.has(action)) {
+          const label = body.index ? "New prompt for image #" + body.index : "New prompt";
+          editPrompt("Remix Prompt", label, job.prompt, (prompt) => post(url, { ...body, prompt }));
+          return;
+        }
         button.disabled = true;
-        const data = await post("/api/jobs/" + jobId + "/actions", body);
+        const data = await post(url, body);
         button.disabled = false;
         if (!data) return;
-        const error = document.getElementById("prompt-error") || document.getElementById("action-error");
+        const error = errorLine(button);
         if (data.error) { if (error) showError(error, data.error); else alert(data.error.message); return; }
-        for (const job of data.jobs) follow(job);
+        for (const made of data.jobs) follow(made);
       });
     });
+  }
+
+  // ❌ on a waiting or running job of mine: the server stops it; the card says "Cancelled".
+  async function cancelJob(jobId, button, onCancelled) {
+    button.disabled = true;
+    const data = await post("/api/jobs/" + jobId + "/cancel", {});
+    if (!data) return;
+    if (data.error) { button.disabled = false; showError(errorLine(button), data.error); return; }
+    onCancelled();
+  }
+
+  function showCancelled(article) {
+    article.dataset.status = "cancelled";
+    article.querySelector(".progress").textContent = "Cancelled";
+    article.querySelector("button[data-cancel]")?.remove();
   }
 
   // Follow a job: a card at the top of the feed, updated from its event stream.
@@ -94,6 +168,8 @@ const MJ = (() => {
     if (!article) { article = card(job); feed.prepend(article); }
     const progress = article.querySelector(".progress");
     const history = [];
+    const cancel = article.querySelector("button[data-cancel]");
+    if (cancel) cancel.onclick = () => cancelJob(job.id, cancel, () => showCancelled(article));
     const source = new EventSource("/api/jobs/" + job.id + "/events");
     source.addEventListener("queued", (event) => {
       const data = JSON.parse(event.data);
@@ -112,9 +188,10 @@ const MJ = (() => {
       source.close();
       article.dataset.status = "failed";
       progress.textContent = "Failed: " + JSON.parse(event.data).message;
+      article.querySelector("button[data-cancel]")?.remove();
     });
-    source.addEventListener("cancelled", () => { source.close(); article.dataset.status = "cancelled"; progress.textContent = "Cancelled"; });
-    source.onerror = () => { if (article.dataset.status === "done") source.close(); };
+    source.addEventListener("cancelled", () => { source.close(); showCancelled(article); });
+    source.onerror = () => { if (["done", "failed", "cancelled"].includes(article.dataset.status)) source.close(); };
   }
 
   function initCreate() {
@@ -135,6 +212,15 @@ const MJ = (() => {
     });
     const stealth = document.getElementById("stealth");
     if (stealth) stealth.addEventListener("change", () => post("/api/stealth", { stealth: stealth.checked }));
+    const remix = document.getElementById("remix");
+    if (remix) {
+      remix.addEventListener("change", async () => {
+        const data = await post("/api/settings", { remix: remix.checked });
+        if (!data || data.error) return;
+        remix.checked = data.remix;
+        document.getElementById("remix-dialog").dataset.on = data.remix ? "1" : "0";
+      });
+    }
     // Cards rendered by the server: finished ones get their buttons, unfinished ones are followed.
     document.querySelectorAll("#feed article.result").forEach((article) => {
       const id = article.dataset.job;
@@ -149,7 +235,9 @@ const MJ = (() => {
   function initJob() {
     const job = document.getElementById("job");
     const actions = document.getElementById("job-actions");
-    if (actions) bindActions(actions, job.dataset.job);
+    if (actions) bindActions(actions, { id: job.dataset.job, prompt: job.dataset.prompt });
+    const cancel = document.getElementById("cancel-job");
+    if (cancel) initRunning(job, cancel);
     const heart = document.getElementById("favourite");
     if (heart) {
       heart.addEventListener("click", async () => {
@@ -166,6 +254,18 @@ const MJ = (() => {
       try { await navigator.clipboard.writeText(copy.dataset.text); copy.textContent = "Copied"; }
       catch (e) { window.prompt("Copy the prompt:", copy.dataset.text); }
     });
+  }
+
+  // The job page of a waiting or running job: its status follows the job; ❌ cancels it.
+  function initRunning(job, cancel) {
+    const status = document.getElementById("job-status") || el("div");
+    const source = new EventSource("/api/jobs/" + job.dataset.job + "/events");
+    const ended = (state, text) => { source.close(); job.dataset.status = state; status.textContent = text; cancel.remove(); };
+    source.addEventListener("progress", (event) => { job.dataset.status = "running"; status.textContent = "Running " + JSON.parse(event.data).percent + "%"; });
+    source.addEventListener("done", () => { source.close(); location.reload(); });
+    source.addEventListener("failed", (event) => ended("failed", "Failed: " + JSON.parse(event.data).message));
+    source.addEventListener("cancelled", () => ended("cancelled", "Cancelled"));
+    cancel.addEventListener("click", () => cancelJob(job.dataset.job, cancel, () => ended("cancelled", "Cancelled")));
   }
 
   // "Post to Discord": pick a server, then one of its channels where you (and the bot) may post.

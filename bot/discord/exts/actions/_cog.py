@@ -44,6 +44,7 @@ from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.reconcile import request_nonce
 from bot.discord.replies import report_unexpected, send_error
 from bot.errors import InvalidParameter, UserFacingError
+from bot.governance.admission import MAX_REMIX_JOBS
 from bot.jobs.derive import ENHANCE
 from bot.jobs.models import Job, JobKind, JobStatus, PendingInteraction
 
@@ -53,8 +54,6 @@ if TYPE_CHECKING:
     from bot.prompt import ImagineRequest
 
 log = logging.getLogger(__name__)
-
-MAX_REMIX_JOBS = 5
 PICK_RESUMED_TEXT = "The bot restarted while posting the image you chose; it is posted now."
 
 

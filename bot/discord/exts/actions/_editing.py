@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-import math
-import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -23,6 +21,7 @@ from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.replies import report_unexpected, send_error
 from bot.engine.canvas import GRID_SIZE, cell_label, cell_mask
 from bot.errors import JobNotFound, UserFacingError
+from bot.jobs.custom_zoom import custom_zoom_mode, custom_zoom_prompt, image_aspect
 from bot.jobs.models import Job, JobKind, PendingInteraction
 from bot.prompt import ImagineRequest
 
@@ -40,12 +39,9 @@ __all__ = [
     "region_mask",
     "resume_custom_zoom",
     "resume_region",
-    "zoom_mode",
 ]
 
 MAX_PROMPT = 4000
-DEFAULT_CUSTOM_ZOOM = 2
-_ASPECT_PARAMETER = re.compile(r"(?<!\S)(?:--|—)(?:ar|aspect)\s+\S+", re.IGNORECASE)
 
 PromptCallback = Callable[[discord.Interaction, str], Awaitable[None]]
 
@@ -110,35 +106,11 @@ async def submit_edit(
     return await actions.bot.front.submit(origin.channel, new_job)
 
 
-def zoom_mode(chosen: ImagineRequest) -> str:
-    """A Custom Zoom job's mode from its prompt: `"<zoom> <W>:<H>"`."""
-    factor = chosen.zoom if chosen.zoom is not None else 1.0
-    return f"{factor:g} {chosen.aspect[0]}:{chosen.aspect[1]}"
-
-
 def region_mask(size: tuple[int, int], cells: list[int]) -> bytes:
     """Vary (Region)'s mask (PNG, white = repaint) of `cells` on a picture of `size`."""
     mask = io.BytesIO()
     cell_mask(size, cells, GRID_SIZE, GRID_SIZE).save(mask, format="PNG")
     return mask.getvalue()
-
-
-def image_aspect(job: Job, size: tuple[int, int]) -> str:
-    """The image's `--ar`: the job's own (`16:9`) when the image has that shape, else its size
-    reduced (`23:11` after a pan)."""
-    recorded = str(job.request.get("extra", {}).get("aspect", ""))
-    width, _, height = recorded.partition(":")
-    known = width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0
-    if known and abs(math.log(int(width) / int(height) * size[1] / size[0])) < math.log(1.03):
-        return recorded
-    divisor = math.gcd(*size)
-    return f"{size[0] // divisor}:{size[1] // divisor}"
-
-
-def custom_zoom_prompt(prompt: str, aspect: str) -> str:
-    """The Custom Zoom modal's text: the prompt with the image's `--ar` and `--zoom 2`."""
-    text = " ".join(_ASPECT_PARAMETER.sub(" ", prompt).split())
-    return f"{text} --ar {aspect} --zoom {DEFAULT_CUSTOM_ZOOM}"
 
 
 async def open_custom_zoom(actions: Actions, interaction: discord.Interaction, job: Job, index: int) -> None:
@@ -151,7 +123,7 @@ async def open_custom_zoom(actions: Actions, interaction: discord.Interaction, j
         await modal_interaction.response.defer()  # the progress message follows in the channel
         # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
         async with recorded(actions.bot, modal_interaction, "customzoom", text, job_id=job.id, index=index):
-            await submit_edit(actions, origin, job, JobKind.ZOOM, index, zoom_mode(chosen), chosen)
+            await submit_edit(actions, origin, job, JobKind.ZOOM, index, custom_zoom_mode(chosen), chosen)
 
     text = custom_zoom_prompt(job.prompt, image_aspect(job, picture.size))
     await interaction.response.send_modal(
@@ -189,7 +161,7 @@ async def resume_custom_zoom(actions: Actions, origin: Origin, pending: PendingI
     job = await actions.bot.front.load_job(str(arguments["job_id"]))
     chosen = await read_edit_prompt(actions, origin.place, pending.prompt, custom_zoom=True)
     index = int(arguments["index"])
-    await submit_edit(actions, origin, job, JobKind.ZOOM, index, zoom_mode(chosen), chosen)
+    await submit_edit(actions, origin, job, JobKind.ZOOM, index, custom_zoom_mode(chosen), chosen)
     return None
 
 
