@@ -50,6 +50,9 @@ NAMESPACE = "mj-bot"
 # How long a replica may take to answer a health probe before it counts as unreachable.
 PROBE_TIMEOUT = 10.0
 PROBE_INTERVAL = 1.0
+# Seconds a running job's stream may stay silent before its replica is probed (a step, the VAE
+# decode or a model load can take this long; a probe answers even while the engine works).
+STALL_PROBE = 30.0
 # Idle replicas are probed this often, so an outage is noticed before a job is sent into it.
 WATCH_INTERVAL = 5.0
 
@@ -216,6 +219,7 @@ class RayServeBackend:
         self._load_pool = load_pool
         self._app_name = app_name
         self.affinity = affinity
+        self.stall_probe = STALL_PROBE
         self._slots = [ReplicaSlot(n) for n in range(settings.ray_replicas)]
         self._handles: list[Any] = []
         self._running: dict[str, ReplicaSlot] = {}
@@ -430,15 +434,28 @@ class RayServeBackend:
         handle = self._handles[slot.index]
         responses = handle.options(stream=True).run.remote(order)
         finished = False
+        pending: asyncio.Future[Any] | None = None
         try:
-            async for item in responses:
+            items = aiter(responses)
+            while True:
+                # A replica that stops answering (its machine frozen or cut off) sends nothing and
+                # raises nothing: after a quiet spell, a probe must answer or the replica is lost.
+                pending = pending or asyncio.ensure_future(anext(items))
+                done, _ = await asyncio.wait({pending}, timeout=self.stall_probe)
+                if not done:
+                    await self._probe(slot)  # raises after PROBE_TIMEOUT: handled as lost below
+                    continue
+                arrived, pending = pending, None
+                try:
+                    item = arrived.result()
+                except StopAsyncIteration:
+                    raise ConnectionError("the replica's stream ended without an outcome") from None
                 if isinstance(item, ReplicaReport):
                     finished = True
                     self._update(slot, item.state)
                     yield item.outcome
                     return
                 yield item
-            raise ConnectionError("the replica's stream ended without an outcome")
         except RayTaskError as error:
             # An error raised by our code in the replica (not the replica dying): the job fails.
             log.error("job %s failed in replica %s: %s", order.job_id, replica_name(slot.index), error)
@@ -455,6 +472,8 @@ class RayServeBackend:
             self._spawn(self._revive(slot))
             yield WorkFailed("The GPU replica running this job was lost.", "lost")
         finally:
+            if pending is not None:
+                pending.cancel()
             if not finished:
                 responses.cancel()
             self._running.pop(order.job_id, None)

@@ -117,6 +117,41 @@ async def test_a_killed_replica_s_job_runs_again_and_is_delivered_once(
     await wait_until(lambda: ray_backend.capacity == REPLICAS, 120)
 
 
+async def test_a_replica_that_stops_answering_mid_job_is_left_and_its_job_runs_elsewhere(
+    service: JobService, ray_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGSTOP the replica mid-job (a frozen or cut-off machine: no error, just silence): after a
+    quiet spell a probe times out, the job goes back to the queue and is delivered once by the other
+    replica; /info's line says a worker is away; SIGCONT → the replica is taken back."""
+    from bot.jobs import ray_backend as module
+
+    monkeypatch.setattr(module, "PROBE_TIMEOUT", 2.0)
+    monkeypatch.setattr(ray_backend, "stall_probe", 1.0)
+    submitted = await service.submit(job("frozen", user=8, steps=80, size=128))
+    async for event in service.subscribe(submitted.id):
+        if isinstance(event, Progress):
+            break
+    slot = ray_backend.replica_of(submitted.id)
+    assert slot is not None and slot.pid is not None
+    frozen = slot.pid
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        await wait_until(lambda: ray_backend.capacity == REPLICAS - 1, 30)
+        assert (
+            service.backend_status
+            == f"{REPLICAS - 1} of {REPLICAS} GPU workers reachable; jobs wait in line for the others."
+        )
+        assert isinstance(await outcome(service, submitted.id), Finished)
+        stored = await service.repository.get_job(submitted.id)
+        assert stored.attempts == 2
+        await wait_until(lambda: bool(service.delivered), 30)  # type: ignore[attr-defined]
+        assert service.delivered == [(submitted.id, "done", 4)]  # type: ignore[attr-defined]
+    finally:
+        os.kill(frozen, signal.SIGCONT)
+    await wait_until(lambda: ray_backend.capacity == REPLICAS, 60)
+    assert service.backend_status is None
+
+
 async def test_start_with_resources_the_cluster_lacks_is_one_clear_line(
     ray_cluster: RayCluster, ray_backend: Any, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
