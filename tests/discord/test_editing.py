@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from bot.engine.canvas import cell_mask
+from bot.jobs.files import parse_a1111_parameters, read_png_parameters
 from bot.jobs.models import JobKind
 from tests.discord.helpers import (
     GRID_LABELS,
@@ -168,3 +169,23 @@ async def test_vary_region_without_remix_asks_no_prompt(world):
         repainted = np.asarray(Image.open(stored.path).convert("RGB"))
         assert np.array_equal(repainted[~mask], original[~mask])
         assert not np.array_equal(repainted[mask], original[mask])
+
+
+async def test_a_reroll_of_an_edit_grid_is_worded_and_recorded_as_that_edit(world):
+    """🔄 on a Pan Left grid (and 🔄 on that re-roll) re-runs the pan: the message says
+    `**prompt** - Pan Left by @bob` as Midjourney's does, and the PNGs carry `Pan: left`."""
+    single = await single_image(world, "a red fox")
+    await world.alice.click(single, custom_id=button(single, emoji="⬅️").custom_id)
+    source = await world.wait_for(is_result, after=single.id)
+    panned = await world.job_of(source)
+    for _ in range(2):
+        await world.bob.click(source, custom_id=button(source, emoji="🔄").custom_id)
+        result = await world.wait_for(is_result, after=source.id)
+        assert result.content == f"**a red fox** - Pan Left by <@{world.bob.id}> (fast)"
+        assert button_labels(result) == GRID_LABELS
+        job = await world.job_of(result)
+        assert (job.kind, job.user_id) == (JobKind.REROLL, world.bob.id)
+        (stored, *_) = await world.service.repository.get_images(job.id)
+        assert parse_a1111_parameters(read_png_parameters(stored.path))["Pan"] == "left"
+        assert (stored.width, stored.height) == (panned.request["width"], panned.request["height"])
+        source = result
