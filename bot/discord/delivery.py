@@ -41,6 +41,7 @@ from bot.engine.references import FALLBACK_METHOD
 from bot.errors import InvalidParameter, JobNotFound, UserFacingError
 from bot.governance.admission import Place
 from bot.governance.nsfw import BLOCKED_NOTICE, NsfwPolicy, hide_flagged
+from bot.jobs.edit_origin import edit_behind
 from bot.jobs.events import Progress, Queued, Stalled, Started
 from bot.jobs.image_jobs import TEXT_KINDS
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
@@ -290,7 +291,10 @@ class JobFront:
         """The message of a finished job (delivery, `/show`): text, grid or image, buttons, with
         the NSFW policy applied to the stored verdicts (spoilered, or blocked images blanked or
         left out)."""
-        content = result_content(job.kind.value, job.prompt, job.user_id, mode=job.mode, speed=job.speed)
+        # A 🔄 of an edit grid re-ran that edit: worded like it (`Zoom Out by @u`), as Midjourney.
+        edit = await edit_behind(self.jobs.repository, job) if job.kind is JobKind.REROLL else None
+        kind, mode = (edit.kind, edit.mode) if edit is not None else (job.kind, job.mode)
+        content = result_content(kind.value, job.prompt, job.user_id, mode=mode, speed=job.speed)
         if (job.meta.get("result") or {}).get("method") == FALLBACK_METHOD:
             # Said before the speed, so the message still ends like every result: `(fast)`.
             content = f"{content.removesuffix(f' ({job.speed})')} · mixed by {FALLBACK_METHOD} ({job.speed})"

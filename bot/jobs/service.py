@@ -45,6 +45,7 @@ from bot.jobs.disk import (
     remove_temporaries,
 )
 from bot.jobs.downloads import LinkFetcher
+from bot.jobs.edit_origin import edit_behind
 from bot.jobs.events import Cancelled, Failed, Finished, JobEvent, Progress, Queued, Stalled, Started
 from bot.jobs.execution import WorkDone, WorkFailed, WorkOrder, WorkProgress
 from bot.jobs.files import GRID_FILE, save_image, save_result
@@ -708,8 +709,8 @@ class JobService:
         extra = (
             {"Denoising strength": f"{request.strength:g}"} if operation is not Operation.TXT2IMG else None
         )
-        if job.kind in (JobKind.ZOOM, JobKind.PAN, JobKind.REGION):
-            extra = {**(extra or {}), **edit_fields(job, await self._mask(job))}
+        if (edit := await edit_behind(self.repository, job)) is not None:  # also a 🔄 of an edit
+            extra = {**(extra or {}), **edit_fields(edit, await self._mask(edit))}
         folder = self.job_folder(job.id)
         delay = self._disk_retry_delay
         while True:

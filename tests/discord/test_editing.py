@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from bot.engine.canvas import cell_mask
+from bot.jobs.files import parse_a1111_parameters, read_png_parameters
 from bot.jobs.models import JobKind
 from tests.discord.helpers import (
     GRID_LABELS,
@@ -109,11 +110,12 @@ async def test_pan_with_remix_edits_the_prompt_first(world):
 
 
 async def test_vary_region_picks_cells_previews_then_repaints_only_them(world):
-    """Vary (Region): an ephemeral grid picker; choosing cells shows the mask preview and spends no
-    GPU time; Submit with no cell is an error; Submit → prompt → a region grid whose pixels
-    outside the cells are exactly the original's."""
+    """Vary (Region) with Remix on: an ephemeral grid picker; choosing cells shows the mask preview
+    and spends no GPU time; Submit with no cell is an error; Submit → prompt → a region grid whose
+    pixels outside the cells are exactly the original's."""
     single = await single_image(world, "a red fox")
     parent = await world.job_of(single)
+    await world.service.repository.update_user_settings(world.alice.id, remix=True)
     shown = await world.alice.click(single, label="Vary (Region)")
     assert shown.ephemeral and shown.response.attachments
     picker = shown.response
@@ -143,3 +145,47 @@ async def test_vary_region_picks_cells_previews_then_repaints_only_them(world):
         repainted = np.asarray(Image.open(stored.path).convert("RGB"))
         assert np.array_equal(repainted[~mask], original[~mask])
         assert not np.array_equal(repainted[mask], original[mask])
+
+
+async def test_vary_region_without_remix_asks_no_prompt(world):
+    """Remix off (the default), as Midjourney: Submit on the picker makes the region job at once
+    with the image's own prompt (no modal; the picker says it is repainting), and only the chosen
+    cells change."""
+    single = await single_image(world, "a red fox")
+    parent = await world.job_of(single)
+    assert not (await world.service.repository.get_user_settings(world.alice.id)).remix
+    picker = (await world.alice.click(single, label="Vary (Region)")).response
+    chosen = (await world.alice.select(picker, ["A1", "D4"])).response
+    submitted = await world.alice.click(chosen, label="Submit")
+    assert submitted.modal is None
+    assert "repainting A1, D4" in submitted.response.content
+    result = await world.wait_for(is_result, after=single.id)
+    assert result.content == f"**a red fox** - Variations (Region) by <@{world.alice.id}> (fast)"
+    job = await world.job_of(result)
+    assert (job.kind, job.parent_id, job.prompt) == (JobKind.REGION, parent.id, "a red fox")
+    original = np.asarray(image_of(world, single).convert("RGB"))
+    mask = np.asarray(cell_mask((original.shape[1], original.shape[0]), [0, 15])) == 255
+    for stored in await world.service.repository.get_images(job.id):
+        repainted = np.asarray(Image.open(stored.path).convert("RGB"))
+        assert np.array_equal(repainted[~mask], original[~mask])
+        assert not np.array_equal(repainted[mask], original[mask])
+
+
+async def test_a_reroll_of_an_edit_grid_is_worded_and_recorded_as_that_edit(world):
+    """🔄 on a Pan Left grid (and 🔄 on that re-roll) re-runs the pan: the message says
+    `**prompt** - Pan Left by @bob` as Midjourney's does, and the PNGs carry `Pan: left`."""
+    single = await single_image(world, "a red fox")
+    await world.alice.click(single, custom_id=button(single, emoji="⬅️").custom_id)
+    source = await world.wait_for(is_result, after=single.id)
+    panned = await world.job_of(source)
+    for _ in range(2):
+        await world.bob.click(source, custom_id=button(source, emoji="🔄").custom_id)
+        result = await world.wait_for(is_result, after=source.id)
+        assert result.content == f"**a red fox** - Pan Left by <@{world.bob.id}> (fast)"
+        assert button_labels(result) == GRID_LABELS
+        job = await world.job_of(result)
+        assert (job.kind, job.user_id) == (JobKind.REROLL, world.bob.id)
+        (stored, *_) = await world.service.repository.get_images(job.id)
+        assert parse_a1111_parameters(read_png_parameters(stored.path))["Pan"] == "left"
+        assert (stored.width, stored.height) == (panned.request["width"], panned.request["height"])
+        source = result

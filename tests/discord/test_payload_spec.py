@@ -49,6 +49,7 @@ async def test_grid_single_image_region_and_remix_payloads_pass_the_spec(world):
     single = await world.wait_for(lambda m: "Image #1" in m.content, after=grid.id)
     shown = await world.alice.click(single, label="Vary (Region)")
     chosen = await world.alice.select(shown.response, ["B2"])
+    await world.service.repository.update_user_settings(world.alice.id, remix=True)  # the prompt modal
     modal = await world.alice.click(chosen.response, label="Submit")
     assert modal.modal is not None
     zoom = await world.alice.click(single, label="Custom Zoom")

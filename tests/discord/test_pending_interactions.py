@@ -265,15 +265,26 @@ async def _custom_zoom(world) -> None:
     await world.alice.submit_modal(shown, {_field(shown): "a red fox --ar 16:9 --zoom 1.5"})
 
 
-async def _region(world) -> None:
+async def _region_picker(world):
     grid = await _grid(world)
     await world.alice.click(grid, label="U1")
     single = await world.wait_for(lambda m: "Image #1" in m.content)
     picker = (await world.alice.click(single, label="Vary (Region)")).response
-    chosen = (await world.alice.select(picker, ["B2", "B3"])).response
+    return (await world.alice.select(picker, ["B2", "B3"])).response
+
+
+async def _region(world) -> None:
+    await world.service.repository.update_user_settings(world.alice.id, remix=True)
+    chosen = await _region_picker(world)
     shown = await world.alice.click(chosen, label="Submit")
     await _stopped_at(world, "submit")
     await world.alice.submit_modal(shown, {_field(shown): "a red fox with a hat"})
+
+
+async def _region_own_prompt(world) -> None:
+    chosen = await _region_picker(world)  # Remix off: Submit makes the job, no prompt asked
+    await _stopped_at(world, "submit")
+    await world.alice.click(chosen, label="Submit")
 
 
 async def _shorter_prompt(world) -> None:
@@ -303,16 +314,25 @@ async def _confirmed(world) -> None:
         (_remix, "remix", "variation", 1),
         (_custom_zoom, "customzoom", "zoom", 1),
         (_region, "region", "region", 1),
+        (_region_own_prompt, "region", "region", 1),
         (_shorten, "shorten", "shorten", 1),
         (_shorter_prompt, "shortpick", "imagine", 1),
         (_confirmed, "confirm", "imagine", 6),
     ],
-    ids=["remix", "custom-zoom", "region", "shorten", "shorter-prompt", "yes-to-n-prompts"],
+    ids=[
+        "remix",
+        "custom-zoom",
+        "region",
+        "region-no-remix",
+        "shorten",
+        "shorter-prompt",
+        "yes-to-n-prompts",
+    ],
 )
 async def test_every_job_making_interaction_stopped_before_its_submit_is_queued_once(
     world, interact, command, kind, count
 ):
-    """A remix form, a Custom Zoom form, a Vary (Region) prompt, /shorten, a shorter prompt's 1️⃣
+    """A remix form, a Custom Zoom form, a Vary (Region) prompt (or Submit, Remix off), /shorten, a shorter prompt's 1️⃣
     and the "submit N prompts?" Yes, each stopped between its acknowledgement and its first
     submit: after the restart the jobs it asked for exist exactly once and the member is told."""
     before = await _jobs_of_kind(world, kind)

@@ -165,3 +165,34 @@ async def test_vary_region_without_an_area_makes_no_job(tiny_service: JobService
     with pytest.raises(InvalidParameter, match=message):
         await tiny_service.submit(edit(JobKind.REGION, parent, **fields))
     assert await tiny_service.repository.count_jobs() == before
+
+
+async def test_a_reroll_of_an_edit_says_which_edit_it_re_ran(tiny_service: JobService) -> None:
+    """🔄 of a Zoom Out 2x / Pan ⬅️ / Vary (Region) grid (and a 🔄 of that 🔄) re-runs the edit on
+    the same canvas, and its PNGs carry the edit's `Zoom:` / `Pan:` / `Mask:` like the edit's own;
+    a 🔄 of a plain /imagine grid gets none of them."""
+    parent = await parent_grid(tiny_service)
+    mask = png(cell_mask((64, 64), [5, 6]))
+    edits = [
+        (edit(JobKind.ZOOM, parent, mode="2"), "Zoom", "2"),
+        (edit(JobKind.PAN, parent, mode="left"), "Pan", "left"),
+        (edit(JobKind.REGION, parent, mask=mask), "Mask", "12% box 16:16-48:32"),
+    ]
+    for new, key, value in edits:
+        edited = await finished(tiny_service, new)
+        rerolled = await finished(tiny_service, edit(JobKind.REROLL, edited, index=None))
+        again = await finished(tiny_service, edit(JobKind.REROLL, rerolled, index=None))
+        for event in (rerolled, again):
+            assert event.job.kind is JobKind.REROLL
+            assert (event.images[0].width, event.images[0].height) == (
+                edited.images[0].width,
+                edited.images[0].height,
+            )
+            fields = parse_a1111_parameters(read_png_parameters(event.images[0].path))
+            assert fields[key] == value, (key, fields)
+            assert (
+                fields["Seed"] != parse_a1111_parameters(read_png_parameters(edited.images[0].path))["Seed"]
+            )
+    plain = await finished(tiny_service, edit(JobKind.REROLL, parent, index=None))
+    fields = parse_a1111_parameters(read_png_parameters(plain.images[0].path))
+    assert not {"Zoom", "Pan", "Mask"} & set(fields)

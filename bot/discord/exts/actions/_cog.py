@@ -11,7 +11,7 @@ on messages from before a restart work the same. Whoever clicks owns the new job
 | subtle     | Vary (Subtle)       | variations job, subtle                                |
 | upsubtle   | Upscale (Subtle)    | upscale job (2x), subtle                              |
 | upcreative | Upscale (Creative)  | upscale job (2x), creative                            |
-| region     | Vary (Region)       | ephemeral cell picker → prompt modal → region job     |
+| region     | Vary (Region)       | ephemeral cell picker → region job (remix: prompt)    |
 | zoomtwo    | Zoom Out 2x         | zoom job, mode "2"                                    |
 | zoomonefive| Zoom Out 1.5x       | zoom job, mode "1.5"                                  |
 | square     | Make Square         | zoom job, mode "square" (non-square images only)      |
@@ -21,7 +21,8 @@ on messages from before a restart work the same. Whoever clicks owns the new job
 | fav        | ❤️                  | toggles the clicker's favourite (web: Favourites)     |
 
 With remix on (a per-user setting), vary / reroll / strong / subtle / zoom / pan first open a
-modal with the prompt to edit; the edited prompt is parsed like /imagine.
+modal with the prompt to edit (Vary (Region): after its cell picker); the edited prompt is parsed
+like /imagine.
 """
 
 from __future__ import annotations

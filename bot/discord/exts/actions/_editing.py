@@ -1,8 +1,9 @@
-"""Editing a single image from Discord: Custom Zoom's modal and Vary (Region)'s prompt step.
+"""Editing a single image from Discord: Custom Zoom's modal and Vary (Region)'s last step.
 
-Zoom Out 2x / 1.5x, Make Square and Pan are plain job buttons (see `_cog.JOB_ACTIONS`); these
-two need a prompt first, read by the admission like a remix (banned words, channel rules, the
-member's settings and options), as one job.
+Zoom Out 2x / 1.5x, Make Square and Pan are plain job buttons (see `_cog.JOB_ACTIONS`). Custom
+Zoom always asks for a prompt, Vary (Region) only with the member's Remix on (as Midjourney): that
+prompt is read by the admission like a remix (banned words, channel rules, the member's settings
+and options), as one job. With Remix off, Vary (Region) repaints with the image's own prompt.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "parent_picture",
     "read_edit_prompt",
     "region_mask",
+    "repaint_region",
     "resume_custom_zoom",
     "resume_region",
 ]
@@ -94,13 +96,16 @@ async def submit_edit(
     kind: JobKind,
     index: int,
     mode: str | None,
-    request: ImagineRequest,
+    request: ImagineRequest | None,
     mask: bytes | None = None,
+    *,
+    speed: str | None = None,
 ) -> Job:
     """Submit the edit job of image `index` (1-based) of `parent`, owned by the member (its id
-    comes from the interaction: bot/discord/pending.py)."""
+    comes from the interaction: bot/discord/pending.py). `request` None: the parent's own prompt,
+    at the member's `speed`."""
     new_job = actions.bot.admission.derived_job(
-        parent, kind, index, mode, origin.place, request=request, meta=origin.meta
+        parent, kind, index, mode, origin.place, speed=speed, request=request, meta=origin.meta
     )
     (new_job,) = with_interaction_ids(origin.interaction_id, [dataclasses.replace(new_job, mask=mask)])
     return await actions.bot.front.submit(origin.channel, new_job)
@@ -134,7 +139,7 @@ async def open_custom_zoom(actions: Actions, interaction: discord.Interaction, j
 async def open_region_prompt(
     actions: Actions, interaction: discord.Interaction, job: Job, index: int, cells: list[int]
 ) -> None:
-    """Vary (Region)'s Submit: the prompt modal; sending it submits the REGION job."""
+    """Vary (Region)'s Submit with Remix on: the prompt modal; sending it submits the REGION job."""
     picture = await parent_picture(actions.bot.front, job, index)
 
     async def repaint(modal_interaction: discord.Interaction, text: str) -> None:
@@ -146,13 +151,36 @@ async def open_region_prompt(
         )
         # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
         details = {"job_id": job.id, "index": index, "cells": cells}
-        async with recorded(actions.bot, modal_interaction, "region", text, **details):
+        async with recorded(actions.bot, modal_interaction, "region", text, remix=True, **details):
             mask = region_mask(picture.size, cells)
             await submit_edit(actions, origin, job, JobKind.REGION, index, None, chosen, mask)
 
     await interaction.response.send_modal(
         PromptModal("Vary (Region)", "Prompt for the area", job.prompt, repaint)
     )
+
+
+async def repaint_region(
+    actions: Actions,
+    interaction: discord.Interaction,
+    job: Job,
+    index: int,
+    cells: list[int],
+    speed: str | None,
+) -> None:
+    """Vary (Region)'s Submit with Remix off: no prompt asked, the REGION job repaints the cells
+    with the image's own prompt at the member's `speed`."""
+    chosen_cells = ", ".join(cell_label(cell, GRID_SIZE) for cell in cells)
+    await interaction.response.edit_message(
+        content=f"**Vary (Region)**: repainting {chosen_cells}…", attachments=[], view=None
+    )
+    origin = origin_of(interaction)
+    # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
+    details = {"job_id": job.id, "index": index, "cells": cells}
+    async with recorded(actions.bot, interaction, "region", remix=False, **details):
+        picture = await parent_picture(actions.bot.front, job, index)
+        mask = region_mask(picture.size, cells)
+        await submit_edit(actions, origin, job, JobKind.REGION, index, None, None, mask, speed=speed)
 
 
 async def resume_custom_zoom(actions: Actions, origin: Origin, pending: PendingInteraction) -> str | None:
@@ -166,12 +194,17 @@ async def resume_custom_zoom(actions: Actions, origin: Origin, pending: PendingI
 
 
 async def resume_region(actions: Actions, origin: Origin, pending: PendingInteraction) -> str | None:
-    """A Vary (Region) prompt sent just before a restart: the same cells repainted."""
+    """A Vary (Region) Submit (Remix off) or prompt (Remix on) sent just before a restart: the same
+    cells repainted, with the typed prompt or the image's own."""
     arguments = pending.arguments
     job = await actions.bot.front.load_job(str(arguments["job_id"]))
     index, cells = int(arguments["index"]), [int(cell) for cell in arguments["cells"]]
     picture = await parent_picture(actions.bot.front, job, index)
-    chosen = await read_edit_prompt(actions, origin.place, pending.prompt)
     mask = region_mask(picture.size, cells)
-    await submit_edit(actions, origin, job, JobKind.REGION, index, None, chosen, mask)
+    if arguments.get("remix", True):  # records made before Remix-off existed had a prompt
+        chosen = await read_edit_prompt(actions, origin.place, pending.prompt)
+        await submit_edit(actions, origin, job, JobKind.REGION, index, None, chosen, mask)
+    else:
+        user = await actions.bot.store.get_user_settings(origin.place.user_id)
+        await submit_edit(actions, origin, job, JobKind.REGION, index, None, None, mask, speed=user.speed)
     return None

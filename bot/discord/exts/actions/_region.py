@@ -4,8 +4,9 @@
    multi-select of cells and a Submit button.
 2. Choosing cells redraws the reply with the mask preview (the feathered area tinted) — no GPU
    time is spent until Submit.
-3. Submit → a prompt modal (pre-filled; edit it to remix) → the REGION job, whose mask is the
-   chosen cells. Submit with no cell is a clear error and makes no job.
+3. Submit → the REGION job, whose mask is the chosen cells, with the image's own prompt; with the
+   member's Remix on (as Midjourney), a prompt modal (pre-filled) first. Submit with no cell is a
+   clear error and makes no job.
 
 With PUBLIC_URL set, the reply also carries a signed, single-use link to the browser editor
 (bot/web/editor.py: rectangle and lasso tools), for areas the grid cannot express.
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.discord.exts.actions._editing import open_region_prompt, parent_picture
+from bot.discord.exts.actions._editing import open_region_prompt, parent_picture, repaint_region
 from bot.discord.replies import report_unexpected, send_error
 from bot.engine.canvas import GRID_SIZE, cell_label, cell_mask, cells_of_labels, feather
 from bot.errors import InvalidParameter, UserFacingError
@@ -198,7 +199,8 @@ class RegionCells(discord.ui.DynamicItem[discord.ui.Select], template=_SELECT_PA
 
 
 class RegionSubmit(discord.ui.DynamicItem[discord.ui.Button], template=_SUBMIT_PATTERN):
-    """Submit: the prompt modal for the chosen cells (an error when none is chosen)."""
+    """Submit: the REGION job of the chosen cells (an error when none is chosen); with Remix on,
+    the prompt modal first."""
 
     def __init__(self, job_id: str, index: int, cells: list[int]) -> None:
         super().__init__(
@@ -226,7 +228,11 @@ class RegionSubmit(discord.ui.DynamicItem[discord.ui.Button], template=_SUBMIT_P
             if not self.cells:
                 raise InvalidParameter("Select at least one cell of the grid to repaint.")
             job = await actions.bot.front.load_job(self.job_id)
-            await open_region_prompt(actions, interaction, job, self.index, self.cells)
+            user = await actions.bot.store.get_user_settings(interaction.user.id)
+            if user.remix:
+                await open_region_prompt(actions, interaction, job, self.index, self.cells)
+            else:
+                await repaint_region(actions, interaction, job, self.index, self.cells, user.speed)
         except UserFacingError as error:
             await send_error(interaction, error)
         except Exception as error:
