@@ -80,15 +80,29 @@ async def test_blend_needs_two_images(world) -> None:
     assert sum((await world.service.repository.count_jobs()).values()) == 0
 
 
+def shown_picture(world, message) -> Image.Image:
+    """The picture a message's embed shows: its `attachment://` image, uploaded with it."""
+    (embed,) = message.embeds
+    (attachment,) = message.attachments
+    assert embed.image.url == f"attachment://{attachment.filename}"
+    return Image.open(io.BytesIO(world.attachment_bytes(message)))
+
+
 async def test_describe_suggests_four_prompts_whose_buttons_imagine_them(world) -> None:
-    """/describe → four distinct numbered prompts; 2️⃣ starts /imagine with suggestion 2, also after a restart."""
-    await world.alice.slash(world.channel, "describe", image=("wide.png", png((30, 140, 60), (96, 64))))
+    """/describe → an embed with four distinct numbered prompts and the described picture as its
+    image; 2️⃣ starts /imagine with suggestion 2, also after a restart."""
+    green = (30, 140, 60)
+    await world.alice.slash(world.channel, "describe", image=("wide.png", png(green, (96, 64))))
     described = await world.wait_for(starts("**Describe**"))
+    assert described.content == f"**Describe** - <@{world.alice.id}>"
     job = await world.job_of(described)
     suggestions = job.meta["result"]["prompts"]
     assert len(suggestions) == 4 and len(set(suggestions)) == 4
+    (embed,) = described.embeds
     for n, suggestion in enumerate(suggestions):
-        assert f"{'1234'[n]}\ufe0f\u20e3 {suggestion}" in described.content
+        assert f"{'1234'[n]}\ufe0f\u20e3 {suggestion}" in embed.description
+    picture = shown_picture(world, described)
+    assert picture.size == (96, 64) and picture.convert("RGB").getpixel((48, 32)) == green
     emoji = [str(child.emoji) for row in described.components for child in row.children if child.emoji]
     assert emoji == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "🔄"]
     assert "Imagine all" in button_labels(described)
@@ -126,14 +140,20 @@ async def test_describe_with_a_bad_link_is_invalid_link(world) -> None:
 
 
 async def test_shorten_ranks_words_and_imagines_a_shorter_prompt(world) -> None:
-    """/shorten → important tokens, struck-out ones, numbered shorter prompts; 1️⃣ imagines one with the parameters."""
-    prompt = "a very very beautiful red dragon flying over the misty mountains --ar 3:2"
+    """/shorten → important tokens (with the prompt's commas), struck-out ones, numbered shorter
+    prompts that keep the phrases; 1️⃣ imagines one with the parameters."""
+    prompt = "a very very beautiful red dragon, flying over the misty mountains, soft light --ar 3:2"
     await world.alice.slash(world.channel, "shorten", prompt=prompt)
     analysis = await world.wait_for(starts("**Shorten**"))
     assert "**IMPORTANT TOKENS**" in analysis.content and "**SHORTENED PROMPTS**" in analysis.content
+    tokens = analysis.content.split("**IMPORTANT TOKENS**\n")[1].split("\n")[0]
+    assert tokens.count(",") == 2
     job = await world.job_of(analysis)
     shorter = job.meta["result"]["shorter"]
     assert 1 <= len(shorter) <= 5
+    assert any(", " in text for text in shorter)
+    assert all(text.count(",") <= 2 and ",," not in text.replace(" ", "") for text in shorter)
+    assert all(not text.endswith(",") and not text.startswith(",") for text in shorter)
     assert "~~" in analysis.content  # the least important words are struck out
     await world.alice.click(analysis, custom_id=f"mjp:shortpick:{job.id}:1")
     imagined = await world.wait_for(
@@ -154,12 +174,15 @@ def _bold(text: str) -> str:
 
 
 async def test_show_reposts_a_describe_result_with_its_buttons(world) -> None:
-    """/show of a /describe job posts its four suggestions and buttons again (it has no images)."""
+    """/show of a /describe job posts its embed (suggestions and the described picture) and its
+    buttons again."""
     await world.alice.slash(world.channel, "describe", image=RED)
     described = await world.wait_for(starts("**Describe**"))
     job = await world.job_of(described)
     await world.alice.slash(world.channel, "show", job_id=job.id)
     shown = await world.wait_for(starts("**Describe**"), after=described.id)
     assert shown.content == described.content
+    assert shown.embeds[0].description == described.embeds[0].description
+    assert shown_picture(world, shown).tobytes() == shown_picture(world, described).tobytes()
     emoji = [str(child.emoji) for row in shown.components for child in row.children if child.emoji]
     assert emoji == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "🔄"]
