@@ -3,6 +3,7 @@ describe models: grids, suggestions, the buttons that imagine them (also after a
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,13 @@ import pytest
 from PIL import Image
 
 from bot.config import Config
+from bot.discord.pending import AGAIN_TEXT, RESUMED_TEXT
+from bot.discord.render import CONFIRM_OVER, confirm_content
 from bot.engine.references import FALLBACK_METHOD, IP_ADAPTER_METHOD
 from bot.jobs.models import JobKind
 from tests.discord.conftest import GatedEngine
 from tests.discord.helpers import GRID_LABELS, button_labels, is_result
+from tests.discord.test_pending_interactions import _all_answered, _answer_of, _stopped_at
 from tests.tiny_env import tiny_env
 
 
@@ -186,3 +190,102 @@ async def test_show_reposts_a_describe_result_with_its_buttons(world) -> None:
     assert shown_picture(world, shown).tobytes() == shown_picture(world, described).tobytes()
     emoji = [str(child.emoji) for row in shown.components for child in row.children if child.emoji]
     assert emoji == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "🔄"]
+
+
+async def _imagine_jobs(world, user_id: int) -> list:
+    return [
+        job for job in await world.service.repository.user_jobs(user_id, 100) if job.kind is JobKind.IMAGINE
+    ]
+
+
+async def test_imagine_all_asks_first_when_it_makes_more_than_five_jobs(world) -> None:
+    """With a /prefer suffix of `--r 2`, "Imagine all" makes 8 jobs: it asks "submit 8 prompts?"
+    (the /imagine question) first; No queues nothing, Yes queues all 8."""
+    await world.alice.slash(world.channel, "describe", image=RED)
+    described = await world.wait_for(starts("**Describe**"))
+    job = await world.job_of(described)
+    await world.alice.slash(world.channel, "prefer suffix", text="--r 2")
+    asked = await world.alice.click(described, custom_id=f"mjp:suggestall:{job.id}:0")
+    assert asked.ephemeral and asked.response.content == confirm_content(8)
+    assert await _imagine_jobs(world, world.alice.id) == []
+    await world.alice.click(asked.response, label="No")
+    assert await _imagine_jobs(world, world.alice.id) == []
+
+    asked = await world.alice.click(described, custom_id=f"mjp:suggestall:{job.id}:0")
+    await world.alice.click(asked.response, label="Yes")
+    await world.wait_until(lambda: len([m for m in world.messages() if is_result(m)]) == 8)
+    imagined = await _imagine_jobs(world, world.alice.id)
+    suggestions = job.meta["result"]["prompts"]
+    assert sorted(j.prompt for j in imagined) == sorted(f"{s} --r 2" for s in suggestions for _ in "ab")
+
+
+async def test_imagine_all_of_four_jobs_does_not_ask(world) -> None:
+    """Four suggestions, four jobs: at most `CONFIRM_OVER`, so "Imagine all" submits at once."""
+    await world.alice.slash(world.channel, "describe", image=RED)
+    described = await world.wait_for(starts("**Describe**"))
+    job = await world.job_of(described)
+    await world.alice.click(described, custom_id=f"mjp:suggestall:{job.id}:0")
+    await world.wait_until(lambda: len([m for m in world.messages() if is_result(m)]) == 4)
+    assert len(await _imagine_jobs(world, world.alice.id)) == 4 <= CONFIRM_OVER
+
+
+async def test_imagine_all_counts_against_the_members_waiting_limit(world) -> None:
+    """ "Imagine all" goes through admission: with this server's limit of 2 waiting jobs, two are
+    queued and the member is told `Queue full`."""
+    await world.alice.slash(world.channel, "describe", image=RED)
+    described = await world.wait_for(starts("**Describe**"))
+    job = await world.job_of(described)
+    world.engine.gate.clear()
+    await world.alice.slash(world.channel, "imagine", prompt="first")  # running, held at the gate
+    await world.wait_until(lambda: world.service.running_job_id is not None)
+    rules = await world.service.repository.get_guild_rules(world.guild.id)
+    await world.service.repository.set_guild_rules(dataclasses.replace(rules, max_jobs_per_user=2))
+    result = await world.alice.click(described, custom_id=f"mjp:suggestall:{job.id}:0")
+    assert [embed.title for embed in result.response.embeds] == ["Queue full"]
+    imagined = [j for j in await _imagine_jobs(world, world.alice.id) if j.prompt != "first"]
+    assert sorted(j.prompt for j in imagined) == sorted(job.meta["result"]["prompts"][:2])
+    world.engine.gate.set()
+
+
+async def _described(world):
+    await world.alice.slash(world.channel, "describe", image=RED)
+    described = await world.wait_for(starts("**Describe**"))
+    return described, await world.job_of(described)
+
+
+async def _yes_to_imagine_all(world) -> None:
+    """ "Yes" under "submit 8 prompts?", stopped before its first submit."""
+    described, job = await _described(world)
+    await world.alice.slash(world.channel, "prefer suffix", text="--r 2")
+    asked = await world.alice.click(described, custom_id=f"mjp:suggestall:{job.id}:0")
+    await _stopped_at(world, "submit")
+    await world.alice.click(asked.response, label="Yes")
+
+
+async def _imagine_all_unasked(world) -> None:
+    """ "Imagine all" of 8 jobs, stopped while reading the prompts (before it could ask)."""
+    described, job = await _described(world)
+    await world.alice.slash(world.channel, "prefer suffix", text="--r 2")
+    await _stopped_at(world, "read")
+    await world.alice.click(described, custom_id=f"mjp:suggestall:{job.id}:0")
+
+
+@pytest.mark.parametrize(
+    ("interact", "command", "count", "answer"),
+    [
+        (_yes_to_imagine_all, "suggestyes", 8, RESUMED_TEXT),
+        (_imagine_all_unasked, "suggestall", 0, f"{AGAIN_TEXT} without asking you first."),
+    ],
+    ids=["yes-to-imagine-all", "imagine-all-not-yet-asked"],
+)
+async def test_imagine_all_stopped_before_its_submit(world, interact, command, count, answer) -> None:
+    """After a restart, a "Yes" to "submit 8 prompts?" queues the 8 jobs once; an "Imagine all"
+    that had not asked yet queues nothing and tells the member to click again."""
+    await interact(world)
+    (pending,) = await world.service.repository.pending_interactions()
+    assert pending.command == command
+    assert await _imagine_jobs(world, world.alice.id) == []
+    await world.restart()
+    await _all_answered(world)
+    assert _answer_of(world, pending).startswith(answer)
+    assert len(await _imagine_jobs(world, world.alice.id)) == count
