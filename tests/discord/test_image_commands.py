@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.discord.pending import AGAIN_TEXT, RESUMED_TEXT
 from bot.discord.render import CONFIRM_OVER, confirm_content
 from bot.engine.references import FALLBACK_METHOD, IP_ADAPTER_METHOD
+from bot.jobs.image_jobs import INPUT_FILE
 from bot.jobs.models import JobKind
 from tests.discord.conftest import GatedEngine
 from tests.discord.helpers import GRID_LABELS, button_labels, is_result
@@ -289,3 +290,13 @@ async def test_imagine_all_stopped_before_its_submit(world, interact, command, c
     await _all_answered(world)
     assert _answer_of(world, pending).startswith(answer)
     assert len(await _imagine_jobs(world, world.alice.id)) == count
+
+
+async def test_show_of_a_describe_job_whose_picture_is_gone_shows_the_suggestions(world) -> None:
+    """Without the stored picture (erased), /show still posts the embed with the suggestions, no image."""
+    described, job = await _described(world)
+    (world.service.job_folder(job.id) / INPUT_FILE).unlink()
+    await world.alice.slash(world.channel, "show", job_id=job.id)
+    shown = await world.wait_for(starts("**Describe**"), after=described.id)
+    assert shown.embeds[0].description == described.embeds[0].description
+    assert shown.attachments == [] and shown.embeds[0].image.url is None
