@@ -43,7 +43,7 @@ from bot.governance.admission import Place
 from bot.governance.nsfw import BLOCKED_NOTICE, NsfwPolicy, hide_flagged
 from bot.jobs.edit_origin import edit_behind
 from bot.jobs.events import Progress, Queued, Stalled, Started
-from bot.jobs.image_jobs import TEXT_KINDS
+from bot.jobs.image_jobs import INPUT_FILE, TEXT_KINDS
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ MISSING_PERMISSIONS = (
     "I cannot post in this channel. Ask an admin to give me Send Messages, Attach Files, "
     "Embed Links and Read Message History here."
 )
+# The described picture is shown at most this large under /describe's suggestions.
+DESCRIBED_SIDE = 1024
 # How often a 413 "payload too large" halves the upload budget before the error stands.
 MAX_HALVINGS = 4
 GRID_KINDS = (
@@ -91,12 +93,14 @@ def _retryable(error: discord.HTTPException) -> bool:
 
 @dataclass
 class ResultPost:
-    """A finished job's message, ready for `JobFront.send_image` (picture None: text only)."""
+    """A finished job's message, ready for `JobFront.send_image` (picture None: text only;
+    with `embed`, the picture is the embed's image)."""
 
     content: str
     picture: Image.Image | None
     stem: str
     view: discord.ui.View | None
+    embed: discord.Embed | None = None
 
 
 class JobFront:
@@ -275,10 +279,17 @@ class JobFront:
         """Post a describe / shorten result (text and prompt buttons), then drop the progress message."""
         assert job.channel_id is not None
         channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
-        content, view = text_result(job)
+        post = await self.text_post(job)
         try:
             message = await self.send_image(
-                channel, content, None, None, job.id, view, nonce=result_nonce(job.id)
+                channel,
+                post.content,
+                post.picture,
+                job.meta.get("upload_limit"),
+                post.stem,
+                post.view,
+                nonce=result_nonce(job.id),
+                embed=post.embed,
             )
         except (discord.Forbidden, discord.NotFound) as error:
             log.warning("cannot deliver job %s to channel %s: %s", job.id, job.channel_id, error)
@@ -286,6 +297,16 @@ class JobFront:
         await self.jobs.repository.set_message_ids(job.id, result_message_id=message.id)
         await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, "result")
         await self._drop_progress(job)
+
+    async def text_post(self, job: Job) -> ResultPost:
+        """The message of a finished describe / shorten job (delivery, `/show`): text or embed,
+        prompt buttons, and for /describe the described picture as the embed's image (left out
+        when it is no longer stored)."""
+        result = text_result(job)
+        picture = None
+        if result.shows_picture:
+            picture = await asyncio.to_thread(_thumbnail, self.jobs.job_folder(job.id) / INPUT_FILE)
+        return ResultPost(result.content, picture, job.id, result.view, result.embed)
 
     async def result_post(self, job: Job, images: list[JobImage]) -> ResultPost:
         """The message of a finished job (delivery, `/show`): text, grid or image, buttons, with
@@ -370,9 +391,11 @@ class JobFront:
         view: discord.ui.View | None,
         *,
         nonce: str | None = None,
+        embed: discord.Embed | None = None,
     ) -> discord.Message:
         """Send `picture` (None: only the text) encoded to fit `limit`, retrying Discord errors with backoff.
         With `nonce`, Discord makes one message however often it is sent (`enforce_nonce`).
+        With `embed`, the uploaded picture is shown as its image (`attachment://<file name>`).
 
         A 413 (too large for this channel after all) halves the budget and tries again at once,
         a few times.
@@ -385,6 +408,10 @@ class JobFront:
             if picture is not None:
                 encoded: EncodedImage = await asyncio.to_thread(encode_to_fit, picture, budget, stem)
                 kwargs["file"] = discord.File(io.BytesIO(encoded.data), filename=encoded.filename)
+                if embed is not None:
+                    embed.set_image(url=f"attachment://{encoded.filename}")
+            if embed is not None:
+                kwargs["embed"] = embed
             return await channel.send(
                 content,
                 allowed_mentions=discord.AllowedMentions(users=True, everyone=False, roles=False),
@@ -474,6 +501,17 @@ def channel_of(interaction: discord.Interaction) -> discord.abc.Messageable:
         return channel
     assert interaction.channel_id is not None
     return interaction.client.get_partial_messageable(interaction.channel_id, guild_id=interaction.guild_id)
+
+
+def _thumbnail(path: Path) -> Image.Image | None:
+    """The stored picture at most `DESCRIBED_SIDE` pixels wide and high; None if it is gone."""
+    try:
+        with Image.open(path) as image:
+            picture = image.convert("RGB")
+    except OSError:
+        return None
+    picture.thumbnail((DESCRIBED_SIDE, DESCRIBED_SIDE), Image.Resampling.LANCZOS)
+    return picture
 
 
 def _open(path: Path) -> Image.Image:

@@ -21,7 +21,7 @@ from bot.engine.references import (
     style_layer_scale,
 )
 from bot.engine.request import GenerationRequest
-from bot.engine.shorten import analyse_prompt
+from bot.engine.shorten import analyse_prompt, join_phrases, split_phrases
 from bot.errors import JobFailed
 
 RED = Image.new("RGB", (64, 64), (220, 20, 20))
@@ -157,7 +157,8 @@ def test_describe_gives_four_distinct_prompts(engine) -> None:
 
 
 def test_shorten_ranks_the_dominant_word_first(engine) -> None:
-    """The word that is most of the prompt's tokens moves the tiny encoder's pooled embedding most."""
+    """The word that is most of the prompt's tokens moves the tiny encoder's pooled embedding most
+    (the encoder reads the prompt with its commas, and the prompt without the word keeps them)."""
     import torch
 
     from bot.engine.shorten import pooled_embedding
@@ -173,12 +174,56 @@ def test_shorten_ranks_the_dominant_word_first(engine) -> None:
     full, without_dog, without_dominant = pooled_embedding(
         pipe.text_encoder,
         pipe.tokenizer,
-        [f"a dog {dominant} in a park", f"a {dominant} in a park", "a dog in a park"],
+        [f"a dog, {dominant}, in a park", f"a, {dominant}, in a park", "a dog, in a park"],
     )
     moved = [
         1 - float(torch.cosine_similarity(full, other, dim=0)) for other in (without_dog, without_dominant)
     ]
     assert dict(analysis.words)["dog"] == pytest.approx(moved[0] / moved[1], abs=2e-3)
+
+
+def test_shorter_prompts_keep_the_phrases_and_their_commas(engine) -> None:
+    """Shorter prompts drop whole words but keep the comma-separated phrases that still have words,
+    one ", " between them: never a doubled, leading or trailing comma."""
+    pipe = engine.txt2img_pipe
+    prompt = "a very fluffy cat, sitting on an old wooden chair, soft warm light, highly detailed"
+    analysis = analyse_prompt(pipe.text_encoder, pipe.tokenizer, prompt)
+    original = [phrase.split() for phrase in prompt.split(", ")]
+    assert analysis.phrases == [n for n, phrase in enumerate(original) for _ in phrase]
+    assert analysis.shorter and any(", " in shorter for shorter in analysis.shorter)
+    for shorter in analysis.shorter:
+        assert ",," not in shorter.replace(" ", "") and not shorter.startswith(",")
+        assert not shorter.rstrip().endswith(",") and ", ," not in shorter
+        phrases = [phrase.split() for phrase in shorter.split(", ")]
+        assert all(phrases), shorter
+        # Each surviving phrase is what is left of one original phrase, in order.
+        position = 0
+        for phrase in phrases:
+            while position < len(original) and not _subsequence(phrase, original[position]):
+                position += 1
+            assert position < len(original), f"{shorter!r} mixes phrases"
+            position += 1
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kept", "expected"),
+    [
+        ("red fox, deep snow, night", {0, 1, 2, 3, 4}, "red fox, deep snow, night"),
+        ("red fox, deep snow, night", {0, 1, 4}, "red fox, night"),  # a middle phrase gone
+        ("red fox, deep snow, night", {1, 3}, "fox, snow"),  # the last phrase gone
+        ("red fox, deep snow, night", {4}, "night"),  # the first phrases gone
+        ("red fox,, deep snow ,night,", {0, 2, 4}, "red, deep, night"),  # empty phrases ignored
+    ],
+)
+def test_join_phrases_never_doubles_or_trails_a_comma(prompt, kept, expected) -> None:
+    """The surviving words, phrase by phrase, with exactly one ", " between phrases."""
+    words, phrases = split_phrases(prompt)
+    assert join_phrases(words, phrases, kept) == expected
+
+
+def _subsequence(part: list[str], whole: list[str]) -> bool:
+    rest = iter(whole)
+    return all(word in rest for word in part)
 
 
 def test_shorten_runs_as_an_engine_operation(engine) -> None:

@@ -1,6 +1,7 @@
 """The /describe command and its buttons (1️⃣–4️⃣ imagine one suggestion, 🔄 four more,
 "Imagine all"). The suggestions are made by a queued GPU job (describe); the buttons read them
-back from that job's stored result, so they keep working after a restart."""
+back from that job's stored result, so they keep working after a restart. A click that would
+make more than `CONFIRM_OVER` jobs asks "submit N prompts?" first, as /imagine does."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from discord.ext import commands
 from PIL import Image
 
 from bot.discord.buttons import PromptButton
-from bot.discord.image_commands import Upload, imagine_prompts, read_upload
+from bot.discord.image_commands import (
+    Upload,
+    imagine_or_ask,
+    imagine_prompts,
+    read_upload,
+    resume_imagine_prompts,
+)
 from bot.discord.origin import Origin, origin_of
 from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.replies import send_error
@@ -31,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # The buttons under the suggestions (bot/discord/buttons.py PROMPT_ACTIONS) that this cog answers.
 PROMPT_BUTTONS = ("suggest", "suggestall", "redescribe")
+# The "Yes" under "submit N prompts?" after 1️⃣–4️⃣ / "Imagine all" (a recorded interaction kind).
+CONFIRMED = "suggestyes"
 
 
 class Describe(commands.Cog):
@@ -40,6 +49,7 @@ class Describe(commands.Cog):
         bot.resumers["describe"] = self.resume_describe
         for action in PROMPT_BUTTONS:
             bot.resumers[action] = self.resume_prompt_button
+        bot.resumers[CONFIRMED] = self.resume_confirmed
 
     @app_commands.command(name="describe", description="Get four prompts that describe an image")
     @app_commands.describe(image="The image to describe", link="Or a link to it")
@@ -99,22 +109,32 @@ class Describe(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with recorded(self.bot, interaction, action, job_id=job_id, index=index):
             try:
-                await self.prompt_button(origin_of(interaction), action, job_id, index)
+                if action == "redescribe":
+                    await self.describe_again(origin_of(interaction), job_id)
+                else:
+                    chosen = await self.chosen(action, job_id, index)
+                    details = {"action": action, "job_id": job_id, "index": index}
+                    if await imagine_or_ask(self.bot, interaction, chosen, confirmed=CONFIRMED, **details):
+                        return  # "submit N prompts?" stays until answered
             except UserFacingError as error:
                 await send_error(interaction, error)
                 return
             await interaction.delete_original_response()
 
-    async def prompt_button(self, origin: Origin, action: str, job_id: str, index: int) -> None:
-        """What a button under the suggestions asks for, submitted."""
+    async def describe_again(self, origin: Origin, job_id: str) -> None:
+        """🔄: the same picture described again with a new seed."""
         job = await self.bot.front.load_job(job_id)
-        if action == "redescribe":
-            picture = await asyncio.to_thread(_open, self.bot.jobs.job_folder(job.id) / INPUT_FILE)
-            await self.submit(origin, job.image_urls[0], [picture], job.prompt, seed=random_seed())
-        else:
-            prompts = _suggestions(job)
-            chosen = prompts if action == "suggestall" else [prompts[index - 1]]
-            await imagine_prompts(self.bot, origin, chosen)
+        picture = await asyncio.to_thread(_open, self.bot.jobs.job_folder(job.id) / INPUT_FILE)
+        await self.submit(origin, job.image_urls[0], [picture], job.prompt, seed=random_seed())
+
+    async def chosen(self, action: str, job_id: str, index: int) -> list[str]:
+        """The suggestions a button imagines: all four ("Imagine all") or number `index`."""
+        prompts = _suggestions(await self.bot.front.load_job(job_id))
+        if action == "suggestall":
+            return prompts
+        if not 1 <= index <= len(prompts):
+            raise JobNotFound(f"Job `{job_id}` has no suggestion #{index}.")
+        return [prompts[index - 1]]
 
     async def resume_describe(self, origin: Origin, pending: PendingInteraction) -> str | None:
         """/describe after a restart: the picture read again, the job submitted."""
@@ -124,9 +144,23 @@ class Describe(commands.Cog):
         return None
 
     async def resume_prompt_button(self, origin: Origin, pending: PendingInteraction) -> str | None:
-        """A suggestion button clicked before a restart, submitted after it."""
+        """A suggestion button clicked before a restart, submitted after it (unless it would
+        have asked "submit N prompts?" first)."""
         arguments = pending.arguments
-        await self.prompt_button(origin, pending.command, str(arguments["job_id"]), int(arguments["index"]))
+        job_id = str(arguments["job_id"])
+        if pending.command == "redescribe":
+            await self.describe_again(origin, job_id)
+            return None
+        chosen = await self.chosen(pending.command, job_id, int(arguments["index"]))
+        return await resume_imagine_prompts(self.bot, origin, chosen)
+
+    async def resume_confirmed(self, origin: Origin, pending: PendingInteraction) -> str | None:
+        """ "Yes" under "submit N prompts?" after a restart: the suggestions imagined, no question."""
+        arguments = pending.arguments
+        chosen = await self.chosen(
+            str(arguments["action"]), str(arguments["job_id"]), int(arguments["index"])
+        )
+        await imagine_prompts(self.bot, origin, chosen)
         return None
 
 

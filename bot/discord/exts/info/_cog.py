@@ -14,11 +14,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.delivery import MISSING_PERMISSIONS, ResultPost, channel_of
+from bot.discord.delivery import MISSING_PERMISSIONS, channel_of
 from bot.discord.exts.info._render import job_line, job_list, usage_fields
 from bot.discord.reconcile import request_nonce
 from bot.discord.replies import send_error
-from bot.discord.text_results import text_result
 from bot.errors import JobNotFound, UserFacingError
 from bot.jobs.image_jobs import TEXT_KINDS
 from bot.jobs.models import Job, JobStatus
@@ -102,9 +101,8 @@ class Info(commands.Cog):
         like its delivery was (NSFW spoilers or blocks apply again)."""
         front = self.bot.front
         if job.kind in TEXT_KINDS:
-            # /describe and /shorten results are text with prompt buttons: no images to find.
-            content, view = text_result(job)
-            post = ResultPost(content, None, job.id, view)
+            # /describe and /shorten results: text or an embed with prompt buttons, no grid.
+            post = await front.text_post(job)
         else:
             images = await self.bot.store.get_images(job.id)
             if not images or not all(image.path.is_file() for image in images):
@@ -119,6 +117,7 @@ class Info(commands.Cog):
                 post.stem,
                 post.view,
                 nonce=request_nonce(interaction.id),
+                embed=post.embed,
             )
         except discord.Forbidden as error:
             raise UserFacingError(MISSING_PERMISSIONS) from error

@@ -15,7 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.buttons import PromptButton
-from bot.discord.image_commands import imagine_prompts
+from bot.discord.image_commands import imagine_or_ask, imagine_prompts, resume_imagine_prompts
 from bot.discord.origin import Origin, origin_of
 from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.replies import send_error
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The "Yes" under "submit N prompts?" after 1️⃣–5️⃣ (a recorded interaction kind).
+CONFIRMED = "shortyes"
+
 MAX_PROMPT_OPTION = 6000
 
 
@@ -38,6 +41,7 @@ class Shorten(commands.Cog):
         self.bot.add_dynamic_items(PromptButton)
         bot.resumers["shorten"] = self.resume_shorten
         bot.resumers["shortpick"] = self.resume_pick
+        bot.resumers[CONFIRMED] = self.resume_confirmed
 
     @app_commands.command(
         name="shorten", description="See which words of a prompt matter, and shorter prompts"
@@ -83,24 +87,28 @@ class Shorten(commands.Cog):
     async def on_prompt_button(
         self, interaction: discord.Interaction, action: str, job_id: str, index: int
     ) -> None:
-        """1️⃣–5️⃣: imagine shorter prompt n (with the original parameters)."""
+        """1️⃣–5️⃣: imagine shorter prompt n (with the original parameters); more than
+        `CONFIRM_OVER` jobs (a /prefer suffix with `--repeat`) ask first."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with recorded(self.bot, interaction, action, job_id=job_id, index=index):
             try:
-                await self.pick(origin_of(interaction), job_id, index)
+                picked = [await self.picked(job_id, index)]
+                details = {"job_id": job_id, "index": index}
+                if await imagine_or_ask(self.bot, interaction, picked, confirmed=CONFIRMED, **details):
+                    return  # "submit N prompts?" stays until answered
             except UserFacingError as error:
                 await send_error(interaction, error)
                 return
             await interaction.delete_original_response()
 
-    async def pick(self, origin: Origin, job_id: str, index: int) -> None:
-        """Imagine shorter prompt `index` (1-based) of the shorten job `job_id`."""
+    async def picked(self, job_id: str, index: int) -> str:
+        """Shorter prompt `index` (1-based) of the shorten job `job_id`, with its parameters."""
         job = await self.bot.front.load_job(job_id)
         shorter = (job.meta.get("result") or {}).get("shorter") or []
         if job.kind is not JobKind.SHORTEN or not 1 <= index <= len(shorter):
             raise JobNotFound(f"Job `{job_id}` has no shorter prompt #{index}.")
         params = job.meta.get("params", "")
-        await imagine_prompts(self.bot, origin, [f"{shorter[index - 1]} {params}".strip()])
+        return f"{shorter[index - 1]} {params}".strip()
 
     async def resume_shorten(self, origin: Origin, pending: PendingInteraction) -> str | None:
         """/shorten after a restart: the prompt checked again and its job submitted."""
@@ -108,7 +116,15 @@ class Shorten(commands.Cog):
         return None
 
     async def resume_pick(self, origin: Origin, pending: PendingInteraction) -> str | None:
-        """A 1️⃣–5️⃣ click from before a restart, submitted after it."""
+        """A 1️⃣–5️⃣ click from before a restart, submitted after it (unless it would have asked
+        "submit N prompts?" first)."""
         arguments = pending.arguments
-        await self.pick(origin, str(arguments["job_id"]), int(arguments["index"]))
+        picked = await self.picked(str(arguments["job_id"]), int(arguments["index"]))
+        return await resume_imagine_prompts(self.bot, origin, [picked])
+
+    async def resume_confirmed(self, origin: Origin, pending: PendingInteraction) -> str | None:
+        """ "Yes" under "submit N prompts?" after a restart: the shorter prompt imagined, no question."""
+        arguments = pending.arguments
+        picked = await self.picked(str(arguments["job_id"]), int(arguments["index"]))
+        await imagine_prompts(self.bot, origin, [picked])
         return None
