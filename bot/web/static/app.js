@@ -117,7 +117,7 @@ const MJ = (() => {
         const row = el("span", { class: "row" });
         row.append(el("button", { type: "button", "data-use": n, title: "Put it in the prompt bar" }, "Use"),
           el("button", { type: "button", "data-suggest": "imagine", "data-index": n }, label));
-        li.append(el("span", { class: "n" }, n + "\uFE0F\u20E3"), " ", el("span", { class: "suggestion" }, prompt), " ", row);
+        li.append(el("span", { class: "n" }, n), " ", el("span", { class: "suggestion" }, prompt), " ", row);
         ol.appendChild(li);
       });
       return ol;
