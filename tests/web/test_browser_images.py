@@ -104,4 +104,9 @@ async def test_blend_two_uploads_then_describe_and_use_a_suggestion(
             await page.inner_text("#tool-error")
             == "Invalid parameter: /blend needs 2 to 5 images; you gave 1."
         )
+
+        # Describe on one image of my own job (its page): the suggestions come under it.
+        await page.goto(f"{web.url}/jobs/{blend.id}/1")
+        await page.click("#describe-this")
+        await page.wait_for_function("() => document.querySelectorAll('#feed .text-result li')?.length === 4")
         assert page.errors == []
