@@ -20,7 +20,7 @@ from bot.discord.render import CONFIRM_OVER, confirm_content
 from bot.discord.replies import Confirmation
 from bot.errors import InvalidLink
 from bot.jobs.downloads import MAX_IMAGE_BYTES
-from bot.jobs.image_jobs import decode_upload
+from bot.jobs.image_jobs import decode_upload, upload_too_large
 from bot.jobs.models import Job, NewJob
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class Upload:
 async def read_upload(client: discord.Client, upload: Upload) -> Image.Image:
     """An attached picture, size-checked before reading and decoded in a thread. Raises InvalidLink."""
     if upload.size > MAX_IMAGE_BYTES:
-        raise InvalidLink(f"{upload.filename} is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
+        raise upload_too_large(upload.filename)
     try:
         data = await client.http.get_from_cdn(upload.url)  # what `Attachment.read` does
     except discord.HTTPException as error:

@@ -28,8 +28,8 @@ from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.references import FALLBACK_STRENGTH, ReferenceImage, ReferenceKind
 from bot.engine.request import GenerationRequest
-from bot.errors import InvalidParameter
-from bot.jobs.downloads import fetch_image
+from bot.errors import InvalidLink, InvalidParameter
+from bot.jobs.downloads import MAX_IMAGE_BYTES, fetch_image
 from bot.jobs.files import save_image
 from bot.jobs.models import Job, JobKind
 from bot.prompt.sizes import size_for_aspect
@@ -47,6 +47,7 @@ __all__ = [
     "prepare_inputs",
     "save_inputs",
     "shorten_request",
+    "upload_too_large",
 ]
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,11 @@ def decode_upload(name: str, data: bytes) -> Image.Image:
     from bot.jobs import downloads
 
     return downloads.decode_or_refuse(name, data)
+
+
+def upload_too_large(name: str) -> InvalidLink:
+    """The error for an upload over MAX_IMAGE_BYTES (a Discord attachment or a web upload)."""
+    return InvalidLink(f"{name} is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
 
 
 def save_inputs(folder: Path, prepared: PreparedInputs) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.engine.shorten import STRIKE_BELOW
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, WebSession
 from bot.jobs.service import JobService
 
@@ -29,6 +30,7 @@ KIND_LABELS = {
     JobKind.REGION: "Vary (Region)",
     JobKind.BLEND: "Blend",
     JobKind.DESCRIBE: "Describe",
+    JobKind.SHORTEN: "Shorten",
 }
 
 
@@ -70,7 +72,27 @@ def job_summary(job: Job, images: list[JobImage] | None = None) -> dict[str, Any
         "picture": f"/images/{job.id}/grid.png" if grid else (image_url(job.id, 0) if images else None),
         "images": [{"n": image.index + 1, "url": image_url(job.id, image.index)} for image in images],
         "upscaled": job.kind is JobKind.UPSCALE,
+        "text": text_result(job),
     }
+
+
+def text_result(job: Job) -> dict[str, Any] | None:
+    """What a finished /describe (its numbered suggestions) or /shorten (the words with their
+    importance, struck out below STRIKE_BELOW, and the shorter prompts with the original
+    parameters) shows; None for jobs that make pictures."""
+    result = job.meta.get("result") or {}
+    if job.kind is JobKind.DESCRIBE and job.status is JobStatus.DONE:
+        return {"prompts": [str(prompt) for prompt in result.get("prompts") or []]}
+    if job.kind is JobKind.SHORTEN and job.status is JobStatus.DONE:
+        words = [
+            {"word": str(word), "score": round(float(score), 2), "struck": float(score) < STRIKE_BELOW}
+            for word, score in result.get("words") or []
+        ]
+        params = job.meta.get("params", "")
+        shorter = [f"{text} {params}".strip() for text in (result.get("shorter") or [])[:5]]
+        ranked = sorted(words, key=lambda item: -item["score"])
+        return {"words": words, "ranked": ranked, "shorter": shorter}
+    return None
 
 
 def job_view(job: Job, images: list[JobImage], favourites: set[int]) -> dict[str, Any]:

@@ -11,16 +11,22 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from bot.errors import EmptyPrompt, JobNotFound
 from bot.governance.admission import MAX_REMIX_JOBS, Admission, Place
 from bot.jobs.custom_zoom import custom_zoom_mode
+from bot.jobs.derive import random_seed
+from bot.jobs.image_jobs import BLEND_DIMENSIONS, blend_request, describe_request, shorten_request
 from bot.jobs.models import Job, JobKind, NewJob
 from bot.prompt import ImagineRequest
+from bot.prompt.params import normalise_dashes, read_parameters, split_parameters
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from bot.config import Config
     from bot.jobs.service import JobService
 
-__all__ = ["MAX_WEB_JOBS", "WebAdmission"]
+__all__ = ["MAX_WEB_JOBS", "WebAdmission", "suggested_prompts"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +105,109 @@ class WebAdmission:
         )
         return await self.submit(new_job)
 
+    # ---- /blend, /describe, /shorten (as bot/discord/exts/{blend,describe,shorten} build them) -----
+
+    async def blend(
+        self,
+        pictures: list[tuple[str, Image.Image]],
+        dimensions: str,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        meta: dict[str, Any] | None = None,
+    ) -> Job:
+        """One blend job of the uploaded `pictures` ((shown name, decoded picture), 2-5 of them;
+        the job service refuses other counts with /blend's error)."""
+        place = Place(user_id, guild_id)
+        request = blend_request(
+            dimensions, self.admission.jobs.family, random_seed(), self.admission.config.steps
+        )
+        width, height = BLEND_DIMENSIONS[dimensions]
+        # Uploads have no link: each gets a name of its own (so two files called the same stay two).
+        urls = [f"upload:{n}/{name}" for n, (name, _) in enumerate(pictures, start=1)]
+        new_job = NewJob(
+            kind=JobKind.BLEND,
+            user_id=place.user_id,
+            prompt=" ".join([*(f"<{name}>" for name, _ in pictures), f"--ar {width}:{height}"]),
+            request=request,
+            guild_id=place.guild_id,
+            image_urls=urls,
+            uploads=[picture for _, picture in pictures],
+            meta=dict(meta or {}),
+        )
+        return await self.submit(new_job)
+
+    async def describe(
+        self,
+        picture: Image.Image,
+        shown: str,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        seed: int = 0,
+        meta: dict[str, Any] | None = None,
+    ) -> Job:
+        """A describe job for one picture (`shown`: its name or link, the job's prompt)."""
+        place = Place(user_id, guild_id)
+        new_job = NewJob(
+            kind=JobKind.DESCRIBE,
+            user_id=place.user_id,
+            prompt=shown,
+            request=describe_request(seed),
+            guild_id=place.guild_id,
+            image_urls=[f"upload:1/{shown}"],
+            uploads=[picture],
+            meta=dict(meta or {}),
+        )
+        return await self.submit(new_job)
+
+    async def shorten(
+        self, prompt: str, *, user_id: int, guild_id: int | None, meta: dict[str, Any] | None = None
+    ) -> Job:
+        """A shorten job, the prompt checked first as /shorten checks it (banned words, parameters);
+        the parameters are kept apart and added back to every shorter prompt."""
+        place = Place(user_id, guild_id)
+        await self.admission.check_text(prompt, place.guild_id)
+        text, pairs = split_parameters(normalise_dashes(prompt))
+        read_parameters(pairs)  # a bad parameter is refused now, not after the analysis
+        if not text:
+            raise EmptyPrompt("There is nothing to shorten: the prompt has no text.")
+        params = " ".join(f"--{name} {value}".strip() for name, value in pairs)
+        new_job = NewJob(
+            kind=JobKind.SHORTEN,
+            user_id=place.user_id,
+            prompt=prompt,
+            request=shorten_request(text),
+            guild_id=place.guild_id,
+            meta={**(meta or {}), "params": params},
+        )
+        return await self.submit(new_job)
+
+    async def imagine_suggestions(
+        self, job: Job, numbers: list[int], *, user_id: int, meta: dict[str, Any] | None = None
+    ) -> list[Job]:
+        """Imagine suggestion(s) `numbers` (1-based) of a describe or shorten job, as its 1️⃣-5️⃣
+        buttons do in Discord: through the same reading as a typed prompt."""
+        prompts = suggested_prompts(job)
+        if not numbers or any(not 1 <= n <= len(prompts) for n in numbers):
+            raise JobNotFound(f"Job `{job.id}` has no suggestion #{numbers[0] if numbers else 0}.")
+        made: list[Job] = []
+        for n in numbers:
+            made.extend(await self.imagine(prompts[n - 1], user_id=user_id, guild_id=job.guild_id, meta=meta))
+        return made
+
     async def submit(self, new_job: NewJob) -> Job:
         """Queue a job with the server's waiting limit checked atomically (QueueFull)."""
         return await self.admission.submit(new_job)
+
+
+def suggested_prompts(job: Job) -> list[str]:
+    """The prompts a finished describe job suggests, or a shorten job's shorter prompts with the
+    original parameters added back (what Discord's buttons imagine)."""
+    result = job.meta.get("result") or {}
+    if job.kind is JobKind.DESCRIBE:
+        return [str(prompt) for prompt in result.get("prompts") or []]
+    if job.kind is JobKind.SHORTEN:
+        params = job.meta.get("params", "")
+        return [f"{text} {params}".strip() for text in (result.get("shorter") or [])[:5]]
+    return []

@@ -30,7 +30,17 @@ from bot.jobs.models import JobKind, JobStatus
 from bot.web.access import job_summary, visible_job
 from bot.web.context import CONTEXT, current_session
 
-__all__ = ["ACTIONS", "CUSTOM_ZOOM", "WebAction", "add_routes", "preview_data_url"]
+__all__ = [
+    "ACTIONS",
+    "CUSTOM_ZOOM",
+    "WebAction",
+    "add_routes",
+    "error_response",
+    "json_body",
+    "model_missing",
+    "preview_data_url",
+    "prompt_too_long",
+]
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +76,11 @@ CUSTOM_ZOOM = "custom_zoom"
 PREVIEW_SIDE = 256
 
 
-def _error(error: UserFacingError, status: int = 400) -> web.Response:
+def error_response(error: UserFacingError, status: int = 400) -> web.Response:
     return web.json_response({"error": {"title": error.title, "message": error.message}}, status=status)
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except (ValueError, UnicodeDecodeError):
@@ -80,7 +90,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _model_missing(request: web.Request) -> web.Response | None:
+def model_missing(request: web.Request) -> web.Response | None:
     """503 while the model is loading (the web app starts first) or when it could not be loaded."""
     context = request.app[CONTEXT]
     error = context.model_error
@@ -97,12 +107,12 @@ def _model_missing(request: web.Request) -> web.Response | None:
 async def imagine(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
-    if (missing := _model_missing(request)) is not None:
+    if (missing := model_missing(request)) is not None:
         return missing
-    body = await _json_body(request)
+    body = await json_body(request)
     prompt = str(body.get("prompt", "")).strip()
     if len(prompt) > MAX_PROMPT:
-        return _prompt_too_long()
+        return prompt_too_long()
     server = str(body.get("server") or "")
     guild_id = int(server) if server.isdigit() else None
     if guild_id is not None and guild_id not in session.guild_ids():
@@ -112,12 +122,12 @@ async def imagine(request: web.Request) -> web.StreamResponse:
             prompt, user_id=session.user_id, guild_id=guild_id, meta={"source": "web"}
         )
     except UserFacingError as error:
-        return _error(error)
+        return error_response(error)
     return web.json_response({"jobs": [job_summary(job) for job in jobs]})
 
 
-def _prompt_too_long() -> web.Response:
-    return _error(InvalidPrompt(f"The prompt is longer than {MAX_PROMPT} characters."))
+def prompt_too_long() -> web.Response:
+    return error_response(InvalidPrompt(f"The prompt is longer than {MAX_PROMPT} characters."))
 
 
 def _image_index(body: dict[str, Any]) -> int:
@@ -131,10 +141,10 @@ def _image_index(body: dict[str, Any]) -> int:
 async def action(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
-    if (missing := _model_missing(request)) is not None:
+    if (missing := model_missing(request)) is not None:
         return missing
     parent = await visible_job(context.jobs, session, request.match_info["job_id"])
-    body = await _json_body(request)
+    body = await json_body(request)
     name = str(body.get("action", ""))
     if name != CUSTOM_ZOOM and name not in ACTIONS:
         raise web.HTTPBadRequest(text=f"Unknown action {name!r}.")
@@ -142,7 +152,7 @@ async def action(request: web.Request) -> web.StreamResponse:
     if prompt is not None and not isinstance(prompt, str):
         raise web.HTTPBadRequest(text="The prompt must be text.")
     if prompt is not None and len(prompt) > MAX_PROMPT:
-        return _prompt_too_long()
+        return prompt_too_long()
     meta = {"source": "web"}
     try:
         if name == CUSTOM_ZOOM:
@@ -175,7 +185,7 @@ async def action(request: web.Request) -> web.StreamResponse:
                 )
             ]
     except UserFacingError as error:
-        return _error(error)
+        return error_response(error)
     return web.json_response({"jobs": [job_summary(job) for job in jobs]})
 
 
@@ -188,7 +198,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     if job.user_id != session.user_id:
         raise web.HTTPNotFound()
     if not await context.jobs.cancel(job.id, user_id=session.user_id):
-        return _error(UserFacingError("This job has already finished."))
+        return error_response(UserFacingError("This job has already finished."))
     return web.json_response({"cancelled": True, "id": job.id})
 
 
@@ -196,7 +206,7 @@ async def user_settings(request: web.Request) -> web.StreamResponse:
     """The member's personal settings the web can change: Remix mode (Discord's /settings toggle)."""
     context = request.app[CONTEXT]
     session = current_session(request)
-    body = await _json_body(request)
+    body = await json_body(request)
     if set(body) != {"remix"} or not isinstance(body["remix"], bool):
         raise web.HTTPBadRequest(text='Expected {"remix": true|false}.')
     updated = await context.jobs.repository.update_user_settings(session.user_id, remix=body["remix"])
@@ -207,7 +217,7 @@ async def favourite(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
     job = await visible_job(context.jobs, session, request.match_info["job_id"])
-    body = await _json_body(request)
+    body = await json_body(request)
     index = body.get("index")
     if not isinstance(index, int) or await context.jobs.repository.get_image(job.id, index - 1) is None:
         raise web.HTTPBadRequest(text="No such image.")
@@ -290,14 +300,14 @@ async def post_to_channel(request: web.Request) -> web.StreamResponse:
     job = await visible_job(context.jobs, session, request.match_info["job_id"])
     if context.channels is None or job.user_id != session.user_id:
         raise web.HTTPNotFound()
-    body = await _json_body(request)
+    body = await json_body(request)
     channel = str(body.get("channel", ""))
     if not channel.isdigit():
         raise web.HTTPBadRequest(text="Pick a channel.")
     try:
         message_id = await context.channels.post(job, session.user_id, int(channel))
     except UserFacingError as error:
-        return _error(error, status=403)
+        return error_response(error, status=403)
     return web.json_response({"message": str(message_id)})
 
 
@@ -305,7 +315,7 @@ async def stealth(request: web.Request) -> web.StreamResponse:
     """The web's /stealth and /public switch."""
     context = request.app[CONTEXT]
     session = current_session(request)
-    body = await _json_body(request)
+    body = await json_body(request)
     on = bool(body.get("stealth"))
     await context.jobs.repository.set_stealth(session.user_id, on)
     return web.json_response({"stealth": on})

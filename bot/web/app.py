@@ -17,7 +17,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import api, auth, editor, pages
+from bot.web import api, auth, editor, image_api, pages
 from bot.web.context import CONTEXT, SESSION, WebContext
 from bot.web.sessions import csrf_ok
 
@@ -91,6 +91,7 @@ def build_app(context: WebContext) -> web.Application:
     auth.add_routes(app)
     pages.add_routes(app)
     api.add_routes(app)
+    image_api.add_routes(app)
     editor.add_routes(app)
     app.on_shutdown.append(_close_streams)
     return app

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.config import Config
 from bot.jobs.models import Job, WebSession
+from bot.jobs.prompt_images import DECODE_CONCURRENCY
 from bot.jobs.service import JobService
 from bot.web.admit import WebAdmission
 from bot.web.links import base_url, signing_key
@@ -48,6 +49,8 @@ class WebContext:
     model_error: str | None = None
     # Open event streams, closed when the server stops.
     streams: set[asyncio.Task[object]] = field(default_factory=set)
+    # Uploads decoded at the same time (/blend, /describe): bounds the memory decoded pictures take.
+    decoding: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECODE_CONCURRENCY))
 
     @classmethod
     def create(

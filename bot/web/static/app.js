@@ -1,6 +1,7 @@
 // The web app's little script: the prompt bar, live progress over server-sent events, the
 // grid's U / V / 🔄 buttons, Vary / Upscale / Zoom / Pan, ❌ Cancel, the Remix and Custom Zoom
-// prompt editor, ❤️ and "copy prompt". No build step.
+// prompt editor, ❤️ and "copy prompt"; Blend, Describe and Shorten, and the buttons under their
+// suggestions. No build step.
 "use strict";
 const MJ = (() => {
   const csrf = () => (document.querySelector('meta[name="csrf"]') || {}).content || "";
@@ -16,6 +17,14 @@ const MJ = (() => {
     let data = null;
     try { data = await response.json(); } catch (e) { data = { error: { title: "Error", message: response.statusText } }; }
     return data;
+  }
+
+  // A multipart POST (uploads): the CSRF token in the header, the browser sets the boundary.
+  async function postForm(url, form) {
+    const response = await fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf() }, body: form });
+    if (response.status === 401) { location.href = "/signin?next=" + encodeURIComponent(location.pathname); return null; }
+    if (response.status === 413) return { error: { title: "Invalid link", message: "These files are too large to upload." } };
+    try { return await response.json(); } catch (e) { return { error: { title: "Error", message: response.statusText } }; }
   }
 
   function el(tag, attrs, text) {
@@ -92,13 +101,83 @@ const MJ = (() => {
     progress.textContent = "";
     article.querySelector("button[data-cancel]")?.remove();
     const picture = article.querySelector(".picture");
-    picture.replaceChildren(el("img", { src: job.picture, alt: job.prompt }));
+    if (job.picture) picture.replaceChildren(el("img", { src: job.picture, alt: job.prompt }));
+    else picture.replaceChildren();
     addActions(article, job);
+  }
+
+  // The suggestions of a /describe or the analysis of a /shorten (the markup of _text_result.html).
+  function textResult(job) {
+    const box = el("div", { class: "text-result", "data-text-job": job.id });
+    const list = (prompts, label) => {
+      const ol = el("ol", { class: "suggestions" });
+      prompts.forEach((prompt, i) => {
+        const n = String(i + 1);
+        const li = el("li", { "data-n": n });
+        const row = el("span", { class: "row" });
+        row.append(el("button", { type: "button", "data-use": n, title: "Put it in the prompt bar" }, "Use"),
+          el("button", { type: "button", "data-suggest": "imagine", "data-index": n }, label));
+        li.append(el("span", { class: "n" }, n), " ", el("span", { class: "suggestion" }, prompt), " ", row);
+        ol.appendChild(li);
+      });
+      return ol;
+    };
+    if (job.text.prompts) {
+      const row = el("div", { class: "row" });
+      row.append(el("button", { type: "button", "data-suggest": "all" }, "Imagine all"),
+        el("button", { type: "button", "data-suggest": "redescribe", title: "Four more (🔄)" }, "↻"));
+      box.append(list(job.text.prompts, "Imagine"), row);
+    } else {
+      const analysis = el("p", { class: "analysis" });
+      analysis.append(el("b", {}, "IMPORTANT TOKENS"), el("br"));
+      for (const word of job.text.words) {
+        analysis.append(word.struck ? el("s", {}, word.word) : word.score >= 0.7 ? el("b", {}, word.word) : word.word, " ");
+      }
+      const ranked = el("p", { class: "ranked muted" }, "ranked: " + job.text.ranked.map((w) => w.word + " " + w.score.toFixed(2)).join(" · "));
+      const head = el("p");
+      head.appendChild(el("b", {}, "SHORTENED PROMPTS"));
+      box.append(analysis, ranked, head, job.text.shorter.length ? list(job.text.shorter, "Imagine this") : el("p", { class: "muted" }, "(nothing to leave out)"));
+    }
+    return box;
+  }
+
+  // A suggestion into the prompt bar (on the Create page; from elsewhere, the Create page opens with it).
+  function usePrompt(text) {
+    const bar = document.getElementById("prompt");
+    if (!bar) { location.href = "/?prompt=" + encodeURIComponent(text); return; }
+    bar.value = text;
+    bar.focus();
+    bar.scrollIntoView({ block: "nearest" });
+  }
+
+  // The buttons under suggestions: Use (prompt bar), 1️⃣–5️⃣ Imagine, Imagine all, 🔄 four more.
+  function bindText(box, jobId) {
+    box.querySelectorAll("button[data-use]").forEach((button) => {
+      button.addEventListener("click", () => usePrompt(button.closest("li").querySelector(".suggestion").textContent));
+    });
+    box.querySelectorAll("button[data-suggest]").forEach((button) => {
+      button.addEventListener("click", async () => {
+        const body = { action: button.dataset.suggest };
+        if (button.dataset.index) body.index = parseInt(button.dataset.index, 10);
+        button.disabled = true;
+        const data = await post("/api/jobs/" + jobId + "/suggestions", body);
+        button.disabled = false;
+        if (!data) return;
+        if (data.error) { showError(errorLine(button), data.error); return; }
+        for (const made of data.jobs.slice().reverse()) follow(made);
+      });
+    });
   }
 
   function addActions(article, job) {
     const actions = article.querySelector(".actions");
     actions.replaceChildren();
+    if (job.text) {
+      const box = textResult(job);
+      article.querySelector(".picture").replaceChildren(box);
+      bindText(box, job.id);
+      return;
+    }
     if (job.grid) {
       const row1 = el("div", { class: "row" });
       for (const image of job.images) {
@@ -210,6 +289,9 @@ const MJ = (() => {
       input.value = "";
       for (const job of data.jobs.slice().reverse()) follow(job);
     });
+    const asked = new URLSearchParams(location.search).get("prompt");
+    if (asked) input.value = asked;
+    initImageTools();
     const stealth = document.getElementById("stealth");
     if (stealth) stealth.addEventListener("change", () => post("/api/stealth", { stealth: stealth.checked }));
     const remix = document.getElementById("remix");
@@ -232,6 +314,53 @@ const MJ = (() => {
     });
   }
 
+  // Blend, Describe and Shorten on the Create page: one form open at a time, errors inline.
+  function initImageTools() {
+    const error = document.getElementById("tool-error");
+    const server = document.getElementById("server");
+    const tabs = document.querySelectorAll(".img-tools button[data-tool]");
+    tabs.forEach((tab) => {
+      tab.addEventListener("click", () => {
+        const open = tab.getAttribute("aria-selected") !== "true";
+        tabs.forEach((other) => other.setAttribute("aria-selected", "false"));
+        document.querySelectorAll("form[data-tool-form]").forEach((form) => { form.hidden = !open || form.dataset.toolForm !== tab.dataset.tool; });
+        if (open) tab.setAttribute("aria-selected", "true");
+        error.hidden = true;
+      });
+    });
+    const submitted = async (form, send) => {
+      error.hidden = true;
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      const data = await send();
+      button.disabled = false;
+      if (!data) return false;
+      if (data.error) { showError(error, data.error); return false; }
+      for (const job of data.jobs.slice().reverse()) follow(job);
+      return true;
+    };
+    const upload = (form, url) => async (event) => {
+      event.preventDefault();
+      const body = new FormData(form);
+      if (server) body.set("server", server.value);
+      if (await submitted(form, () => postForm(url, body))) form.reset();
+    };
+    const blend = document.getElementById("blend-form");
+    if (blend) blend.addEventListener("submit", upload(blend, "/api/blend"));
+    const describe = document.getElementById("describe-form");
+    if (describe) describe.addEventListener("submit", upload(describe, "/api/describe"));
+    const shorten = document.getElementById("shorten-form");
+    if (shorten) {
+      shorten.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const prompt = document.getElementById("shorten-prompt").value.trim();
+        if (!prompt) return;
+        const ok = await submitted(shorten, () => post("/api/shorten", { prompt, server: server ? server.value : "" }));
+        if (ok) shorten.reset();
+      });
+    }
+  }
+
   function initJob() {
     const job = document.getElementById("job");
     const actions = document.getElementById("job-actions");
@@ -247,8 +376,24 @@ const MJ = (() => {
         heart.setAttribute("aria-pressed", data.favourite ? "true" : "false");
       });
     }
-    const postForm = document.getElementById("post-form");
-    if (postForm) initPost(postForm, job.dataset.job);
+    const postTo = document.getElementById("post-form");
+    if (postTo) initPost(postTo, job.dataset.job);
+    const text = job.querySelector(".text-result");
+    if (text) bindText(text, job.dataset.job);
+    const describe = document.getElementById("describe-this");
+    if (describe) {
+      describe.addEventListener("click", async () => {
+        const body = new FormData();
+        body.set("job", job.dataset.job);
+        body.set("index", describe.dataset.index);
+        describe.disabled = true;
+        const data = await postForm("/api/describe", body);
+        describe.disabled = false;
+        if (!data) return;
+        if (data.error) { showError(errorLine(describe), data.error); return; }
+        for (const made of data.jobs) follow(made);
+      });
+    }
     const copy = document.getElementById("copy-prompt");
     copy.addEventListener("click", async () => {
       try { await navigator.clipboard.writeText(copy.dataset.text); copy.textContent = "Copied"; }
@@ -294,5 +439,5 @@ const MJ = (() => {
     });
   }
 
-  return { initCreate, initJob, post, follow };
+  return { initCreate, initJob, post, postForm, follow };
 })();
