@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 
 from bot.engine.canvas import Layout, feather, outpaint_canvas
+from bot.engine.compiled import uncompiled_for
 from bot.engine.conditioning import PromptEncoder
 from bot.engine.device import Precision
 from bot.engine.family import ModelFamily
@@ -290,8 +291,10 @@ class DiffusersEngine:
         parts = (request, *also)  # `also`: other jobs batched into this call (txt2img_jobs)
         seeds = [seed for part in parts for seed in part.seeds]
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
-        # 1b. The job's own LoRAs and sampler (a draft's), removed again after this call.
+        # 1b. The job's own LoRAs and sampler (a draft's), removed again after this call; with
+        #     COMPILE, LoRA and --tile jobs run on the uncompiled UNet.
         with (
+            uncompiled_for([self.txt2img_pipe, self.img2img_pipe, self.inpaint_pipe], request),
             job_loras(self.txt2img_pipe, request.loras, self.loras_dir),
             job_sampler([pipe], request.sampler, self.sampler_name),
         ):

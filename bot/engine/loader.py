@@ -9,13 +9,14 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.engine.compiled import compile_unet
 from bot.engine.device import Precision, pick_device, pick_precision, quiet_libraries, speed_up_cuda
 from bot.engine.engine import DiffusersEngine
 from bot.engine.image_prompts import image_prompt_models
 from bot.engine.preview import TinyPreviewDecoder, find_preview_decoder
 from bot.engine.source import AUTO_MODEL, ModelSource, auto_candidates, resolve_model_source
 from bot.engine.upscaler import find_upscaler
-from bot.engine.warmup import compile_unet, warm_up
+from bot.engine.warmup import warm_up
 from bot.errors import ConfigError
 
 if TYPE_CHECKING:
