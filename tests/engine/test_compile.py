@@ -22,7 +22,8 @@ from bot.engine.compiled import is_compiled
 from bot.engine.request import GenerationRequest
 from tests.engine.test_lora import build_tiny_lora, pixels
 
-pytestmark = pytest.mark.slow
+# A cold inductor compile on a busy 2-core box takes minutes: more than the suite-wide 600 s.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 REQUEST = GenerationRequest(prompt="a red fox", width=128, height=128, seed=9, steps=3, batch_size=4)
 WIDE = replace(REQUEST, width=224, height=128, batch_size=2)  # --ar 16:9: another latent shape
