@@ -19,16 +19,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import InvalidPrompt
+from bot.errors import EmptyPrompt, InvalidPrompt
 from bot.governance.banned_words import BannedWords
 from bot.governance.limits import GuildLimits
 from bot.governance.prompt_context import load_prompt_context
 from bot.jobs.derive import random_seed
+from bot.jobs.image_jobs import BLEND_DIMENSIONS, blend_request, describe_request, shorten_request
 from bot.jobs.models import Job, JobKind, NewJob
 from bot.jobs.prompt_images import PromptImages
 from bot.prompt import ImagineRequest, PromptContext, context_from_settings, expand_prompt
+from bot.prompt.params import normalise_dashes, read_parameters, split_parameters
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from bot.config import Config
     from bot.jobs.service import JobService
     from bot.store.repository import Repository
@@ -102,6 +106,10 @@ class Admission:
     async def check_text(self, text: str, guild_id: int | None) -> None:
         """Raise BannedPrompt if `text` holds a word banned here."""
         (await self.banned_words(guild_id)).check(text)
+
+    async def check_channel(self, place: Place) -> None:
+        """Raise ChannelNotAllowed where the server's /limits closed this channel."""
+        (await self.guild_limits(place.guild_id)).check_channel(place.channel_id, place.parent_channel_id)
 
     # ---- reading a prompt --------------------------------------------------------------------
 
@@ -182,6 +190,78 @@ class Admission:
             mode=mode,
             speed=(request.speed if request is not None else speed) or parent.speed,
             meta=dict(meta or {}),
+        )
+
+    # ---- /blend, /describe, /shorten (the same jobs from Discord and the web) -------------------
+
+    def blend_job(
+        self,
+        links: Sequence[str],
+        pictures: Sequence[Image.Image],
+        dimensions: str,
+        place: Place,
+        *,
+        shown: Sequence[str] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> NewJob:
+        """One blend job of the decoded `pictures` (from `links`; `shown` names them in the prompt,
+        the links by default); the job service refuses counts other than 2-5 with /blend's error."""
+        request = blend_request(dimensions, self.jobs.family, random_seed(), self.config.steps)
+        width, height = BLEND_DIMENSIONS[dimensions]
+        names = list(shown) if shown is not None else list(links)
+        return NewJob(
+            kind=JobKind.BLEND,
+            user_id=place.user_id,
+            prompt=" ".join([*(f"<{name}>" for name in names), f"--ar {width}:{height}"]),
+            request=request,
+            guild_id=place.guild_id,
+            channel_id=place.channel_id,
+            image_urls=list(links),
+            uploads=list(pictures),
+            meta=dict(meta or {}),
+        )
+
+    @staticmethod
+    def describe_job(
+        link: str,
+        shown: str,
+        place: Place,
+        *,
+        picture: Image.Image | None = None,
+        seed: int = 0,
+        meta: dict[str, Any] | None = None,
+    ) -> NewJob:
+        """A describe job for one picture: decoded already (`picture`) or fetched from `link` by the
+        job service; `shown` (its name or link) is the job's prompt."""
+        return NewJob(
+            kind=JobKind.DESCRIBE,
+            user_id=place.user_id,
+            prompt=shown,
+            request=describe_request(seed),
+            guild_id=place.guild_id,
+            channel_id=place.channel_id,
+            image_urls=[link],
+            uploads=[picture] if picture is not None else [],
+            meta=dict(meta or {}),
+        )
+
+    async def shorten_job(self, prompt: str, place: Place, *, meta: dict[str, Any] | None = None) -> NewJob:
+        """A shorten job, the prompt checked first (banned words, parameters: a bad one is refused
+        now, not after the analysis); the parameters are kept apart and added back to every shorter
+        prompt."""
+        await self.check_text(prompt, place.guild_id)
+        text, pairs = split_parameters(normalise_dashes(prompt))
+        read_parameters(pairs)
+        if not text:
+            raise EmptyPrompt("There is nothing to shorten: the prompt has no text.")
+        return NewJob(
+            kind=JobKind.SHORTEN,
+            user_id=place.user_id,
+            prompt=prompt,
+            request=shorten_request(text),
+            guild_id=place.guild_id,
+            channel_id=place.channel_id,
+            meta={**(meta or {}), "params": " ".join(f"--{name} {value}".strip() for name, value in pairs)},
         )
 
     # ---- submitting ----------------------------------------------------------------------------

@@ -11,14 +11,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import EmptyPrompt, JobNotFound
+from bot.errors import JobNotFound
 from bot.governance.admission import MAX_REMIX_JOBS, Admission, Place
 from bot.jobs.custom_zoom import custom_zoom_mode
-from bot.jobs.derive import random_seed
-from bot.jobs.image_jobs import BLEND_DIMENSIONS, blend_request, describe_request, shorten_request
 from bot.jobs.models import Job, JobKind, NewJob
 from bot.prompt import ImagineRequest
-from bot.prompt.params import normalise_dashes, read_parameters, split_parameters
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -105,7 +102,7 @@ class WebAdmission:
         )
         return await self.submit(new_job)
 
-    # ---- /blend, /describe, /shorten (as bot/discord/exts/{blend,describe,shorten} build them) -----
+    # ---- /blend, /describe, /shorten (the same jobs as Discord's, from `Admission`) -----------
 
     async def blend(
         self,
@@ -118,22 +115,15 @@ class WebAdmission:
     ) -> Job:
         """One blend job of the uploaded `pictures` ((shown name, decoded picture), 2-5 of them;
         the job service refuses other counts with /blend's error)."""
-        place = Place(user_id, guild_id)
-        request = blend_request(
-            dimensions, self.admission.jobs.family, random_seed(), self.admission.config.steps
-        )
-        width, height = BLEND_DIMENSIONS[dimensions]
         # Uploads have no link: each gets a name of its own (so two files called the same stay two).
-        urls = [f"upload:{n}/{name}" for n, (name, _) in enumerate(pictures, start=1)]
-        new_job = NewJob(
-            kind=JobKind.BLEND,
-            user_id=place.user_id,
-            prompt=" ".join([*(f"<{name}>" for name, _ in pictures), f"--ar {width}:{height}"]),
-            request=request,
-            guild_id=place.guild_id,
-            image_urls=urls,
-            uploads=[picture for _, picture in pictures],
-            meta=dict(meta or {}),
+        links = [f"upload:{n}/{name}" for n, (name, _) in enumerate(pictures, start=1)]
+        new_job = self.admission.blend_job(
+            links,
+            [picture for _, picture in pictures],
+            dimensions,
+            Place(user_id, guild_id),
+            shown=[name for name, _ in pictures],
+            meta=meta,
         )
         return await self.submit(new_job)
 
@@ -148,40 +138,18 @@ class WebAdmission:
         meta: dict[str, Any] | None = None,
     ) -> Job:
         """A describe job for one picture (`shown`: its name or link, the job's prompt)."""
-        place = Place(user_id, guild_id)
-        new_job = NewJob(
-            kind=JobKind.DESCRIBE,
-            user_id=place.user_id,
-            prompt=shown,
-            request=describe_request(seed),
-            guild_id=place.guild_id,
-            image_urls=[f"upload:1/{shown}"],
-            uploads=[picture],
-            meta=dict(meta or {}),
+        new_job = Admission.describe_job(
+            f"upload:1/{shown}", shown, Place(user_id, guild_id), picture=picture, seed=seed, meta=meta
         )
         return await self.submit(new_job)
 
     async def shorten(
         self, prompt: str, *, user_id: int, guild_id: int | None, meta: dict[str, Any] | None = None
     ) -> Job:
-        """A shorten job, the prompt checked first as /shorten checks it (banned words, parameters);
-        the parameters are kept apart and added back to every shorter prompt."""
-        place = Place(user_id, guild_id)
-        await self.admission.check_text(prompt, place.guild_id)
-        text, pairs = split_parameters(normalise_dashes(prompt))
-        read_parameters(pairs)  # a bad parameter is refused now, not after the analysis
-        if not text:
-            raise EmptyPrompt("There is nothing to shorten: the prompt has no text.")
-        params = " ".join(f"--{name} {value}".strip() for name, value in pairs)
-        new_job = NewJob(
-            kind=JobKind.SHORTEN,
-            user_id=place.user_id,
-            prompt=prompt,
-            request=shorten_request(text),
-            guild_id=place.guild_id,
-            meta={**(meta or {}), "params": params},
+        """A shorten job, the prompt checked as /shorten checks it (banned words, parameters)."""
+        return await self.submit(
+            await self.admission.shorten_job(prompt, Place(user_id, guild_id), meta=meta)
         )
-        return await self.submit(new_job)
 
     async def imagine_suggestions(
         self, job: Job, numbers: list[int], *, user_id: int, meta: dict[str, Any] | None = None

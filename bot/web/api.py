@@ -37,6 +37,7 @@ __all__ = [
     "add_routes",
     "error_response",
     "json_body",
+    "member_guild",
     "model_missing",
     "preview_data_url",
     "prompt_too_long",
@@ -113,10 +114,7 @@ async def imagine(request: web.Request) -> web.StreamResponse:
     prompt = str(body.get("prompt", "")).strip()
     if len(prompt) > MAX_PROMPT:
         return prompt_too_long()
-    server = str(body.get("server") or "")
-    guild_id = int(server) if server.isdigit() else None
-    if guild_id is not None and guild_id not in session.guild_ids():
-        raise web.HTTPForbidden(text="You are not a member of that server.")
+    guild_id = member_guild(request, str(body.get("server") or ""))
     try:
         jobs = await context.admission.imagine(
             prompt, user_id=session.user_id, guild_id=guild_id, meta={"source": "web"}
@@ -124,6 +122,15 @@ async def imagine(request: web.Request) -> web.StreamResponse:
     except UserFacingError as error:
         return error_response(error)
     return web.json_response({"jobs": [job_summary(job) for job in jobs]})
+
+
+def member_guild(request: web.Request, server: str | None) -> int | None:
+    """The server (id text from a form) the signed-in member picked, None for none; 403 when they
+    are not a member of it."""
+    guild_id = int(server) if server and server.isdigit() else None
+    if guild_id is not None and guild_id not in current_session(request).guild_ids():
+        raise web.HTTPForbidden(text="You are not a member of that server.")
+    return guild_id
 
 
 def prompt_too_long() -> web.Response:

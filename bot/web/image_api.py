@@ -39,7 +39,7 @@ from bot.jobs.image_jobs import (
 )
 from bot.jobs.models import JobKind, JobStatus
 from bot.web.access import job_summary, visible_job
-from bot.web.api import MAX_PROMPT, error_response, json_body, model_missing, prompt_too_long
+from bot.web.api import MAX_PROMPT, error_response, json_body, member_guild, model_missing, prompt_too_long
 from bot.web.context import CONTEXT, current_session
 from bot.web.sessions import CSRF_HEADER
 
@@ -128,14 +128,6 @@ async def _decode(request: web.Request, files: list[tuple[str, bytes]]) -> list[
     return pictures
 
 
-def _guild(request: web.Request, server: str | None) -> int | None:
-    session = current_session(request)
-    guild_id = int(server) if server and server.isdigit() else None
-    if guild_id is not None and guild_id not in session.guild_ids():
-        raise web.HTTPForbidden(text="You are not a member of that server.")
-    return guild_id
-
-
 async def blend(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
@@ -153,7 +145,7 @@ async def blend(request: web.Request) -> web.StreamResponse:
             )
         if dimensions not in BLEND_DIMENSIONS:
             raise InvalidParameter(f"Unknown dimensions {dimensions!r}: portrait, square or landscape.")
-        guild_id = _guild(request, uploaded.fields.get("server"))
+        guild_id = member_guild(request, uploaded.fields.get("server"))
         pictures = await _decode(request, uploaded.files)
         job = await context.admission.blend(
             pictures, dimensions, user_id=session.user_id, guild_id=guild_id, meta={"source": "web"}
@@ -175,7 +167,7 @@ async def describe(request: web.Request) -> web.StreamResponse:
             raise upload_too_large(uploaded.too_large)
         if (uploaded.count == 1) == bool(own) or uploaded.count > 1:
             raise InvalidParameter("Give one image: upload it, or pick an image of one of your jobs.")
-        guild_id = _guild(request, uploaded.fields.get("server"))
+        guild_id = member_guild(request, uploaded.fields.get("server"))
         files = [await _own_image(request, own, uploaded.fields.get("index", ""))] if own else uploaded.files
         ((shown, picture),) = await _decode(request, files)
         job = await context.admission.describe(
@@ -212,7 +204,7 @@ async def shorten(request: web.Request) -> web.StreamResponse:
     if len(prompt) > MAX_PROMPT:
         return prompt_too_long()
     try:
-        guild_id = _guild(request, str(body.get("server") or ""))
+        guild_id = member_guild(request, str(body.get("server") or ""))
         job = await context.admission.shorten(
             prompt, user_id=session.user_id, guild_id=guild_id, meta={"source": "web"}
         )

@@ -18,9 +18,7 @@ from bot.discord.origin import Origin, origin_of
 from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.replies import send_error
 from bot.errors import UserFacingError
-from bot.jobs.derive import random_seed
-from bot.jobs.image_jobs import BLEND_DIMENSIONS, blend_request
-from bot.jobs.models import JobKind, NewJob, PendingInteraction
+from bot.jobs.models import PendingInteraction
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
@@ -69,23 +67,10 @@ class Blend(commands.Cog):
 
     async def submit_blend(self, origin: Origin, uploads: list[Upload], dimensions: str) -> None:
         """Check where the member is, read the pictures, and admit one blend job."""
-        place = origin.place
-        limits = await self.bot.admission.guild_limits(place.guild_id)
-        limits.check_channel(place.channel_id, place.parent_channel_id)
+        await self.bot.admission.check_channel(origin.place)
         pictures = [await read_upload(self.bot, upload) for upload in uploads]
-        request = blend_request(dimensions, self.bot.jobs.family, random_seed(), self.bot.config.steps)
-        width, height = BLEND_DIMENSIONS[dimensions]
-        urls = [upload.url for upload in uploads]
-        new_job = NewJob(
-            kind=JobKind.BLEND,
-            user_id=place.user_id,
-            prompt=" ".join([*(f"<{url}>" for url in urls), f"--ar {width}:{height}"]),
-            request=request,
-            guild_id=place.guild_id,
-            channel_id=place.channel_id,
-            image_urls=urls,
-            uploads=pictures,
-            meta=origin.meta,
+        new_job = self.bot.admission.blend_job(
+            [upload.url for upload in uploads], pictures, dimensions, origin.place, meta=origin.meta
         )
         (new_job,) = with_interaction_ids(origin.interaction_id, [new_job])
         await self.bot.front.submit(origin.channel, new_job)

@@ -27,8 +27,8 @@ from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.replies import send_error
 from bot.errors import InvalidParameter, JobNotFound, UserFacingError
 from bot.jobs.derive import random_seed
-from bot.jobs.image_jobs import INPUT_FILE, describe_request
-from bot.jobs.models import Job, JobKind, NewJob, PendingInteraction
+from bot.jobs.image_jobs import INPUT_FILE
+from bot.jobs.models import Job, JobKind, PendingInteraction
 from bot.prompt.params import image_links
 
 if TYPE_CHECKING:
@@ -77,27 +77,17 @@ class Describe(commands.Cog):
             raise InvalidParameter("Give one image: attach it (`image`) or paste its link (`link`).")
         if upload is not None:
             picture = await read_upload(self.bot, upload)
-            return await self.submit(origin, upload.url, [picture], upload.filename, seed=0)
+            return await self.submit(origin, upload.url, picture, upload.filename, seed=0)
         (url,) = image_links(link or "", most=1)
-        return await self.submit(origin, url, [], url, seed=0)
+        return await self.submit(origin, url, None, url, seed=0)
 
     async def submit(
-        self, origin: Origin, url: str, uploads: list[Image.Image], shown: str, *, seed: int
+        self, origin: Origin, url: str, picture: Image.Image | None, shown: str, *, seed: int
     ) -> Job:
         """Admit a describe job for one picture (channel rules, waiting limits)."""
-        place = origin.place
-        limits = await self.bot.admission.guild_limits(place.guild_id)
-        limits.check_channel(place.channel_id, place.parent_channel_id)
-        new_job = NewJob(
-            kind=JobKind.DESCRIBE,
-            user_id=place.user_id,
-            prompt=shown,
-            request=describe_request(seed),
-            guild_id=place.guild_id,
-            channel_id=place.channel_id,
-            image_urls=[url],
-            uploads=uploads,
-            meta=origin.meta,
+        await self.bot.admission.check_channel(origin.place)
+        new_job = self.bot.admission.describe_job(
+            url, shown, origin.place, picture=picture, seed=seed, meta=origin.meta
         )
         (new_job,) = with_interaction_ids(origin.interaction_id, [new_job])
         return await self.bot.front.submit(origin.channel, new_job)
@@ -125,7 +115,7 @@ class Describe(commands.Cog):
         """🔄: the same picture described again with a new seed."""
         job = await self.bot.front.load_job(job_id)
         picture = await asyncio.to_thread(_open, self.bot.jobs.job_folder(job.id) / INPUT_FILE)
-        await self.submit(origin, job.image_urls[0], [picture], job.prompt, seed=random_seed())
+        await self.submit(origin, job.image_urls[0], picture, job.prompt, seed=random_seed())
 
     async def chosen(self, action: str, job_id: str, index: int) -> list[str]:
         """The suggestions a button imagines: all four ("Imagine all") or number `index`."""

@@ -19,10 +19,8 @@ from bot.discord.image_commands import imagine_or_ask, imagine_prompts, resume_i
 from bot.discord.origin import Origin, origin_of
 from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.replies import send_error
-from bot.errors import EmptyPrompt, JobNotFound, UserFacingError
-from bot.jobs.image_jobs import shorten_request
-from bot.jobs.models import JobKind, NewJob, PendingInteraction
-from bot.prompt.params import normalise_dashes, read_parameters, split_parameters
+from bot.errors import JobNotFound, UserFacingError
+from bot.jobs.models import JobKind, PendingInteraction
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
@@ -63,24 +61,8 @@ class Shorten(commands.Cog):
     async def submit(self, origin: Origin, prompt: str) -> None:
         """Check the prompt here (channel, banned words, parameters) and admit a shorten job."""
         admission = self.bot.admission
-        place = origin.place
-        limits = await admission.guild_limits(place.guild_id)
-        limits.check_channel(place.channel_id, place.parent_channel_id)
-        await admission.check_text(prompt, place.guild_id)
-        text, pairs = split_parameters(normalise_dashes(prompt))
-        read_parameters(pairs)  # a bad parameter is refused now, not after the analysis
-        if not text:
-            raise EmptyPrompt("There is nothing to shorten: the prompt has no text.")
-        params = " ".join(f"--{name} {value}".strip() for name, value in pairs)
-        new_job = NewJob(
-            kind=JobKind.SHORTEN,
-            user_id=place.user_id,
-            prompt=prompt,
-            request=shorten_request(text),
-            guild_id=place.guild_id,
-            channel_id=place.channel_id,
-            meta={**origin.meta, "params": params},
-        )
+        await admission.check_channel(origin.place)
+        new_job = await admission.shorten_job(prompt, origin.place, meta=origin.meta)
         (new_job,) = with_interaction_ids(origin.interaction_id, [new_job])
         await self.bot.front.submit(origin.channel, new_job)
 
