@@ -17,6 +17,7 @@ import discord
 
 from bot.discord.replies import send_error
 from bot.errors import UserFacingError
+from bot.jobs.actions import ACTIONS, Action, Surface, actions_on, layout, resolve
 
 log = logging.getLogger(__name__)
 
@@ -49,30 +50,23 @@ class ButtonLook:
     style: discord.ButtonStyle = discord.ButtonStyle.secondary
 
 
-# action → how its button looks. `pick` (U1-U4) and `vary` (V1-V4) number their labels.
+def look_of(name: str) -> ButtonLook:
+    """How the button of a custom-id action name looks (from the action table)."""
+    action = resolve(name, front="discord")
+    if action is None:
+        return ButtonLook(name)
+    return ButtonLook(action.label, action.emoji)
+
+
+# Custom-id action name → how its button looks, read from the action table (bot/jobs/actions.py).
 LOOKS: dict[str, ButtonLook] = {
-    "pick": ButtonLook("U"),
-    "vary": ButtonLook("V"),
-    "reroll": ButtonLook(None, "🔄"),
-    "enhance": ButtonLook("Enhance", "✨"),
-    "strong": ButtonLook("Vary (Strong)", "🪄"),
-    "subtle": ButtonLook("Vary (Subtle)", "🪄"),
-    "upsubtle": ButtonLook("Upscale (Subtle)", "⬆️"),
-    "upcreative": ButtonLook("Upscale (Creative)", "⬆️"),
-    "region": ButtonLook("Vary (Region)", "🖌️"),
-    "zoomtwo": ButtonLook("Zoom Out 2x", "🔍"),
-    "zoomonefive": ButtonLook("Zoom Out 1.5x", "🔍"),
-    "zoomcustom": ButtonLook("Custom Zoom", "🔍"),
-    "square": ButtonLook("Make Square", "↔️"),
-    "panleft": ButtonLook(None, "⬅️"),
-    "panright": ButtonLook(None, "➡️"),
-    "panup": ButtonLook(None, "⬆️"),
-    "pandown": ButtonLook(None, "⬇️"),
-    "cancel": ButtonLook(None, "❌", discord.ButtonStyle.secondary),
-    "fav": ButtonLook(None, "❤️"),
+    alias: ButtonLook(action.label, action.emoji)
+    for action in ACTIONS
+    if action.surface in (Surface.GRID, Surface.SINGLE, Surface.PROGRESS)
+    for alias in action.discord
 }
 # Actions whose buttons turn green once used, as Midjourney marks them on the grid.
-MARKED_WHEN_USED = frozenset({"pick", "vary"})
+MARKED_WHEN_USED = frozenset(alias for action in ACTIONS if action.marked for alias in action.discord)
 
 
 class JobButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID_PATTERN):
@@ -81,8 +75,9 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID_PA
     def __init__(
         self, action: str, job_id: str, index: int = 0, *, style: discord.ButtonStyle | None = None
     ) -> None:
-        look = LOOKS.get(action, ButtonLook(action))
-        label = f"{look.label}{index}" if action in ("pick", "vary") else look.label
+        look = look_of(action)
+        spec = resolve(action, front="discord")
+        label = f"{look.label}{index}" if spec is not None and spec.numbered else look.label
         super().__init__(
             discord.ui.Button(
                 label=label,
@@ -119,42 +114,30 @@ def _view(rows: Iterable[Iterable[discord.ui.Item]]) -> discord.ui.View:
 
 
 def grid_view(job_id: str, used: Iterable[str] = (), *, draft: bool = False) -> discord.ui.View:
-    """`U1 U2 U3 U4 🔄` / `V1 V2 V3 V4` (/ `✨ Enhance` under a --draft grid); buttons whose
-    custom id is in `used` are green."""
+    """`U1 U2 U3 U4 🔄` / `V1 V2 V3 V4` (/ `✨ Enhance` under a --draft grid), from the action
+    table; buttons whose custom id is in `used` are green."""
     marked = set(used)
 
-    def button(action: str, index: int) -> JobButton:
-        green = custom_id(action, job_id, index) in marked
-        return JobButton(action, job_id, index, style=discord.ButtonStyle.success if green else None)
+    def button(action: Action, index: int) -> JobButton:
+        name = action.custom_id_name
+        green = custom_id(name, job_id, index) in marked
+        return JobButton(name, job_id, index, style=discord.ButtonStyle.success if green else None)
 
-    return _view(
-        [
-            [*(button("pick", n) for n in range(1, 5)), JobButton("reroll", job_id, 0)],
-            [button("vary", n) for n in range(1, 5)],
-            *([[button("enhance", 0)]] if draft else []),
-        ]
-    )
+    return _view([[button(a, n) for a, n in row] for row in layout(Surface.GRID, draft=draft)])
 
 
 def single_view(job_id: str, index: int, *, upscale: bool = True, square: bool = True) -> discord.ui.View:
-    """Buttons under one image, in Midjourney's rows: Vary (Strong/Subtle/Region); Upscale
-    (Subtle/Creative) unless it is already upscaled; Zoom Out 2x / 1.5x (Make Square instead of
-    1.5x on a non-square image) / Custom Zoom; ⬅️ ➡️ ⬆️ ⬇️."""
-
-    def row(*actions: str) -> list[JobButton]:
-        return [JobButton(action, job_id, index) for action in actions]
-
-    rows = [row("strong", "subtle", "region")]
-    if upscale:
-        rows.append(row("upsubtle", "upcreative"))
-    rows.append(row("zoomtwo", "zoomonefive" if square else "square", "zoomcustom"))
-    rows.append(row("panleft", "panright", "panup", "pandown"))
-    return _view(rows)
+    """Buttons under one image, in Midjourney's rows (from the action table): Vary
+    (Strong/Subtle/Region); Upscale (Subtle/Creative) unless it is already upscaled; Zoom Out 2x /
+    1.5x (Make Square instead of 1.5x on a non-square image) / Custom Zoom; ⬅️ ➡️ ⬆️ ⬇️."""
+    facts = {name for name, true in (("upscaled", not upscale), ("square", square)) if true}
+    rows = layout(Surface.SINGLE, facts=facts, skip=frozenset({"favourite"}))
+    return _view([[JobButton(a.custom_id_name, job_id, index) for a, _ in row] for row in rows])
 
 
 def progress_view(job_id: str) -> discord.ui.View:
     """The ❌ button under a progress message: its owner may stop the job."""
-    return _view([[JobButton("cancel", job_id, 0)]])
+    return _view([[JobButton(a.custom_id_name, job_id, 0) for a, _ in row] for row in layout(Surface.PROGRESS)])
 
 
 def marked_view(message: discord.Message, clicked: str) -> discord.ui.View | None:
@@ -185,12 +168,13 @@ def marked_view(message: discord.Message, clicked: str) -> discord.ui.View | Non
 
 PROMPT_BUTTON_PATTERN = r"mjp:(?P<action>[a-z]+):(?P<job>[0-9a-f-]{36}):(?P<n>\d)"
 NUMBER_EMOJI = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣")
-# action → (cog that answers it, label, emoji)
+_PROMPT_COGS = {Surface.DESCRIBE: "Describe", Surface.SHORTEN: "Shorten"}
+# Custom-id action name → (cog that answers it, label, emoji), from the action table.
 PROMPT_ACTIONS: dict[str, tuple[str, str | None, str | None]] = {
-    "suggest": ("Describe", None, None),  # n = 1..4: imagine suggestion n
-    "suggestall": ("Describe", "Imagine all", None),
-    "redescribe": ("Describe", None, "🔄"),
-    "shortpick": ("Shorten", None, None),  # n = 1..5: imagine shorter prompt n
+    alias: (_PROMPT_COGS[action.surface], action.label, action.emoji)
+    for surface in _PROMPT_COGS
+    for action in actions_on(surface)
+    for alias in action.discord
 }
 
 
@@ -200,7 +184,8 @@ class PromptButton(discord.ui.DynamicItem[discord.ui.Button], template=PROMPT_BU
 
     def __init__(self, action: str, job_id: str, index: int = 0) -> None:
         _cog, label, emoji = PROMPT_ACTIONS[action]
-        if action in ("suggest", "shortpick"):
+        spec = resolve(action, front="discord")
+        if spec is not None and spec.numbered:
             emoji = NUMBER_EMOJI[index - 1]
         super().__init__(
             discord.ui.Button(
@@ -230,24 +215,24 @@ class PromptButton(discord.ui.DynamicItem[discord.ui.Button], template=PROMPT_BU
         await cog.on_prompt_button(interaction, self.action, self.job_id, self.index)
 
 
-def describe_view(job_id: str, count: int = 4) -> discord.ui.View:
-    """`1️⃣ 2️⃣ 3️⃣ 4️⃣ 🔄` / `Imagine all` under /describe's suggestions."""
+def _prompt_view(surface: Surface, job_id: str, count: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    for n in range(1, count + 1):
-        view.add_item(_on_row(PromptButton("suggest", job_id, n), 0))
-    view.add_item(_on_row(PromptButton("redescribe", job_id, 0), 0))
-    view.add_item(_on_row(PromptButton("suggestall", job_id, 0), 1))
+    for row_number, row in enumerate(layout(surface, count=count)):
+        for action, n in row:
+            view.add_item(_on_row(PromptButton(action.custom_id_name, job_id, n), row_number))
     return view
+
+
+def describe_view(job_id: str, count: int = 4) -> discord.ui.View:
+    """`1️⃣ 2️⃣ 3️⃣ 4️⃣ 🔄` / `Imagine all` under /describe's suggestions (from the action table)."""
+    return _prompt_view(Surface.DESCRIBE, job_id, count)
 
 
 def shorten_view(job_id: str, count: int) -> discord.ui.View | None:
     """`1️⃣ … 5️⃣` under /shorten's shorter prompts (None when there are none)."""
     if count == 0:
         return None
-    view = discord.ui.View(timeout=None)
-    for n in range(1, min(count, 5) + 1):
-        view.add_item(_on_row(PromptButton("shortpick", job_id, n), 0))
-    return view
+    return _prompt_view(Surface.SHORTEN, job_id, min(count, 5))
 
 
 def _on_row(button: PromptButton, row: int) -> PromptButton:

@@ -22,6 +22,7 @@ from bot.engine.family import ModelFamily
 from bot.engine.interface import Operation
 from bot.engine.request import GenerationRequest
 from bot.errors import InvalidParameter
+from bot.jobs.actions import ENHANCE
 from bot.jobs.models import Job, JobImage, JobKind, NewJob
 
 __all__ = [
@@ -54,8 +55,6 @@ RUNNABLE_KINDS = (
 )
 EDIT_KINDS = (JobKind.ZOOM, JobKind.PAN, JobKind.REGION)
 UPSCALE_STRENGTH = {"subtle": 0.3, "creative": 0.5}
-# The mode of a reroll that re-renders a --draft grid at full quality from the same seeds.
-ENHANCE = "enhance"
 # Just below 1: the pre-filled border (edge colours + noise) still hints at the layout.
 OUTPAINT_STRENGTH = 0.95
 REGION_STRENGTH = 0.9
