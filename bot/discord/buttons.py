@@ -137,7 +137,9 @@ def single_view(job_id: str, index: int, *, upscale: bool = True, square: bool =
 
 def progress_view(job_id: str) -> discord.ui.View:
     """The ❌ button under a progress message: its owner may stop the job."""
-    return _view([[JobButton(a.custom_id_name, job_id, 0) for a, _ in row] for row in layout(Surface.PROGRESS)])
+    return _view(
+        [[JobButton(a.custom_id_name, job_id, 0) for a, _ in row] for row in layout(Surface.PROGRESS)]
+    )
 
 
 def marked_view(message: discord.Message, clicked: str) -> discord.ui.View | None:

@@ -128,7 +128,15 @@ ACTIONS: tuple[Action, ...] = (
     # ---- under a grid -------------------------------------------------------------------------
     Action("pick", "U", None, Surface.GRID, 0, ("pick",), numbered=True, marked=True, cost=0.0),
     Action(
-        "reroll", None, "🔄", Surface.GRID, 0, ("reroll",), kind=JobKind.REROLL, remix=True, title="Reroll (🔄)"
+        "reroll",
+        None,
+        "🔄",
+        Surface.GRID,
+        0,
+        ("reroll",),
+        kind=JobKind.REROLL,
+        remix=True,
+        title="Reroll (🔄)",
     ),
     Action(
         "vary",
@@ -271,7 +279,9 @@ ACTIONS: tuple[Action, ...] = (
     _pan("down", "⬇️"),
     Action("favourite", None, "❤️", Surface.SINGLE, 4, ("fav",), cost=0.0, title="Favourite (❤️)"),
     # ---- under a waiting or running job ---------------------------------------------------------
-    Action("cancel", None, "❌", Surface.PROGRESS, 0, ("cancel",), who=Who.OWNER, cost=0.0, title="Cancel (❌)"),
+    Action(
+        "cancel", None, "❌", Surface.PROGRESS, 0, ("cancel",), who=Who.OWNER, cost=0.0, title="Cancel (❌)"
+    ),
     # ---- under /describe's suggestions and /shorten's shorter prompts ---------------------------
     Action(
         "describe_pick",
@@ -284,9 +294,7 @@ ACTIONS: tuple[Action, ...] = (
         kind=JobKind.IMAGINE,
         numbered=True,
     ),
-    Action(
-        "redescribe", None, "🔄", Surface.DESCRIBE, 0, ("redescribe",), kind=JobKind.DESCRIBE, cost=0.1
-    ),
+    Action("redescribe", None, "🔄", Surface.DESCRIBE, 0, ("redescribe",), kind=JobKind.DESCRIBE, cost=0.1),
     Action(
         "describe_all",
         "Imagine all",
@@ -313,6 +321,8 @@ ACTIONS: tuple[Action, ...] = (
 
 _BY_NAME: dict[str, Action] = {action.name: action for action in ACTIONS}
 _BY_DISCORD: dict[str, Action] = {alias: action for action in ACTIONS for alias in action.discord}
+
+
 def _web_index() -> dict[str, Action]:
     """Web names of the job and image actions (the prompt buttons' web names are their own API's)."""
     index: dict[str, Action] = {}

@@ -1,35 +1,17 @@
 """What a job button does. Everything but (action, job, index) is read from SQLite, so buttons
 on messages from before a restart work the same. Whoever clicks owns the new job.
 
-| action     | button              | result                                               |
-|------------|---------------------|------------------------------------------------------|
-| pick       | U1-U4               | `Image #n` message with the full-size image           |
-| vary       | V1-V4               | variations job (the clicker's variation mode)         |
-| reroll     | 🔄                  | the same prompt with a new seed                       |
-| enhance    | ✨ Enhance          | a --draft grid again at full quality, same seeds      |
-| strong     | Vary (Strong)       | variations job, strong                                |
-| subtle     | Vary (Subtle)       | variations job, subtle                                |
-| upsubtle   | Upscale (Subtle)    | upscale job (2x), subtle                              |
-| upcreative | Upscale (Creative)  | upscale job (2x), creative                            |
-| region     | Vary (Region)       | ephemeral cell picker → region job (remix: prompt)    |
-| zoomtwo    | Zoom Out 2x         | zoom job, mode "2"                                    |
-| zoomonefive| Zoom Out 1.5x       | zoom job, mode "1.5"                                  |
-| square     | Make Square         | zoom job, mode "square" (non-square images only)      |
-| zoomcustom | Custom Zoom         | modal: prompt, --ar, --zoom → zoom job "<z> <W>:<H>"  |
-| panleft …  | ⬅️ ➡️ ⬆️ ⬇️          | pan job, mode "left" / "right" / "up" / "down"         |
-| cancel     | ❌                  | stops the owner's waiting or running job              |
-| fav        | ❤️                  | toggles the clicker's favourite (web: Favourites)     |
-
-With remix on (a per-user setting), vary / reroll / strong / subtle / zoom / pan first open a
-modal with the prompt to edit (Vary (Region): after its cell picker); the edited prompt is parsed
-like /imagine.
+Which buttons exist, what job each makes (kind, mode), whether Remix asks for the prompt first and
+which ones open a form (Custom Zoom's modal, Vary (Region)'s cell picker) is the action table,
+`bot/jobs/actions.py`; a custom id's action name (`strong`, `upsubtle`, `zoomtwo`, `panleft`, …)
+is resolved there, including names recorded by older versions. U-n posts the image alone, ❤️
+toggles the clicker's favourite, ❌ stops the owner's job; the rest submit a derived job.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -46,7 +28,7 @@ from bot.discord.reconcile import request_nonce
 from bot.discord.replies import report_unexpected, send_error
 from bot.errors import InvalidParameter, UserFacingError
 from bot.governance.admission import MAX_REMIX_JOBS
-from bot.jobs.derive import ENHANCE
+from bot.jobs.actions import Action, Form, Surface, resolve
 from bot.jobs.models import Job, JobKind, JobStatus, PendingInteraction
 
 if TYPE_CHECKING:
@@ -58,33 +40,12 @@ log = logging.getLogger(__name__)
 PICK_RESUMED_TEXT = "The bot restarted while posting the image you chose; it is posted now."
 
 
-@dataclass(frozen=True)
-class JobAction:
-    kind: JobKind
-    mode: str | None = None  # None: the clicker's variation mode (V buttons)
-    remixable: bool = True
-
-
-JOB_ACTIONS = {
-    "vary": JobAction(JobKind.VARIATION),
-    "reroll": JobAction(JobKind.REROLL),
-    "enhance": JobAction(JobKind.REROLL, ENHANCE, remixable=False),
-    "strong": JobAction(JobKind.VARIATION, "strong"),
-    "subtle": JobAction(JobKind.VARIATION, "subtle"),
-    "upsubtle": JobAction(JobKind.UPSCALE, "subtle", remixable=False),
-    "upcreative": JobAction(JobKind.UPSCALE, "creative", remixable=False),
-    "zoomtwo": JobAction(JobKind.ZOOM, "2"),
-    "zoomonefive": JobAction(JobKind.ZOOM, "1.5"),
-    "square": JobAction(JobKind.ZOOM, "square"),
-    "panleft": JobAction(JobKind.PAN, "left"),
-    "panright": JobAction(JobKind.PAN, "right"),
-    "panup": JobAction(JobKind.PAN, "up"),
-    "pandown": JobAction(JobKind.PAN, "down"),
-}
-
-
-# Buttons whose click opens a modal or an editor rather than submitting a job.
-OPENS_A_FORM = frozenset({"zoomcustom", "region"})
+def job_action(name: str) -> Action:
+    """The action of a custom-id (or recorded) action name that makes a job from a parent image."""
+    action = resolve(name, front="discord")
+    if action is None or action.kind is None or action.surface not in (Surface.GRID, Surface.SINGLE):
+        raise InvalidParameter(f"This button ({name}) is not available any more.")
+    return action
 
 
 class Actions(commands.Cog):
@@ -94,8 +55,9 @@ class Actions(commands.Cog):
         # What a click or form acknowledged just before a restart asked for is done after it.
         bot.resumers["button"] = self.resume_button
         bot.resumers["remix"] = self.resume_remix
-        bot.resumers["customzoom"] = functools.partial(resume_custom_zoom, self)
-        bot.resumers["region"] = functools.partial(resume_region, self)
+        forms = {Form.CUSTOM_ZOOM: resume_custom_zoom, Form.REGION: resume_region}
+        for form, resume in forms.items():  # a form's recorded command is its Form value
+            bot.resumers[form.value] = functools.partial(resume, self)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(JobButton, RegionCells, RegionSubmit)
@@ -108,7 +70,10 @@ class Actions(commands.Cog):
     ) -> None:
         """Called by `JobButton.callback`; shows user-facing errors, reports bugs."""
         message_id = interaction.message.id if interaction.message is not None else None
-        if action == "fav":  # a toggle: every click counts (and costs no GPU time)
+        spec = resolve(action, front="discord")
+        if (
+            spec is not None and spec.name == "favourite"
+        ):  # a toggle: every click counts (and costs no GPU time)
             try:
                 await self._favourite(interaction, job_id, index)
             except UserFacingError as error:
@@ -119,7 +84,7 @@ class Actions(commands.Cog):
         )
         # A button that only opens a form (the job comes from its submission) may be clicked again
         # at once: the member closed the form and wants it back.
-        if repeat and action not in OPENS_A_FORM:
+        if repeat and (spec is None or spec.form is None):
             await interaction.response.defer()  # the same click again: acknowledged, ignored
             return
         try:
@@ -133,29 +98,28 @@ class Actions(commands.Cog):
         self, interaction: discord.Interaction, action: str, job_id: str, index: int
     ) -> None:
         front = self.bot.front
-        if action == "cancel":
+        named = resolve(action, front="discord")
+        if named is not None and named.name == "cancel":
             await self._cancel(interaction, job_id)
             return
         job = await front.load_job(job_id)
         if job.status is not JobStatus.DONE:
             raise InvalidParameter("That job has not finished yet.")
         clicked = custom_id(action, job_id, index)
-        if action == "pick":
+        if named is not None and named.name == "pick":
             await acknowledge(interaction, clicked)
             async with recorded(self.bot, interaction, "button", action=action, job_id=job_id, index=index):
                 await self.post_pick(origin_of(interaction), job, index)
             return
-        if action == "region":
+        spec = job_action(action)
+        if spec.form is Form.REGION:
             await open_region_editor(self, interaction, job, index)
             return
-        if action == "zoomcustom":
+        if spec.form is Form.CUSTOM_ZOOM:
             await open_custom_zoom(self, interaction, job, index)
             return
-        spec = JOB_ACTIONS.get(action)
-        if spec is None:
-            raise InvalidParameter(f"This button ({action}) is not available any more.")
         user = await self.bot.store.get_user_settings(interaction.user.id)
-        if spec.remixable and user.remix:
+        if spec.remix and user.remix:
             shown_index = index if spec.kind is not JobKind.REROLL else None
 
             await interaction.response.send_modal(RemixModal(job.prompt, shown_index, clicked))
@@ -183,12 +147,11 @@ class Actions(commands.Cog):
         arguments = pending.arguments
         action, index = str(arguments["action"]), int(arguments["index"])
         job = await self.bot.front.load_job(str(arguments["job_id"]))
-        if action == "pick":
+        named = resolve(action, front="discord")
+        if named is not None and named.name == "pick":
             await self.post_pick(origin, job, index)
             return PICK_RESUMED_TEXT
-        spec = JOB_ACTIONS.get(action)
-        if spec is None:
-            raise InvalidParameter(f"This button ({action}) is not available any more.")
+        spec = job_action(action)
         user = await self.bot.store.get_user_settings(origin.place.user_id)
         await self.submit_from(origin, job, spec.kind, index, _mode(spec, user), speed=user.speed)
         return None
@@ -198,8 +161,8 @@ class Actions(commands.Cog):
         arguments = pending.arguments
         action, index = str(arguments["action"]), int(arguments["index"])
         parent = await self.bot.front.load_job(str(arguments["job_id"]))
-        spec = JOB_ACTIONS.get(action)
-        if spec is None or not spec.remixable:
+        spec = job_action(action)
+        if not spec.remix:
             raise InvalidParameter(f"This button ({action}) is not available any more.")
         user = await self.bot.store.get_user_settings(origin.place.user_id)
         requests = await self.bot.admission.read(pending.prompt, origin.place, most=MAX_REMIX_JOBS)
@@ -220,8 +183,8 @@ class Actions(commands.Cog):
         clicked = custom_id(action, job_id, index)
         try:
             job = await self.bot.front.load_job(job_id)
-            spec = JOB_ACTIONS.get(action)
-            if spec is None or not spec.remixable:
+            spec = job_action(action)
+            if not spec.remix:
                 raise InvalidParameter(f"This button ({action}) is not available any more.")
             user = await self.bot.store.get_user_settings(interaction.user.id)
         except UserFacingError as error:
@@ -317,7 +280,7 @@ class Actions(commands.Cog):
         raise UserFacingError("This job has already finished.")
 
 
-def _mode(spec: JobAction, user: PersonalSettings) -> str | None:
+def _mode(spec: Action, user: PersonalSettings) -> str | None:
     """The job's mode: the button's own, or the clicker's variation mode (V buttons)."""
     return spec.mode or (user.variation_mode if spec.kind is JobKind.VARIATION else None)
 

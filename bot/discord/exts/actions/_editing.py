@@ -1,6 +1,6 @@
 """Editing a single image from Discord: Custom Zoom's modal and Vary (Region)'s last step.
 
-Zoom Out 2x / 1.5x, Make Square and Pan are plain job buttons (see `_cog.JOB_ACTIONS`). Custom
+Zoom Out 2x / 1.5x, Make Square and Pan are plain job buttons (see `bot/jobs/actions.py`). Custom
 Zoom always asks for a prompt, Vary (Region) only with the member's Remix on (as Midjourney): that
 prompt is read by the admission like a remix (banned words, channel rules, the member's settings
 and options), as one job. With Remix off, Vary (Region) repaints with the image's own prompt.
