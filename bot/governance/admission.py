@@ -1,7 +1,9 @@
 """The one admission path: prompt text + member + server + channel → admitted jobs.
 
 Every entry point goes through `Admission`: `/imagine`, the remix modal, the "submit N jobs?"
-confirmation, job buttons, the web app and the CLI. It applies, in this order:
+confirmation, job buttons, the web app (its prompt bar, buttons and Vary (Region) editor) and the
+CLI (`imagine`, `edit`: the local member, user 0, in no server — so no server's rules, but the
+built-in banned words and the prompt language). It applies, in this order:
 
 1. the server's channel rules (`/limits`: where /imagine may be used);
 2. banned words (the built-in list with the server's changes) on the typed text;
@@ -19,10 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import EmptyPrompt, InvalidPrompt
+from bot.errors import EmptyPrompt, InvalidParameter, InvalidPrompt, JobNotFound
 from bot.governance.banned_words import BannedWords
 from bot.governance.limits import GuildLimits
 from bot.governance.prompt_context import load_prompt_context
+from bot.jobs.actions import Action, Form
+from bot.jobs.custom_zoom import custom_zoom_mode
 from bot.jobs.derive import random_seed
 from bot.jobs.image_jobs import BLEND_DIMENSIONS, blend_request, describe_request, shorten_request
 from bot.jobs.models import Job, JobKind, NewJob
@@ -34,15 +38,18 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from bot.config import Config
+    from bot.governance.models import PersonalSettings
     from bot.jobs.service import JobService
     from bot.store.repository import Repository
 
-__all__ = ["MAX_REMIX_JOBS", "Admission", "Place"]
+__all__ = ["LOCAL_USER_ID", "MAX_REMIX_JOBS", "Admission", "Place", "suggested_prompts"]
 
 # Few distinct banned-word lists exist (one per server that changed it); keep the last ones.
 BANNED_LISTS_KEPT = 32
 # A remixed prompt (Discord's modal, the web's editor) makes at most this many jobs.
 MAX_REMIX_JOBS = 5
+# The CLI's member: the machine's own user, in no server.
+LOCAL_USER_ID = 0
 
 
 @dataclass(frozen=True)
@@ -264,6 +271,95 @@ class Admission:
             meta={**(meta or {}), "params": " ".join(f"--{name} {value}".strip() for name, value in pairs)},
         )
 
+    # ---- the actions of the action table (bot/jobs/actions.py), for every front -----------------
+
+    async def personal(self, user_id: int) -> PersonalSettings:
+        """The member's /settings (Remix, variation mode, speed)."""
+        return await self.repository.get_user_settings(user_id)
+
+    async def action_jobs(
+        self,
+        parent: Job,
+        action: Action,
+        index: int | None,
+        place: Place,
+        *,
+        text: str | None = None,
+        mode: str | None = None,
+        mask: bytes | None = None,
+        speed: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> list[NewJob]:
+        """The jobs `action` makes from image `index` (1-based; unused by a reroll) of `parent`.
+
+        `text` None: the parent's own prompt at the member's `speed`. `text` given: the member's
+        prompt read like /imagine — a Remix (at most 5 jobs; Vary (Region): one), or Custom Zoom's
+        prompt with `--zoom` and maybe `--ar` (one job; it always needs one). `mode`: the action's
+        own, else this one (the member's variation mode for V-n, the CLI's `--zoom`).
+        """
+        if action.kind is None:
+            raise InvalidParameter(f"{action.text} makes no job.")
+        kind, mode = action.kind, action.mode or mode
+        shown = None if kind is JobKind.REROLL else index
+
+        def job(chosen_mode: str | None, request: ImagineRequest | None = None) -> NewJob:
+            new_job = self.derived_job(
+                parent, kind, shown, chosen_mode, place, speed=speed, request=request, meta=meta
+            )
+            return replace(new_job, mask=mask) if mask is not None else new_job
+
+        if action.form is Form.CUSTOM_ZOOM:
+            if text is None:
+                raise InvalidParameter("Custom Zoom needs a prompt with `--zoom` (1-2).")
+            (request,) = await self.read(text, place, most=1, custom_zoom=True)
+            return [job(custom_zoom_mode(request), request)]
+        if text is None:
+            return [job(mode)]
+        if not action.remix:
+            raise InvalidParameter("This button has no prompt to remix.")
+        most = 1 if action.form is Form.REGION else MAX_REMIX_JOBS
+        return [job(mode, request) for request in await self.read(text, place, most=most)]
+
+    async def act(
+        self,
+        parent: Job,
+        action: Action,
+        index: int | None,
+        place: Place,
+        **options: Any,
+    ) -> list[Job]:
+        """`action_jobs` submitted (each with the server's waiting limit)."""
+        return [
+            await self.submit(new_job)
+            for new_job in await self.action_jobs(parent, action, index, place, **options)
+        ]
+
+    async def imagine(
+        self, text: str, place: Place, *, most: int | None = None, meta: dict[str, Any] | None = None
+    ) -> list[Job]:
+        """Read `text` and submit one imagine job per request (UserFacingError if anything is wrong)."""
+        requests = await self.read(text, place, most=most)
+        return [await self.submit(new_job) for new_job in self.imagine_jobs(requests, place, meta=meta)]
+
+    async def imagine_suggestions(
+        self,
+        job: Job,
+        numbers: list[int],
+        place: Place,
+        *,
+        most: int | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> list[Job]:
+        """Imagine suggestion(s) `numbers` (1-based) of a describe or shorten job (its 1️⃣-5️⃣ and
+        "Imagine all"): through the same reading as a typed prompt."""
+        prompts = suggested_prompts(job)
+        if not numbers or any(not 1 <= n <= len(prompts) for n in numbers):
+            raise JobNotFound(f"Job `{job.id}` has no suggestion #{numbers[0] if numbers else 0}.")
+        made: list[Job] = []
+        for n in numbers:
+            made.extend(await self.imagine(prompts[n - 1], place, most=most, meta=meta))
+        return made
+
     # ---- submitting ----------------------------------------------------------------------------
 
     async def submit(self, new_job: NewJob) -> Job:
@@ -279,3 +375,15 @@ class Admission:
 
 def _seed_of(request: ImagineRequest) -> int:
     return request.seed if request.seed is not None else random_seed()
+
+
+def suggested_prompts(job: Job) -> list[str]:
+    """The prompts a finished describe job suggests, or a shorten job's shorter prompts with the
+    original parameters added back (what their buttons imagine)."""
+    result = job.meta.get("result") or {}
+    if job.kind is JobKind.DESCRIBE:
+        return [str(prompt) for prompt in result.get("prompts") or []]
+    if job.kind is JobKind.SHORTEN:
+        params = job.meta.get("params", "")
+        return [f"{text} {params}".strip() for text in (result.get("shorter") or [])[:5]]
+    return []

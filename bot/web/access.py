@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.engine.shorten import STRIKE_BELOW
+from bot.jobs.actions import Surface, web_buttons
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, WebSession
 from bot.jobs.service import JobService
 
@@ -73,7 +74,24 @@ def job_summary(job: Job, images: list[JobImage] | None = None) -> dict[str, Any
         "images": [{"n": image.index + 1, "url": image_url(job.id, image.index)} for image in images],
         "upscaled": job.kind is JobKind.UPSCALE,
         "text": text_result(job),
+        # The grid's buttons, from the action table (bot/jobs/actions.py); app.js draws them.
+        "buttons": web_buttons(Surface.GRID, draft=_is_draft(job), count=len(images))
+        if grid and job.status is JobStatus.DONE
+        else [],
     }
+
+
+def _is_draft(job: Job) -> bool:
+    """A --draft grid (✨ Enhance applies to it)."""
+    return bool(job.request) and job.generation_request.is_draft
+
+
+def single_buttons(job: Job, image: JobImage) -> list[list[dict[str, Any]]]:
+    """The buttons under one image, from the action table (the job page draws them)."""
+    facts = {"upscaled"} if job.kind is JobKind.UPSCALE else set()
+    if image.width == image.height:
+        facts.add("square")
+    return web_buttons(Surface.SINGLE, index=image.index + 1, facts=facts)
 
 
 def text_result(job: Job) -> dict[str, Any] | None:
@@ -127,6 +145,7 @@ def job_view(job: Job, images: list[JobImage], favourites: set[int]) -> dict[str
                 "height": image.height,
                 "seed": image.seed,
                 "favourite": image.index in favourites,
+                "buttons": single_buttons(job, image),
             }
             for image in images
         ],

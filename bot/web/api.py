@@ -1,9 +1,11 @@
 """The JSON and event-stream endpoints the pages' script calls.
 
 - `POST /api/imagine` {prompt, server}: the prompt bar (errors come back as {error: {title, message}}).
-- `POST /api/jobs/{id}/actions` {action, index, prompt}: V-n, 🔄, Vary, Upscale, Zoom, Pan on a
-  finished job. With `prompt` (Remix: the member's edit of the job's prompt) the text is read like
-  Discord's remix modal reads it; `custom_zoom` needs it (prompt, `--zoom` 1-2, maybe a new `--ar`).
+- `POST /api/jobs/{id}/actions` {action, index, prompt}: any job-making action of the action table
+  (`bot/jobs/actions.py`: V-n, 🔄, ✨ Enhance, Vary, Upscale, Zoom, Pan) on a finished job, by its
+  name or an older web name (`variation`, `vary_strong`, …). With `prompt` (Remix: the member's
+  edit of the job's prompt) the text is read like Discord's remix modal reads it; `custom_zoom`
+  needs it (prompt, `--zoom` 1-2, maybe a new `--ar`). Vary (Region) is drawn in the editor.
 - `POST /api/jobs/{id}/cancel`: ❌ on the member's own waiting or running job.
 - `POST /api/settings` {remix}: the member's Remix mode (the same setting as Discord's /settings).
 - `POST /api/jobs/{id}/favourite` {index}: ❤️ toggle.
@@ -18,22 +20,21 @@ import base64
 import io
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from PIL import Image
 
-from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
+from bot.errors import InvalidPrompt, UserFacingError
+from bot.governance.admission import Place
+from bot.jobs.actions import Form, Surface, resolve
 from bot.jobs.events import Cancelled, Failed, Finished, Progress, Queued, Started
 from bot.jobs.models import JobKind, JobStatus
 from bot.web.access import job_summary, visible_job
 from bot.web.context import CONTEXT, current_session
 
 __all__ = [
-    "ACTIONS",
-    "CUSTOM_ZOOM",
-    "WebAction",
+    "MAX_WEB_JOBS",
     "add_routes",
     "error_response",
     "json_body",
@@ -48,32 +49,8 @@ log = logging.getLogger(__name__)
 MAX_PROMPT = 6000
 
 
-@dataclass(frozen=True)
-class WebAction:
-    """What a job button on the web makes (as Discord's `JobAction`)."""
-
-    kind: JobKind
-    mode: str | None = None  # None: the member's variation mode (V-n)
-    remixable: bool = True  # with Remix on, the page asks for the prompt first
-
-
-ACTIONS: dict[str, WebAction] = {
-    "variation": WebAction(JobKind.VARIATION),
-    "vary_strong": WebAction(JobKind.VARIATION, "strong"),
-    "vary_subtle": WebAction(JobKind.VARIATION, "subtle"),
-    "reroll": WebAction(JobKind.REROLL),
-    "upscale_subtle": WebAction(JobKind.UPSCALE, "subtle", remixable=False),
-    "upscale_creative": WebAction(JobKind.UPSCALE, "creative", remixable=False),
-    "zoom_out_2": WebAction(JobKind.ZOOM, "2"),
-    "zoom_out_1_5": WebAction(JobKind.ZOOM, "1.5"),
-    "make_square": WebAction(JobKind.ZOOM, "square"),
-    "pan_left": WebAction(JobKind.PAN, "left"),
-    "pan_right": WebAction(JobKind.PAN, "right"),
-    "pan_up": WebAction(JobKind.PAN, "up"),
-    "pan_down": WebAction(JobKind.PAN, "down"),
-}
-# Custom Zoom: always with a prompt (its `--zoom` and `--ar` say what to do).
-CUSTOM_ZOOM = "custom_zoom"
+# One Enter in the prompt bar makes at most this many jobs (the web page asks no confirmation).
+MAX_WEB_JOBS = 10
 PREVIEW_SIDE = 256
 
 
@@ -117,7 +94,7 @@ async def imagine(request: web.Request) -> web.StreamResponse:
     guild_id = member_guild(request, str(body.get("server") or ""))
     try:
         jobs = await context.admission.imagine(
-            prompt, user_id=session.user_id, guild_id=guild_id, meta={"source": "web"}
+            prompt, Place(session.user_id, guild_id), most=MAX_WEB_JOBS, meta={"source": "web"}
         )
     except UserFacingError as error:
         return error_response(error)
@@ -146,6 +123,7 @@ def _image_index(body: dict[str, Any]) -> int:
 
 
 async def action(request: web.Request) -> web.StreamResponse:
+    """A button of the action table on a finished job: its jobs, through the one admission."""
     context = request.app[CONTEXT]
     session = current_session(request)
     if (missing := model_missing(request)) is not None:
@@ -153,44 +131,29 @@ async def action(request: web.Request) -> web.StreamResponse:
     parent = await visible_job(context.jobs, session, request.match_info["job_id"])
     body = await json_body(request)
     name = str(body.get("action", ""))
-    if name != CUSTOM_ZOOM and name not in ACTIONS:
+    spec = resolve(name, front="web")
+    if spec is None or spec.kind is None or spec.surface not in (Surface.GRID, Surface.SINGLE):
         raise web.HTTPBadRequest(text=f"Unknown action {name!r}.")
+    if spec.form is Form.REGION:
+        raise web.HTTPBadRequest(text="Vary (Region) is drawn in the region editor.")
     prompt = body.get("prompt")
     if prompt is not None and not isinstance(prompt, str):
         raise web.HTTPBadRequest(text="The prompt must be text.")
     if prompt is not None and len(prompt) > MAX_PROMPT:
         return prompt_too_long()
-    meta = {"source": "web"}
+    index = None if spec.kind is JobKind.REROLL else _image_index(body) + 1
     try:
-        if name == CUSTOM_ZOOM:
-            if prompt is None:
-                raise web.HTTPBadRequest(text="Custom Zoom needs a prompt.")
-            job = await context.admission.custom_zoom(
-                parent, prompt, index=_image_index(body), user_id=session.user_id, meta=meta
-            )
-            return web.json_response({"jobs": [job_summary(job)]})
-        spec = ACTIONS[name]
-        user = await context.jobs.repository.get_user_settings(session.user_id)
-        mode = spec.mode or (user.variation_mode if spec.kind is JobKind.VARIATION else None)
-        index = None if spec.kind is JobKind.REROLL else _image_index(body)
-        if prompt is not None:
-            if not spec.remixable:
-                raise InvalidParameter("This button has no prompt to remix.")
-            jobs = await context.admission.remix(
-                parent, spec.kind, prompt, index=index, mode=mode, user_id=session.user_id, meta=meta
-            )
-        else:
-            jobs = [
-                await context.admission.derived(
-                    parent,
-                    spec.kind,
-                    index=index,
-                    mode=mode,
-                    user_id=session.user_id,
-                    speed=user.speed,
-                    meta=meta,
-                )
-            ]
+        user = await context.admission.personal(session.user_id)
+        jobs = await context.admission.act(
+            parent,
+            spec,
+            index,
+            Place(session.user_id, parent.guild_id),
+            text=prompt,
+            mode=user.variation_mode if spec.kind is JobKind.VARIATION else None,
+            speed=user.speed,
+            meta={"source": "web"},
+        )
     except UserFacingError as error:
         return error_response(error)
     return web.json_response({"jobs": [job_summary(job) for job in jobs]})

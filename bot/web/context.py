@@ -10,10 +10,10 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.config import Config
+from bot.governance.admission import Admission
 from bot.jobs.models import Job, WebSession
 from bot.jobs.prompt_images import DECODE_CONCURRENCY
 from bot.jobs.service import JobService
-from bot.web.admit import WebAdmission
 from bot.web.links import base_url, signing_key
 from bot.web.oauth import OAuthClient
 from bot.web.sessions import LocalUser, SessionStore
@@ -38,7 +38,7 @@ class WebContext:
 
     config: Config
     jobs: JobService
-    admission: WebAdmission
+    admission: Admission
     sessions: SessionStore
     oauth: OAuthClient
     # Local mode (no Discord): this user is signed in on every browser that reaches the app.
@@ -64,9 +64,7 @@ class WebContext:
         sessions = SessionStore(
             jobs.repository, signing_key(config), secure=base_url(config).startswith("https://")
         )
-        return cls(
-            config, jobs, WebAdmission(jobs, config), sessions, OAuthClient(config), local_user, channels
-        )
+        return cls(config, jobs, Admission(jobs, config), sessions, OAuthClient(config), local_user, channels)
 
 
 def current_session(request: web.Request) -> WebSession:

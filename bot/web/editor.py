@@ -3,7 +3,10 @@ page with the image, rectangle and lasso tools and an optional prompt; Submit se
 
 `GET /edit/{job}/{index}?u&e&n&s` shows the page (index is the image's 0-based index, as stored);
 `POST /edit/{job}/{index}` with the same signed fields, the mask (a PNG data URL at the image's
-size, white = regenerate) and the prompt creates one REGION job. A forged, expired or used link
+size, white = regenerate) and the prompt creates one REGION job, through the one admission and
+Discord's rules: with the member's Remix on the page asks for the prompt (read like a remix:
+banned words, channel rules, the member's settings); with Remix off the area is repainted with the
+image's own prompt at the member's speed. A forged, expired or used link
 answers 403 and makes no job. The link itself is the authority (the member may not be signed in
 on the web), so the POST needs no session; its nonce is spent before the job is submitted.
 """
@@ -12,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import io
 import logging
 from typing import Any
@@ -22,17 +24,20 @@ from aiohttp import web
 from PIL import Image, UnidentifiedImageError
 
 from bot.errors import InvalidParameter, UserFacingError
-from bot.jobs.derive import random_seed
-from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
+from bot.governance.admission import Place
+from bot.jobs.actions import Form, Surface, actions_on
+from bot.jobs.models import Job, JobImage, JobStatus
 from bot.web.context import CONTEXT, WebContext
 from bot.web.links import EditorLink, verify_editor_link
 from bot.web.screened import screened_response
 
-__all__ = ["MaskError", "add_routes", "decode_mask", "region_job"]
+__all__ = ["VARY_REGION", "MaskError", "add_routes", "decode_mask"]
 
 log = logging.getLogger(__name__)
 
 MAX_MASK_BYTES = 8 * 1024**2
+# The action table's Vary (Region): the one action whose form this editor is.
+(VARY_REGION,) = [action for action in actions_on(Surface.SINGLE) if action.form is Form.REGION]
 
 
 class MaskError(InvalidParameter):
@@ -100,29 +105,11 @@ def decode_mask(data_url: str, size: tuple[int, int]) -> bytes:
     return buffer.getvalue()
 
 
-def region_job(parent: Job, index: int, user_id: int, mask: bytes, request: Any | None) -> NewJob:
-    """The REGION job of the drawn mask (the NewJob `mask` field is where the job service reads it)."""
-    if "mask" not in {item.name for item in dataclasses.fields(NewJob)}:
-        raise InvalidParameter("Vary (Region) is not available on this bot yet.")
-    return NewJob(
-        kind=JobKind.REGION,
-        user_id=user_id,
-        prompt=parent.prompt,
-        guild_id=parent.guild_id,
-        channel_id=parent.channel_id,
-        parent_id=parent.id,
-        parent_index=index,
-        speed=parent.speed,
-        request=request,
-        meta={"source": "web-editor"},
-        **{"mask": mask},
-    )
-
-
 async def editor_page(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     link = _link(request, dict(request.query))
     job, image = await _checked(context, link)
+    remix = (await context.admission.personal(link.user_id)).remix
     return aiohttp_jinja2.render_template(
         "editor.html",
         request,
@@ -131,6 +118,7 @@ async def editor_page(request: web.Request) -> web.StreamResponse:
             "job": job,
             "image": image,
             "n": image.index + 1,
+            "remix": remix,
             "image_url": f"/edit/{job.id}/{image.index}/image.png?{request.query_string}",
             "fields": {"u": link.user_id, "e": link.expires, "n": link.nonce, "s": link.signature},
         },
@@ -162,12 +150,26 @@ async def editor_submit(request: web.Request) -> web.StreamResponse:
     try:
         mask = decode_mask(str(body.get("mask", "")), (image.width, image.height))
         prompt = str(body.get("prompt") or "").strip()
-        generation = None
-        if prompt:
-            requests = await context.admission.read(prompt, user_id=link.user_id, guild_id=job.guild_id)
-            first = requests[0]
-            generation = first.to_generation(first.seed if first.seed is not None else random_seed())
-        new_job = region_job(job, image.index, link.user_id, mask, generation)
+        user = await context.admission.personal(link.user_id)
+        if prompt and not user.remix:
+            raise InvalidParameter(
+                "Remix is off: Vary (Region) repaints with the image's own prompt. "
+                "Turn Remix on in /settings to write one."
+            )
+        # As Discord: Remix on reads the typed prompt (the image's own when left empty) like a
+        # remix; Remix off repaints with the image's own prompt, no reading.
+        text = (prompt or job.prompt) if user.remix else None
+        place = Place(link.user_id, job.guild_id, job.channel_id)  # results go where the image is
+        (new_job,) = await context.admission.action_jobs(
+            job,
+            VARY_REGION,
+            image.index + 1,
+            place,
+            text=text,
+            mask=mask,
+            speed=user.speed,
+            meta={"source": "web-editor"},
+        )
         if not await context.jobs.repository.use_web_nonce(link.nonce, link.user_id, link.expires):
             raise web.HTTPForbidden(text="Invalid link: this editor link was already used.")
         submitted = await context.admission.submit(new_job)

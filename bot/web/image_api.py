@@ -27,6 +27,7 @@ from aiohttp import BodyPartReader, web
 from PIL import Image
 
 from bot.errors import InvalidParameter, JobNotFound, UserFacingError
+from bot.governance.admission import Admission, Place
 from bot.jobs.derive import random_seed
 from bot.jobs.downloads import MAX_IMAGE_BYTES
 from bot.jobs.image_jobs import (
@@ -37,9 +38,17 @@ from bot.jobs.image_jobs import (
     decode_upload,
     upload_too_large,
 )
-from bot.jobs.models import JobKind, JobStatus
+from bot.jobs.models import JobKind, JobStatus, NewJob
 from bot.web.access import job_summary, visible_job
-from bot.web.api import MAX_PROMPT, error_response, json_body, member_guild, model_missing, prompt_too_long
+from bot.web.api import (
+    MAX_PROMPT,
+    MAX_WEB_JOBS,
+    error_response,
+    json_body,
+    member_guild,
+    model_missing,
+    prompt_too_long,
+)
 from bot.web.context import CONTEXT, current_session
 from bot.web.sessions import CSRF_HEADER
 
@@ -147,9 +156,17 @@ async def blend(request: web.Request) -> web.StreamResponse:
             raise InvalidParameter(f"Unknown dimensions {dimensions!r}: portrait, square or landscape.")
         guild_id = member_guild(request, uploaded.fields.get("server"))
         pictures = await _decode(request, uploaded.files)
-        job = await context.admission.blend(
-            pictures, dimensions, user_id=session.user_id, guild_id=guild_id, meta={"source": "web"}
+        # Uploads have no link: each gets a name of its own (so two files called the same stay two).
+        links = [f"upload:{n}/{name}" for n, (name, _) in enumerate(pictures, start=1)]
+        new_job = context.admission.blend_job(
+            links,
+            [picture for _, picture in pictures],
+            dimensions,
+            Place(session.user_id, guild_id),
+            shown=[name for name, _ in pictures],
+            meta={"source": "web"},
         )
+        job = await context.admission.submit(new_job)
     except UserFacingError as error:
         return error_response(error)
     return web.json_response({"jobs": [job_summary(job)]})
@@ -170,8 +187,8 @@ async def describe(request: web.Request) -> web.StreamResponse:
         guild_id = member_guild(request, uploaded.fields.get("server"))
         files = [await _own_image(request, own, uploaded.fields.get("index", ""))] if own else uploaded.files
         ((shown, picture),) = await _decode(request, files)
-        job = await context.admission.describe(
-            picture, shown, user_id=session.user_id, guild_id=guild_id, meta={"source": "web"}
+        job = await context.admission.submit(
+            _describe_job(picture, shown, Place(session.user_id, guild_id), meta={"source": "web"})
         )
     except UserFacingError as error:
         return error_response(error)
@@ -205,8 +222,9 @@ async def shorten(request: web.Request) -> web.StreamResponse:
         return prompt_too_long()
     try:
         guild_id = member_guild(request, str(body.get("server") or ""))
-        job = await context.admission.shorten(
-            prompt, user_id=session.user_id, guild_id=guild_id, meta={"source": "web"}
+        place = Place(session.user_id, guild_id)
+        job = await context.admission.submit(
+            await context.admission.shorten_job(prompt, place, meta={"source": "web"})
         )
     except UserFacingError as error:
         return error_response(error)
@@ -224,6 +242,7 @@ async def suggestions(request: web.Request) -> web.StreamResponse:
     name = str(body.get("action", ""))
     index = body.get("index")
     meta: dict[str, Any] = {"source": "web"}
+    place = Place(session.user_id, job.guild_id)
     try:
         if job.kind not in (JobKind.DESCRIBE, JobKind.SHORTEN) or job.status is not JobStatus.DONE:
             raise JobNotFound(f"Job `{job.id}` has no suggestions stored.")
@@ -234,30 +253,31 @@ async def suggestions(request: web.Request) -> web.StreamResponse:
             except OSError:
                 raise JobNotFound("The described image is no longer stored.") from None
             ((_, picture),) = await _decode(request, [(job.prompt, data)])
-            made = [
-                await context.admission.describe(
-                    picture,
-                    job.prompt,
-                    user_id=session.user_id,
-                    guild_id=job.guild_id,
-                    seed=random_seed(),
-                    meta=meta,
-                )
-            ]
+            again = _describe_job(
+                picture, job.prompt, Place(session.user_id, job.guild_id), seed=random_seed(), meta=meta
+            )
+            made = [await context.admission.submit(again)]
         elif name == "all" and job.kind is JobKind.DESCRIBE:
             count = len((job.meta.get("result") or {}).get("prompts") or [])
             made = await context.admission.imagine_suggestions(
-                job, list(range(1, count + 1)), user_id=session.user_id, meta=meta
+                job, list(range(1, count + 1)), place, most=MAX_WEB_JOBS, meta=meta
             )
         elif name == "imagine" and isinstance(index, int) and not isinstance(index, bool):
             made = await context.admission.imagine_suggestions(
-                job, [index], user_id=session.user_id, meta=meta
+                job, [index], place, most=MAX_WEB_JOBS, meta=meta
             )
         else:
             raise web.HTTPBadRequest(text="Expected {action: imagine|all|redescribe, index}.")
     except UserFacingError as error:
         return error_response(error)
     return web.json_response({"jobs": [job_summary(made_job) for made_job in made]})
+
+
+def _describe_job(
+    picture: Image.Image, shown: str, place: Place, *, seed: int = 0, meta: dict[str, Any]
+) -> NewJob:
+    """A describe job for one uploaded picture (`shown`: its name or link, the job's prompt)."""
+    return Admission.describe_job(f"upload:1/{shown}", shown, place, picture=picture, seed=seed, meta=meta)
 
 
 def add_routes(app: web.Application) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from bot.governance.admission import Place
 from bot.jobs.files import parse_a1111_parameters
 from bot.jobs.models import JobKind, JobStatus, NewJob
 from tests.web.browser import browser_page, require_browser, screenshot
@@ -120,7 +121,7 @@ async def test_region_editor_sends_the_rectangle_as_drawn(start_web, tiny_engine
     """Drawing a rectangle in the editor makes a Vary (Region) job whose stored mask is white exactly
     there; the job runs; the same link again is refused."""
     web = await start_web(tiny_engine, local=True, STEPS="2")
-    requests = await web.context.admission.read("a fox --seed 3", user_id=0, guild_id=None)
+    requests = await web.context.admission.read("a fox --seed 3", Place(0))
     parent = await web.jobs.submit(
         NewJob(kind=JobKind.IMAGINE, user_id=0, prompt="a fox", request=requests[0].to_generation(3))
     )
@@ -128,6 +129,7 @@ async def test_region_editor_sends_the_rectangle_as_drawn(start_web, tiny_engine
         pass
     from bot.web.links import editor_url
 
+    await web.jobs.repository.update_user_settings(0, remix=True)  # the page asks for a prompt
     url = editor_url(web.settings, job_id=parent.id, index=1, user_id=0)
     path = url.split("/", 3)[3]
     async with browser_page() as page:
@@ -233,7 +235,7 @@ async def test_job_page_cancel_and_custom_zoom(start_web, tiny_engine):
     zoom job the edited prompt asks for."""
     engine = GatedEngine(tiny_engine)
     web = await start_web(engine, local=True, STEPS="4")
-    (running,) = await web.context.admission.imagine("a slow lighthouse", user_id=0, guild_id=None)
+    (running,) = await web.context.admission.imagine("a slow lighthouse", Place(0))
     async with browser_page() as page:
         await page.goto(f"{web.url}/jobs/{running.id}")
         await page.wait_for_function(
@@ -246,7 +248,7 @@ async def test_job_page_cancel_and_custom_zoom(start_web, tiny_engine):
         async for _ in web.jobs.subscribe(running.id):
             pass
         assert (await web.jobs.get_job(running.id)).status is JobStatus.CANCELLED
-        (parent,) = await web.context.admission.imagine("a red fox --seed 3", user_id=0, guild_id=None)
+        (parent,) = await web.context.admission.imagine("a red fox --seed 3", Place(0))
         async for _ in web.jobs.subscribe(parent.id):
             pass
         await page.goto(f"{web.url}/jobs/{parent.id}/1")

@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 from PIL import Image, ImageDraw
 
+from bot.governance.admission import Place
 from bot.jobs.models import JobKind, NewJob
-from bot.web import editor
 from bot.web.editor import MaskError, decode_mask
 from bot.web.links import editor_url
 from tests.web.conftest import query_of
@@ -34,7 +34,7 @@ def mask_url(size: tuple[int, int], box: tuple[int, int, int, int] | None) -> st
 async def parent(start_web):
     """A finished job of the local user (id 0) and the web app serving it."""
     web = await start_web(local=True)
-    requests = await web.context.admission.read("a fox --seed 9", user_id=0, guild_id=None)
+    requests = await web.context.admission.read("a fox --seed 9", Place(0))
     job = await web.jobs.submit(
         NewJob(kind=JobKind.IMAGINE, user_id=0, prompt="a fox", request=requests[0].to_generation(9))
     )
@@ -84,12 +84,13 @@ async def test_the_link_works_once(parent, monkeypatch):
     """The first submit makes the job; the same link again is 403 (page and submit)."""
     web, job = parent
     received = []
+    submit = web.context.admission.submit
 
-    def capture(parent_job, index, user_id, mask, request):
-        received.append(mask)
-        return NewJob(kind=JobKind.VARIATION, user_id=user_id, parent_id=parent_job.id, parent_index=index)
+    async def capture(new_job):
+        received.append(new_job.mask)
+        return await submit(new_job)
 
-    monkeypatch.setattr(editor, "region_job", capture)
+    monkeypatch.setattr(web.context.admission, "submit", capture)
     query = query_of(editor_url(web.settings, job_id=job.id, index=0, user_id=0))
     image = await web.jobs.repository.get_image(job.id, 0)
     body = {**query, "mask": mask_url((image.width, image.height), (8, 8, 31, 23)), "prompt": ""}
@@ -126,6 +127,7 @@ async def test_the_region_job_carries_the_mask_when_the_queue_takes_masks(parent
     """With NewJob's `mask` field the submit makes a REGION job with the mask; without it (this
     branch before the editing work lands) a clear 'not available' error and no job."""
     web, job = parent
+    await web.jobs.repository.update_user_settings(0, remix=True)
     query = query_of(editor_url(web.settings, job_id=job.id, index=0, user_id=0))
     image = await web.jobs.repository.get_image(job.id, 0)
     body = {**query, "mask": mask_url((image.width, image.height), (0, 0, 15, 15)), "prompt": "a lighthouse"}
@@ -174,3 +176,45 @@ def test_a_transparent_drawing_counts_only_where_painted():
         )
     )
     assert mask.getbbox() == (2, 3, 6, 7)
+
+
+async def submit_region(web, job, prompt: str) -> tuple[int, dict]:
+    query = query_of(editor_url(web.settings, job_id=job.id, index=0, user_id=0))
+    image = await web.jobs.repository.get_image(job.id, 0)
+    body = {**query, "mask": mask_url((image.width, image.height), (0, 0, 15, 15)), "prompt": prompt}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{web.url}/edit/{job.id}/0", json=body) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def test_the_editor_follows_discords_remix_rules(parent):
+    """As Discord's Vary (Region): Remix off → no prompt box, the image's own prompt (a typed one
+    is refused); Remix on → the box, and the typed prompt read by the admission (banned words)."""
+    web, job = parent
+    query = query_of(editor_url(web.settings, job_id=job.id, index=0, user_id=0))
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{web.url}/edit/{job.id}/0", params=query) as response,
+    ):
+        page = await response.text()
+    assert 'id="region-prompt"' not in page and "Remix is off" in page
+    status, answer = await submit_region(web, job, "a lighthouse")
+    assert status == 400 and "Remix is off" in answer["error"]["message"]
+    status, answer = await submit_region(web, job, "")
+    made = await web.jobs.get_job(answer["job"])
+    assert (made.kind, made.prompt, made.mode) == (JobKind.REGION, job.prompt, None)
+
+    await web.jobs.repository.update_user_settings(0, remix=True)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{web.url}/edit/{job.id}/0", params=query) as response,
+    ):
+        assert 'id="region-prompt"' in await response.text()
+    status, answer = await submit_region(web, job, "a nude lighthouse")
+    assert status == 400 and answer["error"]["title"] == "Banned prompt detected"
+    status, answer = await submit_region(web, job, "a red door --seed 5")
+    made = await web.jobs.get_job(answer["job"])
+    assert made.kind is JobKind.REGION and made.prompt.startswith("a red door")
+    assert made.generation_request.seed == 5 and made.meta["source"] == "web-editor"

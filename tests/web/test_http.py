@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from yarl import URL
 
+from bot.governance.admission import Place
 from bot.jobs.files import parse_a1111_parameters
 from bot.jobs.models import JobStatus
 from tests.web.conftest import SERVER
@@ -275,7 +276,7 @@ async def test_the_same_prompt_makes_the_same_stored_request_as_the_admission_pa
     async with client() as http:
         csrf = await web.sign_in(http, fake_oauth)
         job = await finished(web, (await imagine(http, web.url, csrf, prompt))["jobs"][0]["id"])
-    expected = (await web.context.admission.read(prompt, user_id=111, guild_id=None))[0]
+    expected = (await web.context.admission.read(prompt, Place(111)))[0]
     assert job.request == expected.to_generation(42).to_dict()
     assert job.prompt == expected.display_prompt
 

@@ -1,6 +1,6 @@
 // The web app's little script: the prompt bar, live progress over server-sent events, the
-// grid's U / V / 🔄 buttons, Vary / Upscale / Zoom / Pan, ❌ Cancel, the Remix and Custom Zoom
-// prompt editor, ❤️ and "copy prompt"; Blend, Describe and Shorten, and the buttons under their
+// grid's U / V / 🔄 / ✨ buttons (drawn from the action table the server sends), Vary / Upscale /
+// Zoom / Pan, ❌ Cancel, the Remix and Custom Zoom prompt editor, ❤️ and "copy prompt"; Blend, Describe and Shorten, and the buttons under their
 // suggestions. No build step.
 "use strict";
 const MJ = (() => {
@@ -50,8 +50,6 @@ const MJ = (() => {
     return document.getElementById("action-error") || document.getElementById("prompt-error");
   }
 
-  // Buttons whose job takes no prompt: with Remix on they still submit at once (as in Discord).
-  const NOT_REMIXABLE = new Set(["upscale_subtle", "upscale_creative"]);
   const remixOn = () => document.getElementById("remix-dialog")?.dataset.on === "1";
 
   // The prompt editor (a dialog): Remix's "New prompt" and Custom Zoom's prompt with --zoom.
@@ -179,25 +177,29 @@ const MJ = (() => {
       return;
     }
     if (job.grid) {
-      const row1 = el("div", { class: "row" });
-      for (const image of job.images) {
-        row1.appendChild(el("a", { class: "button", href: job.url + "/" + image.n, "data-u": image.n }, "U" + image.n));
+      // The grid's buttons come with the job, from the server's action table (bot/jobs/actions.py).
+      for (const buttons of job.buttons || []) {
+        const row = el("div", { class: "row" });
+        for (const b of buttons) row.appendChild(actionButton(b, job));
+        actions.appendChild(row);
       }
-      const reroll = el("button", { "data-action": "reroll", title: "Reroll (🔄)" }, "↻");
-      row1.appendChild(reroll);
-      const row2 = el("div", { class: "row" });
-      for (const image of job.images) {
-        row2.appendChild(el("button", { "data-action": "variation", "data-index": image.n }, "V" + image.n));
-      }
-      actions.append(row1, row2);
     } else if (job.images.length) {
       actions.appendChild(el("a", { class: "button", href: job.url }, "Open"));
     }
     bindActions(actions, job);
   }
 
-  // The buttons of a finished job (`job`: its id and prompt). With Remix on, a remixable button
-  // first opens the prompt editor; Custom Zoom always does (its text is in data-prompt).
+  // One button of the action table: U-n opens the image; the others are bound by bindActions.
+  function actionButton(b, job) {
+    if (b.action === "pick") return el("a", { class: "button", href: job.url + "/" + b.index, "data-u": b.index }, b.text);
+    const attrs = { "data-action": b.action, "data-remix": b.remix ? "1" : "0", title: b.title };
+    if (b.index) attrs["data-index"] = b.index;
+    return el("button", attrs, b.text);
+  }
+
+  // The buttons of a finished job (`job`: its id and prompt). With Remix on, a button whose row
+  // in the action table says so (data-remix) first opens the prompt editor; Custom Zoom always
+  // does (its text is in data-prompt).
   function bindActions(container, job) {
     container.querySelectorAll("button[data-action]").forEach((button) => {
       button.addEventListener("click", async () => {
@@ -205,11 +207,11 @@ const MJ = (() => {
         const body = { action };
         if (button.dataset.index) body.index = parseInt(button.dataset.index, 10);
         const url = "/api/jobs/" + job.id + "/actions";
-        if (action === "custom_zoom") {
+        if (button.dataset.form === "customzoom") {
           editPrompt("Custom Zoom", "Prompt, --ar and --zoom (1-2)", button.dataset.prompt, (prompt) => post(url, { ...body, prompt }));
           return;
         }
-        if (remixOn() && !NOT_REMIXABLE.has(action)) {
+        if (remixOn() && button.dataset.remix === "1") {
           const label = body.index ? "New prompt for image #" + body.index : "New prompt";
           editPrompt("Remix Prompt", label, job.prompt, (prompt) => post(url, { ...body, prompt }));
           return;

@@ -77,7 +77,7 @@
   document.getElementById("region-submit").addEventListener("click", async () => {
     const error = document.getElementById("editor-error");
     error.hidden = true;
-    const body = Object.assign({}, fields, { mask: maskDataUrl(), prompt: document.getElementById("region-prompt").value });
+    const body = Object.assign({}, fields, { mask: maskDataUrl(), prompt: (document.getElementById("region-prompt") || { value: "" }).value });
     const response = await fetch(location.pathname, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
