@@ -1,6 +1,9 @@
-"""`python -m bot edit zoom|square|pan|region JOB [N] …`: edit a stored image locally.
+"""`python -m bot edit OPERATION JOB [N] …`: the buttons under a single image, run locally.
 
-The buttons under a single image, without Discord, through the same job system:
+The operations are the action table's (`bot/jobs/actions.py`, each row's `cli` name): vary-strong,
+vary-subtle, region, upscale-subtle, upscale-creative, zoom, square, pan. The job goes through the
+one admission (`bot/governance/admission.py`) as the local member (user 0, in no server: no
+server's rules; a `--prompt` is read like a Remix, built-in banned words included):
 
     python -m bot edit zoom   JOB 2 --zoom 1.5            # Zoom Out 1.5x of image #2
     python -m bot edit zoom   JOB 1 --prompt "a fox --ar 16:9 --zoom 1.2"   # Custom Zoom
@@ -8,6 +11,7 @@ The buttons under a single image, without Discord, through the same job system:
     python -m bot edit pan    JOB 1 --direction left      # ⬅️
     python -m bot edit region JOB 1 --cells B2,B3 --prompt "a red door"     # Vary (Region)
     python -m bot edit region JOB 1 --mask mask.png       # white = regenerate
+    python -m bot edit upscale-subtle JOB 4               # Upscale (Subtle)
 
 JOB is a job id from DATA_DIR (printed by `imagine` and by `edit`), N the image (1-based). The
 new job's grid goes to `-o` and its id is printed, so edits can be chained (pan twice).
@@ -17,24 +21,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import io
-import random
 import shutil
 import sys
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from bot.cli.imagine import CLI_USER_ID, _deliveries_done
 from bot.config import Config
 from bot.errors import InvalidParameter
+from bot.jobs.actions import Action, Form, cli_actions, resolve
 
-OPERATIONS = ("zoom", "square", "pan", "region")
+# `edit` subcommand → its rows of the action table (Pan's four share one: `--direction` picks).
+OPERATIONS = cli_actions()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("edit", help="Zoom Out, Make Square, Pan or Vary (Region) a stored image")
-    parser.add_argument("operation", choices=OPERATIONS)
+    parser = subparsers.add_parser(
+        "edit", help="Vary, Upscale, Zoom Out, Make Square, Pan or Vary (Region) a stored image"
+    )
+    parser.add_argument("operation", choices=list(OPERATIONS))
     parser.add_argument("job", help="id of a finished job in DATA_DIR")
     parser.add_argument("image", nargs="?", type=int, default=1, help="image number, 1-4 (default 1)")
     parser.add_argument("--zoom", type=float, default=2.0, help="zoom: 1-2 (default 2)")
@@ -74,32 +80,35 @@ def _mask_bytes(args: argparse.Namespace) -> bytes:
     return buffer.getvalue()
 
 
-def _kind_and_mode(
-    args: argparse.Namespace, zoom: float | None, aspect: tuple[int, int] | None
-) -> tuple[Any, str]:
-    from bot.jobs.models import JobKind
-
-    if args.operation == "zoom":
-        value = zoom if zoom is not None else args.zoom
-        return JobKind.ZOOM, f"{value:g}" + (f" {aspect[0]}:{aspect[1]}" if aspect else "")
-    if args.operation == "square":
-        return JobKind.ZOOM, "square"
+def chosen_action(args: argparse.Namespace) -> Action:
+    """The action-table row an `edit` command runs: Pan's by `--direction`, Zoom's by `--prompt`
+    (Custom Zoom) or `--zoom` (any factor from 1 to 2)."""
+    rows = OPERATIONS[args.operation]
     if args.operation == "pan":
-        return JobKind.PAN, args.direction
-    return JobKind.REGION, ""
+        return next(row for row in rows if row.mode == args.direction)
+    if args.operation == "zoom":
+        if args.prompt is not None:
+            custom = resolve("custom_zoom")
+            assert custom is not None and custom.form is Form.CUSTOM_ZOOM
+            return custom
+        (zoom,) = rows
+        return dataclasses.replace(zoom, mode=f"{args.zoom:g}")
+    (row,) = rows
+    return row
 
 
 async def _run(args: argparse.Namespace, settings: Config) -> int:
+    from bot.governance.admission import Admission, Place
     from bot.jobs.events import Failed, Finished, Progress
     from bot.jobs.factory import make_backend
-    from bot.jobs.models import Job, JobImage, JobStatus, NewJob
+    from bot.jobs.models import Job, JobImage, JobStatus
     from bot.jobs.service import JobService
-    from bot.prompt import context_from_settings, expand_prompt
     from bot.store.repository import Repository
 
     backend = make_backend(settings)  # BACKEND=thread or ray, as for the bot
     repository = await Repository.open(settings.database_path, settings.images_dir)
     service = JobService(settings, repository, backend)
+    admission = Admission(service, settings)
     written: dict[str, Path] = {}
     failed = False
 
@@ -117,29 +126,19 @@ async def _run(args: argparse.Namespace, settings: Config) -> int:
         if parent is None:
             raise InvalidParameter(f"There is no job {args.job} in {settings.data_dir}.")
         await service.start(recover=False)
-        prompt, request, zoom, aspect = parent.prompt, None, None, None
-        if args.prompt is not None:
-            context = replace(context_from_settings(settings), family=service.family)
-            remixed = expand_prompt(args.prompt, context, custom_zoom=args.operation == "zoom")
-            if len(remixed) != 1:
-                raise InvalidParameter("A remix prompt for an edit must make exactly one job.")
-            (chosen,) = remixed
-            seed = chosen.seed if chosen.seed is not None else random.randrange(2**32)
-            prompt, request = chosen.display_prompt or chosen.prompt, chosen.to_generation(seed)
-            zoom, aspect = chosen.zoom, chosen.aspect if chosen.zoom is not None else None
-        kind, mode = _kind_and_mode(args, zoom, aspect)
-        job = await service.submit(
-            NewJob(
-                kind=kind,
-                user_id=CLI_USER_ID,
-                prompt=prompt,
-                request=request,
-                parent_id=parent.id,
-                parent_index=args.image - 1,
-                mode=mode or None,
-                mask=getattr(args, "mask_bytes", None),
-            )
+        # The local member in no server: no server's rules, the prompt read like a Remix.
+        new_jobs = await admission.action_jobs(
+            parent,
+            chosen_action(args),
+            args.image,
+            Place(CLI_USER_ID),
+            text=args.prompt,
+            mask=getattr(args, "mask_bytes", None),
+            meta={"source": "cli"},
         )
+        if len(new_jobs) != 1:
+            raise InvalidParameter("A remix prompt for an edit must make exactly one job.")
+        job = await admission.submit(new_jobs[0])
         written[job.id] = args.output
         async for event in service.subscribe(job.id):
             if isinstance(event, Progress):

@@ -1,6 +1,8 @@
 """`python -m bot imagine "PROMPT" -o grid.png`: render locally through the job system.
 
-The same path the bot uses: the prompt is expanded, each job is submitted to a `JobService`
+The same path the bot uses: the prompt is read by the one admission (`bot/governance/admission.py`)
+as the local member (user 0, in no server: no server's rules, but the built-in banned words, the
+prompt language and the member's /settings and /prefer), each job is submitted to a `JobService`
 (SQLite under DATA_DIR, the backend BACKEND names, images with metadata), and a delivery handler
 copies each finished grid to the output file. Jobs the bot left in the database are not touched.
 """
@@ -10,17 +12,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import random
 import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from bot.config import Config
+from bot.governance.admission import LOCAL_USER_ID
 
 log = logging.getLogger(__name__)
 
-CLI_USER_ID = 0
+CLI_USER_ID = LOCAL_USER_ID
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,13 +47,12 @@ def execute(args: argparse.Namespace, settings: Config) -> int:
 
 
 async def _run(prompt: str, output: Path, settings: Config) -> int:
+    from bot.governance.admission import Admission, Place
     from bot.governance.nsfw import NsfwPolicy
     from bot.jobs.events import Failed, Finished, Progress
     from bot.jobs.factory import make_backend
-    from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
-    from bot.jobs.prompt_images import PromptImages
+    from bot.jobs.models import Job, JobImage, JobStatus
     from bot.jobs.service import JobService
-    from bot.prompt import context_from_settings, expand_prompt
     from bot.store.repository import Repository
 
     backend = make_backend(settings)  # BACKEND=thread or ray, as for the bot
@@ -59,6 +60,7 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
     # One CLI run is one user's burst: let all of its jobs wait at once.
     local = replace(settings, max_jobs_per_user=max(settings.max_jobs_per_user, 40))
     service = JobService(local, repository, backend)
+    admission = Admission(service, local)
     nsfw = NsfwPolicy.from_settings(settings)
     destinations: dict[str, Path] = {}
 
@@ -88,26 +90,15 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
     failures = 0
     try:
         await service.start(recover=False)
-        context = replace(context_from_settings(settings), family=service.family)
-        jobs = expand_prompt(prompt, context)
-        for note in sorted({request.draft_note for request in jobs if request.draft_note}):
+        place = Place(CLI_USER_ID)  # the local member, in no server
+        requests = await admission.read(prompt, place)
+        for note in sorted({request.draft_note for request in requests if request.draft_note}):
             print(note, file=sys.stderr)
         submitted = []
-        images = PromptImages()  # a link is fetched once for all the jobs
-        for request, destination in zip(jobs, output_paths(output, len(jobs)), strict=True):
-            seed = request.seed if request.seed is not None else random.randrange(2**32)
-            generation = request.to_generation(seed=seed)
-            job = await service.submit(
-                NewJob(
-                    kind=JobKind.IMAGINE,
-                    user_id=CLI_USER_ID,
-                    prompt=request.display_prompt or request.prompt,
-                    request=generation,
-                    prompt_images=images,
-                    speed=request.speed,
-                    image_urls=list(request.image_urls),
-                )
-            )
+        # The jobs share one PromptImages: a link is fetched once for all of them.
+        new_jobs = admission.imagine_jobs(requests, place, meta={"source": "cli"})
+        for new_job, destination in zip(new_jobs, output_paths(output, len(new_jobs)), strict=True):
+            job = await admission.submit(new_job)
             destinations[job.id] = destination
             submitted.append(job)
         for job in submitted:
