@@ -213,3 +213,29 @@ async def test_custom_zoom_makes_a_zoom_job_with_the_prompts_zoom_and_shape(star
         )
         assert status == 403
     assert [job.id for job in await web.jobs.repository.child_jobs(parent.id)] == [zoom.id]
+
+
+async def test_enhance_on_the_web_rerenders_a_draft_grid(start_web, fake_oauth):
+    """✨ Enhance (one row of the action table) shows under a --draft grid only, on the job page and
+    in the JSON the page's script draws; it makes the draft again at full quality, same seeds."""
+    web = await start_web(DISCORD_OAUTH_BASE=fake_oauth.url)
+    async with client() as alice:
+        csrf = await web.sign_in(alice, fake_oauth, "111")
+        draft = await finished(web, await imagine(web, alice, csrf, "a red fox --draft --seed 42"))
+        normal = await finished(web, await imagine(web, alice, csrf, "a red fox --seed 42"))
+        async with alice.get(f"{web.url}/jobs/{draft.id}") as response:
+            assert 'data-action="enhance"' in await response.text()
+        async with alice.get(f"{web.url}/jobs/{normal.id}") as response:
+            assert 'data-action="enhance"' not in await response.text()
+        async with alice.get(f"{web.url}/api/jobs/{draft.id}") as response:
+            rows = (await response.json())["buttons"]
+        assert [button["action"] for button in rows[-1]] == ["enhance"] and not rows[-1][0]["remix"]
+
+        status, answer = await act(web, alice, csrf, normal.id, action="enhance")
+        assert status == 400 and "Only a --draft grid" in answer["error"]["message"]
+        status, answer = await act(web, alice, csrf, draft.id, action="enhance")
+        assert status == 200, answer
+        enhanced = await finished(web, answer["jobs"][0]["id"])
+        assert (enhanced.kind, enhanced.mode, enhanced.parent_id) == (JobKind.REROLL, "enhance", draft.id)
+        assert not enhanced.generation_request.is_draft and enhanced.seeds == draft.seeds
+        assert enhanced.generation_request.steps > draft.generation_request.steps
