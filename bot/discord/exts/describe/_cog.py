@@ -26,6 +26,7 @@ from bot.discord.origin import Origin, origin_of
 from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.replies import send_error
 from bot.errors import InvalidParameter, JobNotFound, UserFacingError
+from bot.jobs.actions import Surface, actions_on
 from bot.jobs.derive import random_seed
 from bot.jobs.image_jobs import INPUT_FILE
 from bot.jobs.models import Job, JobKind, PendingInteraction
@@ -36,8 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The buttons under the suggestions (bot/discord/buttons.py PROMPT_ACTIONS) that this cog answers.
-PROMPT_BUTTONS = ("suggest", "suggestall", "redescribe")
+# The buttons under the suggestions that this cog answers: the action table's describe rows.
+PROMPT_BUTTONS = tuple(name for action in actions_on(Surface.DESCRIBE) for name in action.discord)
 # The "Yes" under "submit N prompts?" after 1️⃣–4️⃣ / "Imagine all" (a recorded interaction kind).
 CONFIRMED = "suggestyes"
 

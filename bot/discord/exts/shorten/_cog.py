@@ -20,6 +20,7 @@ from bot.discord.origin import Origin, origin_of
 from bot.discord.pending import recorded, with_interaction_ids
 from bot.discord.replies import send_error
 from bot.errors import JobNotFound, UserFacingError
+from bot.jobs.actions import Surface, actions_on
 from bot.jobs.models import JobKind, PendingInteraction
 
 if TYPE_CHECKING:
@@ -38,7 +39,9 @@ class Shorten(commands.Cog):
         self.bot = bot
         self.bot.add_dynamic_items(PromptButton)
         bot.resumers["shorten"] = self.resume_shorten
-        bot.resumers["shortpick"] = self.resume_pick
+        for action in actions_on(Surface.SHORTEN):  # 1️⃣-5️⃣ (the action table's shorten rows)
+            for name in action.discord:
+                bot.resumers[name] = self.resume_pick
         bot.resumers[CONFIRMED] = self.resume_confirmed
 
     @app_commands.command(
