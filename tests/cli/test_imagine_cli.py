@@ -104,3 +104,13 @@ def test_unreachable_discord_is_one_clear_line(tmp_path, tiny_model_dir):
     assert "Traceback" not in result.stderr
     assert "not-a-real-token" not in result.stderr
     assert "voice will NOT be supported" not in result.stderr
+
+
+def test_imagine_goes_through_the_admission_as_the_local_member(tmp_path, tiny_model_dir):
+    """The CLI's prompt meets the same admission as Discord's: a built-in banned word is refused
+    with Midjourney's error (exit 2) and no job is stored."""
+    result = run_cli(tmp_path, tiny_model_dir, "imagine", "a nude statue", "-o", str(tmp_path / "g.png"))
+    assert result.returncode == 2, result.stderr
+    assert "Banned prompt detected" in result.stderr
+    assert not (tmp_path / "g.png").exists()
+    assert not any((tmp_path / "data" / "images").glob("*/0.png"))
