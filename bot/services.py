@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from bot.config import Config
     from bot.jobs.service import JobService
 
-__all__ = ["Services"]
+__all__ = ["Services", "library_of"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,8 @@ class Services:
     async def close(self) -> None:
         """Close the database (after the job service has stopped)."""
         await self.jobs.repository.close()
+
+
+def library_of(jobs: JobService) -> JobLibrary:
+    """The job library over a job service's database (for helpers handed only the job service)."""
+    return JobLibrary(jobs.repository)

@@ -184,7 +184,7 @@ def test_repository_still_answers_every_call_the_code_makes() -> None:
                 continue
             holder = node.value
             base = holder.attr if isinstance(holder, ast.Attribute) else getattr(holder, "id", None)
-            if base in ("repository", "store", "Repository"):
+            if base in ("repository", "_repository", "store", "Repository"):
                 used.setdefault(node.attr, name)
     assert len(used) > 40, "the walk found too few calls: it no longer sees the callers"
     missing = {attr: caller for attr, caller in used.items() if not hasattr(Repository, attr)}
