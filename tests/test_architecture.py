@@ -184,8 +184,165 @@ def test_repository_still_answers_every_call_the_code_makes() -> None:
                 continue
             holder = node.value
             base = holder.attr if isinstance(holder, ast.Attribute) else getattr(holder, "id", None)
-            if base in ("repository", "store", "Repository"):
+            if base in ("repository", "_repository", "store", "Repository"):
                 used.setdefault(node.attr, name)
     assert len(used) > 40, "the walk found too few calls: it no longer sees the callers"
     missing = {attr: caller for attr, caller in used.items() if not hasattr(Repository, attr)}
     assert missing == {}
+
+
+# ---- fronts speak to services; one composition root ---------------------------------------------
+
+FRONTS = ("bot.discord", "bot.web", "bot.cli")
+STORE_CALL = re.compile(r"\b(repository|store)\.[a-z_]+\(|\.repository\b")
+MAX_MODULE_LINES = 500
+# The files other helpers of issue 18 convert (the action table, the JobService split); the lead
+# removes the xfail marks below when their branches are merged.
+FINISHED_AT_MERGE = pytest.mark.xfail(strict=False, reason="finished at merge")
+CONVERTED_ELSEWHERE = {
+    "bot.discord.bot",  # keeps `store` for exts/actions until they call services
+    "bot.discord.delivery",
+    "bot.discord.exts.actions._cog",
+    "bot.discord.exts.actions._editing",
+    "bot.discord.exts.actions._region",
+    "bot.web.api",
+    "bot.web.editor",
+    "bot.cli.edit",
+    "bot.cli.imagine",
+}
+
+
+def _in(name: str, packages: tuple[str, ...]) -> bool:
+    return any(name == package or name.startswith(f"{package}.") for package in packages)
+
+
+def all_imports_of(path: Path) -> set[str]:
+    """Like `imports_of`, TYPE_CHECKING imports included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def store_use_in_fronts() -> dict[str, list[str]]:
+    """Front modules → their `bot.store` imports and repository/store calls."""
+    found: dict[str, list[str]] = {}
+    for name, path in MODULES.items():
+        if not _in(name, FRONTS):
+            continue
+        uses = [f"imports {item}" for item in sorted(all_imports_of(path)) if _in(item, ("bot.store",))]
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if STORE_CALL.search(line):
+                uses.append(f"{number}: {line.strip()}")
+        if uses:
+            found[name] = uses
+    return found
+
+
+def test_converted_fronts_stay_off_the_store() -> None:
+    """No front module outside the ones still being converted imports bot.store or calls the
+    repository: they call services (bot/services.py)."""
+    assert {
+        name: uses for name, uses in store_use_in_fronts().items() if name not in CONVERTED_ELSEWHERE
+    } == {}
+
+
+@FINISHED_AT_MERGE
+def test_fronts_never_touch_the_store() -> None:
+    """bot/discord, bot/web and bot/cli: no bot.store import and no repository/store call at all."""
+    assert store_use_in_fronts() == {}
+
+
+@FINISHED_AT_MERGE
+def test_new_jobs_are_built_only_by_governance_and_jobs() -> None:
+    """`NewJob(` appears only in bot/governance and bot/jobs: every front goes through Admission."""
+    offenders = [
+        name
+        for name, path in MODULES.items()
+        if not _in(name, ("bot.governance", "bot.jobs")) and "NewJob(" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+
+
+@FINISHED_AT_MERGE
+def test_no_module_in_bot_is_over_500_lines() -> None:
+    """Modules stay readable: none over 500 lines."""
+    too_long = {
+        name: lines
+        for name, path in MODULES.items()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert too_long == {}
+
+
+@FINISHED_AT_MERGE
+def test_discord_does_not_import_the_web_app() -> None:
+    """bot/discord reaches the web app only through the ports in bot/jobs/ports.py."""
+    bad = sorted(
+        f"{name} imports {item}"
+        for name, imported in IMPORTS.items()
+        if _in(name, ("bot.discord",))
+        for item in imported
+        if _in(item, ("bot.web",))
+    )
+    assert bad == []
+
+
+def package_graph() -> dict[str, set[str]]:
+    """bot's top-level packages (and modules) → the ones they import at run time."""
+
+    def top(name: str) -> str:
+        return ".".join(name.split(".")[:2])
+
+    graph: dict[str, set[str]] = {}
+    for name, imported in IMPORTS.items():
+        if name == "bot":
+            continue
+        graph.setdefault(top(name), set()).update(
+            top(item) for item in internal(imported) if top(item) != top(name)
+        )
+    return graph
+
+
+@FINISHED_AT_MERGE
+def test_jobs_and_store_do_not_import_each_other() -> None:
+    """bot/store may know the job models; bot/jobs must not import bot/store (the root wires them)."""
+    graph = package_graph()
+    assert not ("bot.store" in graph.get("bot.jobs", set()) and "bot.jobs" in graph.get("bot.store", set()))
+
+
+@FINISHED_AT_MERGE
+def test_no_import_cycles_between_packages() -> None:
+    """No package of bot reaches itself through the packages it imports."""
+    graph = package_graph()
+    cycles = []
+    for start in sorted(graph):
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for target in sorted(graph.get(node, ())):
+                if target == start:
+                    cycles.append(" → ".join([*path, target]))
+                elif target not in seen:
+                    seen.add(target)
+                    stack.append((target, [*path, target]))
+    assert cycles == []
+
+
+def test_one_composition_root_starts_every_front() -> None:
+    """`python -m bot run` goes through bot/app.py; the fronts' starters do not open the store or
+    build the job service themselves."""
+    assert "bot.app" in IMPORTS["bot.cli.run"]
+    for name in ("bot.discord.runner", "bot.web.serve", "bot.cli.run"):
+        assert not any(_in(item, ("bot.store", "bot.jobs.factory")) for item in IMPORTS[name]), name
+    assert {"bot.discord.runner", "bot.web.serve"} <= IMPORTS["bot.app"]
+    assert not any(
+        _in(item, ("bot.app",))
+        for name, imported in IMPORTS.items()
+        if _in(name, FRONTS[:2])
+        for item in imported
+    )

@@ -51,14 +51,9 @@ async def _load_from_database(
     settings: Config, base: PromptContext, *, user_id: int | None, guild_id: int | None
 ) -> PromptContext:
     # Imported here: the plain dry run should not pay for aiosqlite and the job models.
-    from bot.governance.prompt_context import load_prompt_context
-    from bot.store.repository import Repository
+    from bot.app import prompt_context_from_store
 
-    repository = await Repository.open_read_only(settings.database_path, settings.images_dir)
-    try:
-        return await load_prompt_context(repository, base, user_id=user_id, guild_id=guild_id)
-    finally:
-        await repository.close()
+    return await prompt_context_from_store(settings, base, user_id=user_id, guild_id=guild_id)
 
 
 def context_summary(context: PromptContext) -> dict[str, Any]:

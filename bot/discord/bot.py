@@ -1,7 +1,8 @@
 """The Discord bot: a thin `commands.Bot` whose `setup_hook` wires the services and extensions.
 
-Dependencies come in from outside (`bot/cli/run.py` in production, the tests under simcord):
-the settings, and optionally a `JobService`. By default the bot opens the database and the GPU
+Dependencies come in from outside (`bot/app.py` in production, the tests under simcord):
+the settings, and optionally the `Services` (or just a `JobService` to build them over) and the
+web app's `WebPages` port. By default the bot opens the database and the GPU
 worker in `setup_hook` and closes them in `close`; a caller that passes `manage_jobs=False`
 starts and stops the service itself (the simcord tests do, so that the service's idle loop is
 not counted as the bot's own pending work).
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
     from bot.discord.delivery import JobFront
     from bot.discord.pending import Resumer
     from bot.governance.admission import Admission
+    from bot.jobs.ports import WebPages
     from bot.jobs.service import JobService
+    from bot.services import Services
     from bot.store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,8 @@ class MidjourneyBot(commands.Bot):
         settings: Config,
         *,
         jobs: JobService | None = None,
+        services: Services | None = None,
+        pages: WebPages | None = None,
         manage_jobs: bool = True,
         **client_options: Any,
     ) -> None:
@@ -83,10 +88,12 @@ class MidjourneyBot(commands.Bot):
         )
         self.config = settings
         self._manage_jobs = manage_jobs
-        self._jobs: JobService | None = jobs
+        self._services: Services | None = services
+        self._jobs: JobService | None = services.jobs if services is not None else jobs
         self._opened_jobs = False
+        # Links into the web app (None: no web app beside the bot).
+        self.pages = pages
         self._front: JobFront | None = None
-        self._admission: Admission | None = None
         self._resuming: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None
         # Kind of recorded interaction → what finishes it after a restart (bot/discord/pending.py);
@@ -103,16 +110,21 @@ class MidjourneyBot(commands.Bot):
         return self._jobs
 
     @property
+    def services(self) -> Services:
+        """What the cogs call: admission, member settings, server rules and styles, jobs and images."""
+        if self._services is None:
+            raise RuntimeError("the services are not ready yet (setup_hook has not run)")
+        return self._services
+
+    @property
     def store(self) -> Repository:
-        """All SQL (the job service's repository)."""
+        """The database, for the action cogs until they call services too (finished at merge)."""
         return self.jobs.repository
 
     @property
     def admission(self) -> Admission:
         """The one admission path (bot/governance/admission.py)."""
-        if self._admission is None:
-            raise RuntimeError("admission is not ready yet (setup_hook has not run)")
-        return self._admission
+        return self.services.admission
 
     @property
     def front(self) -> JobFront:
@@ -122,7 +134,7 @@ class MidjourneyBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         from bot.discord.delivery import JobFront
-        from bot.governance.admission import Admission
+        from bot.services import Services
 
         # 1. The database (migrated on open), unless the caller brought a service.
         if self._jobs is None:
@@ -130,10 +142,11 @@ class MidjourneyBot(commands.Bot):
 
             self._jobs = await open_job_service(self.config)
             self._opened_jobs = True
+        if self._services is None:
+            self._services = Services.of(self._jobs, self.config)
         # 2. The front that posts progress and results; its delivery handler must be registered
         #    before the service starts, which delivers what finished while the bot was down.
-        self._admission = Admission(self._jobs, self.config)
-        self._front = JobFront(self, self._jobs, self._admission, self.config)
+        self._front = JobFront(self, self._jobs, self._services.admission, self.config)
         self._front.register()
         # 3. The GPU worker: loads the model, re-queues unfinished jobs.
         if self._manage_jobs:
@@ -194,9 +207,9 @@ class MidjourneyBot(commands.Bot):
         if self._jobs is not None and self._manage_jobs:
             await self._jobs.stop()
         await super().close()
-        if self._jobs is not None and self._opened_jobs:
-            await self._jobs.repository.close()
-            self._jobs = None
+        if self._services is not None and self._opened_jobs:
+            await self._services.close()
+            self._jobs = self._services = None
 
     async def _finish_answering(self) -> None:
         """Let requests acknowledged before the stop finish submitting (up to SHUTDOWN_GRACE);

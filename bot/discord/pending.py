@@ -114,8 +114,8 @@ async def recorded(
     is cancelled — the bot is stopping, and the next start finishes it with the resumer that
     `bot.resumers[command]` names (registered by the cog that handles the command).
     """
-    store = bot.store
-    await store.record_interaction(pending_of(interaction, command, prompt, **details))
+    interactions = bot.services.interactions
+    await interactions.record(pending_of(interaction, command, prompt, **details))
     task = asyncio.current_task()
     if task is not None:
         bot.answering.add(task)  # a stop waits for it before closing the database
@@ -125,9 +125,9 @@ async def recorded(
         except asyncio.CancelledError:
             raise  # the record stays: the next start finishes the request
         except BaseException:
-            await store.forget_interaction(interaction.id)
+            await interactions.forget(interaction.id)
             raise
-        await store.forget_interaction(interaction.id)
+        await interactions.forget(interaction.id)
     finally:
         if task is not None:
             bot.answering.discard(task)
@@ -180,7 +180,8 @@ async def resume_interactions(bot: MidjourneyBot, *, now: float | None = None) -
     the model's facts, submitting the worker)."""
     now = time.time() if now is None else now
     answered = 0
-    for pending in await bot.store.pending_interactions():
+    interactions = bot.services.interactions
+    for pending in await interactions.unanswered():
         try:
             if now - pending.received_at > INTERACTION_LIFETIME:
                 log.info("dropping interaction %s from before the restart: too old to answer", pending.id)
@@ -194,7 +195,7 @@ async def resume_interactions(bot: MidjourneyBot, *, now: float | None = None) -
         except Exception:
             log.exception("could not finish interaction %s after the restart", pending.id)
         finally:
-            await bot.store.forget_interaction(pending.id)
+            await interactions.forget(pending.id)
     return answered
 
 

@@ -1,5 +1,8 @@
-"""Run the Discord bot (and the web app beside it, on the same job service) until SIGTERM / Ctrl+C,
-turning Discord's start-up refusals into one line."""
+"""Run the Discord bot until SIGTERM / Ctrl+C, turning Discord's start-up refusals into one line.
+
+The composition root (bot/app.py) hands in the services, the web app's `WebPages` port and a
+function that starts the web app beside the bot with this bot's `ChannelPoster`; this package
+never imports bot/web."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import aiohttp
 import discord
@@ -15,25 +20,37 @@ from bot.config import Config
 from bot.discord.bot import apply_discord_endpoints, make_bot
 from bot.discord.web_posting import DiscordPoster
 from bot.errors import ConfigError
-from bot.jobs.factory import open_job_service
-from bot.web.serve import register_web_delivery, start_beside_bot
+from bot.jobs.ports import ChannelPoster, WebPages
+from bot.services import Services
 
-__all__ = ["serve"]
+__all__ = ["Stoppable", "serve"]
 
 log = logging.getLogger(__name__)
 
 
-async def serve(settings: Config, token: str) -> None:
+class Stoppable(Protocol):
+    """Something started beside the bot (the web app) that the bot's stop stops too."""
+
+    async def stop(self) -> None: ...
+
+
+async def serve(
+    settings: Config,
+    token: str,
+    services: Services,
+    *,
+    pages: WebPages | None = None,
+    beside: Callable[[ChannelPoster], Awaitable[Stoppable | None]] | None = None,
+) -> None:
     """Run the bot until it is closed; SIGTERM and SIGINT close it gracefully (jobs get
-    SHUTDOWN_GRACE seconds to finish, the rest stay queued for the next start)."""
+    SHUTDOWN_GRACE seconds to finish, the rest stay queued for the next start). `beside` starts
+    the web app with the bot's channel poster; the caller closes the services afterwards."""
     apply_discord_endpoints(settings)
     # The bot never joins voice: the missing-voice-library warnings would only alarm operators.
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     # One job service for the bot and the web app; the bot starts and stops it.
-    jobs = await open_job_service(settings)
-    register_web_delivery(jobs)
-    bot = make_bot(settings, jobs=jobs)
-    web = await start_beside_bot(settings, jobs, DiscordPoster(bot))
+    bot = make_bot(settings, services=services, pages=pages)
+    web = await beside(DiscordPoster(bot)) if beside is not None else None
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):  # not on Windows
@@ -61,4 +78,3 @@ async def serve(settings: Config, token: str) -> None:
         await bot.close()
         if web is not None:
             await web.stop()
-        await jobs.repository.close()

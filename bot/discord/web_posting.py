@@ -85,7 +85,7 @@ class DiscordPoster:
         ):
             raise UserFacingError(NOT_ALLOWED)
         front = self.bot.front
-        images = await front.jobs.repository.get_images(job.id)
+        images = await self.bot.services.library.images(job.id)
         if not images:
             raise JobNotFound(f"The images of job `{job.id}` are no longer stored.")
         post = await front.result_post(job, images)
@@ -94,6 +94,6 @@ class DiscordPoster:
         message = await front.send_image(
             channel, post.content, post.picture, None, post.stem, post.view, nonce=nonce
         )
-        await front.jobs.repository.add_job_message(job.id, message.id, channel.id, "web-post")
+        await self.bot.services.library.posted(job.id, message.id, channel.id, "web-post")
         log.info("member %s posted job %s to channel %s from the web", user_id, job.id, channel.id)
         return message.id

@@ -8,10 +8,13 @@ the user's /settings defaults, /prefer suffix and options (see `bot.governance.p
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bot.governance.personal import personal_context
 from bot.prompt import PromptContext
-from bot.store.repository import Repository
+
+if TYPE_CHECKING:
+    from bot.store.repository import Repository
 
 
 async def guild_context(repository: Repository, base: PromptContext, guild_id: int | None) -> PromptContext:

@@ -17,6 +17,7 @@ from bot.engine.shorten import STRIKE_BELOW
 from bot.jobs.actions import Surface, web_buttons
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, WebSession
 from bot.jobs.service import JobService
+from bot.services import library_of
 
 __all__ = ["JOB_ID", "job_summary", "job_view", "may_see", "visible_job"]
 
@@ -50,7 +51,7 @@ async def may_see(jobs: JobService, session: WebSession, job: Job) -> bool:
     if job.user_id == session.user_id:
         return True
     shared = job.guild_id is not None and job.guild_id in session.guild_ids()
-    return shared and not job.meta.get("stealth") and not await jobs.repository.is_stealth(job.user_id)
+    return shared and not await library_of(jobs).is_hidden(job)
 
 
 def image_url(job_id: str, index: int) -> str:

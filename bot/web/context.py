@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from aiohttp import web
 
 from bot.config import Config
 from bot.governance.admission import Admission
 from bot.jobs.models import Job, WebSession
+from bot.jobs.ports import ChannelPoster, WebPages
 from bot.jobs.prompt_images import DECODE_CONCURRENCY
 from bot.jobs.service import JobService
-from bot.web.links import base_url, signing_key
+from bot.services import Services
+from bot.web.links import WebAddresses, base_url, signing_key
 from bot.web.oauth import OAuthClient
 from bot.web.sessions import LocalUser, SessionStore
 
@@ -24,20 +25,16 @@ CONTEXT: web.AppKey[WebContext] = web.AppKey("web_context")
 SESSION: web.RequestKey[WebSession | None] = web.RequestKey("mj_session")
 
 
-class ChannelPoster(Protocol):
-    """Posts a web job to a Discord channel (given by the Discord side; None in local mode)."""
-
-    async def postable_channels(self, user_id: int, guild_id: int) -> list[tuple[int, str]]: ...
-
-    async def post(self, job: Job, user_id: int, channel_id: int) -> int: ...
-
-
 @dataclass
 class WebContext:
     """Everything the handlers need, built once and passed in."""
 
     config: Config
     jobs: JobService
+    # What the handlers call instead of the store (bot/services.py).
+    services: Services
+    # Links to this app's own pages (the same port the Discord side uses).
+    pages: WebPages
     admission: Admission
     sessions: SessionStore
     oauth: OAuthClient
@@ -60,11 +57,24 @@ class WebContext:
         *,
         local_user: LocalUser | None = None,
         channels: ChannelPoster | None = None,
+        services: Services | None = None,
     ) -> WebContext:
+        """The context over `services` (built over `jobs` when not given, e.g. in tests)."""
+        services = services if services is not None else Services.of(jobs, config)
         sessions = SessionStore(
-            jobs.repository, signing_key(config), secure=base_url(config).startswith("https://")
+            services.sign_ins, signing_key(config), secure=base_url(config).startswith("https://")
         )
-        return cls(config, jobs, Admission(jobs, config), sessions, OAuthClient(config), local_user, channels)
+        return cls(
+            config,
+            jobs,
+            services,
+            WebAddresses(config),
+            services.admission,
+            sessions,
+            OAuthClient(config),
+            local_user,
+            channels,
+        )
 
 
 def current_session(request: web.Request) -> WebSession:

@@ -202,7 +202,7 @@ async def _own_image(request: web.Request, job_id: str, index: str) -> tuple[str
     job = await visible_job(context.jobs, session, job_id)
     if job.user_id != session.user_id:
         raise web.HTTPNotFound()
-    images = await context.jobs.repository.get_images(job.id)
+    images = await context.services.library.images(job.id)
     number = int(index) if index.isdigit() else (1 if len(images) == 1 else 0)
     image = next((image for image in images if image.index == number - 1), None)
     if image is None:

@@ -22,6 +22,7 @@ from bot.config import Config
 __all__ = [
     "EDITOR_LINK_TTL",
     "EditorLink",
+    "WebAddresses",
     "base_url",
     "editor_url",
     "job_url",
@@ -111,3 +112,20 @@ def verify_editor_link(config: Config, link: EditorLink, *, now: float | None = 
         signing_key(config), "editor", link.job_id, link.index, link.user_id, link.expires, link.nonce
     )
     return hmac.compare_digest(expected, link.signature)
+
+
+class WebAddresses:
+    """The web app's side of the `bot.jobs.ports.WebPages` port: links built from the settings."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+
+    @property
+    def public(self) -> bool:
+        return bool(self._config.public_url)
+
+    def job_url(self, job_id: str) -> str:
+        return job_url(self._config, job_id)
+
+    def editor_url(self, job_id: str, index: int, user_id: int) -> str:
+        return editor_url(self._config, job_id=job_id, index=index, user_id=user_id)

@@ -16,7 +16,6 @@ from bot.jobs.files import GRID_FILE
 from bot.jobs.models import WebSession
 from bot.web.access import job_summary, job_view, may_see, visible_job
 from bot.web.context import CONTEXT, current_session
-from bot.web.links import editor_url
 from bot.web.screened import screened_response
 
 __all__ = ["PAGE_SIZE", "add_routes"]
@@ -50,11 +49,11 @@ def _page_number(request: web.Request) -> int:
 async def create_page(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
-    repository = context.jobs.repository
-    recent = await repository.archive(session.user_id, limit=RECENT_ON_CREATE)
-    cards = [job_summary(job, await repository.get_images(job.id)) for job in recent]
-    stealth = await repository.is_stealth(session.user_id)
-    remix = (await repository.get_user_settings(session.user_id)).remix
+    library, members = context.services.library, context.services.members
+    recent = await library.archive(session.user_id, limit=RECENT_ON_CREATE)
+    cards = [job_summary(job, await library.images(job.id)) for job in recent]
+    stealth = await members.stealth(session.user_id)
+    remix = await members.remix(session.user_id)
     return aiohttp_jinja2.render_template(
         "create.html", request, _base(request, session, recent=cards, stealth=stealth, remix=remix)
     )
@@ -64,17 +63,17 @@ async def job_page(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
     job = await visible_job(context.jobs, session, request.match_info["job_id"])
-    repository = context.jobs.repository
-    images = await repository.get_images(job.id)
-    favourites = await repository.favourite_indexes(session.user_id, job.id)
+    library = context.services.library
+    images = await library.images(job.id)
+    favourites = await library.favourite_indexes(session.user_id, job.id)
     parent = None
     if job.parent_id is not None:
-        parent_job = await repository.get_job(job.parent_id)
+        parent_job = await library.job(job.parent_id)
         if parent_job is not None and parent_job.user_id == session.user_id:
-            parent = job_summary(parent_job, await repository.get_images(parent_job.id))
+            parent = job_summary(parent_job, await library.images(parent_job.id))
     children = [
-        job_summary(child, await repository.get_images(child.id))
-        for child in await repository.child_jobs(job.id)
+        job_summary(child, await library.images(child.id))
+        for child in await library.children(job.id)
         if child.user_id == session.user_id
     ]
     view = job_view(job, images, favourites)
@@ -89,9 +88,7 @@ async def job_page(request: web.Request) -> web.StreamResponse:
     mine = job.user_id == session.user_id
     editor = custom_zoom = None
     if chosen is not None and mine and view["done"]:
-        link = urlsplit(
-            editor_url(context.config, job_id=job.id, index=chosen["index"], user_id=session.user_id)
-        )
+        link = urlsplit(context.pages.editor_url(job.id, chosen["index"], session.user_id))
         editor = f"{link.path}?{link.query}"  # relative: the browser is already on this site
         custom_zoom = custom_zoom_prompt(job.prompt, image_aspect(job, (chosen["width"], chosen["height"])))
     return aiohttp_jinja2.render_template(
@@ -108,7 +105,7 @@ async def job_page(request: web.Request) -> web.StreamResponse:
             editor=editor,
             custom_zoom=custom_zoom,
             cancellable=mine and not job.status.is_terminal,
-            remix=mine and (await repository.get_user_settings(session.user_id)).remix,
+            remix=mine and await context.services.members.remix(session.user_id),
             can_post=context.channels is not None and mine and view["done"],
         ),
     )
@@ -117,13 +114,13 @@ async def job_page(request: web.Request) -> web.StreamResponse:
 async def archive_page(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
-    repository = context.jobs.repository
+    library = context.services.library
     page = _page_number(request)
     text = request.query.get("q", "").strip()[:200]
     favourites_only = request.query.get("fav") == "1"
     server = request.query.get("server", "")
     guild_id = int(server) if server.isdigit() else None
-    jobs = await repository.archive(
+    jobs = await library.archive(
         session.user_id,
         text=text,
         favourites_only=favourites_only,
@@ -131,7 +128,7 @@ async def archive_page(request: web.Request) -> web.StreamResponse:
         limit=PAGE_SIZE + 1,
         offset=(page - 1) * PAGE_SIZE,
     )
-    cards = [job_summary(job, await repository.get_images(job.id)) for job in jobs[:PAGE_SIZE]]
+    cards = [job_summary(job, await library.images(job.id)) for job in jobs[:PAGE_SIZE]]
     return aiohttp_jinja2.render_template(
         "archive.html",
         request,
@@ -153,7 +150,7 @@ async def favourites_page(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
     page = _page_number(request)
-    rows = await context.jobs.repository.favourites(
+    rows = await context.services.library.favourites(
         session.user_id, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
     )
     cards = [
@@ -183,9 +180,9 @@ async def gallery_page(request: web.Request) -> web.StreamResponse:
     if guild_id not in names:
         raise web.HTTPNotFound()
     page = _page_number(request)
-    repository = context.jobs.repository
-    jobs = await repository.gallery(guild_id, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-    cards = [job_summary(job, await repository.get_images(job.id)) for job in jobs[:PAGE_SIZE]]
+    library = context.services.library
+    jobs = await library.gallery(guild_id, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    cards = [job_summary(job, await library.images(job.id)) for job in jobs[:PAGE_SIZE]]
     return aiohttp_jinja2.render_template(
         "gallery.html",
         request,
@@ -213,7 +210,7 @@ async def image_file(request: web.Request) -> web.StreamResponse:
         path = context.jobs.grid_path(job.id)
         filename = f"{job.id}_grid.png"
     else:
-        image = await context.jobs.repository.get_image(job.id, int(match.group("n")))
+        image = await context.services.library.image(job.id, int(match.group("n")))
         if image is None:
             raise web.HTTPNotFound()
         path = image.path

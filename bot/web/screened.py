@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.governance.nsfw import NsfwFilter, NsfwPolicy
 from bot.jobs.models import Job, JobImage
 from bot.jobs.service import JobService
+from bot.services import library_of
 
 __all__ = ["screened_png", "screened_response"]
 
@@ -27,7 +28,7 @@ async def screened_response(
     policy = NsfwPolicy.from_settings(config)
     if not policy.active:
         return None
-    images = await jobs.repository.get_images(job.id)
+    images = await library_of(jobs).images(job.id)
     covered = await screened_png(policy, job, images, index, reveal=reveal)
     if covered is None:
         return None

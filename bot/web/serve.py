@@ -15,9 +15,11 @@ import signal
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.jobs.models import Job, JobImage
+from bot.jobs.ports import ChannelPoster
 from bot.jobs.service import JobService
+from bot.services import Services
 from bot.web.app import WebServer
-from bot.web.context import ChannelPoster, WebContext
+from bot.web.context import WebContext
 from bot.web.sessions import LocalUser
 
 __all__ = ["WEB_DELIVERY", "register_web_delivery", "serve_local", "start_beside_bot"]
@@ -38,13 +40,13 @@ def register_web_delivery(jobs: JobService) -> None:
 
 
 async def start_beside_bot(
-    settings: Config, jobs: JobService, channels: ChannelPoster | None = None
+    settings: Config, services: Services, channels: ChannelPoster | None = None
 ) -> WebServer | None:
     """Start the web app next to the Discord bot; None when WEB_PORT=0 or the port is taken
     (the bot runs on without it: Discord is the main front there)."""
     if settings.web_port == 0:
         return None
-    server = WebServer(WebContext.create(settings, jobs, channels=channels))
+    server = WebServer(WebContext.create(settings, services.jobs, channels=channels, services=services))
     try:
         url = await server.start()
     except OSError as error:
@@ -59,10 +61,9 @@ async def start_beside_bot(
     return server
 
 
-async def serve_local(settings: Config) -> None:
-    """Local mode: the job service and the web app, no Discord, until SIGTERM / Ctrl+C."""
-    from bot.jobs.factory import open_job_service
-
+async def serve_local(settings: Config, services: Services) -> None:
+    """Local mode: the job service and the web app, no Discord, until SIGTERM / Ctrl+C (the
+    caller, bot/app.py, opened the services and closes them)."""
     if settings.web_port == 0:
         raise ConfigError("DISCORD_TOKEN is empty and WEB_PORT=0: nothing to run. Set one of them.")
     signed_in = bool(settings.discord_client_id and settings.discord_client_secret)
@@ -73,14 +74,15 @@ async def serve_local(settings: Config) -> None:
             host,
             settings.web_host,
         )
-    jobs = await open_job_service(settings)
+    jobs = services.jobs
     register_web_delivery(jobs)
-    context = WebContext.create(settings, jobs, local_user=None if signed_in else LocalUser())
+    context = WebContext.create(
+        settings, jobs, local_user=None if signed_in else LocalUser(), services=services
+    )
     server = WebServer(context, host=host)
     try:
         url = await server.start()
     except OSError as error:
-        await jobs.repository.close()
         raise ConfigError(
             f"the web app cannot listen on {host}:{settings.web_port}: {error.strerror or error}"
         ) from None
@@ -113,4 +115,3 @@ async def serve_local(settings: Config) -> None:
         await server.stop()
         if started:
             await jobs.stop()
-        await jobs.repository.close()

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.governance.web_sign_ins import WebSignIns
 from bot.jobs.models import WebSession
-from bot.store.repository import Repository
 from bot.web.links import sign
 
 __all__ = [
@@ -48,8 +48,8 @@ class LocalUser:
 class SessionStore:
     """Creates, reads and ends sessions; signs their cookies with the web key."""
 
-    def __init__(self, repository: Repository, key: bytes, *, secure: bool, ttl: float = SESSION_TTL) -> None:
-        self.repository = repository
+    def __init__(self, sign_ins: WebSignIns, key: bytes, *, secure: bool, ttl: float = SESSION_TTL) -> None:
+        self.sign_ins = sign_ins
         self.key = key
         self.secure = secure
         self.ttl = ttl
@@ -70,7 +70,7 @@ class SessionStore:
         session_id = self._session_id(request.cookies.get(COOKIE))
         if session_id is None:
             return None
-        return await self.repository.get_web_session(session_id)
+        return await self.sign_ins.session(session_id)
 
     async def create(
         self, response: web.StreamResponse, *, user_id: int, name: str, guilds: list[dict[str, str]]
@@ -86,7 +86,7 @@ class SessionStore:
             created_at=now,
             expires_at=now + self.ttl,
         )
-        await self.repository.create_web_session(session)
+        await self.sign_ins.start(session)
         response.set_cookie(
             COOKIE,
             self.cookie_value(session.id),
@@ -101,7 +101,7 @@ class SessionStore:
     async def end(self, request: web.Request, response: web.StreamResponse) -> None:
         session_id = self._session_id(request.cookies.get(COOKIE))
         if session_id is not None:
-            await self.repository.delete_web_session(session_id)
+            await self.sign_ins.end(session_id)
         response.del_cookie(COOKIE, path="/")
 
 

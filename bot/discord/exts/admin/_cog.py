@@ -58,7 +58,7 @@ class Admin(commands.Cog):
 
     async def _queue_panel(self, guild_id: int, owner_id: int) -> tuple[discord.Embed, QueuePanel]:
         service = self.bot.jobs
-        jobs = await service.repository.guild_jobs(guild_id, *ACTIVE)
+        jobs = await self.bot.services.library.server_jobs(guild_id, *ACTIVE)
         running = [job for job in jobs if job.id == service.running_job_id or job.status is JobStatus.RUNNING]
         waiting = sorted(
             (job for job in jobs if job not in running),
@@ -116,8 +116,8 @@ class Admin(commands.Cog):
     @app_commands.default_permissions(manage_guild=True)
     async def purge_guild(self, interaction: discord.Interaction) -> None:
         guild_id = admin_guild_id(interaction)
-        jobs = await self.bot.store.guild_jobs(guild_id)
-        presets = await self.bot.store.get_guild_presets(guild_id)
+        jobs = await self.bot.services.library.server_jobs(guild_id)
+        presets = await self.bot.services.styles.all(guild_id)
         question = (
             f"Delete **everything** this bot keeps about this server? That is {len(jobs)} jobs with their "
             f"image files, {len(presets)} styles, the default style, the limits and the banned-word "

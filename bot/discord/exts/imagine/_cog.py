@@ -114,6 +114,6 @@ class Imagine(commands.Cog):
         """`… --style ne` offers `… --style neon-noir` for each of the server's styles (and `raw`)."""
         names: list[str] = []
         if interaction.guild_id is not None and "style" in current.lower():
-            presets = await self.bot.store.get_guild_presets(interaction.guild_id)
+            presets = await self.bot.services.styles.all(interaction.guild_id)
             names = [preset.name for preset in presets]
         return [app_commands.Choice(name=text, value=text) for text in style_completions(current, names)]

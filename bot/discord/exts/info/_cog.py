@@ -48,9 +48,8 @@ class Info(commands.Cog):
 
     async def info_embed(self, user: discord.abc.User) -> discord.Embed:
         service = self.bot.jobs
-        repository = service.repository
-        settings = await repository.get_user_settings(user.id)
-        active = await repository.user_jobs_with_status(user.id, JobStatus.QUEUED, JobStatus.RUNNING)
+        settings = await self.bot.services.members.of(user.id)
+        active = await self.bot.services.library.active_jobs(user.id)
         running = [job_line(job) for job in active if job.status is JobStatus.RUNNING]
         waiting = sorted(
             ((service.queue_position(job.id), job) for job in active if job.status is JobStatus.QUEUED),
@@ -87,7 +86,7 @@ class Info(commands.Cog):
     async def own_job(self, typed: str, user_id: int) -> Job:
         """The finished job `typed` names, if it is this user's; else a user-facing error."""
         found = _JOB_ID.search(typed.lower())
-        job = await self.bot.store.get_job(found.group(0)) if found else None
+        job = await self.bot.services.library.job(found.group(0)) if found else None
         if job is None:
             raise JobNotFound(f"There is no job `{typed.strip()[:100]}`. /info lists your current jobs.")
         if job.user_id != user_id:
@@ -104,7 +103,7 @@ class Info(commands.Cog):
             # /describe and /shorten results: text or an embed with prompt buttons, no grid.
             post = await front.text_post(job)
         else:
-            images = await self.bot.store.get_images(job.id)
+            images = await self.bot.services.library.images(job.id)
             if not images or not all(image.path.is_file() for image in images):
                 raise JobNotFound(f"The images of job `{job.id}` are no longer stored.")
             post = await front.result_post(job, images)
@@ -121,6 +120,6 @@ class Info(commands.Cog):
             )
         except discord.Forbidden as error:
             raise UserFacingError(MISSING_PERMISSIONS) from error
-        await self.bot.store.add_job_message(job.id, message.id, interaction.channel_id, "show")
+        await self.bot.services.library.posted(job.id, message.id, interaction.channel_id, "show")
         log.info("user %s showed job %s again", interaction.user.id, job.id)
         return message

@@ -23,14 +23,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.permissions import ADMIN_PERMISSIONS, admin_guild_id
-from bot.errors import InvalidParameter
-from bot.governance.banned_words import MAX_ENTRY_LENGTH, canonical_entry, load_default_words
-from bot.governance.limits import MAX_CHANNELS, MAX_WAITING_LIMIT, GuildLimits, channel_mentions
+from bot.governance.banned_words import MAX_ENTRY_LENGTH
+from bot.governance.limits import MAX_WAITING_LIMIT, GuildLimits
 from bot.prompt import MAX_JOBS
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
-    from bot.store.repository import Repository
+    from bot.governance.server_rules import ServerRules
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +50,10 @@ class Moderation(commands.Cog):
 
     def __init__(self, bot: MidjourneyBot) -> None:
         self.bot = bot
-        self._defaults: frozenset[str] | None = None
 
     @property
-    def repository(self) -> Repository:
-        return self.bot.store
-
-    def _built_in(self) -> frozenset[str]:
-        """The built-in list (and nothing else), as stored entries."""
-        if self._defaults is None:
-            self._defaults = frozenset(canonical_entry(word) for word in load_default_words())
-        return self._defaults
-
-    async def _state(self, guild_id: int) -> tuple[set[str], set[str], set[str]]:
-        """(banned for every server: built-in and global, this server's additions, lifted here)."""
-        everywhere = set(self._built_in())
-        everywhere |= {w.word for w in await self.repository.banned_words(None)}
-        added, lifted = set(), set()
-        for change in await self.repository.guild_word_changes(guild_id):
-            (lifted if change.allowed else added).add(change.word)
-        return everywhere, added, lifted
+    def rules(self) -> ServerRules:
+        return self.bot.services.rules
 
     # ---- /banned --------------------------------------------------------------------------
 
@@ -80,15 +63,13 @@ class Moderation(commands.Cog):
         self, interaction: discord.Interaction, word: app_commands.Range[str, 1, MAX_ENTRY_LENGTH]
     ) -> None:
         guild_id = admin_guild_id(interaction)
-        entry = canonical_entry(word)
-        everywhere, added, lifted = await self._state(guild_id)
-        if entry in lifted:
-            await self.repository.restore_banned_word(guild_id, entry)
-            message = f"`{entry}` is banned in this server again."
-        elif entry in added or entry in everywhere:
+        lifted = (await self.rules.banned_words(guild_id)).lifted
+        entry, changed = await self.rules.ban_word(guild_id, word, interaction.user.id)
+        if not changed:
             message = f"`{entry}` is already banned here."
+        elif entry in lifted:
+            message = f"`{entry}` is banned in this server again."
         else:
-            await self.repository.add_banned_word(guild_id, entry, interaction.user.id)
             message = f"`{entry}` is now banned in this server's prompts."
         log.info("guild %s banned word change: add %r", guild_id, entry)
         await interaction.response.send_message(message, ephemeral=True)
@@ -99,15 +80,7 @@ class Moderation(commands.Cog):
         self, interaction: discord.Interaction, word: app_commands.Range[str, 1, MAX_ENTRY_LENGTH]
     ) -> None:
         guild_id = admin_guild_id(interaction)
-        entry = canonical_entry(word)
-        everywhere, added, lifted = await self._state(guild_id)
-        if entry not in added and (entry not in everywhere or entry in lifted):
-            raise InvalidParameter(f"`{entry}` is not on this server's banned list (see `/banned list`).")
-        if entry in added:
-            await self.repository.remove_banned_word(guild_id, entry)
-        built_in = entry in everywhere
-        if built_in:
-            await self.repository.lift_banned_word(guild_id, entry, interaction.user.id)
+        entry, built_in = await self.rules.allow_word(guild_id, word, interaction.user.id)
         log.info("guild %s banned word change: remove %r", guild_id, entry)
         where = " (a built-in word; `/banned add` bans it again)" if built_in else ""
         await interaction.response.send_message(
@@ -118,7 +91,8 @@ class Moderation(commands.Cog):
     async def banned_list(self, interaction: discord.Interaction) -> None:
         guild_id = admin_guild_id(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        everywhere, added, lifted = await self._state(guild_id)
+        state = await self.rules.banned_words(guild_id)
+        everywhere, added, lifted = set(state.everywhere), set(state.added), set(state.lifted)
         in_force = await self.bot.admission.banned_words(guild_id)
         embed = discord.Embed(title="Banned words", colour=discord.Colour.blurple())
         embed.add_field(name="Added in this server", value=_words(added), inline=False)
@@ -138,7 +112,7 @@ class Moderation(commands.Cog):
     @limits.command(name="show", description="This server's limits for /imagine")
     async def limits_show(self, interaction: discord.Interaction) -> None:
         guild_id = admin_guild_id(interaction)
-        limits = GuildLimits.of(await self.repository.get_guild_rules(guild_id))
+        limits = await self.rules.limits(guild_id)
         await interaction.response.send_message(embed=self._limits_embed(limits), ephemeral=True)
 
     @limits.command(name="set", description="Change this server's limits for /imagine")
@@ -159,30 +133,17 @@ class Moderation(commands.Cog):
         all_channels: bool | None = None,
     ) -> None:
         guild_id = admin_guild_id(interaction)
-        settings = await self.repository.get_guild_rules(guild_id)
-        if max_jobs_per_user is not None:
-            settings.max_jobs_per_user = max_jobs_per_user or None
-        if max_repeat is not None:
-            settings.max_repeat = max_repeat or None
-        channels = list(settings.allowed_channels)
-        if all_channels:
-            channels = []
-        if allow_channel is not None and allow_channel.id not in channels:
-            if len(channels) >= MAX_CHANNELS:
-                raise InvalidParameter(f"At most {MAX_CHANNELS} channels can be allowed; disallow one first.")
-            channels.append(allow_channel.id)
-        if disallow_channel is not None:
-            if disallow_channel.id not in channels:
-                raise InvalidParameter(
-                    f"{disallow_channel.mention} is not an allowed channel. Allowed: "
-                    f"{channel_mentions(channels) or 'every channel'}."
-                )
-            channels.remove(disallow_channel.id)
-        settings.allowed_channels = channels
-        await self.repository.set_guild_rules(settings)
-        log.info("guild %s limits now %s", guild_id, settings)
+        limits = await self.rules.set_limits(
+            guild_id,
+            max_jobs_per_user=max_jobs_per_user,
+            max_repeat=max_repeat,
+            allow_channel=allow_channel.id if allow_channel is not None else None,
+            disallow_channel=disallow_channel.id if disallow_channel is not None else None,
+            all_channels=all_channels,
+        )
+        log.info("guild %s limits now %s", guild_id, limits)
         await interaction.response.send_message(
-            "Limits saved.", embed=self._limits_embed(GuildLimits.of(settings)), ephemeral=True
+            "Limits saved.", embed=self._limits_embed(limits), ephemeral=True
         )
 
     def _limits_embed(self, limits: GuildLimits) -> discord.Embed:

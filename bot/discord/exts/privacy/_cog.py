@@ -15,7 +15,6 @@ from discord.ext import commands
 
 from bot.discord.replies import Confirmation
 from bot.governance.privacy import ErasureReport, Subject, erase
-from bot.jobs.models import JobStatus
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
@@ -62,11 +61,11 @@ class Privacy(commands.Cog):
 
     @app_commands.command(name="forget-me", description="Delete your settings, options, jobs and images")
     async def forget_me(self, interaction: discord.Interaction) -> None:
-        jobs = self.bot.jobs
+        services = self.bot.services
         user_id = interaction.user.id
-        job_ids = await jobs.repository.user_job_ids(user_id)
-        active = await jobs.repository.user_jobs_with_status(user_id, JobStatus.QUEUED, JobStatus.RUNNING)
-        options = await jobs.repository.get_user_options(user_id)
+        job_ids = await services.library.member_job_ids(user_id)
+        active = await services.library.active_jobs(user_id)
+        options = await services.members.options(user_id)
         await interaction.response.send_message(
             question(len(job_ids), len(active), len(options)),
             view=Confirmation(

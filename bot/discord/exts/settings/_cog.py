@@ -1,7 +1,7 @@
 """/settings (the panel) and /prefer (suffix, options, remix): a member's own defaults.
 
 Everything answers ephemerally. What /prefer stores is checked the way /imagine will read it
-(`bot.governance.personal.validate_suffix` / `validate_option` with the user's context here) and against
+(`bot.governance.member_settings.MemberSettings`, one service for every front) and against
 this server's banned words, so a stored suffix or option cannot smuggle a banned word past the
 filter.
 """
@@ -18,11 +18,11 @@ from discord.ext import commands
 from bot.discord.exts.settings._panel import ModelSelect, SettingButton, panel_message
 from bot.discord.replies import send_error
 from bot.errors import UserFacingError
-from bot.governance.personal import MAX_OPTIONS, MAX_SUFFIX_LENGTH, validate_option, validate_suffix
+from bot.governance.personal import MAX_OPTIONS, MAX_SUFFIX_LENGTH
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
-    from bot.store.repository import Repository
+    from bot.governance.member_settings import MemberSettings
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +61,12 @@ class Personal(commands.Cog):
         self.bot.remove_dynamic_items(SettingButton, ModelSelect)
 
     @property
-    def repository(self) -> Repository:
-        return self.bot.store
+    def members(self) -> MemberSettings:
+        return self.bot.services.members
 
     @app_commands.command(name="settings", description="View and adjust your personal settings")
     async def settings(self, interaction: discord.Interaction) -> None:
-        user = await self.repository.get_user_settings(interaction.user.id)
+        user = await self.members.of(interaction.user.id)
         message = panel_message(user, self.bot.config.model, dict(self.bot.config.model_aliases))
         await interaction.response.send_message(**message, ephemeral=True)
 
@@ -76,14 +76,10 @@ class Personal(commands.Cog):
     )
     async def prefer_suffix(self, interaction: discord.Interaction, text: str | None = None) -> None:
         try:
-            if text and text.strip():
-                await self.bot.admission.check_text(text, interaction.guild_id)
-            context = await self.bot.admission.prompt_context(interaction.user.id, interaction.guild_id)
-            suffix = validate_suffix(text or "", context)
+            suffix = await self.members.set_suffix(interaction.user.id, text, interaction.guild_id)
         except UserFacingError as error:
             await send_error(interaction, error)
             return
-        await self.repository.update_user_settings(interaction.user.id, suffix=suffix)
         reply = f"Custom suffix saved: `{suffix}`" if suffix else "Your custom suffix is cleared."
         await interaction.response.send_message(reply, ephemeral=True)
 
@@ -98,24 +94,18 @@ class Personal(commands.Cog):
         name: app_commands.Range[str, 1, 40],
         value: app_commands.Range[str, 0, 1000] | None = None,
     ) -> None:
-        user_id = interaction.user.id
         try:
-            existing = await self.repository.get_user_options(user_id)
-            if value and value.strip():
-                await self.bot.admission.check_text(value, interaction.guild_id)
-            context = await self.bot.admission.prompt_context(user_id, interaction.guild_id)
-            cleaned, text = validate_option(name, value or "", existing, context)
-            if text is None and cleaned not in existing:
-                raise UserFacingError(f"You have no option `--{cleaned}` to delete.")
+            changed = await self.members.set_option(interaction.user.id, name, value, interaction.guild_id)
         except UserFacingError as error:
             await send_error(interaction, error)
             return
-        await self.repository.set_user_option(user_id, cleaned, text)
-        if text is None:
-            reply = f"Option `--{cleaned}` deleted."
+        if changed.text is None:
+            reply = f"Option `--{changed.name}` deleted."
         else:
-            count = len(existing | {cleaned: text})
-            reply = f"Option `--{cleaned}` saved ({count} of {MAX_OPTIONS}): `{shorten(text, 1500)}`"
+            reply = (
+                f"Option `--{changed.name}` saved ({changed.count} of {MAX_OPTIONS}): "
+                f"`{shorten(changed.text, 1500)}`"
+            )
         await interaction.response.send_message(reply, ephemeral=True)
 
     @option_set.autocomplete("name")
@@ -123,7 +113,7 @@ class Personal(commands.Cog):
         self, interaction: discord.Interaction, typed: str
     ) -> list[app_commands.Choice[str]]:
         """The user's own option names starting with what they typed."""
-        options = await self.repository.get_user_options(interaction.user.id)
+        options = await self.members.options(interaction.user.id)
         start = typed.strip().lower().removeprefix("--")
         return [
             app_commands.Choice(name=f"--{name}", value=name)
@@ -133,7 +123,7 @@ class Personal(commands.Cog):
 
     @option.command(name="list", description="Show your --name options")
     async def option_list(self, interaction: discord.Interaction) -> None:
-        options = await self.repository.get_user_options(interaction.user.id)
+        options = await self.members.options(interaction.user.id)
         embed = discord.Embed(
             title=f"Your options ({len(options)} of {MAX_OPTIONS})",
             description=option_lines(options),
@@ -143,7 +133,6 @@ class Personal(commands.Cog):
 
     @prefer.command(name="remix", description="Turn remix mode on or off")
     async def prefer_remix(self, interaction: discord.Interaction) -> None:
-        current = await self.repository.get_user_settings(interaction.user.id)
-        updated = await self.repository.update_user_settings(interaction.user.id, remix=not current.remix)
-        state = "on: Vary and 🔄 let you edit the prompt first" if updated.remix else "off"
+        remix = await self.members.set_remix(interaction.user.id)
+        state = "on: Vary and 🔄 let you edit the prompt first" if remix else "off"
         await interaction.response.send_message(f"Remix mode turned {state}.", ephemeral=True)

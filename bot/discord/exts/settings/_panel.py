@@ -214,11 +214,10 @@ async def _save_and_redraw(interaction: discord.Interaction, change: Any) -> Non
     """
     try:
         bot: MidjourneyBot = interaction.client  # type: ignore[assignment]
-        repository = bot.store
         aliases = dict(bot.config.model_aliases)
-        current = await repository.get_user_settings(interaction.user.id)
-        updated = change(current, aliases)
-        await repository.set_user_settings(updated)
+        updated = await bot.services.members.change(
+            interaction.user.id, lambda current: change(current, aliases)
+        )
         log.info("user %s changed /settings", interaction.user.id)
         await interaction.response.edit_message(**panel_message(updated, bot.config.model, aliases))
     except UserFacingError as error:

@@ -15,8 +15,8 @@ permissions, checked again at run time) and `/styles …` shows them to every me
 | /styles list, /styles show name          | everyone | what exists                                 |
 | /styles export                           | everyone | a JSON file for /style import elsewhere     |
 
-Every preset goes through `bot.governance.presets.validate_preset` (the `/imagine` rules) and the server's
-banned words before it is stored.
+Every preset goes through `bot.governance.style_presets.StylePresets` (the `/imagine` rules and the
+server's banned words) before it is stored; this cog only parses and renders.
 """
 
 from __future__ import annotations
@@ -31,36 +31,29 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.permissions import ADMIN_PERMISSIONS, admin_guild_id, guild_id_of
-from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
+from bot.errors import InvalidParameter, InvalidPrompt
 from bot.governance.presets import (
     MAX_FILE_CHARACTERS,
     MAX_NAME_LENGTH,
     MAX_NEGATIVE_LENGTH,
     MAX_PARAMS_LENGTH,
     MAX_TEMPLATE_LENGTH,
-    STARTER_PRESETS,
     preset_name,
-    presets_from_json,
     presets_to_json,
     read_loras,
-    validate_preset,
 )
-from bot.prompt import PromptContext, StylePreset
+from bot.governance.style_presets import MAX_STYLES, StyleNotFound
+from bot.prompt import StylePreset
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
-    from bot.store.repository import Repository
+    from bot.governance.style_presets import StylePresets
 
 log = logging.getLogger(__name__)
 
-MAX_STYLES = 100
 MAX_LORAS_LENGTH = 300
 CLEAR = "none"
 _LIST_LIMIT = 3900
-
-
-class StyleNotFound(UserFacingError):
-    title = "Unknown style"
 
 
 def style_line(preset: StylePreset, default: str | None) -> str:
@@ -104,33 +97,8 @@ class Styles(commands.Cog):
     # ---- helpers --------------------------------------------------------------------------
 
     @property
-    def repository(self) -> Repository:
-        return self.bot.store
-
-    async def _context(self, interaction: discord.Interaction) -> PromptContext:
-        return await self.bot.admission.prompt_context(interaction.user.id, interaction.guild_id)
-
-    async def _presets(self, guild_id: int) -> dict[str, StylePreset]:
-        return {preset.name: preset for preset in await self.repository.get_guild_presets(guild_id)}
-
-    async def _find(self, guild_id: int, name: str) -> StylePreset:
-        presets = await self._presets(guild_id)
-        key = name.strip().lower()
-        if key not in presets:
-            known = ", ".join(f"`{n}`" for n in presets) or "none yet (`/style add`, `/style starter`)"
-            raise StyleNotFound(f"This server has no style `{name.strip()[:40]}`. Its styles: {known}.")
-        return presets[key]
-
-    async def _checked(self, interaction: discord.Interaction, preset: StylePreset) -> StylePreset:
-        """`preset` validated like /imagine reads it, and free of this server's banned words."""
-        cleaned = validate_preset(preset, await self._context(interaction))
-        await self.bot.admission.check_text(
-            f"{cleaned.template}\n{cleaned.negative}\n{cleaned.params}", interaction.guild_id
-        )
-        return cleaned
-
-    async def _save(self, guild_id: int, preset: StylePreset) -> None:
-        await self.repository.set_guild_preset(guild_id, preset)
+    def presets(self) -> StylePresets:
+        return self.bot.services.styles
 
     @staticmethod
     async def _reply(
@@ -160,7 +128,7 @@ class Styles(commands.Cog):
         if interaction.guild_id is None:
             return []
         typed = current.strip().lower()
-        names = [p.name for p in await self.repository.get_guild_presets(interaction.guild_id)]
+        names = [p.name for p in await self.presets.all(interaction.guild_id)]
         ranked = [n for n in names if n.startswith(typed)] + [
             n for n in names if typed in n and not n.startswith(typed)
         ]
@@ -186,18 +154,11 @@ class Styles(commands.Cog):
         loras: app_commands.Range[str, 1, MAX_LORAS_LENGTH] = "",
     ) -> None:
         guild_id = admin_guild_id(interaction)
-        presets = await self._presets(guild_id)
-        key = preset_name(name)
-        if key in presets:
-            raise InvalidParameter(f"The style `{key}` already exists; change it with `/style edit`.")
-        if len(presets) >= MAX_STYLES:
-            raise InvalidParameter(
-                f"This server already has {MAX_STYLES} styles, the limit. Remove one first."
-            )
-        preset = await self._checked(
-            interaction, StylePreset(key, template, negative, params, read_loras(loras))
+        preset = await self.presets.add(
+            guild_id,
+            StylePreset(preset_name(name), template, negative, params, read_loras(loras)),
+            interaction.user.id,
         )
-        await self._save(guild_id, preset)
         log.info("guild %s added style %s", guild_id, preset.name)
         await self._reply(
             interaction,
@@ -224,7 +185,7 @@ class Styles(commands.Cog):
         loras: app_commands.Range[str, 1, MAX_LORAS_LENGTH] | None = None,
     ) -> None:
         guild_id = admin_guild_id(interaction)
-        current = await self._find(guild_id, name)
+        current = await self.presets.find(guild_id, name)
         if template is None and negative is None and params is None and loras is None:
             raise InvalidParameter("Give a new template, negative prompt, parameters or LoRAs to change.")
 
@@ -233,8 +194,8 @@ class Styles(commands.Cog):
                 return old
             return "" if value.strip().lower() == CLEAR else value
 
-        preset = await self._checked(
-            interaction,
+        preset = await self.presets.replace(
+            guild_id,
             StylePreset(
                 current.name,
                 template if template is not None else current.template,
@@ -242,9 +203,9 @@ class Styles(commands.Cog):
                 new(params, current.params),
                 current.loras if loras is None else read_loras(new(loras, "")),
             ),
+            interaction.user.id,
         )
-        await self._save(guild_id, preset)
-        default = (await self.repository.get_guild_rules(guild_id)).default_style
+        default = await self.presets.default_name(guild_id)
         await self._reply(
             interaction,
             f"Style `{preset.name}` changed.",
@@ -256,13 +217,9 @@ class Styles(commands.Cog):
     @app_commands.autocomplete(name=complete_name)
     async def remove(self, interaction: discord.Interaction, name: str) -> None:
         guild_id = admin_guild_id(interaction)
-        preset = await self._find(guild_id, name)
-        await self.repository.delete_guild_preset(guild_id, preset.name)
-        settings = await self.repository.get_guild_rules(guild_id)
+        preset, was_default = await self.presets.remove(guild_id, name)
         note = ""
-        if settings.default_style == preset.name:
-            settings.default_style = None
-            await self.repository.set_guild_rules(settings)
+        if was_default:
             note = " It was the default style: prompts now use no style unless they name one."
         log.info("guild %s removed style %s", guild_id, preset.name)
         await self._reply(interaction, f"Style `{preset.name}` removed.{note}")
@@ -281,39 +238,22 @@ class Styles(commands.Cog):
     @app_commands.autocomplete(name=complete_default)
     async def default(self, interaction: discord.Interaction, name: str) -> None:
         guild_id = admin_guild_id(interaction)
-        settings = await self.repository.get_guild_rules(guild_id)
-        if name.strip().lower() == CLEAR:
-            settings.default_style = None
+        preset = await self.presets.set_default(guild_id, None if name.strip().lower() == CLEAR else name)
+        if preset is None:
             message = "This server has no default style now: prompts use a style only with `--style`."
         else:
-            preset = await self._find(guild_id, name)
-            settings.default_style = preset.name
             message = (
                 f"`{preset.name}` is now the default style: prompts without `--style` use it; "
                 "`--style raw` skips it."
             )
-        await self.repository.set_guild_rules(settings)
         await self._reply(interaction, message)
 
     @style.command(name="starter", description="Add the bot's starter styles to this server")
     async def starter(self, interaction: discord.Interaction) -> None:
         guild_id = admin_guild_id(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        existing = await self._presets(guild_id)
-        added, kept, refused = [], [], []
-        for preset in STARTER_PRESETS:
-            if preset.name in existing:
-                kept.append(preset.name)
-                continue
-            if len(existing) + len(added) >= MAX_STYLES:
-                refused.append(preset.name)
-                continue
-            try:
-                added.append(await self._checked(interaction, preset))
-            except UserFacingError:
-                # The server bans a word this starter uses: it is not for this server.
-                refused.append(preset.name)
-        await self.repository.set_guild_presets(guild_id, added)
+        result = await self.presets.add_starters(guild_id, interaction.user.id)
+        added, kept, refused = result.added, result.kept, result.refused
         lines = [f"Added {len(added)} starter styles: {_names(p.name for p in added) or 'none'}."]
         if kept:
             lines.append(f"Kept this server's own styles of the same name: {_names(kept)}.")
@@ -331,25 +271,7 @@ class Styles(commands.Cog):
                 f"The file is too large for a preset export (limit {MAX_FILE_CHARACTERS // 1000} kB)."
             )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        data = await file.read()
-        presets = presets_from_json(data, await self._context(interaction))
-        for position, preset in enumerate(presets, start=1):
-            try:
-                await self.bot.admission.check_text(
-                    f"{preset.template}\n{preset.negative}\n{preset.params}", guild_id
-                )
-            except UserFacingError as error:
-                raise type(error)(
-                    f"Preset {position} (`{preset.name}`): {error.message} Nothing was imported."
-                ) from None
-        existing = await self._presets(guild_id)
-        replaced = [p.name for p in presets if p.name in existing]
-        total = len(set(existing) | {p.name for p in presets})
-        if total > MAX_STYLES:
-            raise InvalidParameter(
-                f"This import would give the server {total} styles; the limit is {MAX_STYLES}. Nothing was imported."
-            )
-        await self.repository.set_guild_presets(guild_id, presets)
+        presets, replaced = await self.presets.import_json(guild_id, await file.read(), interaction.user.id)
         log.info("guild %s imported %d styles", guild_id, len(presets))
         message = f"Imported {len(presets)} styles: {_names(p.name for p in presets)}."
         if replaced:
@@ -361,14 +283,14 @@ class Styles(commands.Cog):
     @styles.command(name="list", description="The style presets of this server")
     async def list_(self, interaction: discord.Interaction) -> None:
         guild_id = guild_id_of(interaction)
-        presets = await self.repository.get_guild_presets(guild_id)
+        presets = await self.presets.all(guild_id)
         if not presets:
             await self._reply(
                 interaction,
                 "This server has no styles yet. Admins add them with `/style add` or `/style starter`.",
             )
             return
-        default = (await self.repository.get_guild_rules(guild_id)).default_style
+        default = await self.presets.default_name(guild_id)
         lines, shown = [], 0
         for preset in presets:
             line = style_line(preset, default)
@@ -389,14 +311,14 @@ class Styles(commands.Cog):
     @app_commands.autocomplete(name=complete_name)
     async def show(self, interaction: discord.Interaction, name: str) -> None:
         guild_id = guild_id_of(interaction)
-        preset = await self._find(guild_id, name)
-        default = (await self.repository.get_guild_rules(guild_id)).default_style
+        preset = await self.presets.find(guild_id, name)
+        default = await self.presets.default_name(guild_id)
         await self._reply(interaction, embed=style_embed(preset, default))
 
     @styles.command(name="export", description="This server's styles as a JSON file (for /style import)")
     async def export(self, interaction: discord.Interaction) -> None:
         guild_id = guild_id_of(interaction)
-        presets = await self.repository.get_guild_presets(guild_id)
+        presets = await self.presets.all(guild_id)
         if not presets:
             raise StyleNotFound("This server has no styles to export yet.")
         text = presets_to_json(presets)

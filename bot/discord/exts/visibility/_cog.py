@@ -27,10 +27,10 @@ class Visibility(commands.Cog):
 
     @app_commands.command(name="stealth", description="Keep your new jobs out of server galleries")
     async def stealth(self, interaction: discord.Interaction) -> None:
-        await self.bot.jobs.repository.set_stealth(interaction.user.id, True)
+        await self.bot.services.members.set_stealth(interaction.user.id, True)
         await interaction.response.send_message(STEALTH_ON, ephemeral=True)
 
     @app_commands.command(name="public", description="Show your new jobs in server galleries")
     async def public(self, interaction: discord.Interaction) -> None:
-        await self.bot.jobs.repository.set_stealth(interaction.user.id, False)
+        await self.bot.services.members.set_stealth(interaction.user.id, False)
         await interaction.response.send_message(PUBLIC_ON, ephemeral=True)
