@@ -98,17 +98,13 @@ def chosen_action(args: argparse.Namespace) -> Action:
 
 
 async def _run(args: argparse.Namespace, settings: Config) -> int:
-    from bot.governance.admission import Admission, Place
+    from bot.app import open_services
+    from bot.governance.admission import Place
     from bot.jobs.events import Failed, Finished, Progress
-    from bot.jobs.factory import make_backend
     from bot.jobs.models import Job, JobImage, JobStatus
-    from bot.jobs.service import JobService
-    from bot.store.repository import Repository
 
-    backend = make_backend(settings)  # BACKEND=thread or ray, as for the bot
-    repository = await Repository.open(settings.database_path, settings.images_dir)
-    service = JobService(settings, repository, backend)
-    admission = Admission(service, settings)
+    services = await open_services(settings)  # BACKEND=thread or ray, as for the bot
+    service, admission = services.jobs, services.admission
     written: dict[str, Path] = {}
     failed = False
 
@@ -122,7 +118,7 @@ async def _run(args: argparse.Namespace, settings: Config) -> int:
 
     service.add_delivery_handler(copy_to_output, name="cli-output")
     try:
-        parent = await repository.get_job(args.job)
+        parent = await services.library.job(args.job)
         if parent is None:
             raise InvalidParameter(f"There is no job {args.job} in {settings.data_dir}.")
         await service.start(recover=False)
@@ -150,8 +146,8 @@ async def _run(args: argparse.Namespace, settings: Config) -> int:
                 failed = True
                 print(f"Job failed: {event.message}", file=sys.stderr)
         if not failed:
-            await _deliveries_done(service, [job.id])
+            await _deliveries_done(services, [job.id])
     finally:
         await service.stop(grace=settings.shutdown_grace)
-        await repository.close()
+        await services.close()
     return 1 if failed else 0

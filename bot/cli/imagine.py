@@ -14,7 +14,6 @@ import asyncio
 import logging
 import shutil
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from bot.config import Config
@@ -47,20 +46,15 @@ def execute(args: argparse.Namespace, settings: Config) -> int:
 
 
 async def _run(prompt: str, output: Path, settings: Config) -> int:
-    from bot.governance.admission import Admission, Place
+    from bot.app import open_services
+    from bot.governance.admission import Place
     from bot.governance.nsfw import NsfwPolicy
     from bot.jobs.events import Failed, Finished, Progress
-    from bot.jobs.factory import make_backend
     from bot.jobs.models import Job, JobImage, JobStatus
-    from bot.jobs.service import JobService
-    from bot.store.repository import Repository
 
-    backend = make_backend(settings)  # BACKEND=thread or ray, as for the bot
-    repository = await Repository.open(settings.database_path, settings.images_dir)
-    # One CLI run is one user's burst: let all of its jobs wait at once.
-    local = replace(settings, max_jobs_per_user=max(settings.max_jobs_per_user, 40))
-    service = JobService(local, repository, backend)
-    admission = Admission(service, local)
+    # BACKEND=thread or ray, as for the bot; one CLI run is one user's burst: all of its jobs wait at once.
+    services = await open_services(settings, max_jobs_per_user=40)
+    service, admission = services.jobs, services.admission
     nsfw = NsfwPolicy.from_settings(settings)
     destinations: dict[str, Path] = {}
 
@@ -114,15 +108,15 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
                 elif isinstance(event, Failed):
                     failures += 1
                     print(f"Job failed: {job.prompt}: {event.message}", file=sys.stderr)
-        await _deliveries_done(service, [job.id for job in submitted])
+        await _deliveries_done(services, [job.id for job in submitted])
     finally:
         await service.stop(grace=settings.shutdown_grace)
-        await repository.close()
+        await services.close()
     return 1 if failures else 0
 
 
-async def _deliveries_done(service, job_ids: list[str]) -> None:
+async def _deliveries_done(services, job_ids: list[str]) -> None:
     """Wait until each job's output file is written (its delivery recorded)."""
     for job_id in job_ids:
-        while not (await service.repository.get_job(job_id)).delivered:  # noqa: ASYNC110 (DB state)
+        while not (await services.library.job(job_id)).delivered:  # noqa: ASYNC110 (DB state)
             await asyncio.sleep(0.05)

@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 from PIL import Image
 
-from bot.errors import InvalidPrompt, UserFacingError
+from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
 from bot.governance.admission import Place
 from bot.jobs.actions import Form, Surface, resolve
 from bot.jobs.events import Cancelled, Failed, Finished, Progress, Queued, Started
@@ -179,8 +179,8 @@ async def user_settings(request: web.Request) -> web.StreamResponse:
     body = await json_body(request)
     if set(body) != {"remix"} or not isinstance(body["remix"], bool):
         raise web.HTTPBadRequest(text='Expected {"remix": true|false}.')
-    updated = await context.jobs.repository.update_user_settings(session.user_id, remix=body["remix"])
-    return web.json_response({"remix": updated.remix})
+    remix = await context.services.members.set_remix(session.user_id, body["remix"])
+    return web.json_response({"remix": remix})
 
 
 async def favourite(request: web.Request) -> web.StreamResponse:
@@ -189,9 +189,12 @@ async def favourite(request: web.Request) -> web.StreamResponse:
     job = await visible_job(context.jobs, session, request.match_info["job_id"])
     body = await json_body(request)
     index = body.get("index")
-    if not isinstance(index, int) or await context.jobs.repository.get_image(job.id, index - 1) is None:
+    if not isinstance(index, int):
         raise web.HTTPBadRequest(text="No such image.")
-    now = await context.jobs.repository.toggle_favourite(session.user_id, job.id, index - 1)
+    try:
+        now = await context.services.library.toggle_favourite(session.user_id, job.id, index)
+    except InvalidParameter:
+        raise web.HTTPBadRequest(text="No such image.") from None
     return web.json_response({"favourite": now})
 
 
@@ -199,7 +202,7 @@ async def job_state(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
     job = await visible_job(context.jobs, session, request.match_info["job_id"])
-    images = await context.jobs.repository.get_images(job.id) if job.status is JobStatus.DONE else []
+    images = await context.services.library.images(job.id) if job.status is JobStatus.DONE else []
     return web.json_response(job_summary(job, images))
 
 
@@ -287,7 +290,7 @@ async def stealth(request: web.Request) -> web.StreamResponse:
     session = current_session(request)
     body = await json_body(request)
     on = bool(body.get("stealth"))
-    await context.jobs.repository.set_stealth(session.user_id, on)
+    await context.services.members.set_stealth(session.user_id, on)
     return web.json_response({"stealth": on})
 
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.config import Config
 from bot.governance.admission import Admission
-from bot.jobs.models import Job, WebSession
+from bot.jobs.models import WebSession
 from bot.jobs.ports import ChannelPoster, WebPages
 from bot.jobs.prompt_images import DECODE_CONCURRENCY
 from bot.jobs.service import JobService

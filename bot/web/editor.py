@@ -62,12 +62,12 @@ async def _checked(context: WebContext, link: EditorLink) -> tuple[Job, JobImage
     """The job and image of a genuine, unexpired, unused link; 403 otherwise."""
     if not verify_editor_link(context.config, link):
         raise web.HTTPForbidden(text="Invalid link: this editor link is forged or has expired.")
-    if await context.jobs.repository.web_nonce_used(link.nonce):
+    if await context.services.sign_ins.link_used(link.nonce):
         raise web.HTTPForbidden(text="Invalid link: this editor link was already used.")
     job = await context.jobs.get_job(link.job_id)
     if job is None or job.user_id != link.user_id or job.status is not JobStatus.DONE:
         raise web.HTTPNotFound()
-    image = await context.jobs.repository.get_image(job.id, link.index)
+    image = await context.services.library.image(job.id, link.index)
     if image is None:
         raise web.HTTPNotFound()
     return job, image
@@ -170,7 +170,7 @@ async def editor_submit(request: web.Request) -> web.StreamResponse:
             speed=user.speed,
             meta={"source": "web-editor"},
         )
-        if not await context.jobs.repository.use_web_nonce(link.nonce, link.user_id, link.expires):
+        if not await context.services.sign_ins.use_link(link.nonce, link.user_id, link.expires):
             raise web.HTTPForbidden(text="Invalid link: this editor link was already used.")
         submitted = await context.admission.submit(new_job)
     except UserFacingError as error:

@@ -118,7 +118,7 @@ class Actions(commands.Cog):
         if spec.form is Form.CUSTOM_ZOOM:
             await open_custom_zoom(self, interaction, job, index)
             return
-        user = await self.bot.store.get_user_settings(interaction.user.id)
+        user = await self.bot.services.members.of(interaction.user.id)
         if spec.remix and user.remix:
             shown_index = index if spec.kind is not JobKind.REROLL else None
 
@@ -152,7 +152,7 @@ class Actions(commands.Cog):
             await self.post_pick(origin, job, index)
             return PICK_RESUMED_TEXT
         spec = job_action(action)
-        user = await self.bot.store.get_user_settings(origin.place.user_id)
+        user = await self.bot.services.members.of(origin.place.user_id)
         await self.submit_from(origin, job, spec.kind, index, _mode(spec, user), speed=user.speed)
         return None
 
@@ -164,7 +164,7 @@ class Actions(commands.Cog):
         spec = job_action(action)
         if not spec.remix:
             raise InvalidParameter(f"This button ({action}) is not available any more.")
-        user = await self.bot.store.get_user_settings(origin.place.user_id)
+        user = await self.bot.services.members.of(origin.place.user_id)
         requests = await self.bot.admission.read(pending.prompt, origin.place, most=MAX_REMIX_JOBS)
         await self._submit_remixed(origin, parent, spec.kind, index, _mode(spec, user), requests)
         return None
@@ -186,7 +186,7 @@ class Actions(commands.Cog):
             spec = job_action(action)
             if not spec.remix:
                 raise InvalidParameter(f"This button ({action}) is not available any more.")
-            user = await self.bot.store.get_user_settings(interaction.user.id)
+            user = await self.bot.services.members.of(interaction.user.id)
         except UserFacingError as error:
             await send_error(interaction, error)
             return
@@ -261,10 +261,7 @@ class Actions(commands.Cog):
 
     async def _favourite(self, interaction: discord.Interaction, job_id: str, index: int) -> None:
         """❤️ on a single image: the clicker's favourite on or off (the web's Favourites shows it)."""
-        repository = self.bot.front.jobs.repository
-        if await repository.get_image(job_id, index - 1) is None:
-            raise InvalidParameter("This image is no longer stored.")
-        now = await repository.toggle_favourite(interaction.user.id, job_id, index - 1)
+        now = await self.bot.services.library.toggle_favourite(interaction.user.id, job_id, index)
         text = "❤️ Added to your favourites." if now else "Removed from your favourites."
         await interaction.response.send_message(text, ephemeral=True)
 

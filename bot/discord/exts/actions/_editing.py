@@ -23,6 +23,7 @@ from bot.discord.replies import report_unexpected, send_error
 from bot.engine.canvas import GRID_SIZE, cell_label, cell_mask
 from bot.errors import JobNotFound, UserFacingError
 from bot.jobs.custom_zoom import custom_zoom_mode, custom_zoom_prompt, image_aspect
+from bot.jobs.library import library_of
 from bot.jobs.models import Job, JobKind, PendingInteraction
 from bot.prompt import ImagineRequest
 
@@ -70,7 +71,7 @@ class PromptModal(discord.ui.Modal):
 
 async def parent_picture(front: JobFront, job: Job, index: int) -> Image.Image:
     """Image `index` (1-based) of `job`, from disk."""
-    stored = await front.jobs.repository.get_image(job.id, index - 1)
+    stored = await library_of(front.jobs).image(job.id, index - 1)
     if stored is None:
         raise JobNotFound(f"Image #{index} of job `{job.id}` is no longer stored.")
     return await asyncio.to_thread(_open_rgb, stored.path)
@@ -205,6 +206,6 @@ async def resume_region(actions: Actions, origin: Origin, pending: PendingIntera
         chosen = await read_edit_prompt(actions, origin.place, pending.prompt)
         await submit_edit(actions, origin, job, JobKind.REGION, index, None, chosen, mask)
     else:
-        user = await actions.bot.store.get_user_settings(origin.place.user_id)
+        user = await actions.bot.services.members.of(origin.place.user_id)
         await submit_edit(actions, origin, job, JobKind.REGION, index, None, None, mask, speed=user.speed)
     return None

@@ -28,11 +28,10 @@ from bot.discord.exts.actions._editing import open_region_prompt, parent_picture
 from bot.discord.replies import report_unexpected, send_error
 from bot.engine.canvas import GRID_SIZE, cell_label, cell_mask, cells_of_labels, feather
 from bot.errors import InvalidParameter, UserFacingError
-from bot.web.links import editor_url
 
 if TYPE_CHECKING:
-    from bot.config import Config
     from bot.discord.exts.actions._cog import Actions
+    from bot.jobs.ports import WebPages
 
 __all__ = [
     "GRID",
@@ -113,11 +112,11 @@ def region_content(cells: list[int], link: str = "") -> str:
     return f"{text}\nOr draw the area in your browser: <{link}>" if link else text
 
 
-def editor_link(config: Config, job_id: str, index: int, user_id: int) -> str:
+def editor_link(pages: WebPages | None, job_id: str, index: int, user_id: int) -> str:
     """The browser editor's signed link for image `index` (1-based), or "" without PUBLIC_URL."""
-    if not config.public_url:
+    if pages is None or not pages.public:
         return ""
-    return editor_url(config, job_id=job_id, index=index - 1, user_id=user_id)
+    return pages.editor_url(job_id, index - 1, user_id)
 
 
 def picture_file(picture: Image.Image) -> discord.File:
@@ -132,7 +131,7 @@ async def open_region_editor(
 ) -> None:
     """Vary (Region) was clicked on image `index` (1-based) of `job`: the ephemeral cell picker."""
     picture = await parent_picture(actions.bot.front, job, index)
-    link = editor_link(actions.bot.config, job.id, index, interaction.user.id)
+    link = editor_link(actions.bot.pages, job.id, index, interaction.user.id)
     await interaction.response.send_message(
         content=region_content([], link),
         file=picture_file(region_overlay(picture, [])),
@@ -186,7 +185,7 @@ class RegionCells(discord.ui.DynamicItem[discord.ui.Select], template=_SELECT_PA
                 raise InvalidParameter("Those cells are not on the grid.") from None
             job = await actions.bot.front.load_job(self.job_id)
             picture = await parent_picture(actions.bot.front, job, self.index)
-            link = editor_link(actions.bot.config, job.id, self.index, interaction.user.id)
+            link = editor_link(actions.bot.pages, job.id, self.index, interaction.user.id)
             await interaction.response.edit_message(
                 content=region_content(cells, link),
                 attachments=[picture_file(region_overlay(picture, cells))],
@@ -228,7 +227,7 @@ class RegionSubmit(discord.ui.DynamicItem[discord.ui.Button], template=_SUBMIT_P
             if not self.cells:
                 raise InvalidParameter("Select at least one cell of the grid to repaint.")
             job = await actions.bot.front.load_job(self.job_id)
-            user = await actions.bot.store.get_user_settings(interaction.user.id)
+            user = await actions.bot.services.members.of(interaction.user.id)
             if user.remix:
                 await open_region_prompt(actions, interaction, job, self.index, self.cells)
             else:
