@@ -15,8 +15,8 @@ from bot.config import Config
 from bot.discord.bot import apply_discord_endpoints, make_bot
 from bot.discord.web_posting import DiscordPoster
 from bot.errors import ConfigError
-from bot.jobs.factory import open_job_service
 from bot.web.serve import register_web_delivery, start_beside_bot
+from bot.wiring import open_job_service
 
 __all__ = ["serve"]
 

@@ -61,7 +61,7 @@ async def start_beside_bot(
 
 async def serve_local(settings: Config) -> None:
     """Local mode: the job service and the web app, no Discord, until SIGTERM / Ctrl+C."""
-    from bot.jobs.factory import open_job_service
+    from bot.wiring import open_job_service
 
     if settings.web_port == 0:
         raise ConfigError("DISCORD_TOKEN is empty and WEB_PORT=0: nothing to run. Set one of them.")
