@@ -9,7 +9,7 @@ any other reason sends its jobs back to run alone (`alone`), so a failing prompt
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from bot.engine.request import shares_call
 from bot.jobs.models import Job, JobKind
@@ -21,8 +21,8 @@ __all__ = ["Batches"]
 class Batches:
     """Who rides in whose engine call, and what happened to them while it ran."""
 
-    def __init__(self, max_batch_images: int) -> None:
-        self.max_batch_images = max_batch_images
+    def __init__(self, max_batch_images: Callable[[], int]) -> None:
+        self._max_batch_images = max_batch_images  # MAX_BATCH_IMAGES of the service's settings
         self.riding: dict[str, str] = {}  # companion id → lead id
         self.running: dict[str, tuple[Job, ...]] = {}  # lead id → every job of its call, while it runs
         self.dropped: set[str] = set()  # jobs cancelled out of a running batch
@@ -35,8 +35,9 @@ class Batches:
     def companions(self, lead: Job, queue: FairQueue, active: Mapping[str, Job]) -> list[Job]:
         """Waiting txt2img jobs that can share `lead`'s engine call, in queue order, taken out of
         the queue; none unless MAX_BATCH_IMAGES > 4."""
-        room = self.max_batch_images - len(lead.seeds)
-        if self.max_batch_images <= 4 or not self.batchable(lead):
+        most = self._max_batch_images()
+        room = most - len(lead.seeds)
+        if most <= 4 or not self.batchable(lead):
             return []
         request = lead.generation_request
         companions = []

@@ -68,15 +68,15 @@ class Intake:
 
     def __init__(
         self,
-        settings: Config,
+        settings: Callable[[], Config],
         repository: JobRecords,
         queue: FairQueue,
         family: Callable[[], ModelFamily],
         job_folder: Callable[[str], Path],
     ) -> None:
-        self.settings = settings
+        self._settings = settings  # the service's current settings (they may be replaced)
         self.repository = repository
-        self.image_links = ImageLinks(LinkFetcher(allow_private=settings.allow_private_links))
+        self.image_links = ImageLinks(LinkFetcher(allow_private=settings().allow_private_links))
         self._queue = queue
         self._family = family
         self._job_folder = job_folder
@@ -86,12 +86,12 @@ class Intake:
     def check_limits(self, user_id: int) -> None:
         """The bot's limits: waiting jobs per user (MAX_JOBS_PER_USER) and in all (MAX_QUEUE)."""
         waiting = self._queue.waiting_for(user_id)
-        if waiting >= self.settings.max_jobs_per_user:
+        if waiting >= self._settings().max_jobs_per_user:
             raise QueueFull(
-                f"You already have {waiting} jobs waiting (the limit is {self.settings.max_jobs_per_user}). "
+                f"You already have {waiting} jobs waiting (the limit is {self._settings().max_jobs_per_user}). "
                 "Wait for one to finish."
             )
-        if len(self._queue) >= self.settings.max_queue:
+        if len(self._queue) >= self._settings().max_queue:
             raise QueueFull(f"{len(self._queue)} jobs are waiting, the most this bot takes. Try again soon.")
 
     @staticmethod
@@ -131,7 +131,7 @@ class Intake:
             kind,
             request,
             image_urls,
-            ip_adapter=bool(self.settings.ip_adapter),
+            ip_adapter=bool(self._settings().ip_adapter),
             uploads=new.uploads,
             fetch=fetch,
         )

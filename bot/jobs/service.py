@@ -41,6 +41,7 @@ from bot.jobs.hooks import StartHooks
 from bot.jobs.intake import INPUT_FILE, MASK_FILE, REFERENCE_FIT, Intake
 from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 from bot.jobs.ports import JobRecords
+from bot.jobs.posts import JobPosts
 from bot.jobs.prompt_images import ImageLinks
 from bot.jobs.results import ResultStore
 from bot.jobs.scheduler import FairQueue, Ticket
@@ -85,11 +86,14 @@ class JobService:
         self._start_hooks = StartHooks()
         self._stopping = False
         self._interrupted = False  # the running job was stopped by shutdown: re-queue it
-        self.intake = Intake(settings, repository, self._queue, lambda: self.family, self.job_folder)
-        self.batches = Batches(settings.max_batch_images)
+        self.intake = Intake(
+            lambda: self.settings, repository, self._queue, lambda: self.family, self.job_folder
+        )
+        self.batches = Batches(lambda: self.settings.max_batch_images)
         self.results = ResultStore(
             repository, self.job_folder, self.intake.mask, self.followers.emit, retry_delay=disk_retry_delay
         )
+        self.posts = JobPosts(repository)
         self.deliveries = Deliveries(
             repository, retry_delay=delivery_retry_delay, retry_max=delivery_retry_max
         )
@@ -244,14 +248,6 @@ class JobService:
     async def get_job(self, job_id: str) -> Job | None:
         """The job as the service sees it now (memory for active jobs, else the database)."""
         return self._active.get(job_id) or await self.repository.get_job(job_id)
-
-    async def get_images(self, job_id: str) -> list[JobImage]:
-        """The stored images of a finished job, by index."""
-        return await self.repository.get_images(job_id)
-
-    async def get_image(self, job_id: str, index: int) -> JobImage | None:
-        """Image `index` (0-based) of a finished job, or None."""
-        return await self.repository.get_image(job_id, index)
 
     def queue_position(self, job_id: str) -> int | None:
         """1 = runs next; None if the job is not waiting."""
