@@ -138,7 +138,7 @@ class MidjourneyBot(commands.Bot):
 
         # 1. The database (migrated on open), unless the caller brought a service.
         if self._jobs is None:
-            from bot.jobs.factory import open_job_service
+            from bot.wiring import open_job_service
 
             self._jobs = await open_job_service(self.config)
             self._opened_jobs = True

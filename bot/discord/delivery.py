@@ -6,6 +6,10 @@
   restart, and posts the result through the channel (never the interaction's 15-minute
   follow-up webhook), encoded to fit the upload limit. Discord errors are retried with backoff;
   if they persist the handler raises, so the service keeps the job deliverable and retries.
+
+The pictures of results are made in result_pictures.py, uploads retried in uploads.py; what is
+recorded about posted messages goes through the job service (`jobs.posts`), never the store.
+Progress arrives paced by the GPU worker; `EditPacer` only fits the edits to Discord's limits.
 """
 
 from __future__ import annotations
@@ -14,8 +18,6 @@ import asyncio
 import contextlib
 import io
 import logging
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -25,22 +27,21 @@ from bot.discord.buttons import grid_view, progress_view, single_view
 from bot.discord.edit_pacer import EditPacer, queue_bucket
 from bot.discord.reconcile import POSTING_MARK, find_posted, result_nonce
 from bot.discord.render import (
-    EncodedImage,
-    encode_to_fit,
     ended_content,
     preview_bytes,
     progress_content,
     result_content,
     single_image_content,
-    upload_budget,
 )
 from bot.discord.replies import ERROR_RED
+from bot.discord.result_pictures import GRID_KINDS, ResultPost, grid_hiding, grid_of, open_rgb, thumbnail
 from bot.discord.text_results import text_result
+from bot.discord.uploads import RetryPolicy, send_picture
 from bot.discord.web_buttons import add_web_row
 from bot.engine.references import FALLBACK_METHOD
 from bot.errors import InvalidParameter, JobNotFound, UserFacingError
 from bot.governance.admission import Place
-from bot.governance.nsfw import BLOCKED_NOTICE, NsfwPolicy, hide_flagged
+from bot.governance.nsfw import BLOCKED_NOTICE, NsfwPolicy
 from bot.jobs.edit_origin import edit_behind
 from bot.jobs.events import Progress, Queued, Stalled, Started
 from bot.jobs.image_jobs import INPUT_FILE, TEXT_KINDS
@@ -59,48 +60,6 @@ MISSING_PERMISSIONS = (
     "I cannot post in this channel. Ask an admin to give me Send Messages, Attach Files, "
     "Embed Links and Read Message History here."
 )
-# The described picture is shown at most this large under /describe's suggestions.
-DESCRIBED_SIDE = 1024
-# How often a 413 "payload too large" halves the upload budget before the error stands.
-MAX_HALVINGS = 4
-GRID_KINDS = (
-    JobKind.IMAGINE,
-    JobKind.VARIATION,
-    JobKind.REROLL,
-    JobKind.BLEND,
-    JobKind.ZOOM,
-    JobKind.PAN,
-    JobKind.REGION,
-)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently a Discord upload is retried before the job service takes over."""
-
-    attempts: int = 4
-    first_delay: float = 1.0
-    factor: float = 3.0
-
-    def delays(self) -> list[float]:
-        return [self.first_delay * self.factor**n for n in range(self.attempts - 1)]
-
-
-def _retryable(error: discord.HTTPException) -> bool:
-    # 5xx and rate limits pass; 4xx other than "too large" will fail the same way again.
-    return error.status >= 500 or error.status in (408, 429)
-
-
-@dataclass
-class ResultPost:
-    """A finished job's message, ready for `JobFront.send_image` (picture None: text only;
-    with `embed`, the picture is the embed's image)."""
-
-    content: str
-    picture: Image.Image | None
-    stem: str
-    view: discord.ui.View | None
-    embed: discord.Embed | None = None
 
 
 class JobFront:
@@ -171,8 +130,7 @@ class JobFront:
                 if isinstance(error, discord.Forbidden):
                     raise UserFacingError(MISSING_PERMISSIONS) from error
                 raise
-            await self.jobs.repository.set_message_ids(job.id, progress_message_id=message.id)
-            await self.jobs.repository.add_job_message(job.id, message.id, message.channel.id, "progress")
+            await self.jobs.posts.record_message(job.id, message.id, message.channel.id, "progress")
         finally:
             posted.set()
             self._posting.pop(new_job.id, None)
@@ -253,7 +211,7 @@ class JobFront:
                     await stray.delete()
         if message is None:
             job.meta = {**job.meta, POSTING_MARK: result_nonce(job.id)}
-            await self.jobs.repository.set_meta(job.id, job.meta)
+            await self.jobs.posts.save_meta(job.id, job.meta)
             try:
                 message = await self.send_image(
                     channel,
@@ -271,8 +229,7 @@ class JobFront:
                 return
         else:
             log.info("job %s was already posted as message %s; not posting again", job.id, message.id)
-        await self.jobs.repository.set_message_ids(job.id, result_message_id=message.id)
-        await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, "result")
+        await self.jobs.posts.record_message(job.id, message.id, job.channel_id, "result")
         await self._drop_progress(job)
 
     async def post_text(self, job: Job) -> None:
@@ -294,8 +251,7 @@ class JobFront:
         except (discord.Forbidden, discord.NotFound) as error:
             log.warning("cannot deliver job %s to channel %s: %s", job.id, job.channel_id, error)
             return
-        await self.jobs.repository.set_message_ids(job.id, result_message_id=message.id)
-        await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, "result")
+        await self.jobs.posts.record_message(job.id, message.id, job.channel_id, "result")
         await self._drop_progress(job)
 
     async def text_post(self, job: Job) -> ResultPost:
@@ -305,7 +261,7 @@ class JobFront:
         result = text_result(job)
         picture = None
         if result.shows_picture:
-            picture = await asyncio.to_thread(_thumbnail, self.jobs.job_folder(job.id) / INPUT_FILE)
+            picture = await asyncio.to_thread(thumbnail, self.jobs.job_folder(job.id) / INPUT_FILE)
         return ResultPost(result.content, picture, job.id, result.view, result.embed)
 
     async def result_post(self, job: Job, images: list[JobImage]) -> ResultPost:
@@ -313,7 +269,7 @@ class JobFront:
         the NSFW policy applied to the stored verdicts (spoilered, or blocked images blanked or
         left out)."""
         # A 🔄 of an edit grid re-ran that edit: worded like it (`Zoom Out by @u`), as Midjourney.
-        edit = await edit_behind(self.jobs.repository, job) if job.kind is JobKind.REROLL else None
+        edit = await edit_behind(self.jobs, job) if job.kind is JobKind.REROLL else None
         kind, mode = (edit.kind, edit.mode) if edit is not None else (job.kind, job.mode)
         content = result_content(kind.value, job.prompt, job.user_id, mode=mode, speed=job.speed)
         if (job.meta.get("result") or {}).get("method") == FALLBACK_METHOD:
@@ -326,13 +282,13 @@ class JobFront:
         picture: Image.Image | None
         view: discord.ui.View | None
         if job.kind in GRID_KINDS and len(images) > 1:
-            grid_of = _grid_hiding if blocked else _grid_of
-            picture = await asyncio.to_thread(grid_of, self.jobs.grid_path(job.id), images, flagged)
+            render = grid_hiding if blocked else grid_of
+            picture = await asyncio.to_thread(render, self.jobs.grid_path(job.id), images, flagged)
             view = grid_view(job.id, draft=job.generation_request.is_draft)
             view_is_grid = True
         else:
             view_is_grid = False
-            picture = await asyncio.to_thread(_open, images[0].path)
+            picture = await asyncio.to_thread(open_rgb, images[0].path)
             square = images[0].width == images[0].height
             view = single_view(job.id, 1, upscale=job.kind is not JobKind.UPSCALE, square=square)
         add_web_row(view, self.settings, job.id, single_index=None if view_is_grid else 1)
@@ -367,7 +323,7 @@ class JobFront:
         posting = self._posting.get(job.id)
         if posting is not None:
             await posting.wait()
-        fresh = await self.jobs.repository.get_job(job.id)
+        fresh = await self.jobs.posts.stored_job(job.id)
         return (fresh or job).progress_message_id
 
     async def _drop_progress(self, job: Job) -> None:
@@ -393,47 +349,10 @@ class JobFront:
         nonce: str | None = None,
         embed: discord.Embed | None = None,
     ) -> discord.Message:
-        """Send `picture` (None: only the text) encoded to fit `limit`, retrying Discord errors with backoff.
-        With `nonce`, Discord makes one message however often it is sent (`enforce_nonce`).
-        With `embed`, the uploaded picture is shown as its image (`attachment://<file name>`).
-
-        A 413 (too large for this channel after all) halves the budget and tries again at once,
-        a few times.
-        """
-
-        async def attempt(budget: int | None) -> discord.Message:
-            kwargs: dict[str, Any] = {"view": view} if view is not None else {}
-            if nonce is not None:
-                kwargs["nonce"] = nonce  # discord.py sends enforce_nonce with it
-            if picture is not None:
-                encoded: EncodedImage = await asyncio.to_thread(encode_to_fit, picture, budget, stem)
-                kwargs["file"] = discord.File(io.BytesIO(encoded.data), filename=encoded.filename)
-                if embed is not None:
-                    embed.set_image(url=f"attachment://{encoded.filename}")
-            if embed is not None:
-                kwargs["embed"] = embed
-            return await channel.send(
-                content,
-                allowed_mentions=discord.AllowedMentions(users=True, everyone=False, roles=False),
-                **kwargs,
-            )
-
-        budget = limit
-        delays = iter(self.retry.delays())
-        halvings = 0
-        while True:
-            try:
-                return await attempt(budget)
-            except discord.HTTPException as error:
-                if error.status == 413 and halvings < MAX_HALVINGS:
-                    halvings += 1
-                    budget = upload_budget(budget) // 2
-                    continue
-                delay = next(delays, None) if _retryable(error) else None
-                if delay is None:
-                    raise
-                log.warning("Discord refused an upload (%s); retrying in %.1fs", error.status, delay)
-                await asyncio.sleep(delay)
+        """Send `picture` encoded to fit `limit`, retrying with `self.retry` (see `uploads.send_picture`)."""
+        return await send_picture(
+            channel, content, picture, limit, stem, view, retry=self.retry, nonce=nonce, embed=embed
+        )
 
     # ---- single images ------------------------------------------------------------------------
 
@@ -452,12 +371,12 @@ class JobFront:
         made = job.generation_request.batch_size if job.request else 0
         if not 1 <= index <= max(made, 1):
             raise InvalidParameter(f"Job `{job.id}` has no image #{index}.")
-        image = await self.jobs.repository.get_image(job.id, index - 1)
+        image = await self.jobs.posts.image(job.id, index - 1)
         if image is None:
             raise JobNotFound(f"Image #{index} of job `{job.id}` is no longer stored.")
         content = single_image_content(job.prompt, index, user_id)
-        flagged = self.flagged(job, await self.jobs.repository.get_images(job.id))[index - 1 : index]
-        picture: Image.Image | None = await asyncio.to_thread(_open, image.path)
+        flagged = self.flagged(job, await self.jobs.posts.images(job.id))[index - 1 : index]
+        picture: Image.Image | None = await asyncio.to_thread(open_rgb, image.path)
         stem, view = f"{job.id}_{index}", single_view(job.id, index, square=image.width == image.height)
         add_web_row(view, self.settings, job.id, single_index=index)
         if self.nsfw.spoilers(flagged):
@@ -465,7 +384,7 @@ class JobFront:
         elif self.nsfw.blocks(flagged):
             content, picture, view = f"{content}\n{BLOCKED_NOTICE}", None, None
         message = await self.send_image(channel, content, picture, limit, stem, view, nonce=nonce)
-        await self.jobs.repository.add_job_message(job.id, message.id, job.channel_id, f"image-{index}")
+        await self.jobs.posts.record_message(job.id, message.id, job.channel_id, f"image-{index}")
         return message
 
     def flagged(self, job: Job, images: list[JobImage]) -> list[bool]:
@@ -474,7 +393,7 @@ class JobFront:
         return self.nsfw.flagged(job, len(images))
 
     async def load_job(self, job_id: str) -> Job:
-        job = await self.jobs.repository.get_job(job_id)
+        job = await self.jobs.posts.stored_job(job_id)
         if job is None:
             raise JobNotFound(f"There is no job `{job_id}` any more.")
         return job
@@ -501,48 +420,3 @@ def channel_of(interaction: discord.Interaction) -> discord.abc.Messageable:
         return channel
     assert interaction.channel_id is not None
     return interaction.client.get_partial_messageable(interaction.channel_id, guild_id=interaction.guild_id)
-
-
-def _thumbnail(path: Path) -> Image.Image | None:
-    """The stored picture at most `DESCRIBED_SIDE` pixels wide and high; None if it is gone."""
-    try:
-        with Image.open(path) as image:
-            picture = image.convert("RGB")
-    except OSError:
-        return None
-    picture.thumbnail((DESCRIBED_SIDE, DESCRIBED_SIDE), Image.Resampling.LANCZOS)
-    return picture
-
-
-def _open(path: Path) -> Image.Image:
-    """The picture as RGB, its `parameters` (recipe) kept in `.info` for the upload."""
-    with Image.open(path) as opened:
-        return opened.convert("RGB")
-
-
-def _with_recipe(grid: Image.Image, images: list[JobImage]) -> Image.Image:
-    """A grid carries its first image's `parameters`, as AUTOMATIC1111's grids do."""
-    if "parameters" not in grid.info and images:
-        first = min(images, key=lambda item: item.index)
-        with contextlib.suppress(OSError), Image.open(first.path) as opened:
-            if "parameters" in opened.info:
-                grid.info["parameters"] = opened.info["parameters"]
-    return grid
-
-
-def _grid_hiding(_grid_path: Path, images: list[JobImage], flagged: list[bool]) -> Image.Image:
-    """A grid of the images with the flagged ones blanked (the files on disk stay as they are)."""
-    from bot.grid import render_grid
-
-    ordered = sorted(images, key=lambda item: item.index)
-    return _with_recipe(render_grid(hide_flagged([_open(image.path) for image in ordered], flagged)), images)
-
-
-def _grid_of(grid_path: Path, images: list[JobImage], _flagged: list[bool] | None = None) -> Image.Image:
-    """The grid the job service saved, or one rendered from the images if it is missing."""
-    if grid_path.is_file():
-        return _with_recipe(_open(grid_path), images)
-    from bot.grid import render_grid
-
-    ordered = sorted(images, key=lambda item: item.index)
-    return _with_recipe(render_grid([_open(image.path) for image in ordered]), images)

@@ -1,9 +1,9 @@
 """The seam between the scheduler and the GPU: a small `Backend` interface and the in-process
 `ThreadBackend` (one daemon thread that owns the engine, ComfyUI-style).
 
-The worker thread talks to the event loop only through `loop.call_soon_threadsafe`. A
-distributed backend (remote GPU replicas) implements the same four methods and reuses
-`execution.run_order` on the far side; the scheduler, storage and fronts do not change.
+The worker thread talks to the event loop only through `loop.call_soon_threadsafe`. The Ray Serve
+backend (ray_backend.py, ray_replica.py) implements the same interface and runs
+`execution.run_order` in each replica; the scheduler, storage and fronts do not change.
 """
 
 from __future__ import annotations

@@ -1,11 +1,15 @@
 """What the GPU worker does with one work order, on the worker thread.
 
-Shared by every backend (today the in-process thread; later a remote GPU replica): run the engine
+Shared by every backend (the in-process thread, and each Ray Serve replica): run the engine
 call, stop it cooperatively from the step callback (cancel flag, time limit), turn latents into a
-cheap preview at most once per interval, retry once in smaller batches after running out of
-GPU memory, and screen the finished images with the worker's NSFW checker (if the operator set
-one), so that the verdicts come back with the images. It never raises: the outcome is a
-`WorkDone` or a `WorkFailed`.
+cheap preview, retry once in smaller batches after running out of GPU memory, and screen the
+finished images with the worker's NSFW checker (if the operator set one), so that the verdicts
+come back with the images. It never raises: the outcome is a `WorkDone` or a `WorkFailed`.
+
+Progress is paced here and only here: at most one `WorkProgress` per `WorkOrder.progress_interval`
+(PROGRESS_INTERVAL) per call, and a preview is rendered only for a step that is sent, so the
+engine does not pay for previews nobody sees and a remote replica sends little. The job service
+passes each one on unchanged; fronts only fit their edits to their own rate limits.
 """
 
 from __future__ import annotations
@@ -111,7 +115,8 @@ def _merge(results: list[GenerationResult]) -> GenerationResult:
 
 
 class _StepWatcher:
-    """The step callback: cancellation, time limit and throttled progress with previews."""
+    """The step callback: cancellation, time limit and progress with previews, paced (the one
+    place progress is paced, see the module docstring)."""
 
     def __init__(
         self,

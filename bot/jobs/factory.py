@@ -1,7 +1,7 @@
 """Build the production job service: SQLite under DATA_DIR, the backend chosen by `BACKEND`
 (the in-process GPU worker thread, or GPU replicas run by Ray Serve), the model pool (MODEL
 plus MODEL_ALIASES loaded on demand) and, with NSFW_FILTER on, the NSFW checker in each worker.
-Used by the bot and the CLI alike."""
+Used by the bot and the CLI alike; `bot/wiring.py` puts it on the database."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ from collections.abc import Callable
 from bot.config import Config
 from bot.errors import ConfigError
 from bot.jobs.backend import Backend
-from bot.jobs.service import JobService
-from bot.store.repository import Repository
 
-__all__ = ["load_model_pool", "make_backend", "open_job_service"]
+__all__ = ["load_model_pool", "make_backend"]
 
 
 def load_model_pool(settings: Config, on_load: Callable[[str, float], None] | None = None):
@@ -54,10 +52,3 @@ def make_backend(settings: Config) -> Backend:
     return ThreadBackend(
         lambda: load_model_pool(settings), load_checker=lambda: load_safety_checker(settings)
     )
-
-
-async def open_job_service(settings: Config) -> JobService:
-    """The job service on DATA_DIR's database (migrated) with the configured backend; not started."""
-    backend = make_backend(settings)
-    repository = await Repository.open(settings.database_path, settings.images_dir)
-    return JobService(settings, repository, backend)

@@ -1,6 +1,6 @@
 """Stored job data: what a front submits (`NewJob`), what the queue keeps (`Job`, `JobImage`), and
 the per-user / per-guild records later issues build on. Plain dataclasses; SQL lives in
-`repository.py`.
+`bot/store/` (which imports these; this package never imports the store).
 
 Timestamps are Unix seconds (float, UTC).
 """

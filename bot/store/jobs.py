@@ -136,13 +136,6 @@ class JobRows(Database):
                 (status.value, error, finished_at, gpu_seconds, job_id),
             )
 
-    async def set_request(self, job_id: str, request: dict[str, Any], seeds: list[int]) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE jobs SET request = ?, seeds = ? WHERE id = ?",
-                (json.dumps(request), json.dumps(seeds), job_id),
-            )
-
     async def set_message_ids(
         self, job_id: str, *, progress_message_id: int | None = None, result_message_id: int | None = None
     ) -> None:

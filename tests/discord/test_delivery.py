@@ -73,7 +73,7 @@ async def test_discord_errors_on_upload_are_retried(world, status, times):
     world.engine.gate.set()
     grid = await world.wait_for(is_result, after=progress.id)
     job = await world.job_of(grid)
-    await world.wait_until(lambda: job.id not in world.service._deliveries)
+    await world.wait_until(lambda: job.id not in world.service.delivering)
     stored = await world.service.repository.get_job(job.id)
     assert stored.status is JobStatus.DONE and stored.delivered
 
@@ -89,7 +89,7 @@ async def test_a_channel_closed_to_the_bot_ends_delivery_without_endless_retries
     )
     world.engine.gate.set()
     await world.wait_until(
-        lambda: job.id not in world.service._deliveries and world.service.running_job_id is None
+        lambda: job.id not in world.service.delivering and world.service.running_job_id is None
     )
     stored = await world.service.repository.get_job(job.id)
     assert stored.status is JobStatus.DONE and stored.delivered

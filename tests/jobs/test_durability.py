@@ -57,7 +57,7 @@ async def test_every_finished_job_is_delivered_once(
             (cancelled.id, JobStatus.CANCELLED, 0),
         ]
     )
-    await wait_until(lambda: not service._deliveries)
+    await wait_until(lambda: not service.delivering)
     stored = [await service.repository.get_job(job.id) for job in (done, failed, cancelled)]
     assert all(job.delivered for job in stored)
 
@@ -70,7 +70,7 @@ async def test_failing_handler_is_retried_then_never_called_again(services: Serv
     await service.start()
     job = await service.submit(imagine(1))
     await outcome(service, job.id)
-    await wait_until(lambda: not service._deliveries)
+    await wait_until(lambda: not service.delivering)
     assert recorder.delivered() == [job.id] * 3
     await services.close(service)
 
@@ -97,7 +97,7 @@ async def test_undelivered_job_is_delivered_after_restart(services: ServiceFacto
     restarted.add_delivery_handler(recorder)
     await restarted.start()
     await wait_until(lambda: bool(recorder.calls))
-    await wait_until(lambda: not restarted._deliveries)
+    await wait_until(lambda: not restarted.delivering)
     assert recorder.calls == [(job.id, JobStatus.DONE, 4)]
 
 

@@ -73,7 +73,7 @@ async def test_200_submissions_from_20_users(tiny_service: JobService) -> None:
     await tiny_service.start()
     outcomes = await asyncio.gather(*(outcome(tiny_service, job.id) for job in accepted))
     assert all(isinstance(event, Finished) for event in outcomes)
-    await wait_until(lambda: not tiny_service._deliveries)
+    await wait_until(lambda: not tiny_service.delivering)
 
     repository = tiny_service.repository
     assert await repository.count_jobs() == {

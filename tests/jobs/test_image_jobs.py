@@ -129,7 +129,7 @@ async def test_blend_runs_as_a_reference_job_from_stored_pictures(
     # A later process reads the same pictures from the job's folder (the links are not fetched again).
     await services.close(service)
     again = await services()
-    operation, inputs = await again._inputs(stored)
+    operation, inputs = await again.intake.inputs(stored)
     assert operation is Operation.REFERENCE
     assert [ref.image.getpixel((0, 0)) for ref in inputs.references] == [COLOURS["red"], COLOURS["blue"]]
 

@@ -1,0 +1,250 @@
+"""What a job needs before it may wait and before it runs: limits, its parent, its pictures, its mask.
+
+`Intake` is the job service's helper for both ends of the queue:
+
+- before queueing (`check_limits`, `check_waiting_here`, `prepare`, `store_files`): the bot's and
+  the server's limits on waiting jobs, the request derived from the parent job's image, every
+  linked or uploaded picture fetched and decoded (a bad link is an error now, not a failed job),
+  the Vary (Region) mask, all written to the job's folder;
+- before running (`inputs`, `mask`): the engine operation and its input pictures, read back from
+  that folder or from the parent job's images.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from bot.config import Config
+from bot.engine.family import ModelFamily
+from bot.engine.interface import GenerationInputs, Operation
+from bot.engine.request import GenerationRequest
+from bot.errors import InvalidParameter, JobNotFound, QueueFull
+from bot.jobs.derive import decode_mask, derive_request, operation_of
+from bot.jobs.downloads import LinkFetcher
+from bot.jobs.files import save_image
+from bot.jobs.image_jobs import (
+    IMAGE_JOB_KINDS,
+    INPUT_FILE,
+    PreparedInputs,
+    load_inputs,
+    prepare_inputs,
+    save_inputs,
+)
+from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, Speed
+from bot.jobs.ports import JobRecords
+from bot.jobs.prompt_images import ImageLinks, PromptImage, PromptImages
+from bot.jobs.scheduler import FairQueue
+
+__all__ = ["INPUT_FILE", "MASK_FILE", "REFERENCE_FIT", "Intake", "Prepared"]
+
+# Pictures of /blend, /describe and references are scaled down to cover this size.
+REFERENCE_FIT = (1024, 1024)
+# Vary (Region): the area to repaint, white = regenerate, at the size of the job's images.
+MASK_FILE = "mask.png"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A job checked and fetched, ready to be written to its folder and queued."""
+
+    request: GenerationRequest
+    image_urls: list[str]
+    meta: dict
+    inputs: PreparedInputs
+    # The prompt's input picture, stored once on disk: later jobs of the prompt hard-link it.
+    shared_input: PromptImage | None
+    mask: Image.Image | None
+
+
+class Intake:
+    """Limits, parents, input pictures and masks of jobs (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: Callable[[], Config],
+        repository: JobRecords,
+        queue: FairQueue,
+        family: Callable[[], ModelFamily],
+        job_folder: Callable[[str], Path],
+    ) -> None:
+        self._settings = settings  # the service's current settings (they may be replaced)
+        self.repository = repository
+        self.image_links = ImageLinks(LinkFetcher(allow_private=settings().allow_private_links))
+        self._queue = queue
+        self._family = family
+        self._job_folder = job_folder
+
+    # ---- limits --------------------------------------------------------------------------
+
+    def check_limits(self, user_id: int) -> None:
+        """The bot's limits: waiting jobs per user (MAX_JOBS_PER_USER) and in all (MAX_QUEUE)."""
+        waiting = self._queue.waiting_for(user_id)
+        if waiting >= self._settings().max_jobs_per_user:
+            raise QueueFull(
+                f"You already have {waiting} jobs waiting (the limit is {self._settings().max_jobs_per_user}). "
+                "Wait for one to finish."
+            )
+        if len(self._queue) >= self._settings().max_queue:
+            raise QueueFull(f"{len(self._queue)} jobs are waiting, the most this bot takes. Try again soon.")
+
+    @staticmethod
+    def check_waiting_here(new: NewJob, active: Mapping[str, Job]) -> None:
+        """The server's limit on one member's waiting jobs (`NewJob.waiting_limit`)."""
+        limit = new.waiting_limit
+        if limit is None or new.guild_id is None:
+            return
+        waiting = sum(
+            1
+            for job in active.values()
+            if job.status is JobStatus.QUEUED and job.user_id == new.user_id and job.guild_id == new.guild_id
+        )
+        if waiting >= limit:
+            raise QueueFull(
+                f"You already have {waiting} jobs waiting in this server (its limit is {limit}). "
+                "Wait for one to finish."
+            )
+
+    # ---- before queueing -----------------------------------------------------------------
+
+    async def prepare(self, new: NewJob, kind: JobKind) -> Prepared:
+        """The job's request, meta, input pictures and mask. Raises for a bad parent or link."""
+        request, image_urls = await self._derive_request(new, kind)
+        meta = dict(new.meta)
+        if await self.repository.is_stealth(new.user_id):
+            meta["stealth"] = True  # /stealth: kept out of server galleries, also after /public
+        # Links go through the prompt's PromptImages: each is downloaded and decoded once for all
+        # the jobs of one prompt, scaled down to the working size (bot/jobs/prompt_images.py).
+        images = new.prompt_images or PromptImages()
+        fit = (request.width, request.height) if kind is JobKind.IMAGINE else REFERENCE_FIT
+
+        async def fetch(url: str) -> Image.Image:
+            return (await images.get(url, fit, self.image_links)).open()
+
+        prepared = await prepare_inputs(
+            kind,
+            request,
+            image_urls,
+            ip_adapter=bool(self._settings().ip_adapter),
+            uploads=new.uploads,
+            fetch=fetch,
+        )
+        shared_input = images.cached(image_urls[0], fit) if prepared.input_image is not None else None
+        if shared_input is not None and not new.uploads:
+            prepared = dataclasses.replace(prepared, input_image=None)
+        else:
+            shared_input = None
+        mask = decode_mask(new.mask, (request.width, request.height)) if kind is JobKind.REGION else None
+        return Prepared(request, image_urls, prepared.meta(meta), prepared, shared_input, mask)
+
+    @staticmethod
+    def new_job(job_id: str, kind: JobKind, new: NewJob, prepared: Prepared) -> Job:
+        """The waiting job of a prepared `NewJob`."""
+        return Job(
+            id=job_id,
+            kind=kind,
+            status=JobStatus.QUEUED,
+            user_id=new.user_id,
+            guild_id=new.guild_id,
+            channel_id=new.channel_id,
+            prompt=new.prompt,
+            request=prepared.request.to_dict(),
+            image_urls=list(prepared.image_urls),
+            parent_id=new.parent_id,
+            parent_index=new.parent_index,
+            mode=new.mode,
+            speed=Speed.RELAX.value if new.speed == Speed.RELAX.value else Speed.FAST.value,
+            seeds=prepared.request.seeds,
+            enqueued_at=time.time(),
+            meta=prepared.meta,
+        )
+
+    async def store_files(self, job_id: str, prepared: Prepared) -> None:
+        """Write the job's input pictures and mask to its folder."""
+        folder = self._job_folder(job_id)
+        if prepared.shared_input is not None:
+            await asyncio.to_thread(prepared.shared_input.store, folder / INPUT_FILE)
+        await asyncio.to_thread(save_inputs, folder, prepared.inputs)
+        if prepared.mask is not None:
+            await asyncio.to_thread(save_image, folder / MASK_FILE, prepared.mask)
+
+    async def _derive_request(self, new: NewJob, kind: JobKind) -> tuple[GenerationRequest, list[str]]:
+        if kind in (JobKind.IMAGINE, *IMAGE_JOB_KINDS):
+            if new.request is None:
+                raise InvalidParameter(f"A {kind.value} job needs a request.")
+            return new.request, list(new.image_urls)
+        parent = await self._parent(new)
+        image = None if kind is JobKind.REROLL else await self._parent_image(parent, new.parent_index)
+        return derive_request(kind, new, parent, image, self._family())
+
+    async def _parent(self, new: NewJob) -> Job:
+        if new.parent_id is None:
+            raise InvalidParameter(f"A {JobKind(new.kind).value} job needs a parent job.")
+        parent = await self.repository.get_job(new.parent_id)
+        if parent is None:
+            raise JobNotFound(f"There is no job {new.parent_id}.")
+        if parent.status is not JobStatus.DONE:
+            raise InvalidParameter("That job has not finished yet.")
+        return parent
+
+    async def _parent_image(self, parent: Job, index: int | None) -> JobImage:
+        if index is None:
+            raise InvalidParameter("Pick one image of the grid.")
+        image = await self.repository.get_image(parent.id, index)
+        if image is None:
+            raise InvalidParameter(f"Job {parent.id} has no image #{index + 1}.")
+        return image
+
+    # ---- before running ------------------------------------------------------------------
+
+    async def inputs(self, job: Job) -> tuple[Operation, GenerationInputs]:
+        """The engine operation of a job and its input pictures (read from disk)."""
+        folder = self._job_folder(job.id)
+        if (image_job := await load_inputs(job, folder)) is not None:
+            return image_job
+        if job.kind is JobKind.IMAGINE:
+            if not job.image_urls:
+                return Operation.TXT2IMG, GenerationInputs()
+            image = await asyncio.to_thread(_open_rgb, folder / INPUT_FILE)
+            return Operation.IMG2IMG, GenerationInputs(image=image)
+        parent = await self.repository.get_job(job.parent_id or "")
+        if parent is None:
+            raise JobNotFound(f"The parent job {job.parent_id} is gone.")
+        if job.kind is JobKind.REROLL:
+            return await self.inputs(parent)
+        image = await self.repository.get_image(parent.id, job.parent_index or 0)
+        if image is None:
+            raise JobNotFound(f"Image #{(job.parent_index or 0) + 1} of job {parent.id} is gone.")
+        picture = await asyncio.to_thread(_open_rgb, image.path)
+        operation = operation_of(job.kind)
+        if operation is Operation.OUTPAINT:
+            placement = tuple(job.request["extra"]["placement"])
+            return operation, GenerationInputs(image=picture, placement=placement)  # type: ignore[arg-type]
+        if operation is Operation.REGION:
+            return operation, GenerationInputs(image=picture, mask=await self.mask(job))
+        return operation, GenerationInputs(image=picture)
+
+    async def mask(self, job: Job) -> Image.Image | None:
+        """A Vary (Region) job's stored mask, or None for other jobs."""
+        if job.kind is not JobKind.REGION:
+            return None
+        path = self._job_folder(job.id) / MASK_FILE
+        if not path.is_file():
+            raise JobNotFound(f"The mask of job {job.id} is gone.")
+        return await asyncio.to_thread(_open_mask, path)
+
+
+def _open_mask(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("L")
+
+
+def _open_rgb(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
