@@ -32,8 +32,8 @@ async def open_services(config: Config, *, max_jobs_per_user: int | None = None)
     """The store (migrated), the backend (BACKEND=thread or ray), the job service and the services
     over them; not started. `max_jobs_per_user` raises the waiting limit (a CLI run is one
     member's burst). Close with `await services.close()` after `services.jobs.stop()`."""
-    from bot.wiring import open_job_service
     from bot.services import Services
+    from bot.wiring import open_job_service
 
     if max_jobs_per_user is not None:
         config = dataclasses.replace(

@@ -196,20 +196,6 @@ def test_repository_still_answers_every_call_the_code_makes() -> None:
 FRONTS = ("bot.discord", "bot.web", "bot.cli")
 STORE_CALL = re.compile(r"\b(repository|store)\.[a-z_]+\(|\.repository\b")
 MAX_MODULE_LINES = 500
-# The files other helpers of issue 18 convert (the action table, the JobService split); the lead
-# removes the xfail marks below when their branches are merged.
-FINISHED_AT_MERGE = pytest.mark.xfail(strict=False, reason="finished at merge")
-CONVERTED_ELSEWHERE = {
-    "bot.discord.bot",  # keeps `store` for exts/actions until they call services
-    "bot.discord.delivery",
-    "bot.discord.exts.actions._cog",
-    "bot.discord.exts.actions._editing",
-    "bot.discord.exts.actions._region",
-    "bot.web.api",
-    "bot.web.editor",
-    "bot.cli.edit",
-    "bot.cli.imagine",
-}
 
 
 def _in(name: str, packages: tuple[str, ...]) -> bool:
@@ -243,21 +229,11 @@ def store_use_in_fronts() -> dict[str, list[str]]:
     return found
 
 
-def test_converted_fronts_stay_off_the_store() -> None:
-    """No front module outside the ones still being converted imports bot.store or calls the
-    repository: they call services (bot/services.py)."""
-    assert {
-        name: uses for name, uses in store_use_in_fronts().items() if name not in CONVERTED_ELSEWHERE
-    } == {}
-
-
-@FINISHED_AT_MERGE
 def test_fronts_never_touch_the_store() -> None:
     """bot/discord, bot/web and bot/cli: no bot.store import and no repository/store call at all."""
     assert store_use_in_fronts() == {}
 
 
-@FINISHED_AT_MERGE
 def test_new_jobs_are_built_only_by_governance_and_jobs() -> None:
     """`NewJob(` appears only in bot/governance and bot/jobs: every front goes through Admission."""
     offenders = [
@@ -268,7 +244,6 @@ def test_new_jobs_are_built_only_by_governance_and_jobs() -> None:
     assert offenders == []
 
 
-@FINISHED_AT_MERGE
 def test_no_module_in_bot_is_over_500_lines() -> None:
     """Modules stay readable: none over 500 lines."""
     too_long = {
@@ -279,7 +254,6 @@ def test_no_module_in_bot_is_over_500_lines() -> None:
     assert too_long == {}
 
 
-@FINISHED_AT_MERGE
 def test_discord_does_not_import_the_web_app() -> None:
     """bot/discord reaches the web app only through the ports in bot/jobs/ports.py."""
     bad = sorted(
@@ -308,14 +282,12 @@ def package_graph() -> dict[str, set[str]]:
     return graph
 
 
-@FINISHED_AT_MERGE
 def test_jobs_and_store_do_not_import_each_other() -> None:
     """bot/store may know the job models; bot/jobs must not import bot/store (the root wires them)."""
     graph = package_graph()
     assert not ("bot.store" in graph.get("bot.jobs", set()) and "bot.jobs" in graph.get("bot.store", set()))
 
 
-@FINISHED_AT_MERGE
 def test_no_import_cycles_between_packages() -> None:
     """No package of bot reaches itself through the packages it imports."""
     graph = package_graph()

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from bot.jobs.ports import WebPages
     from bot.jobs.service import JobService
     from bot.services import Services
-    from bot.store.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +114,6 @@ class MidjourneyBot(commands.Bot):
         if self._services is None:
             raise RuntimeError("the services are not ready yet (setup_hook has not run)")
         return self._services
-
-    @property
-    def store(self) -> Repository:
-        """The database, for the action cogs until they call services too (finished at merge)."""
-        return self.jobs.repository
 
     @property
     def admission(self) -> Admission:

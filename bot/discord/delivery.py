@@ -8,7 +8,7 @@
   if they persist the handler raises, so the service keeps the job deliverable and retries.
 
 The pictures of results are made in result_pictures.py, uploads retried in uploads.py; what is
-recorded about posted messages goes through the job service (`jobs.posts`), never the store.
+recorded about posted messages goes through the job service (its `JobLibrary`), never the store.
 Progress arrives paced by the GPU worker; `EditPacer` only fits the edits to Discord's limits.
 """
 
@@ -45,7 +45,9 @@ from bot.governance.nsfw import BLOCKED_NOTICE, NsfwPolicy
 from bot.jobs.edit_origin import edit_behind
 from bot.jobs.events import Progress, Queued, Stalled, Started
 from bot.jobs.image_jobs import INPUT_FILE, TEXT_KINDS
+from bot.jobs.library import library_of
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
+from bot.jobs.ports import WebPages
 
 if TYPE_CHECKING:
     from discord.ext import commands
@@ -80,6 +82,9 @@ class JobFront:
     ) -> None:
         self.bot = bot
         self.jobs = jobs
+        self.library = library_of(jobs)
+        # Links into the web app (the bot's WebPages port; None: no web app to link to).
+        self.pages: WebPages | None = getattr(bot, "pages", None)
         self.admission = admission
         self.settings = settings
         self.retry = retry or RetryPolicy()
@@ -130,7 +135,7 @@ class JobFront:
                 if isinstance(error, discord.Forbidden):
                     raise UserFacingError(MISSING_PERMISSIONS) from error
                 raise
-            await self.jobs.posts.record_message(job.id, message.id, message.channel.id, "progress")
+            await self.library.record_message(job.id, message.id, message.channel.id, "progress")
         finally:
             posted.set()
             self._posting.pop(new_job.id, None)
@@ -211,7 +216,7 @@ class JobFront:
                     await stray.delete()
         if message is None:
             job.meta = {**job.meta, POSTING_MARK: result_nonce(job.id)}
-            await self.jobs.posts.save_meta(job.id, job.meta)
+            await self.library.set_meta(job.id, job.meta)
             try:
                 message = await self.send_image(
                     channel,
@@ -229,7 +234,7 @@ class JobFront:
                 return
         else:
             log.info("job %s was already posted as message %s; not posting again", job.id, message.id)
-        await self.jobs.posts.record_message(job.id, message.id, job.channel_id, "result")
+        await self.library.record_message(job.id, message.id, job.channel_id, "result")
         await self._drop_progress(job)
 
     async def post_text(self, job: Job) -> None:
@@ -251,7 +256,7 @@ class JobFront:
         except (discord.Forbidden, discord.NotFound) as error:
             log.warning("cannot deliver job %s to channel %s: %s", job.id, job.channel_id, error)
             return
-        await self.jobs.posts.record_message(job.id, message.id, job.channel_id, "result")
+        await self.library.record_message(job.id, message.id, job.channel_id, "result")
         await self._drop_progress(job)
 
     async def text_post(self, job: Job) -> ResultPost:
@@ -291,7 +296,7 @@ class JobFront:
             picture = await asyncio.to_thread(open_rgb, images[0].path)
             square = images[0].width == images[0].height
             view = single_view(job.id, 1, upscale=job.kind is not JobKind.UPSCALE, square=square)
-        add_web_row(view, self.settings, job.id, single_index=None if view_is_grid else 1)
+        add_web_row(view, self.pages, job.id, single_index=None if view_is_grid else 1)
         if blocked:
             content = f"{content}\n{BLOCKED_NOTICE}"
             if all(flagged):
@@ -323,7 +328,7 @@ class JobFront:
         posting = self._posting.get(job.id)
         if posting is not None:
             await posting.wait()
-        fresh = await self.jobs.posts.stored_job(job.id)
+        fresh = await self.library.job(job.id)
         return (fresh or job).progress_message_id
 
     async def _drop_progress(self, job: Job) -> None:
@@ -371,20 +376,20 @@ class JobFront:
         made = job.generation_request.batch_size if job.request else 0
         if not 1 <= index <= max(made, 1):
             raise InvalidParameter(f"Job `{job.id}` has no image #{index}.")
-        image = await self.jobs.posts.image(job.id, index - 1)
+        image = await self.library.image(job.id, index - 1)
         if image is None:
             raise JobNotFound(f"Image #{index} of job `{job.id}` is no longer stored.")
         content = single_image_content(job.prompt, index, user_id)
-        flagged = self.flagged(job, await self.jobs.posts.images(job.id))[index - 1 : index]
+        flagged = self.flagged(job, await self.library.images(job.id))[index - 1 : index]
         picture: Image.Image | None = await asyncio.to_thread(open_rgb, image.path)
         stem, view = f"{job.id}_{index}", single_view(job.id, index, square=image.width == image.height)
-        add_web_row(view, self.settings, job.id, single_index=index)
+        add_web_row(view, self.pages, job.id, single_index=index)
         if self.nsfw.spoilers(flagged):
             stem = f"SPOILER_{stem}"
         elif self.nsfw.blocks(flagged):
             content, picture, view = f"{content}\n{BLOCKED_NOTICE}", None, None
         message = await self.send_image(channel, content, picture, limit, stem, view, nonce=nonce)
-        await self.jobs.posts.record_message(job.id, message.id, job.channel_id, f"image-{index}")
+        await self.library.record_message(job.id, message.id, job.channel_id, f"image-{index}")
         return message
 
     def flagged(self, job: Job, images: list[JobImage]) -> list[bool]:
@@ -393,7 +398,7 @@ class JobFront:
         return self.nsfw.flagged(job, len(images))
 
     async def load_job(self, job_id: str) -> Job:
-        job = await self.jobs.posts.stored_job(job_id)
+        job = await self.library.job(job_id)
         if job is None:
             raise JobNotFound(f"There is no job `{job_id}` any more.")
         return job

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import discord
 
-from bot.config import Config
 from bot.discord.buttons import JobButton
-from bot.web.links import job_url
+from bot.jobs.ports import WebPages
 
 __all__ = ["FAVOURITE", "WEB_LABEL", "add_web_row"]
 
@@ -20,14 +19,17 @@ MAX_ROWS = 5
 MAX_PER_ROW = 5
 
 
-def add_web_row(view: discord.ui.View, settings: Config, job_id: str, *, single_index: int | None) -> None:
-    """Append ❤️ (for a single image: its 1-based index) and `Web ↗` (with PUBLIC_URL) to `view`."""
+def add_web_row(
+    view: discord.ui.View, pages: WebPages | None, job_id: str, *, single_index: int | None
+) -> None:
+    """Append ❤️ (for a single image: its 1-based index) and `Web ↗` (when the web app's pages are
+    public: PUBLIC_URL) to `view`."""
     items: list[discord.ui.Item] = []
     if single_index is not None:
         items.append(JobButton(FAVOURITE, job_id, single_index))
-    if settings.public_url:
+    if pages is not None and pages.public:
         items.append(
-            discord.ui.Button(label=WEB_LABEL, style=discord.ButtonStyle.link, url=job_url(settings, job_id))
+            discord.ui.Button(label=WEB_LABEL, style=discord.ButtonStyle.link, url=pages.job_url(job_id))
         )
     if not items:
         return

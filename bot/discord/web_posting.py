@@ -94,6 +94,6 @@ class DiscordPoster:
         message = await front.send_image(
             channel, post.content, post.picture, None, post.stem, post.view, nonce=nonce
         )
-        await self.bot.services.library.posted(job.id, message.id, channel.id, "web-post")
+        await self.bot.services.library.record_message(job.id, message.id, channel.id, "web-post")
         log.info("member %s posted job %s to channel %s from the web", user_id, job.id, channel.id)
         return message.id

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 __all__ = ["ACTIVE", "JobLibrary"]
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+# Purposes whose message id is also kept on the job's row (`progress_message_id`, ...).
+_ON_THE_JOB = ("progress", "result")
 
 
 class JobLibrary:
@@ -93,16 +95,15 @@ class JobLibrary:
 
     # ---- messages posted for jobs --------------------------------------------------------
 
-    async def posted(self, job_id: str, message_id: int, channel_id: int | None, purpose: str) -> None:
-        """Remember a message a front posted for a job (its buttons find the job again)."""
-        await self._repository.add_job_message(job_id, message_id, channel_id, purpose)
-
-    async def set_message_ids(
-        self, job_id: str, *, progress_message_id: int | None = None, result_message_id: int | None = None
+    async def record_message(
+        self, job_id: str, message_id: int, channel_id: int | None, purpose: str
     ) -> None:
-        await self._repository.set_message_ids(
-            job_id, progress_message_id=progress_message_id, result_message_id=result_message_id
-        )
+        """Remember a message a front posted for a job (`purpose`: "progress", "result", "image-<n>",
+        "show", ...) so its buttons find the job again; a progress or result message is also kept
+        on the job's row."""
+        if purpose in _ON_THE_JOB:
+            await self._repository.set_message_ids(job_id, **{f"{purpose}_message_id": message_id})
+        await self._repository.add_job_message(job_id, message_id, channel_id, purpose)
 
     async def set_meta(self, job_id: str, meta: dict[str, Any]) -> None:
         await self._repository.set_meta(job_id, meta)

@@ -41,7 +41,6 @@ from bot.jobs.hooks import StartHooks
 from bot.jobs.intake import INPUT_FILE, MASK_FILE, REFERENCE_FIT, Intake
 from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 from bot.jobs.ports import JobRecords
-from bot.jobs.posts import JobPosts
 from bot.jobs.prompt_images import ImageLinks
 from bot.jobs.results import ResultStore
 from bot.jobs.scheduler import FairQueue, Ticket
@@ -93,7 +92,6 @@ class JobService:
         self.results = ResultStore(
             repository, self.job_folder, self.intake.mask, self.followers.emit, retry_delay=disk_retry_delay
         )
-        self.posts = JobPosts(repository)
         self.deliveries = Deliveries(
             repository, retry_delay=delivery_retry_delay, retry_max=delivery_retry_max
         )

@@ -8,7 +8,7 @@ import dataclasses
 
 import discord
 
-from bot.web.links import job_url
+from bot.web.links import WebAddresses, job_url
 from tests.discord.helpers import button, is_result
 
 
@@ -21,6 +21,7 @@ def _link(message: discord.Message) -> discord.Button | None:
 async def test_web_link_and_favourite_button(world):
     """With PUBLIC_URL the grid and Image #n carry `Web ↗`; ❤️ on Image #2 toggles alice's favourite."""
     world.front.settings = dataclasses.replace(world.settings, public_url="https://mj.example.org")
+    world.front.pages = WebAddresses(world.front.settings)
     await world.alice.slash(world.channel, "imagine", prompt="a red fox")
     grid = await world.wait_for(is_result)
     job = await world.job_of(grid)

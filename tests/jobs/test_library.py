@@ -35,7 +35,7 @@ async def test_jobs_images_messages_and_stealth(service: JobService) -> None:
     assert await library.active_jobs(2) == []
     assert [found.id for found in await library.archive(2)] == [job.id]
     assert [found.id for found in await library.gallery(5)] == [job.id]
-    await library.posted(job.id, 999, 7, "show")
+    await library.record_message(job.id, 999, 7, "show")
     assert (await service.repository.job_for_message(999)).id == job.id
     stored = await library.job(job.id)
     assert await library.is_hidden(stored) is False

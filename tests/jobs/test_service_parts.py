@@ -1,5 +1,5 @@
 """The job service's parts: progress paced once (by the worker), the jobs' message records
-(`JobService.posts`) and the store-free Discord delivery."""
+(the `JobLibrary`) and the store-free Discord delivery."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.engine.family import TINY
 from bot.engine.request import GenerationResult
 from bot.jobs.events import Progress
 from bot.jobs.execution import WorkDone, WorkEvent, WorkOrder, WorkProgress
+from bot.jobs.library import library_of
 from bot.jobs.service import JobService
 from bot.store.repository import Repository
 from tests.jobs.conftest import imagine, make_settings
@@ -63,14 +64,14 @@ async def test_the_service_passes_on_every_progress_the_worker_sends(tmp_path) -
         await repository.close()
 
 
-async def test_posts_records_messages_on_the_job(service: JobService) -> None:
-    """`posts.record_message` keeps progress/result message ids on the job and every message in
+async def test_the_library_records_messages_on_the_job(service: JobService) -> None:
+    """`JobLibrary.record_message` keeps progress/result message ids on the job and every message in
     the job's message list; `stored_job` reads them back."""
     job = await service.submit(imagine(1, id="job-posts"))
-    await service.posts.record_message(job.id, 111, 5, "progress")
-    await service.posts.record_message(job.id, 222, 5, "result")
-    await service.posts.record_message(job.id, 333, 5, "image-1")
-    stored = await service.posts.stored_job(job.id)
+    await library_of(service).record_message(job.id, 111, 5, "progress")
+    await library_of(service).record_message(job.id, 222, 5, "result")
+    await library_of(service).record_message(job.id, 333, 5, "image-1")
+    stored = await library_of(service).job(job.id)
     assert (stored.progress_message_id, stored.result_message_id) == (111, 222)
     assert (await service.repository.job_for_message(333)).id == job.id
 

@@ -120,6 +120,6 @@ class Info(commands.Cog):
             )
         except discord.Forbidden as error:
             raise UserFacingError(MISSING_PERMISSIONS) from error
-        await self.bot.services.library.posted(job.id, message.id, interaction.channel_id, "show")
+        await self.bot.services.library.record_message(job.id, message.id, interaction.channel_id, "show")
         log.info("user %s showed job %s again", interaction.user.id, job.id)
         return message
