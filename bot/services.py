@@ -13,7 +13,7 @@ from bot.governance.server_rules import ServerRules
 from bot.governance.style_presets import StylePresets
 from bot.governance.web_sign_ins import WebSignIns
 from bot.jobs.interactions import PendingInteractions
-from bot.jobs.library import JobLibrary
+from bot.jobs.library import JobLibrary, library_of
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -56,8 +56,3 @@ class Services:
     async def close(self) -> None:
         """Close the database (after the job service has stopped)."""
         await self.jobs.repository.close()
-
-
-def library_of(jobs: JobService) -> JobLibrary:
-    """The job library over a job service's database (for helpers handed only the job service)."""
-    return JobLibrary(jobs.repository)

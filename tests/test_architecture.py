@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "bot"
 FORBIDDEN = {
     "prompt": {"discord", "engine.engine", "jobs", "governance", "store", "cli", "web"},
     "engine": {"discord", "jobs", "governance", "store", "cli", "web"},
-    "jobs": {"discord", "governance", "cli", "web"},
+    "jobs": {"discord", "governance", "store", "cli", "web"},
     "store": {"discord", "cli", "web"},
     "governance": {"discord", "cli", "web"},
 }
