@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import sqlite3
 from typing import Any
 
 from bot.config import Config
+from bot.errors import DatabaseUnavailable
 from bot.prompt import PromptContext, context_from_settings, expand_prompt
 
 
@@ -57,8 +60,12 @@ async def _load_from_database(
     repository = await Repository.open_read_only(settings.database_path, settings.images_dir)
     try:
         return await load_prompt_context(repository, base, user_id=user_id, guild_id=guild_id)
+    except sqlite3.Error as error:
+        # Garbage, damaged, or a database of another program: one line, exit 2 (bot.cli.main).
+        raise DatabaseUnavailable(f"cannot read the database {settings.database_path}: {error}") from None
     finally:
-        await repository.close()
+        with contextlib.suppress(sqlite3.Error, ValueError):
+            await repository.close()
 
 
 def context_summary(context: PromptContext) -> dict[str, Any]:
