@@ -27,9 +27,10 @@ from PIL import Image
 from bot.errors import InvalidParameter, InvalidPrompt, UserFacingError
 from bot.jobs.events import Cancelled, Failed, Finished, Progress, Queued, Started
 from bot.jobs.models import JobKind, JobStatus
+from bot.web import guards
 from bot.web.access import job_summary, visible_job
 from bot.web.context import CONTEXT, current_session
-from bot.web.guards import stream_slot
+from bot.web.guards import stream_slot, with_heartbeats
 
 __all__ = [
     "ACTIONS",
@@ -260,8 +261,10 @@ async def _stream(request: web.Request, job_id: str) -> web.StreamResponse:
     if task is not None:
         context.streams.add(task)
     try:
-        async for event in context.jobs.subscribe(job_id):
-            if isinstance(event, Queued):
+        async for event in with_heartbeats(context.jobs.subscribe(job_id), guards.HEARTBEAT_SECONDS):
+            if event is None:
+                await response.write(b": keep-alive\n\n")
+            elif isinstance(event, Queued):
                 await _send(response, "queued", {"position": event.position})
             elif isinstance(event, Started):
                 await _send(response, "progress", {"percent": 0})

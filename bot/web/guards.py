@@ -14,12 +14,14 @@ session may hold open.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
@@ -38,6 +40,7 @@ __all__ = [
     "install",
     "safe_next",
     "stream_slot",
+    "with_heartbeats",
 ]
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -47,6 +50,9 @@ SERVER_HEADER = "mj-bot"
 MAX_STREAMS_PER_SESSION = 8
 # Methods that change something: their Origin is checked.
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Seconds between keep-alive comments of a progress stream that has nothing to say.
+HEARTBEAT_SECONDS = 15.0
+T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -151,6 +157,35 @@ def install(app: web.Application, templates: Path) -> None:
 
     app.on_response_prepare.append(add_headers)
     app[STREAM_SLOTS] = StreamSlots()
+
+
+async def with_heartbeats(events: AsyncIterator[T], seconds: float) -> AsyncIterator[T | None]:
+    """`events`, with a None between them whenever `seconds` pass without one: the stream writes
+    a comment then, so a browser that went away is noticed (the write fails) and its stream slot
+    is freed even while the job sends nothing (waiting in the queue, or held)."""
+    queue: asyncio.Queue[tuple[bool, T | None]] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for event in events:
+                await queue.put((False, event))
+        finally:
+            await queue.put((True, None))
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            try:
+                done, event = await asyncio.wait_for(queue.get(), seconds)
+            except TimeoutError:
+                yield None
+                continue
+            if done:
+                break
+            yield event
+        await task  # its error, if any, is the stream's
+    finally:
+        task.cancel()
 
 
 def safe_next(value: str | None) -> str:
