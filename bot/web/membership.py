@@ -59,12 +59,12 @@ class MemberCheck:
         source: MembershipSource | None,
         *,
         local: bool = False,
-        refresh: float = REFRESH_SECONDS,
+        refresh: float | None = None,
     ) -> None:
         self.allowed = config.web_allowed_users
         self.local = local  # local mode: the one local user, nobody signs in
         self.source = source
-        self.refresh = refresh
+        self.refresh = REFRESH_SECONDS if refresh is None else refresh
         # session id → (when its servers were last checked, the servers that held then)
         self._checked: dict[str, tuple[float, list[dict[str, str]]]] = {}
 
