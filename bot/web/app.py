@@ -18,7 +18,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import api, auth, editor, guards, image_api, pages
+from bot.web import api, auth, editor, guards, image_api, pages, uploads
 from bot.web.context import CONTEXT, SESSION, WebContext
 from bot.web.membership import MEMBERSHIP, MemberCheck, source_of
 from bot.web.sessions import csrf_ok
@@ -88,6 +88,7 @@ def build_app(context: WebContext) -> web.Application:
     app = web.Application(middlewares=[doors, session_middleware], client_max_size=16 * 1024**2)
     app[CONTEXT] = context
     guards.install(app, HERE / "templates")
+    uploads.install(app)
     app[MEMBERSHIP] = MemberCheck(
         context.config, source_of(context.channels), local=context.local_user is not None
     )
@@ -145,6 +146,11 @@ class WebServer:
         port = sockets[0][1] if sockets else self.port
         self.port = port
         return f"http://{self.host}:{port}"
+
+    @property
+    def app(self) -> web.Application | None:
+        """The running application (None before `start()` and after `stop()`)."""
+        return self._runner.app if self._runner is not None else None
 
     async def stop(self) -> None:
         if self._runner is not None:

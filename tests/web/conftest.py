@@ -107,6 +107,7 @@ class RunningWeb:
     jobs: JobService
     context: WebContext
     settings: Config
+    server: WebServer
 
     async def sign_in(self, http: aiohttp.ClientSession, fake: FakeDiscordOAuth, user: str = "111") -> str:
         """Sign `http` in as `user` through the fake Discord; return the session's CSRF token."""
@@ -162,7 +163,7 @@ async def start_web(tmp_path: Path) -> AsyncIterator[WebFactory]:
         server = WebServer(context, host="127.0.0.1", port=0)
         url = await server.start()
         opened.append((server, jobs))
-        return RunningWeb(url, jobs, context, settings)
+        return RunningWeb(url, jobs, context, settings, server)
 
     yield start
     for server, jobs in opened:
