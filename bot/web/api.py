@@ -306,9 +306,11 @@ async def server_channels(request: web.Request) -> web.StreamResponse:
     session = current_session(request)
     if context.channels is None:
         raise web.HTTPNotFound()
-    # The member's own servers only: asking Discord about any other spends the bot's rate limit.
-    guild_id = member_guild(request, request.match_info["guild_id"])
-    assert guild_id is not None
+    guild_id = int(request.match_info["guild_id"])
+    if context.local_user is None:
+        # The member's own servers only: asking Discord about any other spends the bot's rate
+        # limit. (The local user of local mode has no Discord servers to check.)
+        member_guild(request, str(guild_id))
     channels = await context.channels.postable_channels(session.user_id, guild_id)
     return web.json_response({"channels": [{"id": str(cid), "name": name} for cid, name in channels]})
 

@@ -230,3 +230,27 @@ async def test_slow_headers_are_cut_off(start_web, monkeypatch):
     assert time.monotonic() - started < 6
     for _reader, writer in sockets:
         writer.close()
+
+
+@pytest.mark.parametrize(
+    ("web_host", "signed_in", "in_container", "host", "says"),
+    [
+        ("0.0.0.0", False, False, "127.0.0.1", "WEB_HOST=0.0.0.0 is ignored"),
+        ("0.0.0.0", False, True, "0.0.0.0", "127.0.0.1:8080:8080"),
+        ("127.0.0.1", False, False, "127.0.0.1", None),
+        ("0.0.0.0", True, False, "0.0.0.0", None),
+    ],
+)
+def test_local_mode_says_where_it_listens(web_host, signed_in, in_container, host, says):
+    """Item 6: refusing WEB_HOST=0.0.0.0 is said on the console (not an INFO log line); in a
+    container local mode listens on WEB_HOST so the published port answers."""
+    from bot.config import Config
+    from bot.web.serve import local_bind
+
+    settings = Config.from_env({"WEB_HOST": web_host})
+    chosen, notice = local_bind(settings, signed_in=signed_in, in_container=in_container)
+    assert chosen == host
+    if says is None:
+        assert notice is None
+    else:
+        assert notice is not None and says in notice
