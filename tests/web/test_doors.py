@@ -254,3 +254,11 @@ def test_local_mode_says_where_it_listens(web_host, signed_in, in_container, hos
         assert notice is None
     else:
         assert notice is not None and says in notice
+
+
+async def test_the_oauth_state_cookie_is_secure_behind_https(start_web, fake_oauth):
+    """Item 6: with PUBLIC_URL on https, the sign-in state cookie carries Secure (as the session's)."""
+    web = await start_web(DISCORD_OAUTH_BASE=fake_oauth.url, PUBLIC_URL="https://mj.example.org")
+    async with client() as http, http.get(f"{web.url}/auth/login", allow_redirects=False) as response:
+        cookie = response.cookies["mj_oauth_state"]
+        assert cookie["secure"] and cookie["httponly"]
