@@ -51,7 +51,7 @@ class DiscordPoster:
         when Discord could not say (a web session keeps the server until the next check)."""
         guild = self.bot.get_guild(guild_id)
         if guild is None:
-            return False
+            return None if not self.bot.is_ready() else False
         if guild.get_member(user_id) is not None:
             return True
         try:

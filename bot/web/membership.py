@@ -90,14 +90,20 @@ class MemberCheck:
         if self.source is None:
             return session if session.user_id in self.allowed else None
         now = time.monotonic()
-        checked_at, guilds = self._checked.get(session.id, (float("-inf"), session.guilds))
+        checked_at, known = self._checked.get(session.id, (float("-inf"), session.guilds))
         ours = self.source.bot_guild_ids()
-        guilds = [guild for guild in guilds if int(guild["id"]) in ours]
         if now - checked_at >= self.refresh:
-            self._remember(session.id, now, guilds)  # first: requests meanwhile use the old list
-            guilds = [guild for guild in guilds if await self._still_member(session.user_id, guild)]
+            self._remember(session.id, now, known)  # first: requests meanwhile use the old list
+            # Servers the bot is not in (now) are kept in the list, unasked: while the bot is
+            # still connecting its guild cache is empty, and that must not forget them.
+            known = [
+                guild
+                for guild in known
+                if int(guild["id"]) not in ours or await self._still_member(session.user_id, guild)
+            ]
             checked_at = now
-        self._remember(session.id, checked_at, guilds)
+        self._remember(session.id, checked_at, known)
+        guilds = [guild for guild in known if int(guild["id"]) in ours]
         if not guilds and session.user_id not in self.allowed:
             return None
         return dataclasses.replace(session, guilds=guilds)

@@ -147,3 +147,18 @@ async def test_channels_are_listed_only_for_the_members_servers(start_web, fake_
         async with http.get(f"{web.url}/api/servers/900/channels") as response:
             assert response.status == 200
         assert side.channel_lookups == [900]
+
+
+async def test_servers_come_back_when_the_bots_guild_cache_does(start_web, fake_oauth):
+    """Item 4: while the bot reconnects (its guild cache empty) the servers do not count, but they
+    are not forgotten: they count again as soon as the cache is back."""
+    side = FakeDiscordSide()
+    web = await start_web(DISCORD_OAUTH_BASE=fake_oauth.url, channels=side, WEB_ALLOWED_USERS="")
+    async with client() as alice:
+        await web.sign_in(alice, fake_oauth, "111")
+        side.guilds = set()
+        async with alice.get(f"{web.url}/servers/900", allow_redirects=False) as response:
+            assert response.status == 302
+        side.guilds = {900, 901}
+        async with alice.get(f"{web.url}/servers/900", allow_redirects=False) as response:
+            assert response.status == 200
