@@ -4,7 +4,9 @@ One `WebContext` (settings, job service, admission, sessions, OAuth client) is h
 outside and kept on the app; the handlers in `pages`, `api`, `auth` and `editor` read it from
 there. A middleware loads the session: pages without one redirect to sign-in, API calls answer
 401, and every POST must carry the session's CSRF token (403 otherwise). The editor's POST is
-authorised by its signed, single-use link instead.
+authorised by its signed, single-use link instead. Before it, the doors (bot/web/guards.py):
+local mode's Host check and every POST's Origin; the security headers go on every response;
+a session's servers are re-checked with the bot (bot/web/membership.py).
 """
 
 from __future__ import annotations
