@@ -8,11 +8,13 @@ imported inside the functions, so `python -m bot parse` loads no torch and no di
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import sqlite3
 from typing import TYPE_CHECKING
 
 from bot.config import Config
-from bot.errors import ConfigError
+from bot.errors import ConfigError, DatabaseUnavailable
 
 if TYPE_CHECKING:
     from bot.prompt import PromptContext
@@ -52,8 +54,12 @@ async def prompt_context_from_store(
     repository = await Repository.open_read_only(config.database_path, config.images_dir)
     try:
         return await load_prompt_context(repository, base, user_id=user_id, guild_id=guild_id)
+    except sqlite3.Error as error:
+        # Garbage, damaged, or a database of another program: one line, exit 2 (bot.cli.main).
+        raise DatabaseUnavailable(f"cannot read the database {config.database_path}: {error}") from None
     finally:
-        await repository.close()
+        with contextlib.suppress(sqlite3.Error, ValueError):
+            await repository.close()
 
 
 def run(config: Config) -> None:

@@ -120,6 +120,16 @@ def _aliases(value: str) -> dict[str, str]:
     return aliases
 
 
+def _user_ids(value: str) -> frozenset[int]:
+    """`111, 222` → {111, 222} (Discord user ids, comma- or space-separated)."""
+    ids = set()
+    for item in value.replace(",", " ").split():
+        if not item.isdigit() or len(item) > 20:
+            raise ValueError("Discord user ids (numbers) separated by commas")
+        ids.add(int(item))
+    return frozenset(ids)
+
+
 def _setting(env: str, parse: Callable[[str], Any], default: str, doc: str) -> Any:
     return field(metadata={"env": env, "parse": parse, "default": default, "doc": doc})
 
@@ -255,6 +265,13 @@ class Config:
     )
     discord_client_secret: str = _setting(
         "DISCORD_CLIENT_SECRET", _text, "", "OAuth2 client secret of the Discord application (web sign-in)."
+    )
+    web_allowed_users: frozenset[int] = _setting(
+        "WEB_ALLOWED_USERS",
+        _user_ids,
+        "",
+        "Discord user ids who may sign in to the web app without sharing a server with the bot "
+        "(the only ones who may in web-only mode, without DISCORD_TOKEN).",
     )
     discord_oauth_base: str = _setting(
         "DISCORD_OAUTH_BASE",

@@ -5,7 +5,6 @@ does (a member's /prefer suffix with `--repeat` multiplies "Imagine all")."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -20,7 +19,7 @@ from bot.discord.render import CONFIRM_OVER, confirm_content
 from bot.discord.replies import Confirmation
 from bot.errors import InvalidLink
 from bot.jobs.downloads import MAX_IMAGE_BYTES
-from bot.jobs.image_jobs import decode_upload, upload_too_large
+from bot.jobs.image_jobs import upload_too_large
 from bot.jobs.models import Job, NewJob
 
 if TYPE_CHECKING:
@@ -57,16 +56,24 @@ class Upload:
         return asdict(self)
 
 
-async def read_upload(client: discord.Client, upload: Upload) -> Image.Image:
-    """An attached picture, size-checked before reading and decoded in a thread. Raises InvalidLink."""
+async def read_upload(bot: MidjourneyBot, upload: Upload) -> Image.Image:
+    """An attached picture, size-checked before reading, then read and decoded by the rules of
+    image links (a few read at once, decoded one at a time, scaled down to the working size:
+    bot/jobs/prompt_images.py). Raises InvalidLink."""
     if upload.size > MAX_IMAGE_BYTES:
         raise upload_too_large(upload.filename)
-    try:
-        data = await client.http.get_from_cdn(upload.url)  # what `Attachment.read` does
-    except discord.HTTPException as error:
-        log.info("could not read attachment %s: %s", upload.url, error)
-        raise InvalidLink(f"Could not read {upload.filename}.") from None
-    return await asyncio.to_thread(decode_upload, upload.filename, data)
+
+    async def read() -> bytes:
+        try:
+            data = await bot.http.get_from_cdn(upload.url)  # what `Attachment.read` does
+        except discord.HTTPException as error:
+            log.info("could not read attachment %s: %s", upload.url, error)
+            raise InvalidLink(f"Could not read {upload.filename}.") from None
+        if len(data) > MAX_IMAGE_BYTES:  # the size it announced was not the size it has
+            raise upload_too_large(upload.filename)
+        return data
+
+    return await bot.jobs.image_links.read_upload(upload.filename, read)
 
 
 async def prompt_jobs(bot: MidjourneyBot, origin: Origin, texts: Iterable[str]) -> list[NewJob]:

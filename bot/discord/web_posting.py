@@ -1,8 +1,9 @@
 """Posting a web job to a Discord channel the member picks: the web app asks through this object,
 which checks with Discord that the member may post there (and the bot too) before posting.
 
-The web app knows it only as `bot.web.context.ChannelPoster` (two methods), so bot/web never
-imports discord.py.
+The web app knows it only as `bot.web.context.ChannelPoster` (two methods) and
+`bot.web.membership.MembershipSource` (who may sign in, who is still in a server), so bot/web
+never imports discord.py.
 """
 
 from __future__ import annotations
@@ -40,6 +41,26 @@ class DiscordPoster:
             return await guild.fetch_member(user_id)
         except discord.HTTPException:
             return None
+
+    def bot_guild_ids(self) -> set[int]:
+        """The servers the bot is in now (its guild cache): who may sign in to the web app."""
+        return {guild.id for guild in self.bot.guilds}
+
+    async def is_member(self, user_id: int, guild_id: int) -> bool | None:
+        """Whether the user is still in the server (member cache, else one REST call); None
+        when Discord could not say (a web session keeps the server until the next check)."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return None if not self.bot.is_ready() else False
+        if guild.get_member(user_id) is not None:
+            return True
+        try:
+            await guild.fetch_member(user_id)
+        except discord.NotFound:
+            return False
+        except discord.HTTPException:
+            return None
+        return True
 
     @staticmethod
     def _may_post(channel: discord.abc.GuildChannel, member: discord.Member, me: discord.Member) -> bool:

@@ -36,6 +36,17 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[\w-]+\.sql$")
 OPEN_LOCK_SECONDS = 2.0
 
 
+async def _probe(database: str | Path, *, uri: bool = False) -> None:
+    """Open and close the file with plain sqlite3 (in a thread) before aiosqlite does: when
+    aiosqlite's own connect fails, its worker thread outlives the event loop and prints a thread
+    traceback after our one-line error (a folder named bot.sqlite3, a read-only DATA_DIR)."""
+
+    def probe() -> None:
+        sqlite3.connect(database, timeout=OPEN_LOCK_SECONDS, uri=uri).close()
+
+    await asyncio.to_thread(probe)
+
+
 def _why(error: BaseException) -> str:
     """A database error in operator words, with what to do."""
     text = str(error) or type(error).__name__
@@ -76,6 +87,7 @@ class Database:
         connection: aiosqlite.Connection | None = None
         try:
             # A short wait for a lock at start: another process holding the database is an error.
+            await _probe(database_path)
             connection = await aiosqlite.connect(database_path, timeout=OPEN_LOCK_SECONDS)
             connection.row_factory = aiosqlite.Row
             await connection.execute("PRAGMA journal_mode=WAL")
@@ -101,6 +113,10 @@ class Database:
         """Connect for reading only: no migrations, no journal change, nothing written (dry runs)."""
         # A relative file: URI is read from the working directory, like the path itself.
         uri = f"file:{quote(str(database_path))}?mode=ro"
+        try:
+            await _probe(uri, uri=True)
+        except sqlite3.Error as error:
+            raise DatabaseUnavailable(f"cannot open the database {database_path}: {_why(error)}") from None
         connection = await aiosqlite.connect(uri, uri=True)
         connection.row_factory = aiosqlite.Row
         await connection.execute("PRAGMA busy_timeout=5000")

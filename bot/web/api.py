@@ -30,8 +30,10 @@ from bot.governance.admission import Place
 from bot.jobs.actions import Form, Surface, resolve
 from bot.jobs.events import Cancelled, Failed, Finished, Progress, Queued, Started
 from bot.jobs.models import JobKind, JobStatus
+from bot.web import guards
 from bot.web.access import job_summary, visible_job
 from bot.web.context import CONTEXT, current_session
+from bot.web.guards import stream_slot, with_heartbeats
 
 __all__ = [
     "MAX_WEB_JOBS",
@@ -211,6 +213,12 @@ async def events(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
     job = await visible_job(context.jobs, session, request.match_info["job_id"])
+    with stream_slot(request, session.id):  # 429 past MAX_STREAMS_PER_SESSION
+        return await _stream(request, job.id)
+
+
+async def _stream(request: web.Request, job_id: str) -> web.StreamResponse:
+    context = request.app[CONTEXT]
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
@@ -219,8 +227,10 @@ async def events(request: web.Request) -> web.StreamResponse:
     if task is not None:
         context.streams.add(task)
     try:
-        async for event in context.jobs.subscribe(job.id):
-            if isinstance(event, Queued):
+        async for event in with_heartbeats(context.jobs.subscribe(job_id), guards.HEARTBEAT_SECONDS):
+            if event is None:
+                await response.write(b": keep-alive\n\n")
+            elif isinstance(event, Queued):
                 await _send(response, "queued", {"position": event.position})
             elif isinstance(event, Started):
                 await _send(response, "progress", {"percent": 0})
@@ -236,7 +246,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             elif isinstance(event, Cancelled):
                 await _send(response, "cancelled", {})
     except ConnectionResetError:
-        log.debug("the browser stopped following job %s", job.id)
+        log.debug("the browser stopped following job %s", job_id)
     finally:
         if task is not None:
             context.streams.discard(task)
@@ -262,7 +272,12 @@ async def server_channels(request: web.Request) -> web.StreamResponse:
     session = current_session(request)
     if context.channels is None:
         raise web.HTTPNotFound()
-    channels = await context.channels.postable_channels(session.user_id, int(request.match_info["guild_id"]))
+    guild_id = int(request.match_info["guild_id"])
+    if context.local_user is None:
+        # The member's own servers only: asking Discord about any other spends the bot's rate
+        # limit. (The local user of local mode has no Discord servers to check.)
+        member_guild(request, str(guild_id))
+    channels = await context.channels.postable_channels(session.user_id, guild_id)
     return web.json_response({"channels": [{"id": str(cid), "name": name} for cid, name in channels]})
 
 
@@ -289,7 +304,9 @@ async def stealth(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
     body = await json_body(request)
-    on = bool(body.get("stealth"))
+    on = body.get("stealth")
+    if not isinstance(on, bool):
+        raise web.HTTPBadRequest(text='Expected {"stealth": true|false}.')
     await context.services.members.set_stealth(session.user_id, on)
     return web.json_response({"stealth": on})
 

@@ -4,7 +4,9 @@ One `WebContext` (settings, job service, admission, sessions, OAuth client) is h
 outside and kept on the app; the handlers in `pages`, `api`, `auth` and `editor` read it from
 there. A middleware loads the session: pages without one redirect to sign-in, API calls answer
 401, and every POST must carry the session's CSRF token (403 otherwise). The editor's POST is
-authorised by its signed, single-use link instead.
+authorised by its signed, single-use link instead. Before it, the doors (bot/web/guards.py):
+local mode's Host check and every POST's Origin; the security headers go on every response;
+a session's servers are re-checked with the bot (bot/web/membership.py).
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import api, auth, editor, image_api, pages
+from bot.web import api, auth, editor, guards, image_api, pages, uploads
 from bot.web.context import CONTEXT, SESSION, WebContext
+from bot.web.membership import MEMBERSHIP, MemberCheck, source_of
 from bot.web.sessions import csrf_ok
 
 __all__ = ["WebServer", "build_app"]
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 # Reachable without a session: sign-in, static files, the editor (its link is signed).
 PUBLIC_PREFIXES = ("/signin", "/auth/", "/static/", "/edit/", "/healthz")
+# Seconds a connection may sit without a complete request (headers) before it is closed.
+HEADER_TIMEOUT = 15.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -39,9 +45,18 @@ def _wants_json(request: web.Request) -> bool:
 async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = await context.sessions.load(request)
+    if session is not None:
+        # Servers the member left (or the bot left) drop out; no server left: signed out.
+        session = await request.app[MEMBERSHIP].current(session)
     new_cookie: web.Response | None = None
-    if session is None and context.local_user is not None and request.method == "GET":
-        # Local mode: the one user is signed in the first time their browser comes by.
+    if (
+        session is None
+        and context.local_user is not None
+        and request.method == "GET"
+        and not request.path.startswith(PUBLIC_PREFIXES)
+    ):
+        # Local mode: the one user is signed in the first time their browser comes by a page
+        # (not /healthz or /static: no session row for every probe).
         new_cookie = web.Response()
         session = await context.sessions.create(
             new_cookie, user_id=context.local_user.user_id, name=context.local_user.name, guilds=[]
@@ -53,7 +68,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
                 raise web.HTTPUnauthorized(
                     text='{"error": "Sign in first."}', content_type="application/json"
                 )
-            raise web.HTTPFound(f"/signin?next={request.rel_url.path}")
+            raise web.HTTPFound(f"/signin?next={quote(request.rel_url.path, safe='/')}")
         if request.method == "POST" and not await csrf_ok(request, session):
             raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
     elif (
@@ -69,19 +84,16 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     return response
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    return response
-
-
 def build_app(context: WebContext) -> web.Application:
     """The aiohttp application with every route, templates and static files."""
-    app = web.Application(middlewares=[security_headers, session_middleware], client_max_size=16 * 1024**2)
+    doors = guards.door_middleware(context.config, local=context.local_user is not None)
+    app = web.Application(middlewares=[doors, session_middleware], client_max_size=16 * 1024**2)
     app[CONTEXT] = context
+    guards.install(app, HERE / "templates")
+    uploads.install(app)
+    app[MEMBERSHIP] = MemberCheck(
+        context.config, source_of(context.channels), local=context.local_user is not None
+    )
     environment = aiohttp_jinja2.setup(
         app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
     )
@@ -121,7 +133,14 @@ class WebServer:
 
     async def start(self) -> str:
         """Listen; return the URL it answers on (with the real port when port 0 was asked for)."""
-        self._runner = web.AppRunner(build_app(self.context), access_log=None, shutdown_timeout=2.0)
+        self._runner = web.AppRunner(
+            build_app(self.context),
+            access_log=None,
+            shutdown_timeout=2.0,
+            # Also the time a new connection has to send its request line and headers: an idle
+            # or trickling socket (slow loris) is closed after it (aiohttp's default is an hour).
+            keepalive_timeout=HEADER_TIMEOUT,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -129,6 +148,11 @@ class WebServer:
         port = sockets[0][1] if sockets else self.port
         self.port = port
         return f"http://{self.host}:{port}"
+
+    @property
+    def app(self) -> web.Application | None:
+        """The running application (None before `start()` and after `stop()`)."""
+        return self._runner.app if self._runner is not None else None
 
     async def stop(self) -> None:
         if self._runner is not None:

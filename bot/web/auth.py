@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
 
 import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
 from bot.web.context import CONTEXT, SESSION
+from bot.web.guards import safe_next
+from bot.web.membership import MEMBERSHIP, NotAllowed
 from bot.web.oauth import STATE_COOKIE, SignInFailed
 
 __all__ = ["add_routes"]
@@ -17,28 +18,31 @@ __all__ = ["add_routes"]
 log = logging.getLogger(__name__)
 
 
-def _safe_next(value: str | None) -> str:
-    """Only paths of this site (never `//host` or a scheme) are followed after sign-in."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/"
+# What the sign-in page may say: `?error=` names one of these, never free text (a link could
+# otherwise put any words on this site's sign-in page).
+SIGNIN_ERRORS = {
+    "failed": "Discord did not sign you in. Please try again.",
+    "unreachable": "Discord could not be reached. Try again later.",
+    "not_set_up": "Sign-in with Discord is not set up on this bot.",
+    "not_allowed": "This Discord account may not use this web app: only members of a server the "
+    "bot is in (or users its operator listed) can sign in.",
+}
 
 
 async def signin(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     if request.get(SESSION) is not None:
-        raise web.HTTPFound(_safe_next(request.query.get("next")))
+        raise web.HTTPFound(safe_next(request.query.get("next")))
+    error = SIGNIN_ERRORS.get(request.query.get("error", ""))
     return aiohttp_jinja2.render_template(
-        "signin.html",
-        request,
-        {"configured": context.oauth.configured, "error": request.query.get("error"), "session": None},
+        "signin.html", request, {"configured": context.oauth.configured, "error": error, "session": None}
     )
 
 
 async def login(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     if not context.oauth.configured:
-        raise web.HTTPFound("/signin?error=Sign-in+with+Discord+is+not+set+up+on+this+bot.")
+        raise web.HTTPFound("/signin?error=not_set_up")
     response = web.Response(status=302)
     response.headers["Location"] = context.oauth.start(request, response)
     return response
@@ -50,14 +54,21 @@ async def callback(request: web.Request) -> web.StreamResponse:
         identity = await context.oauth.finish(request)
     except SignInFailed as error:
         log.info("web sign-in failed: %s", error)
-        raise web.HTTPFound(f"/signin?error={quote(str(error))}") from None
+        raise web.HTTPFound("/signin?error=failed") from None
     except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as error:
         log.warning("web sign-in: Discord could not be reached or answered oddly: %s", error)
-        raise web.HTTPFound("/signin?error=Discord+could+not+be+reached.+Try+again+later.") from None
+        raise web.HTTPFound("/signin?error=unreachable") from None
+    membership = request.app[MEMBERSHIP]
+    try:
+        guilds = membership.admit(identity.user_id, identity.guilds)
+    except NotAllowed as error:
+        log.info("web sign-in refused for user %s: %s", identity.user_id, error)
+        raise web.HTTPFound("/signin?error=not_allowed") from None
     response = web.Response(status=302, headers={"Location": "/"})
-    await context.sessions.create(
-        response, user_id=identity.user_id, name=identity.name, guilds=identity.guilds
+    session = await context.sessions.create(
+        response, user_id=identity.user_id, name=identity.name, guilds=guilds
     )
+    membership.signed_in(session)
     response.del_cookie(STATE_COOKIE, path="/auth")
     log.info("member %s signed in on the web", identity.user_id)
     return response

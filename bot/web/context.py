@@ -12,7 +12,6 @@ from bot.config import Config
 from bot.governance.admission import Admission
 from bot.jobs.models import WebSession
 from bot.jobs.ports import ChannelPoster, WebPages
-from bot.jobs.prompt_images import DECODE_CONCURRENCY
 from bot.jobs.service import JobService
 from bot.services import Services
 from bot.web.links import WebAddresses, base_url, signing_key
@@ -47,7 +46,6 @@ class WebContext:
     # Open event streams, closed when the server stops.
     streams: set[asyncio.Task[object]] = field(default_factory=set)
     # Uploads decoded at the same time (/blend, /describe): bounds the memory decoded pictures take.
-    decoding: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECODE_CONCURRENCY))
 
     @classmethod
     def create(

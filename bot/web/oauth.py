@@ -59,7 +59,10 @@ class OAuthClient:
     def start(self, request: web.Request, response: web.StreamResponse) -> str:
         """The authorize URL to send the browser to; sets the state cookie on `response`."""
         state = secrets.token_urlsafe(24)
-        response.set_cookie(STATE_COOKIE, state, max_age=600, httponly=True, samesite="Lax", path="/auth")
+        secure = request.secure or (self.config.public_url or "").startswith("https://")
+        response.set_cookie(
+            STATE_COOKIE, state, max_age=600, httponly=True, samesite="Lax", path="/auth", secure=secure
+        )
         query = urlencode(
             {
                 "response_type": "code",

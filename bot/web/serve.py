@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+from pathlib import Path
 
 from bot.config import Config
 from bot.errors import ConfigError
@@ -22,12 +24,20 @@ from bot.web.app import WebServer
 from bot.web.context import WebContext
 from bot.web.sessions import LocalUser
 
-__all__ = ["WEB_DELIVERY", "register_web_delivery", "serve_local", "start_beside_bot"]
+__all__ = [
+    "WEB_DELIVERY",
+    "local_bind",
+    "register_web_delivery",
+    "running_in_container",
+    "serve_local",
+    "start_beside_bot",
+]
 
 log = logging.getLogger(__name__)
 
 WEB_DELIVERY = "web"
 LOCAL_HOST = "127.0.0.1"
+ANY_ADDRESS = ("0.0.0.0", "::", "")
 
 
 async def _shown_on_the_web(_job: Job, _images: list[JobImage]) -> None:
@@ -61,19 +71,41 @@ async def start_beside_bot(
     return server
 
 
+def running_in_container() -> bool:
+    """Docker (`/.dockerenv`) or Podman (`container=` in the environment)."""
+    return Path("/.dockerenv").exists() or bool(os.environ.get("container"))  # noqa: SIM112 (Podman spells it so)
+
+
+def local_bind(settings: Config, *, signed_in: bool, in_container: bool) -> tuple[str, str | None]:
+    """The address local mode listens on, and what to tell the operator about it (or None).
+
+    Without sign-in the app is the one local user's: it listens on 127.0.0.1 only, whatever
+    WEB_HOST says — except inside a container, where 127.0.0.1 is the container's own and the
+    published port would answer nothing: there it listens on WEB_HOST, and the compose file
+    publishes the port on the host's loopback only. The Host check (bot/web/guards.py) answers
+    loopback names only either way."""
+    if signed_in or settings.web_host == LOCAL_HOST:
+        return settings.web_host, None
+    if in_container and settings.web_host in ANY_ADDRESS:
+        return settings.web_host, (
+            f"Local mode in a container: listening on {settings.web_host}:{settings.web_port} inside it. "
+            "Publish the port on the host's loopback only (127.0.0.1:8080:8080): there is no sign-in."
+        )
+    return LOCAL_HOST, (
+        f"Local mode has no sign-in, so it listens on {LOCAL_HOST} only: WEB_HOST={settings.web_host} "
+        "is ignored. To serve other machines, set up sign-in (DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET)."
+    )
+
+
 async def serve_local(settings: Config, services: Services) -> None:
     """Local mode: the job service and the web app, no Discord, until SIGTERM / Ctrl+C (the
     caller, bot/app.py, opened the services and closes them)."""
     if settings.web_port == 0:
         raise ConfigError("DISCORD_TOKEN is empty and WEB_PORT=0: nothing to run. Set one of them.")
     signed_in = bool(settings.discord_client_id and settings.discord_client_secret)
-    host = settings.web_host if signed_in else LOCAL_HOST
-    if host != settings.web_host:
-        log.info(
-            "local mode without Discord sign-in listens on %s only (WEB_HOST=%s ignored)",
-            host,
-            settings.web_host,
-        )
+    host, notice = local_bind(settings, signed_in=signed_in, in_container=running_in_container())
+    if notice:
+        print(notice, flush=True)
     jobs = services.jobs
     register_web_delivery(jobs)
     context = WebContext.create(

@@ -45,17 +45,36 @@ def _data_dir_is_a_file(data_dir: Path) -> str:
     return "DATA_DIR"
 
 
+def _database_is_a_folder(data_dir: Path) -> str:
+    (data_dir / "bot.sqlite3").mkdir()
+    return "unable to open"
+
+
+def _read_only_data_dir(data_dir: Path) -> str:
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    data_dir.chmod(0o555)
+    return "unable to open"
+
+
 CASES: dict[str, Callable[[Path], str]] = {
     "garbage": _garbage,
+    "bot.sqlite3 is a folder": _database_is_a_folder,
+    "read-only DATA_DIR": _read_only_data_dir,
     "truncated": _truncated,
     "bad header": _empty_header,
     "DATA_DIR is a file": _data_dir_is_a_file,
 }
 COMMANDS = {"run": [], "imagine": ["imagine", "a cat", "-o", "out.png"]}
+# Local mode: `python -m bot` with no DISCORD_TOKEN (the web app alone).
+LOCAL = {"DISCORD_TOKEN": "", "WEB_PORT": "0"}
 
 
 def _run(
-    tmp_path: Path, args: list[str], preexec: Callable[[], None] | None = None
+    tmp_path: Path,
+    args: list[str],
+    preexec: Callable[[], None] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> tuple[int, str, float]:
     env = {
         **os.environ,
@@ -65,6 +84,7 @@ def _run(
         "DEVICE": "cpu",
         "DISCORD_TOKEN": "not-a-real-token",
         "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",
+        **(extra or {}),
     }
     started = time.monotonic()
     try:
@@ -129,3 +149,23 @@ def test_a_full_disk_at_start_is_one_line_and_exit_2(tmp_path: Path, command: st
     (tmp_path / "data").mkdir()
     code, stderr, _ = _run(tmp_path, COMMANDS[command], preexec=_small_files)
     _assert_one_line(code, stderr, "bot.sqlite3")
+
+
+def test_parse_on_a_garbage_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """`parse --user-id` reading a garbage database: one line naming it, exit 2, no traceback."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    _garbage(data_dir)
+    code, stderr, _ = _run(tmp_path, ["parse", "a cat", "--user-id", "5"])
+    _assert_one_line(code, stderr, "not a database", "bot.sqlite3")
+
+
+@pytest.mark.parametrize("case", ["bot.sqlite3 is a folder", "garbage"])
+def test_local_mode_on_an_unopenable_database_is_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
+    """Local mode (no token) on a folder named bot.sqlite3: the one line, exit 2, and no thread
+    traceback from aiosqlite's worker after it."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    expected = CASES[case](data_dir)
+    code, stderr, _ = _run(tmp_path, [], extra={**LOCAL, "WEB_PORT": "18999"})
+    _assert_one_line(code, stderr, expected, str(data_dir))

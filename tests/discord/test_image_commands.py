@@ -300,3 +300,18 @@ async def test_show_of_a_describe_job_whose_picture_is_gone_shows_the_suggestion
     shown = await world.wait_for(starts("**Describe**"), after=described.id)
     assert shown.embeds[0].description == described.embeds[0].description
     assert shown.attachments == [] and shown.embeds[0].image.url is None
+
+
+async def test_blend_and_describe_attachments_are_scaled_down_like_links(world) -> None:
+    """Issue 19 item 5: 1536² attachments are decoded by the image-link decoder (one at a time)
+    and stored at the working size (1024²), not at full size."""
+    big_red = ("big-red.png", png((220, 20, 20), (1536, 1536)))
+    big_blue = ("big-blue.png", png((20, 20, 220), (1536, 1536)))
+    await world.alice.slash(world.channel, "blend", image1=big_red, image2=big_blue)
+    job = await world.job_of(await world.wait_for(is_result))
+    with Image.open(world.service.job_folder(job.id) / "ref-0.png") as stored:
+        assert stored.size == (1024, 1024)
+    await world.alice.slash(world.channel, "describe", image=big_red)
+    describe_job = await world.job_of(await world.wait_for(starts("**Describe**")))
+    with Image.open(world.service.job_folder(describe_job.id) / INPUT_FILE) as stored:
+        assert stored.size == (1024, 1024)

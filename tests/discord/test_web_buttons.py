@@ -139,3 +139,17 @@ async def test_a_web_job_is_posted_to_a_channel_the_member_may_post_in(world):
     posted = await world.wait_for(is_result)
     assert (await world.job_of(posted)).id == job_id
     assert closed.history() == []
+
+
+async def test_the_web_asks_the_bot_who_may_sign_in(world):
+    """Issue 19 items 3-4: the bot tells the web app its servers and whether someone is still a
+    member (a stranger is not)."""
+    from bot.discord.web_posting import DiscordPoster
+    from bot.web.membership import MembershipSource
+
+    poster = DiscordPoster(world.env.bot)
+    assert isinstance(poster, MembershipSource)
+    assert world.guild.id in poster.bot_guild_ids()
+    assert await poster.is_member(world.alice.id, world.guild.id) is True
+    assert await poster.is_member(4242424242, world.guild.id) is False
+    assert await poster.is_member(world.alice.id, 999999) is False

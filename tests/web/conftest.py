@@ -107,6 +107,7 @@ class RunningWeb:
     jobs: JobService
     context: WebContext
     settings: Config
+    server: WebServer
 
     async def sign_in(self, http: aiohttp.ClientSession, fake: FakeDiscordOAuth, user: str = "111") -> str:
         """Sign `http` in as `user` through the fake Discord; return the session's CSRF token."""
@@ -128,12 +129,13 @@ WebFactory = Callable[..., Any]
 
 @pytest.fixture
 async def start_web(tmp_path: Path) -> AsyncIterator[WebFactory]:
-    """`await start_web(engine, local=False, checker=None, **env)` → RunningWeb (`checker`: the
-    NSFW checker of the GPU worker); everything stops after the test."""
+    """`await start_web(engine, local=False, checker=None, channels=None, **env)` → RunningWeb
+    (`checker`: the NSFW checker of the GPU worker; `channels`: the Discord side, e.g. a fake
+    membership source); everything stops after the test."""
     opened: list[tuple[WebServer, JobService]] = []
 
     async def start(
-        engine: Any = None, *, local: bool = False, checker: Any = None, **env: str
+        engine: Any = None, *, local: bool = False, checker: Any = None, channels: Any = None, **env: str
     ) -> RunningWeb:
         settings = Config.from_env(
             {
@@ -144,6 +146,8 @@ async def start_web(tmp_path: Path) -> AsyncIterator[WebFactory]:
                 "WEB_SECRET": "test-secret",
                 "DISCORD_CLIENT_ID": "" if local else "fake-client",
                 "DISCORD_CLIENT_SECRET": "" if local else "fake-secret",
+                # Web-only mode (no bot) admits only the allowlist: alice and bob.
+                "WEB_ALLOWED_USERS": "111,222",
                 **env,
             }
         )
@@ -153,11 +157,13 @@ async def start_web(tmp_path: Path) -> AsyncIterator[WebFactory]:
         jobs = JobService(settings, repository, backend, delivery_retry_delay=0.01)
         register_web_delivery(jobs)
         await jobs.start()
-        context = WebContext.create(settings, jobs, local_user=LocalUser() if local else None)
+        context = WebContext.create(
+            settings, jobs, local_user=LocalUser() if local else None, channels=channels
+        )
         server = WebServer(context, host="127.0.0.1", port=0)
         url = await server.start()
         opened.append((server, jobs))
-        return RunningWeb(url, jobs, context, settings)
+        return RunningWeb(url, jobs, context, settings, server)
 
     yield start
     for server, jobs in opened:
