@@ -16,7 +16,8 @@
 | `--niji [V]`              |          | MODEL_ALIASES `niji<V>` or `niji`      | –       |
 | `--weird N`               | `--w`    | whole number 0–3000                    | 0       |
 | `--iw N`                  |          | number 0–3 (image prompt weight)       | 1       |
-| `--sref URL…`             |          | one to five http(s) image links (style) | –      |
+| `--sref A…`               |          | one to five image links / style codes / `random`, `::W` weights | – |
+| `--sv N`                  |          | whole number 1–7 (style reference version) | 6   |
 | `--sw N`                  |          | whole number 0–1000 (style weight)     | 100     |
 | `--cref URL…`             |          | one to five http(s) image links (character) | –  |
 | `--cw N`                  |          | whole number 0–100 (character weight)  | 100     |
@@ -25,6 +26,11 @@
 | `--fast` `--relax` `--turbo` |       | flags (speed)                          | fast    |
 | `--draft`                 |          | flag: a fast, cheaper grid (Enhance re-renders it) | off |
 | `--zoom N`                |          | number 1–2; Custom Zoom only           | –       |
+| `--raw`                   |          | flag: the same as `--style raw`        | off     |
+| `--exp N`                 |          | whole number 0–100 (experimental aesthetics) | 0 |
+| `--personalize [CODE…]`   | `--p` `--profile` | nothing (your profile) or up to five codes, `::W` weights | – |
+
+The personal-style readers (`--sref` items, `--p` codes) are in personal_params.py.
 
 Parameters go at the end: everything after the first ` --name` is parameters, and each value runs
 to the next ` --name`. An em dash `—` at the start of a word counts as `--` (phones turn `--`
@@ -41,6 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.errors import InvalidLink, InvalidParameter
+from bot.prompt.personal_params import read_profiles, read_style_refs
 
 MAX_RATIO = 4.0
 # `--name` at the start of a word; the name is the rest of the word.
@@ -175,7 +182,14 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("niji", (), "model", "optional", "nothing or a niji version", _niji),
     Parameter("weird", ("w",), "weird", "required", "a whole number from 0 to 3000", _whole(0, 3000)),
     Parameter("iw", (), "image_weight", "required", "a number from 0 to 3", _number(0.0, 3.0)),
-    Parameter("sref", (), "style_refs", "required", "image links (style reference)", _links(MAX_REFERENCES)),
+    Parameter(
+        "sref",
+        (),
+        "style_refs",
+        "required",
+        "image links, style codes or random (style reference)",
+        read_style_refs,
+    ),
     Parameter("sw", (), "style_weight", "required", "a whole number from 0 to 1000", _whole(0, 1000)),
     Parameter(
         "cref", (), "character_refs", "required", "image links (character reference)", _links(MAX_REFERENCES)
@@ -188,6 +202,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("turbo", (), "speed", "none", "no value", _flag("turbo")),
     Parameter("draft", (), "draft", "none", "no value", _flag(True)),
     Parameter("zoom", (), "zoom", "required", "a number from 1 to 2", _number(1.0, 2.0)),
+    Parameter("raw", (), "style", "none", "no value", _flag("raw")),
+    Parameter("exp", (), "exp", "required", "a whole number from 0 to 100", _whole(0, 100)),
+    Parameter("sv", (), "style_version", "required", "a whole number from 1 to 7", _whole(1, 7)),
+    Parameter(
+        "personalize", ("p", "profile"), "profiles", "optional", "nothing or profile codes", read_profiles
+    ),
 )
 
 _BY_NAME = {name: parameter for parameter in PARAMETERS for name in parameter.names}
