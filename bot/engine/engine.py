@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from bot.engine.aesthetics import experimental_aesthetics
 from bot.engine.canvas import Layout, feather, outpaint_canvas
 from bot.engine.compiled import uncompiled_for
 from bot.engine.conditioning import PromptEncoder
@@ -297,6 +298,7 @@ class DiffusersEngine:
             uncompiled_for([self.txt2img_pipe, self.img2img_pipe, self.inpaint_pipe], request),
             job_loras(self.txt2img_pipe, request.loras, self.loras_dir),
             job_sampler([pipe], request.sampler, self.sampler_name),
+            experimental_aesthetics(pipe.unet, request.exp, self.family.base),  # --exp: FreeU
         ):
             # 2. Text conditioning (compel weights, chaos spread across the batch), with the job's LoRAs.
             conditioning = _concatenated(

@@ -67,6 +67,8 @@ class GenerationRequest:
             raise ValueError(f"seed must be 0..4294967295, got {self.seed}")
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be 0..1, got {self.strength}")
+        if not 0 <= self.exp <= 100:
+            raise ValueError(f"exp must be 0..100, got {self.exp}")
         if not 1 <= self.stop <= 100:
             raise ValueError(f"stop must be 1..100, got {self.stop}")
 
