@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from bot.errors import InvalidLink, InvalidParameter
 
@@ -75,13 +76,24 @@ def style_ref_link(item: str) -> bool:
     return "://" in item
 
 
+def _checked_link(link: str) -> str:
+    """An http(s) link with a host, else InvalidLink naming it."""
+    try:
+        parts = urlsplit(link)
+        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        shown = link if len(link) <= 60 else link[:57] + "…"
+        raise InvalidLink(f"`{shown}` is not an http(s) link to an image.")
+    return link
+
+
 def read_style_refs(value: str) -> tuple[tuple[str, float], ...]:
     """`--sref` items as (item, weight): links as typed (without `<>`), codes as digits, `random`.
 
     Raises ValueError (→ Invalid parameter naming `--sref`), InvalidParameter or InvalidLink.
     """
-    from bot.prompt.params import image_links
-
     items: list[tuple[str, float]] = []
     for word in value.split():
         item, weight = _split_weight(word.removeprefix("<").removesuffix(">"), "sref")
@@ -92,8 +104,7 @@ def read_style_refs(value: str) -> tuple[tuple[str, float], ...]:
         elif _STYLE_CODE.fullmatch(item):
             items.append((str(int(item)), weight))
         elif "://" in item:
-            (link,) = image_links(item, 1)
-            items.append((link, weight))
+            items.append((_checked_link(item), weight))
         elif item.isdigit():
             raise InvalidParameter(
                 f"Invalid style code `{item[:40]}` for `--sref`: style codes are whole numbers "
