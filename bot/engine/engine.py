@@ -119,7 +119,7 @@ class DiffusersEngine:
         """Run one operation (the `interface.Engine` entry point)."""
         if operation is Operation.TXT2IMG:
             return self.txt2img(request, on_step)
-        if operation in (Operation.REFERENCE, Operation.DESCRIBE, Operation.SHORTEN):
+        if operation in (Operation.REFERENCE, Operation.DESCRIBE, Operation.SHORTEN, Operation.STYLE_EMBED):
             return self.image_prompts.generate(operation, request, inputs, on_step)
         if inputs.image is None:
             raise ValueError(f"{operation} needs an input image")
