@@ -18,6 +18,7 @@ from bot.engine.references import (
     IP_ADAPTER_METHOD,
     IPAdapterReferences,
     IPAdapterSource,
+    adapter_id,
     average_latent_image,
     resolve_ip_adapter,
 )
@@ -160,8 +161,7 @@ class ImagePrompts:
     @property
     def adapter_id(self) -> str:
         """Which adapter made an embedding: its location and weight file (codes are per adapter)."""
-        source = self.models.ip_adapter
-        return "" if source is None else f"{source.location}#{source.weight}"
+        return adapter_id(self.models.ip_adapter)
 
     def _text_result(
         self, request: GenerationRequest, started: float, details: dict[str, Any]

@@ -36,6 +36,7 @@ __all__ = [
     "IPAdapterSource",
     "ReferenceImage",
     "ReferenceKind",
+    "adapter_id",
     "average_latent_image",
     "resolve_ip_adapter",
     "style_layer_scale",
@@ -242,6 +243,12 @@ def average_latent_image(vae_pipe: Any, images: list[Image.Image], width: int, h
         mixed = torch.stack(latents).mean(dim=0)
         decoded = vae.decode(mixed).sample
     return processor.postprocess(decoded, output_type="pil")[0]
+
+
+def adapter_id(source: IPAdapterSource | None) -> str:
+    """Which adapter made a style embedding ("" for none): stored with profile and moodboard codes,
+    which only mean the same style on the same adapter."""
+    return "" if source is None else f"{source.location}#{source.weight}"
 
 
 def resolve_ip_adapter(value: str, models_dir: Path, weight: str, family: str) -> IPAdapterSource | None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from bot.errors import EmptyPrompt, InvalidPrompt
 from bot.governance.banned_words import BannedWords
 from bot.governance.limits import GuildLimits
+from bot.governance.personalization import Personalization
 from bot.governance.prompt_context import load_prompt_context
 from bot.jobs.derive import random_seed
 from bot.jobs.image_jobs import BLEND_DIMENSIONS, blend_request, describe_request, shorten_request
@@ -64,6 +65,25 @@ class Admission:
         self.config = config
         self._base_context: PromptContext | None = None
         self._banned: dict[tuple[tuple[str, ...], tuple[str, ...]], BannedWords] = {}
+        self._personalization: Personalization | None = None
+
+    @property
+    def personalization(self) -> Personalization:
+        """Profiles, moodboards and `--p` codes (resolving codes needs no GPU; learning does,
+        through `personalization.embed`, which the composition root may set)."""
+        if self._personalization is None:
+            from bot.engine.references import adapter_id, resolve_ip_adapter
+
+            source = resolve_ip_adapter(
+                self.config.ip_adapter,
+                self.config.models_dir,
+                self.config.ip_adapter_weight,
+                self.jobs.family.base,
+            )
+            self._personalization = Personalization(
+                self.repository, adapter_id(source), self.config.images_dir
+            )
+        return self._personalization
 
     @property
     def repository(self) -> Repository:
@@ -127,6 +147,7 @@ class Admission:
         await self.check_text(text, place.guild_id)
         context = await self.prompt_context(place.user_id, place.guild_id)
         requests = expand_prompt(text, context, custom_zoom=custom_zoom)
+        requests = await self.personalization.apply(requests, place.user_id)  # `--p` codes (issue 23)
         if context.suffix or context.options:
             # The suffix and options were checked where they were saved; this server may be stricter.
             for shown in dict.fromkeys(request.display_prompt for request in requests):

@@ -70,12 +70,15 @@ class StoredReference:
     """One reference picture of a job: its kind, where it came from, its IP-Adapter scale.
 
     A `--sref CODE` reference has no link: its picture is the code's style swatch (style_codes.py).
+    A profile or moodboard reference (`--p`) has no picture at all: `embedding` is the stored
+    IP-Adapter embedding itself.
     """
 
     kind: str
     url: str
     scale: float
     code: int | None = None
+    embedding: list[float] | None = None
 
     @property
     def source(self) -> str:
@@ -89,7 +92,8 @@ class PreparedInputs:
 
     input_image: Image.Image | None = None
     references: list[StoredReference] = field(default_factory=list)
-    reference_images: list[Image.Image] = field(default_factory=list)
+    # One per reference, in order; None for an embedding (profile / moodboard) reference.
+    reference_images: list[Image.Image | None] = field(default_factory=list)
 
     def meta(self, meta: dict[str, Any]) -> dict[str, Any]:
         """The job's meta with the reference plan added (unchanged without references)."""
@@ -148,10 +152,12 @@ async def prepare_inputs(
         return PreparedInputs(input_image=await get(image_urls[0]))
     references = planned_references(kind, request, image_urls, ip_adapter)
     if references:
-        unique = list({reference.source: reference for reference in references}.values())
+        drawn = [reference for reference in references if reference.embedding is None]
+        unique = list({reference.source: reference for reference in drawn}.values())
         pictures = await asyncio.gather(*(picture(reference) for reference in unique))
         fetched = {reference.source: image for reference, image in zip(unique, pictures, strict=True)}
-        return PreparedInputs(references=references, reference_images=[fetched[r.source] for r in references])
+        images = [None if r.embedding is not None else fetched[r.source] for r in references]
+        return PreparedInputs(references=references, reference_images=images)
     if kind is JobKind.IMAGINE and image_urls:
         return PreparedInputs(input_image=await get(image_urls[0]))
     return PreparedInputs()
@@ -175,7 +181,8 @@ def save_inputs(folder: Path, prepared: PreparedInputs) -> None:
     if prepared.input_image is not None:
         save_image(folder / INPUT_FILE, prepared.input_image)
     for n, picture in enumerate(prepared.reference_images):
-        save_image(folder / REFERENCE_FILE.format(n), picture)
+        if picture is not None:
+            save_image(folder / REFERENCE_FILE.format(n), picture)
 
 
 def _open_rgb(path: Path) -> Image.Image:
@@ -192,7 +199,9 @@ def _read_inputs(job: Job, folder: Path) -> tuple[Operation, GenerationInputs] |
     if not stored:
         return None
     references = tuple(
-        ReferenceImage(
+        ReferenceImage(ReferenceKind(item["kind"]), None, float(item["scale"]), tuple(item["embedding"]))
+        if item.get("embedding") is not None
+        else ReferenceImage(
             ReferenceKind(item["kind"]), _open_rgb(folder / REFERENCE_FILE.format(n)), float(item["scale"])
         )
         for n, item in enumerate(stored)

@@ -49,6 +49,9 @@ class ImagineRequest:
     profiles: tuple[tuple[str, float], ...] = ()
     # IP-Adapter scale of the personalization (profiles, moodboards), from --stylize.
     personalization_scale: float = 0.0
+    # The `profiles` resolved by admission to their stored style embeddings (weights applied as
+    # repeats); empty until then (`python -m bot parse` does not read the store).
+    profile_embeddings: tuple[tuple[float, ...], ...] = ()
     # `--exp`: experimental aesthetics 0–100 (FreeU strength, see mapping.py).
     exp: int = 0
     character_refs: tuple[str, ...] = ()
@@ -91,6 +94,7 @@ class ImagineRequest:
         data["loras"] = [[name, weight] for name, weight in self.loras]
         data["profiles"] = [[code, weight] for code, weight in self.profiles]
         data["style_codes"] = list(self.style_codes)
+        data["profile_embeddings"] = [list(row) for row in self.profile_embeddings]
         data["full_loras"] = [[name, weight] for name, weight in self.full_loras]
         return data
 
@@ -101,6 +105,7 @@ class ImagineRequest:
         values = {key: value for key, value in data.items() if key in known}
         for name in ("image_urls", *REFERENCE_FIELDS, "style_codes"):
             values[name] = tuple(values.get(name, ()))
+        values["profile_embeddings"] = tuple(tuple(row) for row in values.get("profile_embeddings", ()))
         values["profiles"] = tuple((str(code), float(weight)) for code, weight in values.get("profiles", ()))
         parts = values.get("weighted_prompts", ())
         values["weighted_prompts"] = tuple(WeightedPrompt(**part) for part in parts)
@@ -148,7 +153,8 @@ class ImagineRequest:
         )
 
     def references(self) -> list[dict[str, Any]]:
-        """The --sref / --cref / --oref images as `{"kind", "url", "scale"}` (JSON, for the job)."""
+        """The --sref / --cref / --oref images as `{"kind", "url", "scale"}` (JSON, for the job);
+        `--sref` codes carry `code`, resolved `--p` profiles and moodboards `embedding`."""
         kinds = (
             ("style", self.style_refs, self.style_scale),
             ("character", self.character_refs, self.character_scale),
@@ -158,7 +164,13 @@ class ImagineRequest:
         codes = [
             {"kind": "style", "url": "", "scale": self.style_scale, "code": code} for code in self.style_codes
         ]
-        return links[: len(self.style_refs)] + codes + links[len(self.style_refs) :]
+        # Profiles and moodboards after the --sref images: the slot's scale is the first style
+        # reference's, so --sw rules when there are --sref images and --stylize when not.
+        personal = [
+            {"kind": "style", "url": "", "scale": self.personalization_scale, "embedding": list(row)}
+            for row in self.profile_embeddings
+        ]
+        return links[: len(self.style_refs)] + codes + personal + links[len(self.style_refs) :]
 
     def _personal_extra(self) -> dict[str, Any]:
         """The personal-style parameters, recorded in the recipe only when used."""
