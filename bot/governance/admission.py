@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from bot.errors import EmptyPrompt, InvalidPrompt
 from bot.governance.banned_words import BannedWords
 from bot.governance.limits import GuildLimits
-from bot.governance.personalization import Personalization
+from bot.governance.personalization import Personalization, backend_embedder
 from bot.governance.prompt_context import load_prompt_context
 from bot.jobs.derive import random_seed
 from bot.jobs.image_jobs import BLEND_DIMENSIONS, blend_request, describe_request, shorten_request
@@ -69,8 +69,8 @@ class Admission:
 
     @property
     def personalization(self) -> Personalization:
-        """Profiles, moodboards and `--p` codes (resolving codes needs no GPU; learning does,
-        through `personalization.embed`, which the composition root may set)."""
+        """Profiles, moodboards and `--p` codes (resolving codes reads the store; learning embeds
+        pictures on the GPU worker, through the job service's backend)."""
         if self._personalization is None:
             from bot.engine.references import adapter_id, resolve_ip_adapter
 
@@ -80,8 +80,9 @@ class Admission:
                 self.config.ip_adapter_weight,
                 self.jobs.family.base,
             )
+            embed = backend_embedder(self.jobs.backend.submit) if source is not None else None
             self._personalization = Personalization(
-                self.repository, adapter_id(source), self.config.images_dir
+                self.repository, adapter_id(source), self.config.images_dir, embed
             )
         return self._personalization
 

@@ -126,3 +126,20 @@ async def test_moodboard_of_three_images_equals_sref_of_the_same_three(personal,
     by_board = await render(engine, f"a lighthouse --p {board.code}", personal, 2)
     by_sref = await render(engine, f"a lighthouse --sref {' '.join(links)}", personal, 2, pictures)
     assert np.array_equal(by_board, by_sref)
+
+
+async def test_embeddings_are_computed_on_the_gpu_worker(engine) -> None:
+    """`backend_embedder` runs Operation.STYLE_EMBED as a work order on the backend's worker thread
+    and gives the same rows as the engine called directly."""
+    from bot.governance.personalization import backend_embedder
+    from bot.jobs.backend import ThreadBackend
+
+    backend = ThreadBackend(lambda: engine)
+    await backend.start()
+    try:
+        pictures = [PICTURES["j0"], PICTURES["j1"]]
+        rows = await backend_embedder(backend.submit)(pictures)
+    finally:
+        await backend.stop()
+    direct = engine.image_prompts.adapter.image_embeds(pictures).float().tolist()
+    assert rows == direct and len(rows) == 2
