@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -71,6 +72,11 @@ class ProfileStatus:
         return bool(self.code)
 
     @property
+    def ready(self) -> bool:
+        """Enough signals to unlock (the profile exists once the IP-Adapter has learned it)."""
+        return self.signals >= self.needed
+
+    @property
     def missing(self) -> int:
         return max(0, self.needed - self.signals)
 
@@ -115,8 +121,8 @@ class Personalization:
         liked = await self.repository.liked_images(user_id)
         pairs = await self.repository.style_pairs(user_id)
         signals = len(liked) + len(pairs)
-        if signals < self.unlock:
-            return await self.status(user_id)
+        if signals < self.unlock or self.embed is None or not self.adapter:
+            return await self.status(user_id)  # not unlocked yet, or no IP-Adapter to learn with
         vectors = await self._archive_embeddings([*liked, *(image for pair in pairs for image in pair)])
         profile = learn_profile(
             [vectors[image] for image in liked], [(vectors[a], vectors[b]) for a, b in pairs]
@@ -125,7 +131,46 @@ class Personalization:
         await self.repository.set_member_profile(user_id, code, signals)
         return ProfileStatus(signals, self.unlock, code)
 
+    async def next_pair(self, user_id: int, skip: int = 0) -> tuple[Image_, Image_] | None:
+        """Two of the member's archive images not ranked against each other yet (None: too few).
+
+        Chosen by a generator seeded with the member, their pairs so far and `skip`, so a reload
+        shows the same pair and Skip shows another.
+        """
+        candidates = await self.repository.style_candidates(user_id)
+        if len(candidates) < 2:
+            return None
+        pairs = await self.repository.style_pairs(user_id)
+        ranked = {frozenset(pair) for pair in pairs}
+        chooser = random.Random(f"{user_id}:{len(pairs)}:{skip}")
+        for _ in range(64):
+            first, second = chooser.sample(candidates, 2)
+            if frozenset((first, second)) not in ranked:
+                return first, second
+        return None
+
     # ---- moodboards ----------------------------------------------------------------------------
+
+    async def archive_images(self, user_id: int, limit: int = 24) -> list[Image_]:
+        """The member's newest archive images (job id, n), to pick moodboard images from."""
+        return await self.repository.style_candidates(user_id, limit)
+
+    async def moodboards(self, user_id: int) -> list[Moodboard]:
+        """The member's moodboards, by name."""
+        return await self.repository.moodboards(user_id)
+
+    async def delete_moodboard(self, user_id: int, name: str) -> bool:
+        """Delete the member's moodboard `name` (its code keeps working for those who have it)."""
+        return await self.repository.delete_moodboard(user_id, name)
+
+    async def moodboard_from_archive(self, user_id: int, name: str, images: Sequence[Image_]) -> Moodboard:
+        """A moodboard of the member's own archive images (job id, n)."""
+        mine = set(await self.repository.style_candidates(user_id, limit=10_000))
+        if not images or any(image not in mine for image in images):
+            raise InvalidParameter("Pick one or more images of your own archive for the moodboard.")
+        pictures = await asyncio.gather(*(asyncio.to_thread(self._open, image) for image in images))
+        sources = [f"job:{job_id}/{index}" for job_id, index in images]
+        return await self.save_moodboard(user_id, name, pictures, sources)
 
     async def save_moodboard(
         self, user_id: int, name: str, pictures: Sequence[Image.Image], sources: Sequence[str]

@@ -73,6 +73,15 @@ class PersonalizationRows(Database):
         )
         return [((row[0], row[1]), (row[2], row[3])) for row in rows]
 
+    async def style_candidates(self, user_id: int, limit: int = 200) -> list[tuple[str, int]]:
+        """The member's archive images as (job id, n), newest jobs first: what /personalize ranks."""
+        rows = await self._fetchall(
+            "SELECT images.job_id, images.idx FROM images JOIN jobs ON jobs.id = images.job_id"
+            " WHERE jobs.user_id = ? ORDER BY jobs.enqueued_at DESC, images.idx LIMIT ?",
+            (user_id, limit),
+        )
+        return [(row[0], row[1]) for row in rows]
+
     async def liked_images(self, user_id: int) -> list[tuple[str, int]]:
         """The member's ❤️ favourites as (job id, n), oldest first."""
         rows = await self._fetchall(
