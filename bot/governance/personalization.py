@@ -99,6 +99,11 @@ class Personalization:
         self.embed = embed
         self.unlock = unlock
 
+    @property
+    def enabled(self) -> bool:
+        """Whether this bot can personalize at all (it has an IP-Adapter)."""
+        return bool(self.adapter)
+
     # ---- signals and the profile -------------------------------------------------------------
 
     async def status(self, user_id: int) -> ProfileStatus:
