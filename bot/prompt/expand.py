@@ -251,7 +251,7 @@ def _resolve(
         image_prompt_scale=mapping.image_prompt_scale(image_weight),
         style_scale=mapping.style_scale(style_weight),
         character_scale=mapping.reference_scale(character_weight),
-        object_scale=mapping.reference_scale(object_weight),
+        object_scale=mapping.object_scale(object_weight),
         sampler=recipe.sampler if recipe else "",
         loras=(*style_loras, (recipe.lora, 1.0)) if recipe and recipe.lora else style_loras,
         full_steps=steps if recipe else 0,

@@ -29,7 +29,7 @@
 | `--raw`           | `--style raw`            | no house style                                             |
 | `--sw s`          | its scale                | s 0 → 0, 100 → 0.8, 1000 → 1.5, linear in between          |
 | `--cref URLs`     | IP-Adapter (character)   | all layers; scale cw / 100 (default 100 → 1.0)             |
-| `--oref URL`      | IP-Adapter (object)      | all layers; scale ow / 100 (default 100 → 1.0)             |
+| `--oref URL`      | IP-Adapter (object)      | all layers; ow 0 → 0, 100 → 1.0, 1000 → 1.5, linear between |
 |                   |                          | No IP_ADAPTER: all reference images are VAE-encoded, their |
 |                   |                          | latents averaged, decoded, then img2img at the --iw strength |
 | `/blend`          | IP-Adapter, no text      | every image in the image slot at scale 1.0 (fallback as above) |
@@ -115,6 +115,13 @@ def personalization_scale(stylize: int) -> float:
 def weighted_repeats(weight: float) -> int:
     """How many times a `::w`-weighted style reference is used: round(w), at least 1 unless 0."""
     return 0 if weight <= 0 else max(1, round(weight))
+
+
+def object_scale(object_weight: int) -> float:
+    """IP-Adapter scale of object (omni) references: --ow 0 → 0, 100 → 1.0, 1000 → 1.5 (V7's range)."""
+    if object_weight <= 100:
+        return reference_scale(object_weight)
+    return round(1.0 + 0.5 * (object_weight - 100) / 900, 3)
 
 
 def reference_scale(weight: int) -> float:

@@ -22,7 +22,7 @@
 | `--cref URL…`             |          | one to five http(s) image links (character) | –  |
 | `--cw N`                  |          | whole number 0–100 (character weight)  | 100     |
 | `--oref URL`              |          | one http(s) image link (object/omni)   | –       |
-| `--ow N`                  |          | whole number 0–100 (object weight)     | 100     |
+| `--ow N`                  |          | whole number 0–1000 (object weight, V7) | 100    |
 | `--fast` `--relax` `--turbo` |       | flags (speed)                          | fast    |
 | `--draft`                 |          | flag: a fast, cheaper grid (Enhance re-renders it) | off |
 | `--zoom N`                |          | number 1–2; Custom Zoom only           | –       |
@@ -196,7 +196,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter("cw", (), "character_weight", "required", "a whole number from 0 to 100", _whole(0, 100)),
     Parameter("oref", (), "object_refs", "required", "one image link (object reference)", _links(1)),
-    Parameter("ow", (), "object_weight", "required", "a whole number from 0 to 100", _whole(0, 100)),
+    Parameter("ow", (), "object_weight", "required", "a whole number from 0 to 1000", _whole(0, 1000)),
     Parameter("fast", (), "speed", "none", "no value", _flag("fast")),
     Parameter("relax", (), "speed", "none", "no value", _flag("relax")),
     Parameter("turbo", (), "speed", "none", "no value", _flag("turbo")),

@@ -47,6 +47,7 @@ REAL_PROMPTS = [
     ("cat --p k3v9qz::2 m7abc::0.5 --s 0", {"profiles": (("k3v9qz", 2.0), ("m7abc", 0.5))}),
     ("fox in snow --exp 100 --q 2 --v 7 --draft", {"exp": 100, "draft": True}),
     ("fox in snow --exp 0 --sv 6", {"exp": 0, "style_version": 6}),
+    (f"a red chair --oref {LINK} --ow 400 --v 7", {"object_refs": (LINK,), "object_weight": 400, "object_scale": 1.167}),
     ("a bowl of ramen --niji --p", {"profiles": (("", 1.0),), "model": "org/niji"}),
     ("a PORTRAIT --SREF 42 --RAW --EXP 5 --P ABC", {"style_codes": (42,), "exp": 5, "profiles": (("abc", 1.0),)}),
 ]  # fmt: skip
@@ -86,6 +87,7 @@ def test_real_v7_v8_prompts_parse(v7: PromptContext, text: str, expected: dict) 
         ("--p a b c d e f", InvalidParameter, "At most 5 profile codes"),
         ("--profile x::-1", InvalidParameter, "Invalid weight"),
         ("--personalise", InvalidParameter, "Did you mean `--personalize`?"),
+        ("--ow 1001", InvalidParameter, "from 0 to 1000"),
     ],
 )
 def test_bad_values_get_midjourney_errors(v7: PromptContext, params: str, error: type, fragment: str) -> None:
