@@ -4,7 +4,7 @@
 |-------------------|--------------------------|------------------------------------------------------------|
 | `--ar W:H`        | width × height           | native area of the model family, on its grid (sizes.py)    |
 | `--quality q`     | steps                    | round(base × q), at least 1; base = STEPS or the family's  |
-|                   |                          | default (SDXL 30 → 8 / 15 / 30 / 60 for .25 / .5 / 1 / 2)  |
+|                   |                          | default (SDXL 30 → 8/15/30/60/120 for .25/.5/1/2/4)  |
 | `--stylize s`     | guidance scale (CFG)     | g = family default (SDXL 6, SD 1/2 7); s 0 → 1.25 g,       |
 |                   |                          | s 100 → g, s 1000 → 0.75 g, linear in between. Like        |
 |                   |                          | Midjourney, low stylize follows the prompt more literally  |

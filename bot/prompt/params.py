@@ -5,7 +5,7 @@
 | `--aspect W:H`            | `--ar`   | whole numbers, ratio from 1:4 to 4:1   | 1:1     |
 | `--chaos N`               | `--c`    | whole number 0–100                     | 0       |
 | `--no a, b`               |          | comma list → negative prompt; repeats add up | –  |
-| `--quality Q`             | `--q`    | .25, .5, 1 or 2                        | 1       |
+| `--quality Q`             | `--q`    | .25, .5, 1, 2 or 4 (4: V7)             | 1       |
 | `--repeat N`              | `--r`    | whole number 2–40                      | 1       |
 | `--seed N`                |          | whole number 0–4294967295              | random  |
 | `--stop N`                |          | whole number 10–100                    | 100     |
@@ -93,7 +93,7 @@ def _number(low: float, high: float) -> Callable[[str], float]:
 
 
 def _quality(value: str) -> float:
-    if not _NUMBER.fullmatch(value) or float(value) not in (0.25, 0.5, 1.0, 2.0):
+    if not _NUMBER.fullmatch(value) or float(value) not in (0.25, 0.5, 1.0, 2.0, 4.0):
         raise ValueError
     return float(value)
 
@@ -171,7 +171,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter("chaos", ("c",), "chaos", "required", "a whole number from 0 to 100", _whole(0, 100)),
     Parameter("no", (), "no", "required", "a comma-separated list of things to leave out", _negative),
-    Parameter("quality", ("q",), "quality", "required", ".25, .5, 1 or 2", _quality),
+    Parameter("quality", ("q",), "quality", "required", ".25, .5, 1, 2 or 4", _quality),
     Parameter("repeat", ("r",), "repeat", "required", "a whole number from 2 to 40", _whole(2, 40)),
     Parameter("seed", (), "seed", "required", "a whole number from 0 to 4294967295", _whole(0, 2**32 - 1)),
     Parameter("stop", (), "stop", "required", "a whole number from 10 to 100", _whole(10, 100)),

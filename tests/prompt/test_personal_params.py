@@ -47,6 +47,7 @@ REAL_PROMPTS = [
     ("cat --p k3v9qz::2 m7abc::0.5 --s 0", {"profiles": (("k3v9qz", 2.0), ("m7abc", 0.5))}),
     ("fox in snow --exp 100 --q 2 --v 7 --draft", {"exp": 100, "draft": True}),
     ("fox in snow --exp 0 --sv 6", {"exp": 0, "style_version": 6}),
+    ("a cathedral interior, volumetric light --q 4 --v 7", {"quality": 4.0, "steps": 120}),
     (f"a red chair --oref {LINK} --ow 400 --v 7", {"object_refs": (LINK,), "object_weight": 400, "object_scale": 1.167}),
     ("a bowl of ramen --niji --p", {"profiles": (("", 1.0),), "model": "org/niji"}),
     ("a PORTRAIT --SREF 42 --RAW --EXP 5 --P ABC", {"style_codes": (42,), "exp": 5, "profiles": (("abc", 1.0),)}),
