@@ -43,6 +43,7 @@ EXTENSIONS = (
     "bot.discord.exts.settings",
     "bot.discord.exts.info",
     "bot.discord.exts.privacy",
+    "bot.discord.exts.profile",
     "bot.discord.exts.visibility",
     "bot.discord.exts.blend",
     "bot.discord.exts.describe",

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from bot.engine.aesthetics import experimental_aesthetics
 from bot.engine.canvas import Layout, feather, outpaint_canvas
 from bot.engine.compiled import uncompiled_for
 from bot.engine.conditioning import PromptEncoder
@@ -118,7 +119,7 @@ class DiffusersEngine:
         """Run one operation (the `interface.Engine` entry point)."""
         if operation is Operation.TXT2IMG:
             return self.txt2img(request, on_step)
-        if operation in (Operation.REFERENCE, Operation.DESCRIBE, Operation.SHORTEN):
+        if operation in (Operation.REFERENCE, Operation.DESCRIBE, Operation.SHORTEN, Operation.STYLE_EMBED):
             return self.image_prompts.generate(operation, request, inputs, on_step)
         if inputs.image is None:
             raise ValueError(f"{operation} needs an input image")
@@ -297,6 +298,7 @@ class DiffusersEngine:
             uncompiled_for([self.txt2img_pipe, self.img2img_pipe, self.inpaint_pipe], request),
             job_loras(self.txt2img_pipe, request.loras, self.loras_dir),
             job_sampler([pipe], request.sampler, self.sampler_name),
+            experimental_aesthetics(pipe.unet, request.exp, self.family.base),  # --exp: FreeU
         ):
             # 2. Text conditioning (compel weights, chaos spread across the batch), with the job's LoRAs.
             conditioning = _concatenated(

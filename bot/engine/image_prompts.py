@@ -18,6 +18,7 @@ from bot.engine.references import (
     IP_ADAPTER_METHOD,
     IPAdapterReferences,
     IPAdapterSource,
+    adapter_id,
     average_latent_image,
     resolve_ip_adapter,
 )
@@ -77,13 +78,15 @@ class ImagePrompts:
         inputs: GenerationInputs,
         on_step: StepCallback | None,
     ) -> GenerationResult:
-        """Run REFERENCE, DESCRIBE or SHORTEN."""
+        """Run REFERENCE, DESCRIBE, SHORTEN or STYLE_EMBED."""
         if operation is Operation.REFERENCE:
             return self.references(request, inputs, on_step)
         if operation is Operation.DESCRIBE:
             return self.describe(request, inputs, on_step)
         if operation is Operation.SHORTEN:
             return self.shorten(request, on_step)
+        if operation is Operation.STYLE_EMBED:
+            return self.style_embeddings(request, inputs, on_step)
         raise ValueError(f"not an image-prompt operation: {operation!r}")
 
     def references(
@@ -95,6 +98,8 @@ class ImagePrompts:
             raise ValueError("reference needs at least one reference image")
         engine = self.engine
         if self.adapter is None:
+            if any(reference.image is None for reference in references):
+                raise JobFailed("Profiles and moodboards need the IP-Adapter (IP_ADAPTER is empty).")
             mixed = average_latent_image(
                 engine.img2img_pipe,
                 [reference.image for reference in references],
@@ -137,6 +142,26 @@ class ImagePrompts:
         _step(on_step, 1, 1)
         analysis = analyse_prompt(encoder, tokenizer, request.prompt)
         return self._text_result(request, started, analysis.to_dict())
+
+    def style_embeddings(
+        self, request: GenerationRequest, inputs: GenerationInputs, on_step: StepCallback | None
+    ) -> GenerationResult:
+        """The adapter's embeddings of the reference pictures, encoded in one batch (details)."""
+        if self.adapter is None:
+            raise JobFailed("Personalization needs an IP-Adapter (IP_ADAPTER is empty).")
+        pictures = [reference.image for reference in inputs.references if reference.image is not None]
+        if not pictures:
+            raise ValueError("style_embed needs at least one picture")
+        started = time.perf_counter()
+        _step(on_step, 1, 1)
+        embeds = self.adapter.image_embeds(pictures).float().cpu()
+        details = {"embeddings": embeds.tolist(), "adapter": self.adapter_id}
+        return self._text_result(request, started, details)
+
+    @property
+    def adapter_id(self) -> str:
+        """Which adapter made an embedding: its location and weight file (codes are per adapter)."""
+        return adapter_id(self.models.ip_adapter)
 
     def _text_result(
         self, request: GenerationRequest, started: float, details: dict[str, Any]

@@ -39,6 +39,9 @@ class Operation(StrEnum):
     OUTPAINT = "outpaint"
     # Vary (Region): repaint the masked area of the image (soft edges), keep the rest exactly.
     REGION = "region"
+    # The IP-Adapter's style embeddings of `inputs.references` pictures, encoded together in one
+    # batch (result: details["embeddings"], lists of floats; no images). Profiles and moodboards.
+    STYLE_EMBED = "style_embed"
 
 
 @dataclass(frozen=True)

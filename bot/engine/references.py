@@ -36,6 +36,7 @@ __all__ = [
     "IPAdapterSource",
     "ReferenceImage",
     "ReferenceKind",
+    "adapter_id",
     "average_latent_image",
     "resolve_ip_adapter",
     "style_layer_scale",
@@ -60,11 +61,16 @@ class ReferenceKind(StrEnum):
 
 @dataclass(frozen=True)
 class ReferenceImage:
-    """One reference picture and the IP-Adapter scale of its kind (from --iw/--sw/--cw/--ow)."""
+    """One reference picture and the IP-Adapter scale of its kind (from --iw/--sw/--cw/--ow).
+
+    `embedding`, when given, is the adapter's image embedding itself (a stored profile or
+    moodboard vector, float32 values): it is used as is and `image` may be None.
+    """
 
     kind: ReferenceKind
-    image: Image.Image
+    image: Image.Image | None
     scale: float
+    embedding: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +181,22 @@ class IPAdapterReferences:
         with torch.inference_mode():
             return encoder(pixels).image_embeds
 
+    def _kind_embeds(self, references: list[ReferenceImage]) -> Any:
+        """(n, dim) embeddings of one kind's references, in order: pictures are encoded together
+        (one batch, as before), stored embeddings are used as they are."""
+        import torch
+
+        pictures = [reference.image for reference in references if reference.embedding is None]
+        encoded = iter(self.image_embeds(pictures)) if pictures else iter(())
+        rows = []
+        for reference in references:
+            if reference.embedding is None:
+                rows.append(next(encoded))
+            else:
+                rows.append(torch.tensor(reference.embedding, dtype=torch.float32))
+        dtype = rows[0].dtype if pictures else torch.float32
+        return torch.stack([row.to(dtype=dtype, device=rows[0].device) for row in rows])
+
     def call_arguments(
         self, references: list[ReferenceImage], batch_size: int, guidance: bool
     ) -> tuple[list[float | dict[str, Any]], list[Any]]:
@@ -188,7 +210,7 @@ class IPAdapterReferences:
         for kind in ReferenceKind:
             of_kind = [reference for reference in references if reference.kind is kind]
             if of_kind:
-                per_kind[kind] = self.image_embeds([reference.image for reference in of_kind])
+                per_kind[kind] = self._kind_embeds(of_kind)
                 dim = per_kind[kind].shape[-1]
         for kind in ReferenceKind:
             of_kind = [reference for reference in references if reference.kind is kind]
@@ -221,6 +243,12 @@ def average_latent_image(vae_pipe: Any, images: list[Image.Image], width: int, h
         mixed = torch.stack(latents).mean(dim=0)
         decoded = vae.decode(mixed).sample
     return processor.postprocess(decoded, output_type="pil")[0]
+
+
+def adapter_id(source: IPAdapterSource | None) -> str:
+    """Which adapter made a style embedding ("" for none): stored with profile and moodboard codes,
+    which only mean the same style on the same adapter."""
+    return "" if source is None else f"{source.location}#{source.weight}"
 
 
 def resolve_ip_adapter(value: str, models_dir: Path, weight: str, family: str) -> IPAdapterSource | None:

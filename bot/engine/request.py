@@ -49,6 +49,8 @@ class GenerationRequest:
     sampler: str = ""
     # LoRAs applied for this job only: (name in models/loras/ or hub id, weight).
     loras: tuple[tuple[str, float], ...] = ()
+    # Midjourney --exp 0–100: FreeU strength on UNet models (engine/aesthetics.py); 0 = off.
+    exp: int = 0
     # Metadata the engine does not read (Midjourney parameters; `draft`: the full-quality recipe).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -65,6 +67,8 @@ class GenerationRequest:
             raise ValueError(f"seed must be 0..4294967295, got {self.seed}")
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be 0..1, got {self.strength}")
+        if not 0 <= self.exp <= 100:
+            raise ValueError(f"exp must be 0..100, got {self.exp}")
         if not 1 <= self.stop <= 100:
             raise ValueError(f"stop must be 1..100, got {self.stop}")
 
@@ -147,6 +151,17 @@ class JobCancelled(Exception):
 
 def shares_call(a: GenerationRequest, b: GenerationRequest) -> bool:
     """Whether two txt2img requests can run in one pipeline call (same model, size, steps, sampler,
-    guidance, LoRAs, --tile and --stop; prompts, negative prompts, chaos and seeds may differ)."""
-    fields = ("model", "width", "height", "steps", "sampler", "guidance_scale", "loras", "tile", "stop")
+    guidance, LoRAs, --tile, --stop and --exp; prompts, negative prompts, chaos and seeds may differ)."""
+    fields = (
+        "model",
+        "width",
+        "height",
+        "steps",
+        "sampler",
+        "guidance_scale",
+        "loras",
+        "tile",
+        "stop",
+        "exp",
+    )
     return all(getattr(a, name) == getattr(b, name) for name in fields)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from bot.errors import EmptyPrompt, InvalidParameter, InvalidPrompt, JobNotFound
 from bot.governance.banned_words import BannedWords
 from bot.governance.limits import GuildLimits
+from bot.governance.personalization import Personalization, backend_embedder
 from bot.governance.prompt_context import load_prompt_context
 from bot.jobs.actions import Action, Form
 from bot.jobs.custom_zoom import custom_zoom_mode
@@ -71,6 +72,26 @@ class Admission:
         self.config = config
         self._base_context: PromptContext | None = None
         self._banned: dict[tuple[tuple[str, ...], tuple[str, ...]], BannedWords] = {}
+        self._personalization: Personalization | None = None
+
+    @property
+    def personalization(self) -> Personalization:
+        """Profiles, moodboards and `--p` codes (resolving codes reads the store; learning embeds
+        pictures on the GPU worker, through the job service's backend)."""
+        if self._personalization is None:
+            from bot.engine.references import adapter_id, resolve_ip_adapter
+
+            source = resolve_ip_adapter(
+                self.config.ip_adapter,
+                self.config.models_dir,
+                self.config.ip_adapter_weight,
+                self.jobs.family.base,
+            )
+            embed = backend_embedder(self.jobs.backend.submit) if source is not None else None
+            self._personalization = Personalization(
+                self.repository, adapter_id(source), self.config.images_dir, embed
+            )
+        return self._personalization
 
     @property
     def repository(self) -> Repository:
@@ -134,6 +155,7 @@ class Admission:
         await self.check_text(text, place.guild_id)
         context = await self.prompt_context(place.user_id, place.guild_id)
         requests = expand_prompt(text, context, custom_zoom=custom_zoom)
+        requests = await self.personalization.apply(requests, place.user_id)  # `--p` codes (issue 23)
         if context.suffix or context.options:
             # The suffix and options were checked where they were saved; this server may be stricter.
             for shown in dict.fromkeys(request.display_prompt for request in requests):

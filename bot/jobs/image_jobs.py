@@ -28,6 +28,7 @@ from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.references import FALLBACK_STRENGTH, ReferenceImage, ReferenceKind
 from bot.engine.request import GenerationRequest
+from bot.engine.style_codes import style_swatch
 from bot.errors import InvalidLink, InvalidParameter
 from bot.jobs.downloads import MAX_IMAGE_BYTES, fetch_image
 from bot.jobs.files import save_image
@@ -66,11 +67,23 @@ _TEXT_SIZE = 64  # a nominal size: describe and shorten make no pictures
 
 @dataclass(frozen=True)
 class StoredReference:
-    """One reference picture of a job: its kind, where it came from, its IP-Adapter scale."""
+    """One reference picture of a job: its kind, where it came from, its IP-Adapter scale.
+
+    A `--sref CODE` reference has no link: its picture is the code's style swatch (style_codes.py).
+    A profile or moodboard reference (`--p`) has no picture at all: `embedding` is the stored
+    IP-Adapter embedding itself.
+    """
 
     kind: str
     url: str
     scale: float
+    code: int | None = None
+    embedding: list[float] | None = None
+
+    @property
+    def source(self) -> str:
+        """What the picture is made from: the link, or `style-code:<code>`."""
+        return self.url if self.code is None else f"style-code:{self.code}"
 
 
 @dataclass
@@ -79,7 +92,8 @@ class PreparedInputs:
 
     input_image: Image.Image | None = None
     references: list[StoredReference] = field(default_factory=list)
-    reference_images: list[Image.Image] = field(default_factory=list)
+    # One per reference, in order; None for an embedding (profile / moodboard) reference.
+    reference_images: list[Image.Image | None] = field(default_factory=list)
 
     def meta(self, meta: dict[str, Any]) -> dict[str, Any]:
         """The job's meta with the reference plan added (unchanged without references)."""
@@ -125,6 +139,11 @@ async def prepare_inputs(
     async def get(url: str) -> Image.Image:
         return known[url] if url in known else await fetch(url)
 
+    async def picture(reference: StoredReference) -> Image.Image:
+        if reference.code is not None:
+            return await asyncio.to_thread(style_swatch, reference.code)
+        return await get(reference.url)
+
     if kind is JobKind.BLEND and not MIN_BLEND <= len(image_urls) <= MAX_BLEND:
         raise InvalidParameter(f"/blend needs {MIN_BLEND} to {MAX_BLEND} images; you gave {len(image_urls)}.")
     if kind is JobKind.DESCRIBE:
@@ -133,9 +152,12 @@ async def prepare_inputs(
         return PreparedInputs(input_image=await get(image_urls[0]))
     references = planned_references(kind, request, image_urls, ip_adapter)
     if references:
-        unique = list(dict.fromkeys(reference.url for reference in references))
-        fetched = dict(zip(unique, await asyncio.gather(*(get(url) for url in unique)), strict=True))
-        return PreparedInputs(references=references, reference_images=[fetched[r.url] for r in references])
+        drawn = [reference for reference in references if reference.embedding is None]
+        unique = list({reference.source: reference for reference in drawn}.values())
+        pictures = await asyncio.gather(*(picture(reference) for reference in unique))
+        fetched = {reference.source: image for reference, image in zip(unique, pictures, strict=True)}
+        images = [None if r.embedding is not None else fetched[r.source] for r in references]
+        return PreparedInputs(references=references, reference_images=images)
     if kind is JobKind.IMAGINE and image_urls:
         return PreparedInputs(input_image=await get(image_urls[0]))
     return PreparedInputs()
@@ -159,7 +181,8 @@ def save_inputs(folder: Path, prepared: PreparedInputs) -> None:
     if prepared.input_image is not None:
         save_image(folder / INPUT_FILE, prepared.input_image)
     for n, picture in enumerate(prepared.reference_images):
-        save_image(folder / REFERENCE_FILE.format(n), picture)
+        if picture is not None:
+            save_image(folder / REFERENCE_FILE.format(n), picture)
 
 
 def _open_rgb(path: Path) -> Image.Image:
@@ -176,7 +199,9 @@ def _read_inputs(job: Job, folder: Path) -> tuple[Operation, GenerationInputs] |
     if not stored:
         return None
     references = tuple(
-        ReferenceImage(
+        ReferenceImage(ReferenceKind(item["kind"]), None, float(item["scale"]), tuple(item["embedding"]))
+        if item.get("embedding") is not None
+        else ReferenceImage(
             ReferenceKind(item["kind"]), _open_rgb(folder / REFERENCE_FILE.format(n)), float(item["scale"])
         )
         for n, item in enumerate(stored)

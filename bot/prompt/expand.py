@@ -11,7 +11,9 @@ The steps, in order:
 
 from __future__ import annotations
 
+import random
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +33,7 @@ from bot.prompt.params import (
     split_parameters,
 )
 from bot.prompt.permutations import expand_permutations
+from bot.prompt.personal_params import RANDOM_STYLE, style_ref_link
 from bot.prompt.request import ImagineRequest
 from bot.prompt.sizes import size_for_aspect
 
@@ -40,12 +43,29 @@ MAX_IMAGES = 5
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINK = re.compile(r"<?[A-Za-z][A-Za-z0-9+.-]*://\S*")
 _OPTION = re.compile(r"(?<![^\s{,])--([^\s{},\\]+)(?=[\s},]|$)")
+_SREF_CHUNK = re.compile(r"(?<!\S)--sref\s(?:(?!\s--\S).)*", re.IGNORECASE)
+_RANDOM_WORD = re.compile(r"(?<!\S)random(?=::|\s|$)", re.IGNORECASE)
+# `--sref random` picks a style code in 1..this (what Discord shows fits a seed's range).
+MAX_RANDOM_STYLE_CODE = 2**32 - 1
 
 
-def expand_prompt(text: str, context: PromptContext, *, custom_zoom: bool = False) -> list[ImagineRequest]:
+def pick_style_code() -> int:
+    """A random style code for `--sref random` (not reproducible; the job records it)."""
+    return random.SystemRandom().randint(1, MAX_RANDOM_STYLE_CODE)
+
+
+def expand_prompt(
+    text: str,
+    context: PromptContext,
+    *,
+    custom_zoom: bool = False,
+    pick_style: Callable[[], int] = pick_style_code,
+) -> list[ImagineRequest]:
     """Every job `text` asks for, resolved against `context`.
 
     `--zoom` is accepted only with `custom_zoom` (the Custom Zoom button's prompt), as Midjourney.
+    `--sref random` gets a code from `pick_style` per job (each permutation and repeat its own);
+    the job's `display_prompt` shows the code instead of `random`, so it can be reused.
     Raises only user-facing errors: InvalidParameter, InvalidPrompt, EmptyPrompt, InvalidLink.
     """
     typed = _expand_options(_clean(text), context.options)
@@ -60,7 +80,7 @@ def expand_prompt(text: str, context: PromptContext, *, custom_zoom: bool = Fals
     requests: list[ImagineRequest] = []
     for typed_variant in typed_variants:
         for suffix_variant in suffix_variants:
-            requests.extend(_resolve(typed_variant, suffix_variant, defaults, context))
+            requests.extend(_resolve(typed_variant, suffix_variant, defaults, context, pick_style))
             if len(requests) > MAX_JOBS:
                 raise InvalidPrompt(
                     f"This prompt makes more than {MAX_JOBS} jobs (permutations × --repeat); "
@@ -123,7 +143,11 @@ def _split_image_urls(text: str) -> tuple[tuple[str, ...], str]:
 
 
 def _resolve(
-    typed: str, suffix: str, defaults: ParsedParameters, context: PromptContext
+    typed: str,
+    suffix: str,
+    defaults: ParsedParameters,
+    context: PromptContext,
+    pick_style: Callable[[], int],
 ) -> list[ImagineRequest]:
     # 1. Image URLs off the front, parameters off the end; the suffix's text follows the prompt's.
     urls, rest = _split_image_urls(typed)
@@ -179,6 +203,7 @@ def _resolve(
     character_weight = values.get("character_weight", 100)
     object_weight = values.get("object_weight", 100)
     style = values.get("style", "")
+    style_items = _weighted_style_items(values.get("style_refs", ()))
     steps = mapping.steps_for_quality(quality, family, context.steps_override)
     guidance = mapping.guidance_for_stylize(stylize, family)
     style_loras = preset.loras if preset is not None else ()
@@ -203,7 +228,12 @@ def _resolve(
         raw=style == "raw",
         weird=weird,
         image_weight=image_weight,
-        style_refs=values.get("style_refs", ()),
+        style_refs=tuple(item for item in style_items if style_ref_link(item)),
+        style_codes=tuple(int(item) for item in style_items if item.isdigit()),
+        style_version=values.get("style_version", 6),
+        profiles=tuple((code.code, code.weight) for code in values.get("profiles", ())),
+        personalization_scale=mapping.personalization_scale(stylize) if values.get("profiles") else 0.0,
+        exp=values.get("exp", 0),
         style_weight=style_weight,
         character_refs=values.get("character_refs", ()),
         character_weight=character_weight,
@@ -221,7 +251,7 @@ def _resolve(
         image_prompt_scale=mapping.image_prompt_scale(image_weight),
         style_scale=mapping.style_scale(style_weight),
         character_scale=mapping.reference_scale(character_weight),
-        object_scale=mapping.reference_scale(object_weight),
+        object_scale=mapping.object_scale(object_weight),
         sampler=recipe.sampler if recipe else "",
         loras=(*style_loras, (recipe.lora, 1.0)) if recipe and recipe.lora else style_loras,
         full_steps=steps if recipe else 0,
@@ -230,7 +260,35 @@ def _resolve(
         draft_note=recipe.note if recipe else "",
     )
     repeats = values.get("repeat", 1)
-    return [replace(request, repeat=index) for index in range(repeats)]
+    items = values.get("style_refs", ())
+    return [_with_style_codes(replace(request, repeat=index), items, pick_style) for index in range(repeats)]
+
+
+def _weighted_style_items(items: tuple[tuple[str, float], ...]) -> list[str]:
+    """`--sref` items with their `::w` weights applied as repeats (mapping.weighted_repeats)."""
+    return [item for item, weight in items for _ in range(mapping.weighted_repeats(weight))]
+
+
+def _with_style_codes(
+    request: ImagineRequest, items: tuple[tuple[str, float], ...], pick_style: Callable[[], int]
+) -> ImagineRequest:
+    """`request` with its `--sref` codes in typed order, a picked code for each `random`.
+
+    The picked codes replace `random` in the display prompt, so the prompt reproduces the job.
+    """
+    picked = [pick_style() for item, _ in items if item == RANDOM_STYLE]
+    if not picked:
+        return request
+    pending = iter(picked)
+    resolved = tuple((str(next(pending)) if item == RANDOM_STYLE else item, weight) for item, weight in items)
+    codes = tuple(int(item) for item in _weighted_style_items(resolved) if item.isdigit())
+    shown = request.display_prompt
+    chunks = list(_SREF_CHUNK.finditer(shown))
+    if chunks and len(_RANDOM_WORD.findall(chunks[-1].group(0))) == len(picked):
+        pending = iter(picked)
+        chunk = _RANDOM_WORD.sub(lambda _: str(next(pending)), chunks[-1].group(0))
+        shown = shown[: chunks[-1].start()] + chunk + shown[chunks[-1].end() :]
+    return replace(request, style_codes=codes, display_prompt=shown)
 
 
 def _style_preset(style: str, context: PromptContext) -> StylePreset | None:

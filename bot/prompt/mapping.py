@@ -4,7 +4,7 @@
 |-------------------|--------------------------|------------------------------------------------------------|
 | `--ar W:H`        | width × height           | native area of the model family, on its grid (sizes.py)    |
 | `--quality q`     | steps                    | round(base × q), at least 1; base = STEPS or the family's  |
-|                   |                          | default (SDXL 30 → 8 / 15 / 30 / 60 for .25 / .5 / 1 / 2)  |
+|                   |                          | default (SDXL 30 → 8/15/30/60/120 for .25/.5/1/2/4)  |
 | `--stylize s`     | guidance scale (CFG)     | g = family default (SDXL 6, SD 1/2 7); s 0 → 1.25 g,       |
 |                   |                          | s 100 → g, s 1000 → 0.75 g, linear in between. Like        |
 |                   |                          | Midjourney, low stylize follows the prompt more literally  |
@@ -17,9 +17,19 @@
 |                   |                          | least 0.1 (x 1 → 0.7; x 0 ignores the image)               |
 |                   |                          | With IP_ADAPTER: txt2img + IP-Adapter at scale 0.5 x       |
 | `--sref URLs`     | IP-Adapter (style slot)  | style layers only where known (SDXL up block 0, InstantStyle); |
+| `--sref CODE`     | IP-Adapter (style slot)  | the code's style swatch (engine/style_codes.py) as a style |
+|                   |                          | image; `random` picks a code, recorded in the prompt       |
+| `--sref X::w`     | repeats                  | a weighted item is used round(w) times (0: dropped), so it |
+|                   |                          | gets about w times the attention of the style tokens       |
+| `--sv n`          | recorded                 | one code mapping serves every version                      |
+| `--p CODES`       | IP-Adapter (style slot)  | the profiles'/moodboards' stored embeddings as style tokens; |
+| `--stylize s`     | their scale              | s 0 → 0.3, 100 → 0.8, 1000 → 1.2, linear in between        |
+| `--exp e`         | FreeU                    | b1, b2, s1, s2 from 1 toward the family's published FreeU  |
+|                   |                          | values in proportion e / 100 (engine/aesthetics.py)        |
+| `--raw`           | `--style raw`            | no house style                                             |
 | `--sw s`          | its scale                | s 0 → 0, 100 → 0.8, 1000 → 1.5, linear in between          |
 | `--cref URLs`     | IP-Adapter (character)   | all layers; scale cw / 100 (default 100 → 1.0)             |
-| `--oref URL`      | IP-Adapter (object)      | all layers; scale ow / 100 (default 100 → 1.0)             |
+| `--oref URL`      | IP-Adapter (object)      | all layers; ow 0 → 0, 100 → 1.0, 1000 → 1.5, linear between |
 |                   |                          | No IP_ADAPTER: all reference images are VAE-encoded, their |
 |                   |                          | latents averaged, decoded, then img2img at the --iw strength |
 | `/blend`          | IP-Adapter, no text      | every image in the image slot at scale 1.0 (fallback as above) |
@@ -89,6 +99,29 @@ def style_scale(style_weight: int) -> float:
     return round(
         0.8 + 0.7 * (style_weight - DEFAULT_STYLE_WEIGHT) / (MAX_STYLE_WEIGHT - DEFAULT_STYLE_WEIGHT), 3
     )
+
+
+def personalization_scale(stylize: int) -> float:
+    """IP-Adapter scale of `--p` profiles and moodboards: --s 0 → 0.3, 100 → 0.8, 1000 → 1.2.
+
+    At the default --stylize it equals the default --sw scale, so a moodboard of images and
+    `--sref` of the same images condition alike.
+    """
+    if stylize <= DEFAULT_STYLIZE:
+        return round(0.3 + 0.5 * stylize / DEFAULT_STYLIZE, 3)
+    return round(0.8 + 0.4 * (stylize - DEFAULT_STYLIZE) / (MAX_STYLIZE - DEFAULT_STYLIZE), 3)
+
+
+def weighted_repeats(weight: float) -> int:
+    """How many times a `::w`-weighted style reference is used: round(w), at least 1 unless 0."""
+    return 0 if weight <= 0 else max(1, round(weight))
+
+
+def object_scale(object_weight: int) -> float:
+    """IP-Adapter scale of object (omni) references: --ow 0 → 0, 100 → 1.0, 1000 → 1.5 (V7's range)."""
+    if object_weight <= 100:
+        return reference_scale(object_weight)
+    return round(1.0 + 0.5 * (object_weight - 100) / 900, 3)
 
 
 def reference_scale(weight: int) -> float:

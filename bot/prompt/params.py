@@ -5,7 +5,7 @@
 | `--aspect W:H`            | `--ar`   | whole numbers, ratio from 1:4 to 4:1   | 1:1     |
 | `--chaos N`               | `--c`    | whole number 0–100                     | 0       |
 | `--no a, b`               |          | comma list → negative prompt; repeats add up | –  |
-| `--quality Q`             | `--q`    | .25, .5, 1 or 2                        | 1       |
+| `--quality Q`             | `--q`    | .25, .5, 1, 2 or 4 (4: V7)             | 1       |
 | `--repeat N`              | `--r`    | whole number 2–40                      | 1       |
 | `--seed N`                |          | whole number 0–4294967295              | random  |
 | `--stop N`                |          | whole number 10–100                    | 100     |
@@ -16,15 +16,21 @@
 | `--niji [V]`              |          | MODEL_ALIASES `niji<V>` or `niji`      | –       |
 | `--weird N`               | `--w`    | whole number 0–3000                    | 0       |
 | `--iw N`                  |          | number 0–3 (image prompt weight)       | 1       |
-| `--sref URL…`             |          | one to five http(s) image links (style) | –      |
+| `--sref A…`               |          | one to five image links / style codes / `random`, `::W` weights | – |
+| `--sv N`                  |          | whole number 1–7 (style reference version) | 6   |
 | `--sw N`                  |          | whole number 0–1000 (style weight)     | 100     |
 | `--cref URL…`             |          | one to five http(s) image links (character) | –  |
 | `--cw N`                  |          | whole number 0–100 (character weight)  | 100     |
 | `--oref URL`              |          | one http(s) image link (object/omni)   | –       |
-| `--ow N`                  |          | whole number 0–100 (object weight)     | 100     |
+| `--ow N`                  |          | whole number 0–1000 (object weight, V7) | 100    |
 | `--fast` `--relax` `--turbo` |       | flags (speed)                          | fast    |
 | `--draft`                 |          | flag: a fast, cheaper grid (Enhance re-renders it) | off |
 | `--zoom N`                |          | number 1–2; Custom Zoom only           | –       |
+| `--raw`                   |          | flag: the same as `--style raw`        | off     |
+| `--exp N`                 |          | whole number 0–100 (experimental aesthetics) | 0 |
+| `--personalize [CODE…]`   | `--p` `--profile` | nothing (your profile) or up to five codes, `::W` weights | – |
+
+The personal-style readers (`--sref` items, `--p` codes) are in personal_params.py.
 
 Parameters go at the end: everything after the first ` --name` is parameters, and each value runs
 to the next ` --name`. An em dash `—` at the start of a word counts as `--` (phones turn `--`
@@ -41,6 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.errors import InvalidLink, InvalidParameter
+from bot.prompt.personal_params import read_profiles, read_style_refs
 
 MAX_RATIO = 4.0
 # `--name` at the start of a word; the name is the rest of the word.
@@ -86,7 +93,7 @@ def _number(low: float, high: float) -> Callable[[str], float]:
 
 
 def _quality(value: str) -> float:
-    if not _NUMBER.fullmatch(value) or float(value) not in (0.25, 0.5, 1.0, 2.0):
+    if not _NUMBER.fullmatch(value) or float(value) not in (0.25, 0.5, 1.0, 2.0, 4.0):
         raise ValueError
     return float(value)
 
@@ -164,7 +171,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter("chaos", ("c",), "chaos", "required", "a whole number from 0 to 100", _whole(0, 100)),
     Parameter("no", (), "no", "required", "a comma-separated list of things to leave out", _negative),
-    Parameter("quality", ("q",), "quality", "required", ".25, .5, 1 or 2", _quality),
+    Parameter("quality", ("q",), "quality", "required", ".25, .5, 1, 2 or 4", _quality),
     Parameter("repeat", ("r",), "repeat", "required", "a whole number from 2 to 40", _whole(2, 40)),
     Parameter("seed", (), "seed", "required", "a whole number from 0 to 4294967295", _whole(0, 2**32 - 1)),
     Parameter("stop", (), "stop", "required", "a whole number from 10 to 100", _whole(10, 100)),
@@ -175,19 +182,32 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("niji", (), "model", "optional", "nothing or a niji version", _niji),
     Parameter("weird", ("w",), "weird", "required", "a whole number from 0 to 3000", _whole(0, 3000)),
     Parameter("iw", (), "image_weight", "required", "a number from 0 to 3", _number(0.0, 3.0)),
-    Parameter("sref", (), "style_refs", "required", "image links (style reference)", _links(MAX_REFERENCES)),
+    Parameter(
+        "sref",
+        (),
+        "style_refs",
+        "required",
+        "image links, style codes or random (style reference)",
+        read_style_refs,
+    ),
     Parameter("sw", (), "style_weight", "required", "a whole number from 0 to 1000", _whole(0, 1000)),
     Parameter(
         "cref", (), "character_refs", "required", "image links (character reference)", _links(MAX_REFERENCES)
     ),
     Parameter("cw", (), "character_weight", "required", "a whole number from 0 to 100", _whole(0, 100)),
     Parameter("oref", (), "object_refs", "required", "one image link (object reference)", _links(1)),
-    Parameter("ow", (), "object_weight", "required", "a whole number from 0 to 100", _whole(0, 100)),
+    Parameter("ow", (), "object_weight", "required", "a whole number from 0 to 1000", _whole(0, 1000)),
     Parameter("fast", (), "speed", "none", "no value", _flag("fast")),
     Parameter("relax", (), "speed", "none", "no value", _flag("relax")),
     Parameter("turbo", (), "speed", "none", "no value", _flag("turbo")),
     Parameter("draft", (), "draft", "none", "no value", _flag(True)),
     Parameter("zoom", (), "zoom", "required", "a number from 1 to 2", _number(1.0, 2.0)),
+    Parameter("raw", (), "style", "none", "no value", _flag("raw")),
+    Parameter("exp", (), "exp", "required", "a whole number from 0 to 100", _whole(0, 100)),
+    Parameter("sv", (), "style_version", "required", "a whole number from 1 to 7", _whole(1, 7)),
+    Parameter(
+        "personalize", ("p", "profile"), "profiles", "optional", "nothing or profile codes", read_profiles
+    ),
 )
 
 _BY_NAME = {name: parameter for parameter in PARAMETERS for name in parameter.names}

@@ -41,6 +41,19 @@ class ImagineRequest:
     # Reference images (--sref / --cref / --oref) and their weights (--sw / --cw / --ow).
     style_refs: tuple[str, ...] = ()
     style_weight: int = 100
+    # `--sref CODE` / `--sref random` (resolved to its code): numeric style codes (style_codes.py).
+    style_codes: tuple[int, ...] = ()
+    # `--sv`: the style reference version asked for (recorded; one code mapping serves them all).
+    style_version: int = 6
+    # `--p` / `--profile`: (code, weight) pairs; code "" = the member's default profile.
+    profiles: tuple[tuple[str, float], ...] = ()
+    # IP-Adapter scale of the personalization (profiles, moodboards), from --stylize.
+    personalization_scale: float = 0.0
+    # The `profiles` resolved by admission to their stored style embeddings (weights applied as
+    # repeats); empty until then (`python -m bot parse` does not read the store).
+    profile_embeddings: tuple[tuple[float, ...], ...] = ()
+    # `--exp`: experimental aesthetics 0–100 (FreeU strength, see mapping.py).
+    exp: int = 0
     character_refs: tuple[str, ...] = ()
     character_weight: int = 100
     object_refs: tuple[str, ...] = ()
@@ -79,6 +92,9 @@ class ImagineRequest:
         data["weighted_prompts"] = [asdict(part) for part in self.weighted_prompts]
         data["aspect"] = f"{self.aspect[0]}:{self.aspect[1]}"
         data["loras"] = [[name, weight] for name, weight in self.loras]
+        data["profiles"] = [[code, weight] for code, weight in self.profiles]
+        data["style_codes"] = list(self.style_codes)
+        data["profile_embeddings"] = [list(row) for row in self.profile_embeddings]
         data["full_loras"] = [[name, weight] for name, weight in self.full_loras]
         return data
 
@@ -87,8 +103,10 @@ class ImagineRequest:
         """The inverse of `to_dict` (unknown keys are ignored, so stored jobs survive new fields)."""
         known = {item.name for item in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
-        for name in ("image_urls", *REFERENCE_FIELDS):
+        for name in ("image_urls", *REFERENCE_FIELDS, "style_codes"):
             values[name] = tuple(values.get(name, ()))
+        values["profile_embeddings"] = tuple(tuple(row) for row in values.get("profile_embeddings", ()))
+        values["profiles"] = tuple((str(code), float(weight)) for code, weight in values.get("profiles", ()))
         parts = values.get("weighted_prompts", ())
         values["weighted_prompts"] = tuple(WeightedPrompt(**part) for part in parts)
         for key in ("loras", "full_loras"):
@@ -119,6 +137,7 @@ class ImagineRequest:
             model=self.model,
             sampler=self.sampler,
             loras=self.loras,
+            exp=self.exp,
             extra=self._draft_extra()
             | {
                 "aspect": f"{self.aspect[0]}:{self.aspect[1]}",
@@ -129,17 +148,41 @@ class ImagineRequest:
                 "image_weight": self.image_weight,
                 "image_prompt_scale": self.image_prompt_scale,
                 "references": self.references(),
+                **self._personal_extra(),
             },
         )
 
     def references(self) -> list[dict[str, Any]]:
-        """The --sref / --cref / --oref images as `{"kind", "url", "scale"}` (JSON, for the job)."""
+        """The --sref / --cref / --oref images as `{"kind", "url", "scale"}` (JSON, for the job);
+        `--sref` codes carry `code`, resolved `--p` profiles and moodboards `embedding`."""
         kinds = (
             ("style", self.style_refs, self.style_scale),
             ("character", self.character_refs, self.character_scale),
             ("object", self.object_refs, self.object_scale),
         )
-        return [{"kind": kind, "url": url, "scale": scale} for kind, urls, scale in kinds for url in urls]
+        links = [{"kind": kind, "url": url, "scale": scale} for kind, urls, scale in kinds for url in urls]
+        codes = [
+            {"kind": "style", "url": "", "scale": self.style_scale, "code": code} for code in self.style_codes
+        ]
+        # Profiles and moodboards after the --sref images: the slot's scale is the first style
+        # reference's, so --sw rules when there are --sref images and --stylize when not.
+        personal = [
+            {"kind": "style", "url": "", "scale": self.personalization_scale, "embedding": list(row)}
+            for row in self.profile_embeddings
+        ]
+        return links[: len(self.style_refs)] + codes + personal + links[len(self.style_refs) :]
+
+    def _personal_extra(self) -> dict[str, Any]:
+        """The personal-style parameters, recorded in the recipe only when used."""
+        extra: dict[str, Any] = {}
+        if self.style_codes:
+            extra["style_codes"] = list(self.style_codes)
+        if self.style_refs or self.style_codes:
+            extra["style_version"] = self.style_version
+        if self.profiles:
+            extra["profiles"] = [[code, weight] for code, weight in self.profiles]
+            extra["personalization_scale"] = self.personalization_scale
+        return extra
 
     def _draft_extra(self) -> dict[str, Any]:
         if not self.draft:

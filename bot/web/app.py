@@ -20,7 +20,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import api, auth, editor, guards, image_api, pages, uploads
+from bot.web import api, auth, editor, guards, image_api, pages, personal_pages, uploads
 from bot.web.context import CONTEXT, SESSION, WebContext
 from bot.web.membership import MEMBERSHIP, MemberCheck, source_of
 from bot.web.sessions import csrf_ok
@@ -105,6 +105,7 @@ def build_app(context: WebContext) -> web.Application:
     api.add_routes(app)
     image_api.add_routes(app)
     editor.add_routes(app)
+    personal_pages.add_routes(app)  # /personalize, /moodboards (issue 23)
     app.on_shutdown.append(_close_streams)
     return app
 
