@@ -27,6 +27,7 @@ from bot.engine.compiled import uncompiled_for
 from bot.engine.conditioning import PromptEncoder
 from bot.engine.device import Precision
 from bot.engine.family import ModelFamily
+from bot.engine.flow import FlowPromptEncoder, check_supported, denoiser, per_image, spatial_latents
 from bot.engine.image_prompts import ImagePromptModels, ImagePrompts
 from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.lora import job_loras, job_sampler
@@ -70,6 +71,7 @@ class DiffusersEngine:
         precision: Precision | None = None,
         loras_dir: Path | None = None,
         inpaint_pipeline: Any = None,
+        offloaded: bool = False,
     ) -> None:
         from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
@@ -89,9 +91,10 @@ class DiffusersEngine:
         if getattr(pipeline, "safety_checker", None) is not None:
             pipeline.safety_checker = None  # the moderation layer decides; see issue on NSFW checks
         pipeline.set_progress_bar_config(disable=True)
-        self.txt2img_pipe = pipeline.to(device)
+        # OFFLOAD: accelerate's hooks move each component to the GPU while it runs.
+        self.txt2img_pipe = pipeline if offloaded else pipeline.to(device)
         if device.type == "cuda":  # NHWC convolutions: faster on tensor cores, no gain on CPU (measured)
-            self.txt2img_pipe.unet.to(memory_format=torch.channels_last)
+            denoiser(self.txt2img_pipe).to(memory_format=torch.channels_last)
         self.img2img_pipe = AutoPipelineForImage2Image.from_pipe(self.txt2img_pipe)
         self.inpaint_pipe = AutoPipelineForInpainting.from_pipe(self.txt2img_pipe)
         for pipe in (self.img2img_pipe, self.inpaint_pipe):
@@ -101,7 +104,11 @@ class DiffusersEngine:
         self.masked_pipe = (
             self._dedicated(inpaint_pipeline) if inpaint_pipeline is not None else self.inpaint_pipe
         )
-        self._encoder = PromptEncoder(self.txt2img_pipe, is_sdxl=self.family.is_sdxl)
+        self._encoder = (
+            FlowPromptEncoder(self.txt2img_pipe, self.family)
+            if self.family.is_flow
+            else PromptEncoder(self.txt2img_pipe, is_sdxl=self.family.is_sdxl)
+        )
         self.image_prompts = ImagePrompts(self, image_prompts or ImagePromptModels())
         log.info("Engine ready: %s (%s) on %s", self.model_name, self.family.name, device)
 
@@ -202,8 +209,9 @@ class DiffusersEngine:
     ) -> GenerationResult:
         """Super-resolve `image` by `factor`, then refine it with img2img at `request.strength`."""
         enlarged = super_resolve(image.convert("RGB"), factor, self.upscaler, self.device)
-        width = enlarged.width // 8 * 8
-        height = enlarged.height // 8 * 8
+        step = self.family.multiple if self.family.is_flow else 8  # SD 3 / FLUX: 2x2 latent patches
+        width = enlarged.width // step * step
+        height = enlarged.height // step * step
         enlarged = enlarged.crop((0, 0, width, height))
         big = replace(request, width=width, height=height, batch_size=1)
         tiled = width * height > self.family.native_area * 2
@@ -283,6 +291,7 @@ class DiffusersEngine:
         **inputs: Any,
     ) -> GenerationResult:
         started = time.perf_counter()
+        check_supported(self.family, request)
         # 0. Image-to-image pipelines run int(steps × strength) steps: make that at least one.
         strength = inputs.get("strength")
         if strength and int(request.steps * strength) < 1:
@@ -291,6 +300,8 @@ class DiffusersEngine:
         parts = (request, *also)  # `also`: other jobs batched into this call (txt2img_jobs)
         seeds = [seed for part in parts for seed in part.seeds]
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        if self.family.is_flow:  # SD 3 / FLUX encode one input image per generator
+            inputs = per_image(inputs, len(seeds))
         # 1b. The job's own LoRAs and sampler (a draft's), removed again after this call; with
         #     COMPILE, LoRA and --tile jobs run on the uncompiled UNet.
         with (
@@ -310,7 +321,7 @@ class DiffusersEngine:
             # 4. Denoise and decode in the precision policy's autocast (if any), with seamless tiling
             #    when asked for and VAE tiling/slicing only when the image is big enough to need it.
             with (
-                seamless_tiling([pipe.unet, pipe.vae], request.tile),
+                seamless_tiling([denoiser(pipe), pipe.vae], request.tile),
                 self._vae_memory(request, len(seeds)),
                 torch.inference_mode(),
                 self._autocast(),
@@ -346,7 +357,7 @@ class DiffusersEngine:
             total = max(1, math.ceil(planned * request.stop / 100))
             step = index + 1
             if on_step is not None and step <= total:
-                latents = tensors.get("latents")
+                latents = spatial_latents(pipe, tensors.get("latents"), request.height, request.width)
                 # The tiny decoder renders the preview while it keeps within its time budget.
                 affordable = preview_decoder is not None and getattr(preview_decoder, "affordable", True)
                 render = (
@@ -403,8 +414,8 @@ def _concatenated(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """The pipeline arguments of several jobs' conditioning, stacked along the batch."""
     if len(parts) == 1:
         return parts[0]
-    shapes = {tuple(part["prompt_embeds"].shape[1:]) for part in parts}
-    shapes |= {tuple(part["negative_prompt_embeds"].shape[1:]) for part in parts}
+    keys = ("prompt_embeds", "negative_prompt_embeds")
+    shapes = {tuple(part[key].shape[1:]) for part in parts for key in keys if key in part}
     if len(shapes) != 1:
         raise ValueError("these prompts encode to different lengths; run their jobs one by one")
     return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}
