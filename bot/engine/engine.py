@@ -38,6 +38,9 @@ from bot.engine.upscaler import super_resolve
 
 log = logging.getLogger(__name__)
 
+# img2img strength of --hd's high-res pass (A1111's hires fix uses 0.3-0.5).
+HIRES_STRENGTH = 0.35
+
 
 @contextmanager
 def seamless_tiling(modules: list[torch.nn.Module], enabled: bool) -> Iterator[None]:
@@ -148,8 +151,26 @@ class DiffusersEngine:
         raise ValueError(f"unknown operation {operation!r}")
 
     def txt2img(self, request: GenerationRequest, on_step: StepCallback | None = None) -> GenerationResult:
-        """Generate `request.batch_size` images from text."""
-        return self._run(self.txt2img_pipe, request, on_step)
+        """Generate `request.batch_size` images from text (with `hires_from`: in two passes)."""
+        if request.hires_from is None:
+            return self._run(self.txt2img_pipe, request, on_step)
+        width, height = request.hires_from
+        first = self._run(
+            self.txt2img_pipe, replace(request, width=width, height=height, hires_from=None), on_step
+        )
+        return self._high_res_pass(request, first, on_step)
+
+    def _high_res_pass(
+        self, request: GenerationRequest, first: GenerationResult, on_step: StepCallback | None
+    ) -> GenerationResult:
+        """--hd without native 2 MP: the first pass's images resized to the request's size (Lanczos),
+        then refined together by img2img at HIRES_STRENGTH, each with its own seed."""
+        size = (request.width, request.height)
+        enlarged = [image.resize(size, Image.Resampling.LANCZOS) for image in first.images]
+        final = replace(request, hires_from=None)
+        with self._vae_memory(final):
+            result = self._run(self.img2img_pipe, final, on_step, image=enlarged, strength=HIRES_STRENGTH)
+        return replace(result, seconds=result.seconds + first.seconds)
 
     def txt2img_jobs(
         self, requests: Sequence[GenerationRequest], on_step: StepCallback | None = None
@@ -162,6 +183,8 @@ class DiffusersEngine:
         request order.
         """
         first, *others = requests
+        if first.hires_from is not None:  # two passes each: no shared call
+            return [self.txt2img(request, on_step) for request in requests]
         for other in others:
             if not shares_call(first, other):
                 raise ValueError("these requests cannot share one pipeline call")

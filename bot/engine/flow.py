@@ -19,12 +19,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from PIL import Image
 
 from bot.engine.family import ModelFamily
 from bot.engine.request import GenerationRequest, WeightedPrompt
 from bot.errors import JobFailed
 
-__all__ = ["FlowConditioning", "FlowPromptEncoder", "check_supported", "denoiser", "per_image", "spatial_latents"]
+__all__ = [
+    "FlowConditioning",
+    "FlowPromptEncoder",
+    "check_supported",
+    "denoiser",
+    "per_image",
+    "spatial_latents",
+]
 
 # T5 tokens per prompt (SD 3 and FLUX schnell were trained with 256; longer prompts are cut).
 MAX_SEQUENCE_LENGTH = 256
@@ -53,7 +61,7 @@ def per_image(inputs: dict[str, Any], count: int) -> dict[str, Any]:
     """The pipeline inputs with `image` and `mask_image` repeated once per image of the batch
     (SD 3 / FLUX img2img and inpaint encode image i with generator i)."""
     return {
-        key: [value] * count if key in ("image", "mask_image") and value is not None else value
+        key: [value] * count if key in ("image", "mask_image") and isinstance(value, Image.Image) else value
         for key, value in inputs.items()
     }
 

@@ -49,6 +49,9 @@ class GenerationRequest:
     sampler: str = ""
     # LoRAs applied for this job only: (name in models/loras/ or hub id, weight).
     loras: tuple[tuple[str, float], ...] = ()
+    # --hd by a high-res pass: (width, height) of the first pass, then resize + img2img to the
+    # request's size; None: one pass at the request's size.
+    hires_from: tuple[int, int] | None = None
     # Metadata the engine does not read (Midjourney parameters; `draft`: the full-quality recipe).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -65,6 +68,8 @@ class GenerationRequest:
             raise ValueError(f"seed must be 0..4294967295, got {self.seed}")
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError(f"strength must be 0..1, got {self.strength}")
+        if self.hires_from is not None and (self.hires_from[0] % 8 or self.hires_from[1] % 8):
+            raise ValueError(f"hires_from must be divisible by 8, got {self.hires_from}")
         if not 1 <= self.stop <= 100:
             raise ValueError(f"stop must be 1..100, got {self.stop}")
 
@@ -83,6 +88,8 @@ class GenerationRequest:
         data = dict(data)
         data["weighted_prompts"] = tuple(WeightedPrompt(**p) for p in data.get("weighted_prompts", ()))
         data["loras"] = tuple((str(name), float(weight)) for name, weight in data.get("loras", ()))
+        if data.get("hires_from") is not None:
+            data["hires_from"] = tuple(data["hires_from"])
         return cls(**data)
 
     @property
@@ -148,5 +155,16 @@ class JobCancelled(Exception):
 def shares_call(a: GenerationRequest, b: GenerationRequest) -> bool:
     """Whether two txt2img requests can run in one pipeline call (same model, size, steps, sampler,
     guidance, LoRAs, --tile and --stop; prompts, negative prompts, chaos and seeds may differ)."""
-    fields = ("model", "width", "height", "steps", "sampler", "guidance_scale", "loras", "tile", "stop")
+    fields = (
+        "model",
+        "width",
+        "height",
+        "steps",
+        "sampler",
+        "guidance_scale",
+        "loras",
+        "tile",
+        "stop",
+        "hires_from",
+    )
     return all(getattr(a, name) == getattr(b, name) for name in fields)

@@ -24,6 +24,7 @@
 | `--ow N`                  |          | whole number 0–100 (object weight)     | 100     |
 | `--fast` `--relax` `--turbo` |       | flags (speed)                          | fast    |
 | `--draft`                 |          | flag: a fast, cheaper grid (Enhance re-renders it) | off |
+| `--hd` / `--sd`           |          | flags: ≈ 2 MP images / the model's native size | `--sd` |
 | `--zoom N`                |          | number 1–2; Custom Zoom only           | –       |
 
 Parameters go at the end: everything after the first ` --name` is parameters, and each value runs
@@ -187,6 +188,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("relax", (), "speed", "none", "no value", _flag("relax")),
     Parameter("turbo", (), "speed", "none", "no value", _flag("turbo")),
     Parameter("draft", (), "draft", "none", "no value", _flag(True)),
+    Parameter("hd", (), "definition", "none", "no value", _flag("hd")),
+    Parameter("sd", (), "definition", "none", "no value", _flag("sd")),
     Parameter("zoom", (), "zoom", "required", "a number from 1 to 2", _number(1.0, 2.0)),
 )
 
