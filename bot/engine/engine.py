@@ -370,6 +370,7 @@ class DiffusersEngine:
             steps=request.steps,
             guidance_scale=request.guidance_scale,
             seconds=time.perf_counter() - started,
+            family=self.family.name,
         )
 
     def _step_callback(self, request: GenerationRequest, on_step: StepCallback | None):

@@ -146,6 +146,8 @@ class GenerationResult:
     # The GPU worker's NSFW checker: True per flagged image; None when the images were not
     # checked (NSFW_FILTER=off, or the check failed).
     nsfw: tuple[bool, ...] | None = None
+    # The model family that made the images ("sdxl", "flux-dev", ...; "" when not an engine's).
+    family: str = ""
 
 
 class JobCancelled(Exception):
