@@ -27,7 +27,14 @@ from bot.engine.compiled import uncompiled_for
 from bot.engine.conditioning import PromptEncoder
 from bot.engine.device import Precision
 from bot.engine.family import ModelFamily
-from bot.engine.flow import FlowPromptEncoder, check_supported, denoiser, per_image, spatial_latents
+from bot.engine.flow import (
+    FlowPromptEncoder,
+    check_supported,
+    dedicated_guidance,
+    denoiser,
+    per_image,
+    spatial_latents,
+)
 from bot.engine.image_prompts import ImagePromptModels, ImagePrompts
 from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.lora import job_loras, job_sampler
@@ -276,6 +283,8 @@ class DiffusersEngine:
     def _repaint(
         self, request: GenerationRequest, canvas: Image.Image, mask: Image.Image, on_step: StepCallback | None
     ) -> GenerationResult:
+        if self.masked_pipe is not self.inpaint_pipe:  # INPAINT_MODEL (FLUX Fill: its own guidance)
+            request = replace(request, guidance_scale=dedicated_guidance(self.family, request.guidance_scale))
         result = self._run(
             self.masked_pipe, request, on_step, image=canvas, mask_image=mask, strength=request.strength
         )
@@ -288,9 +297,10 @@ class DiffusersEngine:
         """An inpainting checkpoint's pipeline, on this engine's device, scheduler and settings."""
         from diffusers import DPMSolverMultistepScheduler
 
-        pipeline.scheduler = DPMSolverMultistepScheduler.from_config(
-            pipeline.scheduler.config, use_karras_sigmas=True
-        )
+        if not self.family.is_flow:  # FLUX Fill keeps its flow-matching scheduler
+            pipeline.scheduler = DPMSolverMultistepScheduler.from_config(
+                pipeline.scheduler.config, use_karras_sigmas=True
+            )
         if getattr(pipeline, "safety_checker", None) is not None:
             pipeline.safety_checker = None
         pipeline.set_progress_bar_config(disable=True)

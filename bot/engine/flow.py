@@ -29,6 +29,7 @@ __all__ = [
     "FlowConditioning",
     "FlowPromptEncoder",
     "check_supported",
+    "dedicated_guidance",
     "denoiser",
     "per_image",
     "spatial_latents",
@@ -48,6 +49,20 @@ def check_supported(family: ModelFamily, request: GenerationRequest) -> None:
     """Raise JobFailed (one Midjourney-style line) for what `family` cannot do."""
     if family.is_flow and request.tile:
         raise JobFailed(f"--tile is not available for this model ({family.name}).")
+
+
+# FLUX.1 Fill-dev's distilled guidance (Black Forest Labs' default), for FLUX.1 dev's 3.5.
+FILL_GUIDANCE = 30.0
+
+
+def dedicated_guidance(family: ModelFamily, guidance: float) -> float:
+    """The guidance for an INPAINT_MODEL: FLUX Fill runs at 30 where FLUX dev runs at 3.5 (scaled
+    with --stylize); other families' inpainting checkpoints take the job's own CFG."""
+    if family.architecture != "flux":
+        return guidance
+    if family.default_guidance <= 0:
+        return FILL_GUIDANCE
+    return round(FILL_GUIDANCE * guidance / family.default_guidance, 3)
 
 
 def spatial_latents(pipe: Any, latents: Any, height: int, width: int) -> Any:

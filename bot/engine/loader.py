@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from bot.engine.compiled import compile_unet
 from bot.engine.device import Precision, pick_device, pick_precision, quiet_libraries, speed_up_cuda
 from bot.engine.engine import DiffusersEngine
-from bot.engine.family import FLOW_ARCHITECTURES, ModelFamily
+from bot.engine.family import ModelFamily
 from bot.engine.image_prompts import image_prompt_models
 from bot.engine.memory import apply_offload, load_options
 from bot.engine.preview import TinyPreviewDecoder, find_preview_decoder
@@ -70,10 +70,27 @@ def _load_pipeline(source: ModelSource, dtype: torch.dtype, options: dict[str, A
     return pipeline_class.from_pretrained(source.location, **common)
 
 
+def _load_fill_pipeline(source: ModelSource, base: Any, dtype: torch.dtype):
+    """A FLUX.1 Fill model's pipeline that borrows the base model's text encoders and VAE (only its
+    transformer is loaded)."""
+    from diffusers import FluxFillPipeline
+
+    if source.kind == "tiny":
+        from bot.engine.tiny_flow import build_tiny_flow_model
+
+        build_tiny_flow_model(Path(source.location), "flux-fill")
+    names = ("vae", "text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2")
+    shared = {name: getattr(base, name) for name in names}
+    return FluxFillPipeline.from_pretrained(source.location, dtype=dtype, **shared)
+
+
 def _load_inpaint_pipeline(source: ModelSource, base: Any, dtype: torch.dtype):
     """An inpainting checkpoint's pipeline that borrows the base model's text encoders and VAE
     (only its UNet is loaded)."""
     from diffusers import StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline
+
+    if source.family.architecture == "flux":
+        return _load_fill_pipeline(source, base, dtype)
 
     sdxl = source.family.is_sdxl
     pipeline_class = StableDiffusionXLInpaintPipeline if sdxl else StableDiffusionInpaintPipeline
@@ -93,9 +110,9 @@ def load_inpaint_pipeline(settings: Config, family_name: str, base: Any, dtype: 
     """The `INPAINT_MODEL` pipeline, or None when it is not set. Raises ConfigError with one line."""
     if not settings.inpaint_model:
         return None
-    if family_name in FLOW_ARCHITECTURES:
+    if family_name == "sd3":
         raise ConfigError(
-            f"INPAINT_MODEL is for SD 1.x/2.x/SDXL inpainting checkpoints; MODEL is {family_name}, "
+            "INPAINT_MODEL is for SD 1.x/2.x/SDXL inpainting checkpoints and FLUX.1 Fill; MODEL is sd3, "
             "whose own inpainting pipeline repaints Vary (Region), Zoom Out and Pan"
         )
     source = resolve_model_source(settings.inpaint_model, settings.models_dir)

@@ -45,7 +45,11 @@ AUTO_MODEL = "auto"
 TINY_MODEL_NAME = "tiny"
 TINY_TURBO_MODEL_NAME = "tiny-turbo"
 # The embedded test models of the transformer families: name → (folder in MODELS_DIR, family).
-TINY_FLOW_MODELS = {"tiny-sd3": ("tiny-sd3", TINY_SD3), "tiny-flux": ("tiny-flux", TINY_FLUX)}
+TINY_FLOW_MODELS = {
+    "tiny-sd3": ("tiny-sd3", TINY_SD3),
+    "tiny-flux": ("tiny-flux", TINY_FLUX),
+    "tiny-flux-fill": ("tiny-flux-fill", TINY_FLUX),  # for INPAINT_MODEL with MODEL=tiny-flux
+}
 # What MODEL=auto downloads when models/checkpoints/ has nothing suitable.
 AUTO_HUB_MODELS = {"cuda": "stabilityai/stable-diffusion-xl-base-1.0", "other": "stabilityai/sd-turbo"}
 CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt")

@@ -11,7 +11,8 @@ noise; they exist so that tests and offline runs exercise every family's real co
 - VAE: 16 latent channels (as SD 3.x / FLUX.1; SD 3 inpainting needs them), 8x like the real
   ones, made transparent as in tiny.py so images follow their latents.
 - SD 3: an MMDiT `SD3Transformer2DModel` with 2x2 patches; FLUX: a `FluxTransformer2DModel`
-  with guidance embedding (dev-style: the guidance value is an input) and packed 2x2 latents.
+  with guidance embedding (dev-style: the guidance value is an input) and packed 2x2 latents;
+  `tiny-flux-fill` a `FluxFillPipeline` (FLUX.1 Fill's layout) for `INPAINT_MODEL`.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ _WORDS = [
     "small",
 ]
 T5_WIDTH = 64
-_KINDS = ("sd3", "flux")
+_KINDS = ("sd3", "flux", "flux-fill")
 
 
 def build_t5_tokenizer():
@@ -179,16 +180,24 @@ def _build_sd3():
     )
 
 
-def _build_flux():
+def _build_flux(fill: bool = False):
+    """FLUX.1 [dev]-style; `fill`: a FLUX.1 Fill model (its transformer also reads the masked
+    image's latents and the mask: 64 + 64 + 256 input channels)."""
     import torch
-    from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    from diffusers import (
+        FlowMatchEulerDiscreteScheduler,
+        FluxFillPipeline,
+        FluxPipeline,
+        FluxTransformer2DModel,
+    )
     from transformers import CLIPTextModel
 
     tokenizer, t5_tokenizer = build_tokenizer(), build_t5_tokenizer()
     torch.manual_seed(_SEED + 10)
     transformer = FluxTransformer2DModel(
         patch_size=1,
-        in_channels=64,  # 16 latent channels packed 2x2
+        in_channels=384 if fill else 64,  # 16 latent channels packed 2x2 (+ masked image, mask)
+        out_channels=64,
         num_layers=1,
         num_single_layers=1,
         attention_head_dim=16,
@@ -211,7 +220,7 @@ def _build_flux():
         base_image_seq_len=256,
         max_image_seq_len=4096,
     )
-    return FluxPipeline(
+    return (FluxFillPipeline if fill else FluxPipeline)(
         transformer=transformer,
         scheduler=scheduler,
         vae=vae,
@@ -248,7 +257,7 @@ def build_tiny_flow_model(folder: Path, kind: str) -> Path:
     log.info("Building the embedded tiny %s model in %s", kind, folder)
     staging = Path(tempfile.mkdtemp(prefix=f".tiny-{kind}-", dir=folder.parent))
     try:
-        pipeline = _build_sd3() if kind == "sd3" else _build_flux()
+        pipeline = _build_sd3() if kind == "sd3" else _build_flux(fill=kind == "flux-fill")
         pipeline.save_pretrained(staging, safe_serialization=True)
         (staging / _MARKER).write_text(json.dumps({"version": TINY_FLOW_VERSION, "kind": kind}))
         if _is_built(folder, kind):  # another process won the race

@@ -345,3 +345,42 @@ def test_family_from_a_single_file(tmp_path: Path, key: str, family) -> None:
 def test_family_by_name_for_a_dry_run(name: str, family) -> None:
     """A hub id names its family before anything is downloaded."""
     assert family_for_name(name) == family
+
+
+def test_flux_fill_repaints_zoom_out_when_configured(tmp_path: Path) -> None:
+    """INPAINT_MODEL=a FLUX.1 Fill model: Zoom Out runs on it (its own guidance, shared encoders and
+    VAE), the original is kept."""
+    from bot.engine.loader import load_engine
+
+    settings = Config.from_env(
+        {
+            "MODEL": "tiny-flux",
+            "INPAINT_MODEL": "tiny-flux-fill",
+            "MODELS_DIR": str(tmp_path),
+            "DATA_DIR": str(tmp_path / "data"),
+            "DEVICE": "cpu",
+            "PRECISION": "fp32",
+        }
+    )
+    engine = load_engine(settings)
+    assert type(engine.masked_pipe).__name__ == "FluxFillPipeline"
+    assert engine.masked_pipe.vae is engine.txt2img_pipe.vae
+    source = Image.effect_noise((64, 64), 60).convert("RGB")
+    result = engine.generate(
+        Operation.OUTPAINT,
+        recipe(engine, width=96, height=96, strength=1.0, batch_size=1),
+        GenerationInputs(image=source, placement=(16, 16, 80, 80)),
+    )
+    assert result.guidance_scale == 30.0 and result.images[0].size == (96, 96)
+    centre = np.asarray(result.images[0], dtype=np.int16)[28:68, 28:68]
+    assert np.array_equal(centre, np.asarray(source, dtype=np.int16)[12:52, 12:52])
+
+
+def test_an_inpainting_model_for_sd3_is_refused_in_one_line(tmp_path: Path) -> None:
+    """INPAINT_MODEL with an SD 3 MODEL: one ConfigError line (SD 3 inpaints with its own weights)."""
+    from bot.engine.loader import load_inpaint_pipeline
+    from bot.errors import ConfigError
+
+    settings = Config.from_env({"MODEL": "tiny-sd3", "INPAINT_MODEL": "x/y", "MODELS_DIR": str(tmp_path)})
+    with pytest.raises(ConfigError, match="INPAINT_MODEL is for SD 1"):
+        load_inpaint_pipeline(settings, "sd3", None, None)
