@@ -231,6 +231,27 @@ def test_batching_across_jobs_matches_each_job_alone(family_engine) -> None:
         assert np.abs(pixels(joint.images) - pixels(single.images)).max() <= 2
 
 
+def test_shorten_reads_the_prompt_with_the_family_clip_encoder(family_engine) -> None:
+    """/shorten works on SD 3 and FLUX (FLUX's pooled CLIP, not its T5): importances per word."""
+    result = family_engine.generate(
+        Operation.SHORTEN, recipe(family_engine, prompt="a red lighthouse at dusk")
+    )
+    assert result.images == [] and result.details["words"]
+
+
+def test_image_prompts_use_the_documented_fallback(family_engine) -> None:
+    """References (--sref, /blend) on SD 3 / FLUX: averaged latents + img2img, named in details."""
+    from bot.engine.references import ReferenceImage, ReferenceKind
+
+    images = [Image.new("RGB", (64, 64), colour) for colour in ((200, 0, 0), (0, 0, 200))]
+    result = family_engine.generate(
+        Operation.REFERENCE,
+        recipe(family_engine, strength=0.7, batch_size=1),
+        GenerationInputs(references=tuple(ReferenceImage(ReferenceKind.IMAGE, image, 1.0) for image in images)),
+    )
+    assert result.images[0].size == (64, 64) and result.details["method"]
+
+
 def test_tile_is_refused_in_one_line(family_engine) -> None:
     """--tile on a transformer family is a Midjourney-style line, not a traceback."""
     with pytest.raises(JobFailed, match="--tile is not available for this model"):
