@@ -247,7 +247,9 @@ def test_image_prompts_use_the_documented_fallback(family_engine) -> None:
     result = family_engine.generate(
         Operation.REFERENCE,
         recipe(family_engine, strength=0.7, batch_size=1),
-        GenerationInputs(references=tuple(ReferenceImage(ReferenceKind.IMAGE, image, 1.0) for image in images)),
+        GenerationInputs(
+            references=tuple(ReferenceImage(ReferenceKind.IMAGE, image, 1.0) for image in images)
+        ),
     )
     assert result.images[0].size == (64, 64) and result.details["method"]
 
