@@ -229,7 +229,8 @@ def _load_auto(settings: Config, device: torch.device, precision: Precision):
                 settings.models_dir / "checkpoints",
             )
         try:
-            pipeline = _load(source, candidate, device, precision)
+            options = load_options(settings, source.family, device.type)
+            pipeline = _load(source, candidate, device, precision, options)
         except ConfigError as error:
             log.warning("MODEL=auto: %s; trying the next candidate", error)
             continue
