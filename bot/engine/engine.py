@@ -102,6 +102,7 @@ class DiffusersEngine:
             pipeline.safety_checker = None  # the moderation layer decides; see issue on NSFW checks
         pipeline.set_progress_bar_config(disable=True)
         # OFFLOAD: accelerate's hooks move each component to the GPU while it runs.
+        self.offloaded = offloaded
         self.txt2img_pipe = pipeline if offloaded else pipeline.to(device)
         if device.type == "cuda":  # NHWC convolutions: faster on tensor cores, no gain on CPU (measured)
             denoiser(self.txt2img_pipe).to(memory_format=torch.channels_last)
@@ -304,6 +305,9 @@ class DiffusersEngine:
         if getattr(pipeline, "safety_checker", None) is not None:
             pipeline.safety_checker = None
         pipeline.set_progress_bar_config(disable=True)
+        if self.offloaded:  # its own transformer/UNet joins the GPU only while it runs, like MODEL's
+            pipeline.enable_model_cpu_offload(device=self.device)
+            return pipeline
         return pipeline.to(self.device)
 
     def free_memory(self) -> None:
