@@ -135,6 +135,17 @@ def test_txt2img_grid_names_the_family_and_previews_its_latents(family_engine) -
     assert latents_to_images(seen[-1].latents, family_engine.family)[0].size == (8, 8)
 
 
+def test_the_saved_recipe_names_the_family(family_engine, tmp_path: Path) -> None:
+    """Every PNG's A1111 parameters carry `Model family: tiny-sd3` / `tiny-flux` and the sampler."""
+    from bot.jobs.files import read_png_parameters, save_result
+
+    request = recipe(family_engine, batch_size=1)
+    (path,) = save_result(tmp_path, request, family_engine.generate(Operation.TXT2IMG, request))
+    parameters = read_png_parameters(path)
+    assert f"Model family: {family_engine.family.name}" in parameters
+    assert "Sampler: Euler (flow match)" in parameters
+
+
 def test_each_image_of_a_grid_is_reproducible_alone(family_engine) -> None:
     """Image 2 of the grid is image 1 of a one-image job with its seed."""
     grid = family_engine.generate(Operation.TXT2IMG, recipe(family_engine))
