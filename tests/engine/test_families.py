@@ -418,3 +418,25 @@ def test_an_inpainting_model_for_sd3_is_refused_in_one_line(tmp_path: Path) -> N
     settings = Config.from_env({"MODEL": "tiny-sd3", "INPAINT_MODEL": "x/y", "MODELS_DIR": str(tmp_path)})
     with pytest.raises(ConfigError, match="INPAINT_MODEL is for SD 1"):
         load_inpaint_pipeline(settings, "sd3", None, None)
+
+
+def test_a_single_file_flux_checkpoint_is_refused_in_one_line(tmp_path: Path) -> None:
+    """MODEL=flux1-dev.safetensors (transformer only): one ConfigError line, nothing loaded."""
+    import torch
+    from safetensors.torch import save_file
+
+    from bot.engine.loader import load_engine
+    from bot.errors import ConfigError
+
+    (tmp_path / "checkpoints").mkdir()
+    save_file(
+        {"double_blocks.0.img_attn.qkv.weight": torch.zeros(1)},
+        str(tmp_path / "checkpoints" / "f.safetensors"),
+    )
+    settings = Config.from_env(
+        {"MODEL": "f.safetensors", "MODELS_DIR": str(tmp_path), "DATA_DIR": str(tmp_path), "DEVICE": "cpu"}
+    )
+    with pytest.raises(
+        ConfigError, match="single-file flux-schnell checkpoint: use the model's diffusers folder"
+    ):
+        load_engine(settings)
