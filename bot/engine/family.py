@@ -1,12 +1,14 @@
-"""Model families: the facts about SD 1.x / 2.x / SDXL, their distilled (turbo / lightning)
-variants and the tiny test models that code needs.
+"""Model families: the facts about SD 1.x / 2.x / SDXL, Stable Diffusion 3.x and FLUX.1, their
+distilled (turbo / lightning / schnell) variants and the tiny test models that code needs.
 
 The family is found cheaply, without loading weights, so the prompt language (e.g. `python -m
 bot parse`) can size images for the configured model. A diffusers folder is read from its own
 config: the native size is `unet.sample_size × vae_scale_factor` (so a real model is never taken
 for the test model), and a scheduler with `timestep_spacing="trailing"` (or "turbo"/"lightning"
 in the model's name) marks a distilled model: 1–4 steps, guidance ≤ 1 (diffusers then skips the
-unconditional pass), trailing timesteps.
+unconditional pass), trailing timesteps. A folder with a `transformer/` is SD 3 or FLUX by the
+transformer's class (`SD3Transformer2DModel`, `FluxTransformer2DModel`); FLUX dev has
+`guidance_embeds`, schnell not.
 """
 
 from __future__ import annotations
