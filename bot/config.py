@@ -21,6 +21,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NSFW_FILTERS = ("off", "spoiler", "block")
 BACKENDS = ("thread", "ray")
+OFFLOADS = ("off", "model", "sequential")
+QUANTIZE_MODES = ("off", "8bit", "4bit")
 DEFAULT_MODEL = "auto"
 
 
@@ -195,6 +197,27 @@ class Config:
     )
     compile: bool = _setting(
         "COMPILE", _bool, "0", "torch.compile the UNet at start (slower start, faster steps on a GPU)."
+    )
+    offload: str = _setting(
+        "OFFLOAD",
+        _choice(OFFLOADS),
+        "off",
+        "GPU memory: off (all weights on the GPU), model (each component moves to the GPU while it "
+        "runs: FLUX/SD 3.5 Large in ~16 GB, a little slower) or sequential (layer by layer: least "
+        "memory, much slower).",
+    )
+    quantize: str = _setting(
+        "QUANTIZE",
+        _choice(QUANTIZE_MODES),
+        "off",
+        "SD 3.x / FLUX on CUDA: off, 8bit or 4bit (bitsandbytes) for the transformer and the T5 text "
+        "encoder, which hold most of the weights.",
+    )
+    drop_t5: bool = _setting(
+        "DROP_T5",
+        _bool,
+        "0",
+        "SD 3.x: 1 loads no T5 text encoder (saves ~9 GB in bf16; prompts are read by CLIP only).",
     )
     steps: int | None = _setting(
         "STEPS",

@@ -61,7 +61,7 @@ def _why_uncompiled(request: GenerationRequest) -> str:
 def uncompiled_for(pipes: Sequence[Any], request: GenerationRequest) -> Iterator[None]:
     """Run `pipes` on the original UNet for the duration when `request` needs it (see the module
     docstring); a no-op without COMPILE or for any other job."""
-    compiled = pipes[0].unet
+    compiled = getattr(pipes[0], "unet", None)  # SD 3 / FLUX: a transformer, never compiled here
     why = _why_uncompiled(request)
     if not why or not is_compiled(compiled):
         yield

@@ -28,6 +28,14 @@ from bot.engine.compiled import uncompiled_for
 from bot.engine.conditioning import PromptEncoder
 from bot.engine.device import Precision
 from bot.engine.family import ModelFamily
+from bot.engine.flow import (
+    FlowPromptEncoder,
+    check_supported,
+    dedicated_guidance,
+    denoiser,
+    per_image,
+    spatial_latents,
+)
 from bot.engine.image_prompts import ImagePromptModels, ImagePrompts
 from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.lora import job_loras, job_sampler
@@ -37,6 +45,9 @@ from bot.engine.source import ModelSource
 from bot.engine.upscaler import super_resolve
 
 log = logging.getLogger(__name__)
+
+# img2img strength of --hd's high-res pass (A1111's hires fix uses 0.3-0.5).
+HIRES_STRENGTH = 0.35
 
 
 @contextmanager
@@ -71,6 +82,7 @@ class DiffusersEngine:
         precision: Precision | None = None,
         loras_dir: Path | None = None,
         inpaint_pipeline: Any = None,
+        offloaded: bool = False,
     ) -> None:
         from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
@@ -90,9 +102,11 @@ class DiffusersEngine:
         if getattr(pipeline, "safety_checker", None) is not None:
             pipeline.safety_checker = None  # the moderation layer decides; see issue on NSFW checks
         pipeline.set_progress_bar_config(disable=True)
-        self.txt2img_pipe = pipeline.to(device)
+        # OFFLOAD: accelerate's hooks move each component to the GPU while it runs.
+        self.offloaded = offloaded
+        self.txt2img_pipe = pipeline if offloaded else pipeline.to(device)
         if device.type == "cuda":  # NHWC convolutions: faster on tensor cores, no gain on CPU (measured)
-            self.txt2img_pipe.unet.to(memory_format=torch.channels_last)
+            denoiser(self.txt2img_pipe).to(memory_format=torch.channels_last)
         self.img2img_pipe = AutoPipelineForImage2Image.from_pipe(self.txt2img_pipe)
         self.inpaint_pipe = AutoPipelineForInpainting.from_pipe(self.txt2img_pipe)
         for pipe in (self.img2img_pipe, self.inpaint_pipe):
@@ -102,7 +116,11 @@ class DiffusersEngine:
         self.masked_pipe = (
             self._dedicated(inpaint_pipeline) if inpaint_pipeline is not None else self.inpaint_pipe
         )
-        self._encoder = PromptEncoder(self.txt2img_pipe, is_sdxl=self.family.is_sdxl)
+        self._encoder = (
+            FlowPromptEncoder(self.txt2img_pipe, self.family)
+            if self.family.is_flow
+            else PromptEncoder(self.txt2img_pipe, is_sdxl=self.family.is_sdxl)
+        )
         self.image_prompts = ImagePrompts(self, image_prompts or ImagePromptModels())
         log.info("Engine ready: %s (%s) on %s", self.model_name, self.family.name, device)
 
@@ -142,8 +160,26 @@ class DiffusersEngine:
         raise ValueError(f"unknown operation {operation!r}")
 
     def txt2img(self, request: GenerationRequest, on_step: StepCallback | None = None) -> GenerationResult:
-        """Generate `request.batch_size` images from text."""
-        return self._run(self.txt2img_pipe, request, on_step)
+        """Generate `request.batch_size` images from text (with `hires_from`: in two passes)."""
+        if request.hires_from is None:
+            return self._run(self.txt2img_pipe, request, on_step)
+        width, height = request.hires_from
+        first = self._run(
+            self.txt2img_pipe, replace(request, width=width, height=height, hires_from=None), on_step
+        )
+        return self._high_res_pass(request, first, on_step)
+
+    def _high_res_pass(
+        self, request: GenerationRequest, first: GenerationResult, on_step: StepCallback | None
+    ) -> GenerationResult:
+        """--hd without native 2 MP: the first pass's images resized to the request's size (Lanczos),
+        then refined together by img2img at HIRES_STRENGTH, each with its own seed."""
+        size = (request.width, request.height)
+        enlarged = [image.resize(size, Image.Resampling.LANCZOS) for image in first.images]
+        final = replace(request, hires_from=None)
+        with self._vae_memory(final):
+            result = self._run(self.img2img_pipe, final, on_step, image=enlarged, strength=HIRES_STRENGTH)
+        return replace(result, seconds=result.seconds + first.seconds)
 
     def txt2img_jobs(
         self, requests: Sequence[GenerationRequest], on_step: StepCallback | None = None
@@ -156,6 +192,8 @@ class DiffusersEngine:
         request order.
         """
         first, *others = requests
+        if first.hires_from is not None:  # two passes each: no shared call
+            return [self.txt2img(request, on_step) for request in requests]
         for other in others:
             if not shares_call(first, other):
                 raise ValueError("these requests cannot share one pipeline call")
@@ -203,8 +241,9 @@ class DiffusersEngine:
     ) -> GenerationResult:
         """Super-resolve `image` by `factor`, then refine it with img2img at `request.strength`."""
         enlarged = super_resolve(image.convert("RGB"), factor, self.upscaler, self.device)
-        width = enlarged.width // 8 * 8
-        height = enlarged.height // 8 * 8
+        step = self.family.multiple if self.family.is_flow else 8  # SD 3 / FLUX: 2x2 latent patches
+        width = enlarged.width // step * step
+        height = enlarged.height // step * step
         enlarged = enlarged.crop((0, 0, width, height))
         big = replace(request, width=width, height=height, batch_size=1)
         tiled = width * height > self.family.native_area * 2
@@ -246,6 +285,8 @@ class DiffusersEngine:
     def _repaint(
         self, request: GenerationRequest, canvas: Image.Image, mask: Image.Image, on_step: StepCallback | None
     ) -> GenerationResult:
+        if self.masked_pipe is not self.inpaint_pipe:  # INPAINT_MODEL (FLUX Fill: its own guidance)
+            request = replace(request, guidance_scale=dedicated_guidance(self.family, request.guidance_scale))
         result = self._run(
             self.masked_pipe, request, on_step, image=canvas, mask_image=mask, strength=request.strength
         )
@@ -258,12 +299,16 @@ class DiffusersEngine:
         """An inpainting checkpoint's pipeline, on this engine's device, scheduler and settings."""
         from diffusers import DPMSolverMultistepScheduler
 
-        pipeline.scheduler = DPMSolverMultistepScheduler.from_config(
-            pipeline.scheduler.config, use_karras_sigmas=True
-        )
+        if not self.family.is_flow:  # FLUX Fill keeps its flow-matching scheduler
+            pipeline.scheduler = DPMSolverMultistepScheduler.from_config(
+                pipeline.scheduler.config, use_karras_sigmas=True
+            )
         if getattr(pipeline, "safety_checker", None) is not None:
             pipeline.safety_checker = None
         pipeline.set_progress_bar_config(disable=True)
+        if self.offloaded:  # its own transformer/UNet joins the GPU only while it runs, like MODEL's
+            pipeline.enable_model_cpu_offload(device=self.device)
+            return pipeline
         return pipeline.to(self.device)
 
     def free_memory(self) -> None:
@@ -284,6 +329,7 @@ class DiffusersEngine:
         **inputs: Any,
     ) -> GenerationResult:
         started = time.perf_counter()
+        check_supported(self.family, request)
         # 0. Image-to-image pipelines run int(steps × strength) steps: make that at least one.
         strength = inputs.get("strength")
         if strength and int(request.steps * strength) < 1:
@@ -292,6 +338,8 @@ class DiffusersEngine:
         parts = (request, *also)  # `also`: other jobs batched into this call (txt2img_jobs)
         seeds = [seed for part in parts for seed in part.seeds]
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        if self.family.is_flow:  # SD 3 / FLUX encode one input image per generator
+            inputs = per_image(inputs, len(seeds))
         # 1b. The job's own LoRAs and sampler (a draft's), removed again after this call; with
         #     COMPILE, LoRA and --tile jobs run on the uncompiled UNet.
         with (
@@ -312,7 +360,7 @@ class DiffusersEngine:
             # 4. Denoise and decode in the precision policy's autocast (if any), with seamless tiling
             #    when asked for and VAE tiling/slicing only when the image is big enough to need it.
             with (
-                seamless_tiling([pipe.unet, pipe.vae], request.tile),
+                seamless_tiling([denoiser(pipe), pipe.vae], request.tile),
                 self._vae_memory(request, len(seeds)),
                 torch.inference_mode(),
                 self._autocast(),
@@ -338,6 +386,7 @@ class DiffusersEngine:
             steps=request.steps,
             guidance_scale=request.guidance_scale,
             seconds=time.perf_counter() - started,
+            family=self.family.name,
         )
 
     def _step_callback(self, request: GenerationRequest, on_step: StepCallback | None):
@@ -348,7 +397,7 @@ class DiffusersEngine:
             total = max(1, math.ceil(planned * request.stop / 100))
             step = index + 1
             if on_step is not None and step <= total:
-                latents = tensors.get("latents")
+                latents = spatial_latents(pipe, tensors.get("latents"), request.height, request.width)
                 # The tiny decoder renders the preview while it keeps within its time budget.
                 affordable = preview_decoder is not None and getattr(preview_decoder, "affordable", True)
                 render = (
@@ -405,8 +454,8 @@ def _concatenated(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """The pipeline arguments of several jobs' conditioning, stacked along the batch."""
     if len(parts) == 1:
         return parts[0]
-    shapes = {tuple(part["prompt_embeds"].shape[1:]) for part in parts}
-    shapes |= {tuple(part["negative_prompt_embeds"].shape[1:]) for part in parts}
+    keys = ("prompt_embeds", "negative_prompt_embeds")
+    shapes = {tuple(part[key].shape[1:]) for part in parts for key in keys if key in part}
     if len(shapes) != 1:
         raise ValueError("these prompts encode to different lengths; run their jobs one by one")
     return {key: torch.cat([part[key] for part in parts]) for key in parts[0]}

@@ -136,9 +136,11 @@ class ImagePrompts:
         """Word importances and shorter prompts for `request.prompt` (details)."""
         started = time.perf_counter()
         pipe = self.engine.txt2img_pipe
-        # SDXL's second encoder has the projected pooled output the UNet is conditioned on.
-        encoder = getattr(pipe, "text_encoder_2", None) or pipe.text_encoder
-        tokenizer = getattr(pipe, "tokenizer_2", None) or pipe.tokenizer
+        # SDXL's (and SD 3's) second encoder has the projected pooled output the model is
+        # conditioned on; FLUX's second is T5 (no pooled output): its CLIP is the first.
+        flux = self.engine.family.architecture == "flux"
+        encoder = (None if flux else getattr(pipe, "text_encoder_2", None)) or pipe.text_encoder
+        tokenizer = (None if flux else getattr(pipe, "tokenizer_2", None)) or pipe.tokenizer
         _step(on_step, 1, 1)
         analysis = analyse_prompt(encoder, tokenizer, request.prompt)
         return self._text_result(request, started, analysis.to_dict())

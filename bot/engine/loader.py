@@ -6,13 +6,16 @@ Every failure becomes one `ConfigError` line naming `MODEL` and what went wrong.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.engine.compiled import compile_unet
 from bot.engine.device import Precision, pick_device, pick_precision, quiet_libraries, speed_up_cuda
 from bot.engine.engine import DiffusersEngine
+from bot.engine.family import ModelFamily
 from bot.engine.image_prompts import image_prompt_models
+from bot.engine.memory import apply_offload, load_options
 from bot.engine.preview import TinyPreviewDecoder, find_preview_decoder
 from bot.engine.source import AUTO_MODEL, ModelSource, auto_candidates, resolve_model_source
 from bot.engine.upscaler import find_upscaler
@@ -29,11 +32,25 @@ __all__ = ["load_engine"]
 log = logging.getLogger(__name__)
 
 
-def _load_pipeline(source: ModelSource, dtype: torch.dtype):
-    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+def _pipeline_class(family: ModelFamily) -> Any:
+    import diffusers
 
-    pipeline_class = StableDiffusionXLPipeline if source.family.is_sdxl else StableDiffusionPipeline
-    common = {"dtype": dtype}
+    names = {"sdxl": "StableDiffusionXLPipeline", "sd3": "StableDiffusion3Pipeline", "flux": "FluxPipeline"}
+    return getattr(diffusers, names.get(family.architecture, "StableDiffusionPipeline"))
+
+
+def _load_pipeline(source: ModelSource, dtype: torch.dtype, options: dict[str, Any] | None = None):
+    from diffusers import StableDiffusionPipeline
+
+    pipeline_class = _pipeline_class(source.family)
+    common = {"dtype": dtype, **(options or {})}
+    if source.kind == "tiny" and source.family.is_flow:
+        from diffusers import DiffusionPipeline
+
+        from bot.engine.tiny_flow import build_tiny_flow_model
+
+        build_tiny_flow_model(Path(source.location), source.family.architecture)
+        return DiffusionPipeline.from_pretrained(source.location, **common)
     if source.kind == "tiny":
         from bot.engine.tiny import build_tiny_model
 
@@ -44,14 +61,36 @@ def _load_pipeline(source: ModelSource, dtype: torch.dtype):
 
         return DiffusionPipeline.from_pretrained(source.location, safety_checker=None, **common)
     if source.kind == "checkpoint":
+        if source.family.is_flow:  # a transformer-only file: the text encoders and VAE are elsewhere
+            raise ConfigError(
+                f"MODEL={source.location!r} is a single-file {source.family.name} checkpoint: use the "
+                "model's diffusers folder or Hugging Face repo id (it brings its text encoders and VAE)"
+            )
         return pipeline_class.from_single_file(source.location, **common)
     return pipeline_class.from_pretrained(source.location, **common)
+
+
+def _load_fill_pipeline(source: ModelSource, base: Any, dtype: torch.dtype):
+    """A FLUX.1 Fill model's pipeline that borrows the base model's text encoders and VAE (only its
+    transformer is loaded)."""
+    from diffusers import FluxFillPipeline
+
+    if source.kind == "tiny":
+        from bot.engine.tiny_flow import build_tiny_flow_model
+
+        build_tiny_flow_model(Path(source.location), "flux-fill")
+    names = ("vae", "text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2")
+    shared = {name: getattr(base, name) for name in names}
+    return FluxFillPipeline.from_pretrained(source.location, dtype=dtype, **shared)
 
 
 def _load_inpaint_pipeline(source: ModelSource, base: Any, dtype: torch.dtype):
     """An inpainting checkpoint's pipeline that borrows the base model's text encoders and VAE
     (only its UNet is loaded)."""
     from diffusers import StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline
+
+    if source.family.architecture == "flux":
+        return _load_fill_pipeline(source, base, dtype)
 
     sdxl = source.family.is_sdxl
     pipeline_class = StableDiffusionXLInpaintPipeline if sdxl else StableDiffusionInpaintPipeline
@@ -71,6 +110,11 @@ def load_inpaint_pipeline(settings: Config, family_name: str, base: Any, dtype: 
     """The `INPAINT_MODEL` pipeline, or None when it is not set. Raises ConfigError with one line."""
     if not settings.inpaint_model:
         return None
+    if family_name == "sd3":
+        raise ConfigError(
+            "INPAINT_MODEL is for SD 1.x/2.x/SDXL inpainting checkpoints and FLUX.1 Fill; MODEL is sd3, "
+            "whose own inpainting pipeline repaints Vary (Region), Zoom Out and Pan"
+        )
     source = resolve_model_source(settings.inpaint_model, settings.models_dir)
     if source.family.base != family_name:
         raise ConfigError(
@@ -99,7 +143,8 @@ def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
         source, pipeline = _load_auto(settings, device, precision)
     else:
         source = resolve_model_source(model, settings.models_dir, device.type)
-        pipeline = _load(source, model, device, precision)
+        options = load_options(settings, source.family, device.type)
+        pipeline = _load(source, model, device, precision, options)
     upscaler = find_upscaler(settings.models_dir)
     if upscaler is not None:
         log.info("Upscaler model: %s", upscaler.name)
@@ -113,6 +158,11 @@ def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
         if is_default
         else None
     )
+    offloaded = apply_offload(pipeline, settings.offload, device)
+    prompt_models = image_prompt_models(settings, source.family.base)
+    if source.family.is_flow and prompt_models.ip_adapter is not None:
+        log.warning("IP_ADAPTER is for SD 1.x/SDXL: %s uses image prompts' fallback", source.family.name)
+        prompt_models = replace(prompt_models, ip_adapter=None)
     engine = DiffusersEngine(
         pipeline,
         source=source,
@@ -121,8 +171,9 @@ def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
         upscaler=upscaler,
         precision=precision,
         loras_dir=settings.models_dir / "loras",
-        image_prompts=image_prompt_models(settings, source.family.base),
+        image_prompts=prompt_models,
         inpaint_pipeline=inpaint,
+        offloaded=offloaded,
     )
     decoder = find_preview_decoder(settings.models_dir, source.family)
     if decoder is not None:
@@ -136,7 +187,13 @@ def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
     return engine
 
 
-def _load(source: ModelSource, model: str, device: torch.device, precision: Precision):
+def _load(
+    source: ModelSource,
+    model: str,
+    device: torch.device,
+    precision: Precision,
+    options: dict[str, Any] | None = None,
+):
     log.info(
         "Loading model %s (%s, family %s) on %s, precision %s",
         source.location,
@@ -146,7 +203,7 @@ def _load(source: ModelSource, model: str, device: torch.device, precision: Prec
         precision.describe(),
     )
     try:
-        return _load_pipeline(source, precision.weights)
+        return _load_pipeline(source, precision.weights, options)
     except ConfigError:
         raise
     except Exception as error:  # diffusers/hub raise many types; the operator needs one line
@@ -172,7 +229,8 @@ def _load_auto(settings: Config, device: torch.device, precision: Precision):
                 settings.models_dir / "checkpoints",
             )
         try:
-            pipeline = _load(source, candidate, device, precision)
+            options = load_options(settings, source.family, device.type)
+            pipeline = _load(source, candidate, device, precision, options)
         except ConfigError as error:
             log.warning("MODEL=auto: %s; trying the next candidate", error)
             continue

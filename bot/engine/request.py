@@ -51,6 +51,9 @@ class GenerationRequest:
     loras: tuple[tuple[str, float], ...] = ()
     # Midjourney --exp 0–100: FreeU strength on UNet models (engine/aesthetics.py); 0 = off.
     exp: int = 0
+    # --hd by a high-res pass: (width, height) of the first pass, then resize + img2img to the
+    # request's size; None: one pass at the request's size.
+    hires_from: tuple[int, int] | None = None
     # Metadata the engine does not read (Midjourney parameters; `draft`: the full-quality recipe).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -69,6 +72,8 @@ class GenerationRequest:
             raise ValueError(f"strength must be 0..1, got {self.strength}")
         if not 0 <= self.exp <= 100:
             raise ValueError(f"exp must be 0..100, got {self.exp}")
+        if self.hires_from is not None and (self.hires_from[0] % 8 or self.hires_from[1] % 8):
+            raise ValueError(f"hires_from must be divisible by 8, got {self.hires_from}")
         if not 1 <= self.stop <= 100:
             raise ValueError(f"stop must be 1..100, got {self.stop}")
 
@@ -87,6 +92,8 @@ class GenerationRequest:
         data = dict(data)
         data["weighted_prompts"] = tuple(WeightedPrompt(**p) for p in data.get("weighted_prompts", ()))
         data["loras"] = tuple((str(name), float(weight)) for name, weight in data.get("loras", ()))
+        if data.get("hires_from") is not None:
+            data["hires_from"] = tuple(data["hires_from"])
         return cls(**data)
 
     @property
@@ -143,6 +150,8 @@ class GenerationResult:
     # The GPU worker's NSFW checker: True per flagged image; None when the images were not
     # checked (NSFW_FILTER=off, or the check failed).
     nsfw: tuple[bool, ...] | None = None
+    # The model family that made the images ("sdxl", "flux-dev", ...; "" when not an engine's).
+    family: str = ""
 
 
 class JobCancelled(Exception):
@@ -151,7 +160,7 @@ class JobCancelled(Exception):
 
 def shares_call(a: GenerationRequest, b: GenerationRequest) -> bool:
     """Whether two txt2img requests can run in one pipeline call (same model, size, steps, sampler,
-    guidance, LoRAs, --tile, --stop and --exp; prompts, negative prompts, chaos and seeds may differ)."""
+    guidance, LoRAs, --tile, --stop, --exp and --hd's first pass; prompts, negative prompts, chaos and seeds may differ)."""
     fields = (
         "model",
         "width",
@@ -163,5 +172,6 @@ def shares_call(a: GenerationRequest, b: GenerationRequest) -> bool:
         "tile",
         "stop",
         "exp",
+        "hires_from",
     )
     return all(getattr(a, name) == getattr(b, name) for name in fields)

@@ -5,6 +5,7 @@
 | `dpmpp-2m-karras`| DPMSolverMultistep, Karras sigmas           | SD 1.x / 2.x / SDXL                  |
 | `euler-trailing` | Euler, trailing timestep spacing            | turbo / lightning models and LoRAs   |
 | `lcm`            | LCMScheduler                                | LCM-LoRA drafts                      |
+| `flow-euler`     | FlowMatchEulerDiscrete (the model's shift)  | SD 3.x and FLUX.1 (flow matching)    |
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ SAMPLER_LABELS = {
     "dpmpp-2m-karras": "DPM++ 2M Karras",
     "euler-trailing": "Euler (trailing)",
     "lcm": "LCM",
+    "flow-euler": "Euler (flow match)",
 }
 
 
 def family_sampler(family: ModelFamily) -> str:
     """The sampler a family runs by default."""
+    if family.is_flow:
+        return "flow-euler"
     return "euler-trailing" if family.distilled else "dpmpp-2m-karras"
 
 
@@ -38,6 +42,10 @@ def make_scheduler(name: str, config: Any) -> Any:
         return EulerDiscreteScheduler.from_config(
             config, timestep_spacing="trailing", use_karras_sigmas=False
         )
+    if name == "flow-euler":
+        from diffusers import FlowMatchEulerDiscreteScheduler
+
+        return FlowMatchEulerDiscreteScheduler.from_config(config)
     if name == "lcm":
         return LCMScheduler.from_config(config, use_karras_sigmas=False)
     raise ValueError(f"unknown sampler {name!r}: expected one of {', '.join(SAMPLER_LABELS)}")

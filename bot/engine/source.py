@@ -1,6 +1,7 @@
 """What `MODEL` names, decided without loading it.
 
-`MODEL` may be `auto`, `tiny` (the embedded test model; `tiny-turbo` its distilled variant), a
+`MODEL` may be `auto`, `tiny` (the embedded test model; `tiny-turbo` its distilled variant;
+`tiny-sd3` and `tiny-flux` the Stable Diffusion 3 and FLUX.1 architectures), a
 local diffusers folder, a single-file `.safetensors` checkpoint (a path, or a file name inside
 `models/checkpoints/`), or a Hugging Face repo id. Every failure becomes one `ConfigError` line
 naming `MODEL` and what went wrong.
@@ -20,6 +21,8 @@ from pathlib import Path
 
 from bot.engine.family import (
     TINY,
+    TINY_FLUX,
+    TINY_SD3,
     TINY_TURBO,
     ModelFamily,
     family_for_name,
@@ -41,6 +44,12 @@ __all__ = [
 AUTO_MODEL = "auto"
 TINY_MODEL_NAME = "tiny"
 TINY_TURBO_MODEL_NAME = "tiny-turbo"
+# The embedded test models of the transformer families: name → (folder in MODELS_DIR, family).
+TINY_FLOW_MODELS = {
+    "tiny-sd3": ("tiny-sd3", TINY_SD3),
+    "tiny-flux": ("tiny-flux", TINY_FLUX),
+    "tiny-flux-fill": ("tiny-flux-fill", TINY_FLUX),  # for INPAINT_MODEL with MODEL=tiny-flux
+}
 # What MODEL=auto downloads when models/checkpoints/ has nothing suitable.
 AUTO_HUB_MODELS = {"cuda": "stabilityai/stable-diffusion-xl-base-1.0", "other": "stabilityai/sd-turbo"}
 CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt")
@@ -109,6 +118,9 @@ def resolve_model_source(model: str, models_dir: Path, device: str = "auto") -> 
         return ModelSource("tiny", str(models_dir / "tiny-sd"), TINY, TINY_MODEL_NAME)
     if model.lower() == TINY_TURBO_MODEL_NAME:
         return ModelSource("tiny", str(models_dir / "tiny-sd-turbo"), TINY_TURBO, TINY_TURBO_MODEL_NAME)
+    if model.lower() in TINY_FLOW_MODELS:
+        folder, family = TINY_FLOW_MODELS[model.lower()]
+        return ModelSource("tiny", str(models_dir / folder), family, model.lower())
 
     candidates = [Path(model).expanduser(), models_dir / "checkpoints" / model, models_dir / model]
     for path in candidates:

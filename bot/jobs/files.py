@@ -120,6 +120,8 @@ def save_result(
     """
     paths = []
     first_parameters = None
+    if result.family:  # the recipe names the model family (SD 3 and FLUX read prompts differently)
+        extra = {"Model family": result.family, **(extra or {})}
     for n, (image, seed) in enumerate(zip(result.images, result.seeds, strict=True)):
         parameters = a1111_parameters(
             prompt=request.prompt,

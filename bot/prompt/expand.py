@@ -35,7 +35,7 @@ from bot.prompt.params import (
 from bot.prompt.permutations import expand_permutations
 from bot.prompt.personal_params import RANDOM_STYLE, style_ref_link
 from bot.prompt.request import ImagineRequest
-from bot.prompt.sizes import size_for_aspect
+from bot.prompt.sizes import hd_size, size_for_aspect
 
 MAX_JOBS = 40
 MAX_PROMPT_LENGTH = 6000
@@ -196,6 +196,10 @@ def _resolve(
     model, family = _model_for_version(version, context)
     aspect = values.get("aspect", (1, 1))
     width, height = size_for_aspect(aspect, family)
+    definition = values.get("definition", "sd")
+    hires_from = None
+    if definition == "hd":
+        (width, height), hires_from = hd_size(aspect, family)
     stylize = values.get("stylize", mapping.DEFAULT_STYLIZE)
     quality = values.get("quality", 1.0)
     image_weight = values.get("image_weight", 1.0)
@@ -209,10 +213,12 @@ def _resolve(
     style_loras = preset.loras if preset is not None else ()
     draft = bool(values.get("draft", False))
     recipe = mapping.draft_recipe(steps, guidance, family, context.draft_lora) if draft else None
+    negative_prompt = ", ".join(dict.fromkeys(item.strip() for item in negatives if item.strip()))
+    notes = [recipe.note if recipe else "", mapping.family_note(family, negative_prompt)]
     request = ImagineRequest(
         prompt=prompt,
         display_prompt=" ".join(f"{typed} {suffix}".split()),
-        negative_prompt=", ".join(dict.fromkeys(item.strip() for item in negatives if item.strip())),
+        negative_prompt=negative_prompt,
         image_urls=urls,
         weighted_prompts=weighted,
         aspect=aspect,
@@ -257,7 +263,9 @@ def _resolve(
         full_steps=steps if recipe else 0,
         full_guidance=guidance if recipe else 0.0,
         full_loras=style_loras if recipe else (),
-        draft_note=recipe.note if recipe else "",
+        draft_note=" ".join(note for note in notes if note),
+        definition=definition,
+        hires_from=hires_from,
     )
     repeats = values.get("repeat", 1)
     items = values.get("style_refs", ())

@@ -37,7 +37,11 @@
 | `--tile`          | tile                     | circular padding in the UNet and VAE convolutions          |
 | `--seed n`        | seed                     | seed of image 1; image k uses seed + k − 1                 |
 | `--no a, b`       | negative prompt "a, b"   | the same idea as `a::-.5 b::-.5`, kept as negative prompt  |
+|                   |                          | (FLUX has none: ignored there, and the reply says so)      |
 | `--v` / `--niji`  | model                    | MODEL_ALIASES entry; sizes follow that model's family      |
+| `--hd` / `--sd`   | size                     | `--hd` ≈ 2 MP: FLUX natively (1440² area); other families  |
+|                   |                          | render native, then a high-res pass to twice the area      |
+|                   |                          | (Lanczos + img2img at 0.35). `--sd`: native (the default)  |
 | `x::w`            | weighted prompts         | (text, weight) parts; the engine weighs the embeddings     |
 | `--draft`         | fast recipe              | with DRAFT_LORA: that distilled LoRA at weight 1, LCM-LoRA |
 |                   |                          | 6 steps, CFG 1, LCM sampler; Lightning/Hyper/Turbo LoRA 4  |
@@ -65,7 +69,8 @@ MAX_STYLE_WEIGHT = 1000
 def steps_for_quality(quality: float, family: ModelFamily, steps_override: int | None) -> int:
     """Sampling steps: the base steps (STEPS or the family default) scaled by --quality."""
     base = steps_override or family.default_steps
-    return max(1, round(base * quality))
+    steps = max(1, round(base * quality))
+    return min(steps, family.max_steps) if family.max_steps else steps
 
 
 def guidance_for_stylize(stylize: int, family: ModelFamily) -> float:
@@ -154,9 +159,16 @@ class DraftRecipe:
         return f"Draft: {steps} of the base model (no draft LoRA set up)."
 
 
+def family_note(family: ModelFamily, negative_prompt: str) -> str:
+    """What the reply says about a part of the prompt this family ignores ("" if none)."""
+    if negative_prompt and not family.negative_prompts:
+        return f"Note: this model ({family.name}) has no negative prompt, so --no is ignored."
+    return ""
+
+
 def draft_recipe(steps: int, guidance: float, family: ModelFamily, draft_lora: str) -> DraftRecipe:
     """The fast recipe for a job that would run `steps` at `guidance` (see the table above)."""
-    if draft_lora and not family.distilled:
+    if draft_lora and not family.distilled and not family.is_flow:  # draft LoRAs are UNet LoRAs
         fewer = max(1, steps - 1)  # a draft never runs more steps than the full job
         if is_distilled_name(draft_lora) or "hyper" in draft_lora.lower():
             return DraftRecipe(min(4, fewer), 0.0, "euler-trailing", draft_lora)

@@ -25,6 +25,7 @@
 | `--ow N`                  |          | whole number 0–1000 (object weight, V7) | 100    |
 | `--fast` `--relax` `--turbo` |       | flags (speed)                          | fast    |
 | `--draft`                 |          | flag: a fast, cheaper grid (Enhance re-renders it) | off |
+| `--hd` / `--sd`           |          | flags: ≈ 2 MP images / the model's native size | `--sd` |
 | `--zoom N`                |          | number 1–2; Custom Zoom only           | –       |
 | `--raw`                   |          | flag: the same as `--style raw`        | off     |
 | `--exp N`                 |          | whole number 0–100 (experimental aesthetics) | 0 |
@@ -201,6 +202,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("relax", (), "speed", "none", "no value", _flag("relax")),
     Parameter("turbo", (), "speed", "none", "no value", _flag("turbo")),
     Parameter("draft", (), "draft", "none", "no value", _flag(True)),
+    Parameter("hd", (), "definition", "none", "no value", _flag("hd")),
+    Parameter("sd", (), "definition", "none", "no value", _flag("sd")),
     Parameter("zoom", (), "zoom", "required", "a number from 1 to 2", _number(1.0, 2.0)),
     Parameter("raw", (), "style", "none", "no value", _flag("raw")),
     Parameter("exp", (), "exp", "required", "a whole number from 0 to 100", _whole(0, 100)),

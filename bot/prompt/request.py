@@ -82,8 +82,11 @@ class ImagineRequest:
     full_steps: int = 0
     full_guidance: float = 0.0
     full_loras: tuple[tuple[str, float], ...] = ()
-    # What the reply says about how a draft runs.
+    # What the reply says about how the job runs (a draft's recipe, what the model ignores).
     draft_note: str = ""
+    # `--hd` or `--sd`; with --hd on a family without native 2 MP, the size of the first pass.
+    definition: str = "sd"
+    hires_from: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: tuples become lists, `aspect` reads "W:H"."""
@@ -111,6 +114,8 @@ class ImagineRequest:
         values["weighted_prompts"] = tuple(WeightedPrompt(**part) for part in parts)
         for key in ("loras", "full_loras"):
             values[key] = tuple((str(name), float(weight)) for name, weight in values.get(key, ()))
+        if values.get("hires_from") is not None:
+            values["hires_from"] = tuple(values["hires_from"])
         if isinstance(values.get("aspect"), str):
             width, _, height = values["aspect"].partition(":")
             values["aspect"] = (int(width), int(height))
@@ -138,6 +143,7 @@ class ImagineRequest:
             sampler=self.sampler,
             loras=self.loras,
             exp=self.exp,
+            hires_from=self.hires_from,
             extra=self._draft_extra()
             | {
                 "aspect": f"{self.aspect[0]}:{self.aspect[1]}",

@@ -19,15 +19,28 @@ RATIO_TOLERANCE = 0.02
 SMALLEST_GRID = 8
 
 
-def size_for_aspect(aspect: tuple[int, int], family: ModelFamily) -> tuple[int, int]:
-    """(width, height) for `aspect` (W, H) at `family`'s native area."""
+def size_for_aspect(aspect: tuple[int, int], family: ModelFamily, area: int | None = None) -> tuple[int, int]:
+    """(width, height) for `aspect` (W, H) at `family`'s native area (or `area` pixels)."""
     ratio = aspect[0] / aspect[1]
+    area = area or family.native_area
     step = family.multiple
-    best = _closest_size(ratio, family.native_area, step)
-    while _ratio_error(best, ratio) > math.log(1 + RATIO_TOLERANCE) and step // 2 >= SMALLEST_GRID:
+    smallest = max(SMALLEST_GRID, 16 if family.is_flow else SMALLEST_GRID)  # SD 3 / FLUX: 2x2 patches
+    best = _closest_size(ratio, area, step)
+    while _ratio_error(best, ratio) > math.log(1 + RATIO_TOLERANCE) and step // 2 >= smallest:
         step //= 2
-        best = _closest_size(ratio, family.native_area, step)
+        best = _closest_size(ratio, area, step)
     return best
+
+
+def hd_size(aspect: tuple[int, int], family: ModelFamily) -> tuple[tuple[int, int], tuple[int, int] | None]:
+    """`--hd`: ((width, height) of the image, the size of a first pass or None).
+
+    FLUX renders ≈ 2 MP natively (`family.hd_size`); every other family renders at its native size
+    first and then at twice the area by a high-res pass (resize + img2img).
+    """
+    if family.hd_size:
+        return size_for_aspect(aspect, family, family.hd_size**2), None
+    return size_for_aspect(aspect, family, 2 * family.native_area), size_for_aspect(aspect, family)
 
 
 def _ratio_error(size: tuple[int, int], ratio: float) -> float:

@@ -162,11 +162,11 @@ def test_auto_falls_back_to_the_tiny_model_with_a_loud_warning(
     real = loader._load_pipeline
     tried: list[str] = []
 
-    def offline(source, dtype):
+    def offline(source, dtype, *options):
         tried.append(source.kind)
         if source.kind == "hub":
             raise OSError("We couldn't connect to 'https://huggingface.co'")
-        return real(source, dtype)
+        return real(source, dtype, *options)
 
     monkeypatch.setattr(loader, "_load_pipeline", offline)
     with caplog.at_level(logging.WARNING):
