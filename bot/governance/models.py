@@ -10,7 +10,9 @@ __all__ = [
     "BannedWord",
     "Erasure",
     "GuildRules",
+    "Moodboard",
     "PersonalSettings",
+    "StoredStyle",
 ]
 
 
@@ -79,3 +81,25 @@ class Erasure:
     requested_by: int | None
     channel_id: int | None
     requested_at: float
+
+
+@dataclass(frozen=True)
+class StoredStyle:
+    """The rows behind a code: `vectors` is float32 bytes of (n, dim)."""
+
+    code: str
+    kind: str
+    adapter: str
+    dim: int
+    vectors: bytes
+
+
+@dataclass(frozen=True)
+class Moodboard:
+    """A member's named image set and the code of its embeddings ("" while empty)."""
+
+    id: int
+    owner_id: int
+    name: str
+    sources: tuple[str, ...]
+    code: str

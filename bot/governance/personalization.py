@@ -30,6 +30,7 @@ from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.references import ReferenceImage, ReferenceKind
 from bot.engine.request import GenerationRequest
 from bot.errors import InvalidParameter, JobFailed, UserFacingError
+from bot.governance.models import Moodboard, StoredStyle
 from bot.governance.style_profiles import (
     UNLOCK_SIGNALS,
     decode_vectors,
@@ -40,7 +41,6 @@ from bot.governance.style_profiles import (
 from bot.jobs.execution import WorkDone, WorkFailed, WorkOrder
 from bot.prompt import ImagineRequest
 from bot.prompt.mapping import weighted_repeats
-from bot.store.personalization import Moodboard, StoredStyle
 
 if TYPE_CHECKING:
     from bot.store.repository import Repository

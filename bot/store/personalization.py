@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 
+from bot.governance.models import Moodboard, StoredStyle
 from bot.store.database import Database
 
 __all__ = ["Moodboard", "PersonalizationRows", "StoredStyle"]
-
-
-@dataclass(frozen=True)
-class StoredStyle:
-    """The rows behind a code: `vectors` is float32 bytes of (n, dim)."""
-
-    code: str
-    kind: str
-    adapter: str
-    dim: int
-    vectors: bytes
-
-
-@dataclass(frozen=True)
-class Moodboard:
-    """A member's named image set and the code of its embeddings ("" while empty)."""
-
-    id: int
-    owner_id: int
-    name: str
-    sources: tuple[str, ...]
-    code: str
 
 
 class PersonalizationRows(Database):
