@@ -31,7 +31,7 @@ def test_policy_from_settings(env, mode):
     ("env", "message"),
     [
         ({"NSFW_FILTER": "blur"}, "NSFW_FILTER='blur' is not valid: expected one of off, spoiler, block"),
-        ({"NSFW_FILTER": "block"}, "NSFW_FILTER=block needs NSFW_MODEL"),
+        ({"NSFW_FILTER": "block", "NSFW_CHECKER": "safety-checker"}, "NSFW_FILTER=block needs NSFW_MODEL"),
     ],
 )
 def test_bad_nsfw_settings_are_one_line_config_errors(env, message):
