@@ -22,8 +22,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.engine.realesrgan import load_realesrgan  # noqa: E402
-from bot.engine.upscaler import SuperResolutionModel, Upscaler  # noqa: E402
+from bot.engine.realesrgan import load_realesrgan
+from bot.engine.upscaler import SuperResolutionModel, Upscaler
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "cat")
 
