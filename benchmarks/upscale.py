@@ -3,7 +3,7 @@
 Each scikit-image photo is centre-cropped, shrunk 4x (bicubic) and enlarged back 4x by each
 upscaler; printed side by side: PSNR and SSIM against the original crop, edge sharpness (mean
 absolute luminance gradient; the original's in the last column) and seconds per output megapixel
-on this machine.
+on this machine (the model's first call, after loading; a busy machine shows in it).
 
     python benchmarks/upscale.py [--size 256] [--models realesrgan-x4plus,realesr-animevideov3-x4]
 """
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.engine.realesrgan import load_realesrgan
 from bot.engine.upscaler import SuperResolutionModel, Upscaler
 
-PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "cat")
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle")
 
 
 def sharpness(picture: np.ndarray) -> float:
@@ -55,7 +55,8 @@ def main() -> None:
     print(f"{'photo':<11} {'upscaler':<24} {'PSNR dB':>8} {'SSIM':>6} {'sharp':>6} {'orig':>6} {'s/MP':>7}")
     totals: dict[str, list[float]] = {name: [] for name in upscalers}
     for photo in PHOTOS:
-        picture = Image.fromarray(getattr(data, photo)()).convert("RGB")
+        loaded = getattr(data, photo)()
+        picture = Image.fromarray(loaded[0] if isinstance(loaded, tuple) else loaded).convert("RGB")
         left, top = (picture.width - args.size) // 2, (picture.height - args.size) // 2
         truth = picture.crop((left, top, left + args.size, top + args.size))
         small = truth.resize((args.size // 4, args.size // 4), Image.Resampling.BICUBIC)
