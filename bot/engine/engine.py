@@ -42,7 +42,7 @@ from bot.engine.lora import job_loras, job_sampler
 from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress, shares_call
 from bot.engine.sampling import SAMPLER_LABELS, family_sampler, make_scheduler
 from bot.engine.source import ModelSource
-from bot.engine.upscaler import super_resolve
+from bot.engine.upscaler import Upscaler, super_resolve
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class DiffusersEngine:
         source: ModelSource,
         device: torch.device,
         dtype: torch.dtype,
-        upscaler: Path | None = None,
+        upscaler: Upscaler | Path | None = None,
         image_prompts: ImagePromptModels | None = None,
         precision: Precision | None = None,
         loras_dir: Path | None = None,
@@ -97,7 +97,8 @@ class DiffusersEngine:
         self.preview_decoder: Any = None
         self.sampler_name = family_sampler(self.family)
         self.sampler = SAMPLER_LABELS[self.sampler_name]
-        self.upscaler = upscaler
+        # Loaded on the first upscale, then kept (a file path: a spandrel model).
+        self.upscaler = Upscaler.from_file(upscaler, device) if isinstance(upscaler, Path) else upscaler
         pipeline.scheduler = make_scheduler(self.sampler_name, pipeline.scheduler.config)
         if getattr(pipeline, "safety_checker", None) is not None:
             pipeline.safety_checker = None  # the moderation layer decides; see issue on NSFW checks

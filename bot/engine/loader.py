@@ -18,7 +18,7 @@ from bot.engine.image_prompts import image_prompt_models
 from bot.engine.memory import apply_offload, load_options
 from bot.engine.preview import TinyPreviewDecoder, find_preview_decoder
 from bot.engine.source import AUTO_MODEL, ModelSource, auto_candidates, resolve_model_source
-from bot.engine.upscaler import find_upscaler
+from bot.engine.upscaler import Upscaler, make_upscaler
 from bot.engine.warmup import warm_up
 from bot.errors import ConfigError
 
@@ -129,8 +129,11 @@ def load_inpaint_pipeline(settings: Config, family_name: str, base: Any, dtype: 
         raise ConfigError(f"INPAINT_MODEL={settings.inpaint_model!r}: could not load it: {reason}") from None
 
 
-def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
-    """Load `model` (default: `settings.model`) onto the chosen device.
+def load_engine(
+    settings: Config, model: str | None = None, *, upscaler: Upscaler | None = None
+) -> DiffusersEngine:
+    """Load `model` (default: `settings.model`) onto the chosen device; `upscaler` (shared by a
+    pool's engines) defaults to a new one from UPSCALER, loaded on the first upscale.
 
     Raises ConfigError with one clear line.
     """
@@ -145,9 +148,9 @@ def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
         source = resolve_model_source(model, settings.models_dir, device.type)
         options = load_options(settings, source.family, device.type)
         pipeline = _load(source, model, device, precision, options)
-    upscaler = find_upscaler(settings.models_dir)
-    if upscaler is not None:
-        log.info("Upscaler model: %s", upscaler.name)
+    if upscaler is None:
+        upscaler = make_upscaler(settings, device)
+    log.info("Upscaler: %s (loaded on the first upscale)", upscaler.name)
     switched = speed_up_cuda(device)
     if switched:
         log.info("CUDA: %s", ", ".join(switched))

@@ -1,5 +1,6 @@
-"""The NSFW checker model: diffusers' `StableDiffusionSafetyChecker` with transformers'
-`CLIPImageProcessorPil` (the PIL image processor: torchvision is not needed).
+"""The NSFW checker (NSFW_CHECKER): NudeNet's detector (bot/engine/nudenet.py, the default when
+installed), or diffusers' `StableDiffusionSafetyChecker` with transformers' `CLIPImageProcessorPil`
+(the PIL image processor: torchvision is not needed).
 
 It runs in the GPU worker (the thread backend's worker thread, or each Ray replica), loaded once
 per worker when it starts, and checks every finished image; the verdicts travel back with the
@@ -9,6 +10,7 @@ flagged image (spoiler, block) is bot/governance/nsfw.py's policy.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from collections.abc import Sequence
@@ -22,7 +24,7 @@ from bot.errors import ConfigError
 if TYPE_CHECKING:
     from bot.config import Config
 
-__all__ = ["ImageChecker", "SafetyCheckerModel", "checker_source", "load_safety_checker"]
+__all__ = ["ImageChecker", "SafetyCheckerModel", "checker_kind", "checker_source", "load_safety_checker"]
 
 log = logging.getLogger(__name__)
 
@@ -33,26 +35,57 @@ class ImageChecker(Protocol):
         ...
 
 
+def checker_kind(settings: Config) -> str:
+    """The checker NSFW_CHECKER names. `auto`: `safety-checker` when NSFW_MODEL names its weights,
+    else `nudenet` when the nudenet package is installed (its detector ships in the wheel), else
+    `safety-checker` (which then asks for NSFW_MODEL)."""
+    if settings.nsfw_checker != "auto":
+        return settings.nsfw_checker
+    if settings.nsfw_model:
+        return "safety-checker"
+    from bot.engine.nudenet import nudenet_model_path
+
+    return "nudenet" if nudenet_model_path() is not None else "safety-checker"
+
+
 def checker_source(settings: Config) -> str | None:
-    """NSFW_MODEL when NSFW_FILTER is on, None when it is off; ConfigError for a filter without a model."""
+    """What the checker loads when NSFW_FILTER is on (NudeNet's `.onnx` file, or NSFW_MODEL), None
+    when it is off; ConfigError when the chosen checker has nothing to load (said once, at start)."""
     if settings.nsfw_filter == "off":
         return None
+    if checker_kind(settings) == "nudenet":
+        from bot.engine.nudenet import nudenet_model_path
+
+        path = nudenet_model_path()
+        if path is None or importlib.util.find_spec("onnxruntime") is None:
+            raise ConfigError(
+                "NSFW_CHECKER=nudenet needs the nudenet and onnxruntime packages: pip install '.[realweights]'"
+            )
+        return str(path)
     if not settings.nsfw_model:
         raise ConfigError(
-            f"NSFW_FILTER={settings.nsfw_filter} needs NSFW_MODEL: a folder or Hugging Face id of a "
-            "StableDiffusionSafetyChecker (e.g. CompVis/stable-diffusion-safety-checker)"
+            f"NSFW_FILTER={settings.nsfw_filter} needs NSFW_MODEL (NSFW_CHECKER=safety-checker): a folder "
+            "or Hugging Face id of a StableDiffusionSafetyChecker (e.g. CompVis/stable-diffusion-safety-checker); "
+            "or NSFW_CHECKER=nudenet (pip install '.[realweights]')"
         )
     return settings.nsfw_model
 
 
-def load_safety_checker(settings: Config) -> SafetyCheckerModel | None:
-    """The worker's checker, loaded now (call it on the worker, once); None with NSFW_FILTER=off.
+def load_safety_checker(settings: Config) -> ImageChecker | None:
+    """The worker's checker (call it on the worker, once); None with NSFW_FILTER=off.
 
-    ConfigError when NSFW_MODEL is missing or cannot be loaded: the worker does not start.
+    NudeNet is checked for at once and loads on the first image it checks (it is small, and a
+    worker that never screens an image never pays for it); diffusers' checker loads now.
+    ConfigError when the chosen checker cannot be had: the worker does not start.
     """
     source = checker_source(settings)
     if source is None:
         return None
+    if checker_kind(settings) == "nudenet":
+        from bot.engine.nudenet import NudeNetChecker
+
+        log.info("NSFW checker: NudeNet (%s), loaded on the first check", source)
+        return NudeNetChecker(Path(source))
     checker = SafetyCheckerModel(source, settings.device)
     checker.load()
     return checker

@@ -11,9 +11,9 @@ model. With NSFW_FILTER:
 - `block`: a flagged image is not shown (a grid shows a plain tile in its place; a single image
   is replaced by a short notice).
 
-An image counts as safe only when the checker said so: with the filter on, a job without stored
-verdicts (finished while the filter was off or before the checker moved into the worker, or
-whose check failed) counts as flagged. The files on disk are never changed.
+With the filter on, a job without stored verdicts (finished while the filter was off or before
+the checker moved into the worker, or whose check failed) counts as flagged, unless the operator
+set NSFW_NO_VERDICT=show. The files on disk are never changed.
 """
 
 from __future__ import annotations
@@ -79,12 +79,14 @@ class NsfwPolicy:
     """NSFW_FILTER as the fronts apply it to the verdicts stored with each job."""
 
     mode: NsfwFilter = NsfwFilter.OFF
+    # NSFW_NO_VERDICT: whether images without a stored verdict count as flagged ("flag") or not.
+    no_verdict_flagged: bool = True
 
     @classmethod
     def from_settings(cls, settings: Config) -> NsfwPolicy:
-        """The policy NSFW_FILTER asks for; ConfigError when a filter has no NSFW_MODEL."""
+        """The policy NSFW_FILTER asks for; ConfigError when the filter's checker cannot be had."""
         checker_source(settings)  # validates; the model itself is the GPU worker's
-        return cls(NsfwFilter(settings.nsfw_filter))
+        return cls(NsfwFilter(settings.nsfw_filter), settings.nsfw_no_verdict == "flag")
 
     @property
     def active(self) -> bool:
@@ -92,15 +94,18 @@ class NsfwPolicy:
 
     def flagged(self, job: Job, count: int) -> list[bool]:
         """Which of the job's `count` images (by index) to treat as flagged: all False with the
-        filter off; the stored verdicts; all True when the job has none (see the module doc)."""
+        filter off; the stored verdicts; NSFW_NO_VERDICT's answer when the job has none (see the module doc)."""
         if not self.active:
             return [False] * count
         stored = job.meta.get("nsfw")
         if isinstance(stored, list) and len(stored) == count:
             return [bool(flag) for flag in stored]
         if count:
-            log.info("job %s has no NSFW verdicts for its %d images; they count as flagged", job.id, count)
-        return [True] * count
+            verdict = "flagged" if self.no_verdict_flagged else "safe (NSFW_NO_VERDICT=show)"
+            log.info(
+                "job %s has no NSFW verdicts for its %d images; they count as %s", job.id, count, verdict
+            )
+        return [self.no_verdict_flagged] * count
 
     def spoilers(self, flagged: Sequence[bool]) -> bool:
         """Whether a picture showing these images goes out as a spoiler."""

@@ -20,12 +20,17 @@ def load_model_pool(settings: Config, on_load: Callable[[str, float], None] | No
 
     `on_load(model, seconds)` is told about every model load (Ray replicas count them).
     """
+    from bot.engine.device import pick_device
     from bot.engine.loader import load_engine
     from bot.engine.pool import ModelPool
+    from bot.engine.upscaler import make_upscaler
+
+    # One upscaler for all the pool's models: its weights load once per process, on first use.
+    upscaler = make_upscaler(settings, pick_device(settings.device)[0])
 
     def load(model: str):
         started = time.monotonic()
-        engine = load_engine(settings, model)
+        engine = load_engine(settings, model, upscaler=upscaler)
         if on_load is not None:
             on_load(model, time.monotonic() - started)
         return engine

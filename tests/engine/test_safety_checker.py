@@ -42,7 +42,7 @@ def test_a_worker_loads_the_checker_at_once_only_when_the_filter_is_on(tmp_path)
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"NSFW_FILTER": "block"}, "NSFW_FILTER=block needs NSFW_MODEL"),
+        ({"NSFW_FILTER": "block", "NSFW_CHECKER": "safety-checker"}, "NSFW_FILTER=block needs NSFW_MODEL"),
         ({"NSFW_FILTER": "spoiler", "NSFW_MODEL": "/no/such/checker"}, "NSFW_MODEL='/no/such/checker'"),
     ],
 )

@@ -41,3 +41,28 @@ def test_no_upscaler_is_lanczos():
         super_resolve(image, 2, None, torch.device("cpu")).tobytes()
         == image.resize((32, 16), Image.Resampling.LANCZOS).tobytes()
     )
+
+
+def test_make_upscaler_reads_the_upscaler_setting(tmp_path):
+    """UPSCALER: auto is Real-ESRGAN x4plus with the realweights extra (else lanczos here, with
+    no model file); lanczos uses no model; a file name in models/upscalers is a spandrel model;
+    anything else is a one-line ConfigError. Nothing is loaded by making one."""
+    import pytest
+
+    from bot.config import Config
+    from bot.engine.realesrgan import package_models_dir
+    from bot.engine.upscaler import make_upscaler
+    from bot.errors import ConfigError
+
+    def settings(value: str) -> Config:
+        return Config.from_env({"UPSCALER": value, "MODELS_DIR": str(tmp_path), "DEVICE": "cpu"})
+
+    auto = make_upscaler(settings("auto"))
+    assert auto.name == ("realesrgan-x4plus" if package_models_dir() is not None else "lanczos")
+    assert auto.loads == 0
+    assert not make_upscaler(settings("lanczos")).uses_model
+    (tmp_path / "upscalers").mkdir()
+    (tmp_path / "upscalers" / "4x-Mine.pth").write_bytes(b"")
+    assert make_upscaler(settings("4x-Mine.pth")).name == "4x-Mine.pth"
+    with pytest.raises(ConfigError, match=r"UPSCALER='4x-Nope\.pth' is not a model file"):
+        make_upscaler(settings("4x-Nope.pth"))

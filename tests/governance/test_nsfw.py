@@ -31,7 +31,7 @@ def test_policy_from_settings(env, mode):
     ("env", "message"),
     [
         ({"NSFW_FILTER": "blur"}, "NSFW_FILTER='blur' is not valid: expected one of off, spoiler, block"),
-        ({"NSFW_FILTER": "block"}, "NSFW_FILTER=block needs NSFW_MODEL"),
+        ({"NSFW_FILTER": "block", "NSFW_CHECKER": "safety-checker"}, "NSFW_FILTER=block needs NSFW_MODEL"),
     ],
 )
 def test_bad_nsfw_settings_are_one_line_config_errors(env, message):
@@ -104,3 +104,24 @@ def test_covered_picture_is_a_grid_of_the_files_as_shown(tmp_path):
     assert grid.getpixel((8, 8)) == (200, 0, 10)
     with Image.open(paths[1]) as original:
         assert original.getpixel((8, 8)) == (200, 30, 10)
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("flag", [True, True]), ("show", [False, False])])
+def test_images_without_a_verdict_follow_the_operators_setting(setting, expected):
+    """NSFW_NO_VERDICT decides for a job with no stored verdicts; stored verdicts always win."""
+    policy = NsfwPolicy.from_settings(
+        Config.from_env({"NSFW_FILTER": "block", "NSFW_MODEL": "a/b", "NSFW_NO_VERDICT": setting})
+    )
+    assert policy.flagged(job_with({}), 2) == expected
+    assert policy.flagged(job_with({"nsfw": [True, False]}), 2) == [True, False]
+
+
+def test_the_checker_is_nudenet_unless_nsfw_model_names_diffusers_one():
+    """NSFW_CHECKER=auto: safety-checker when NSFW_MODEL is set, else nudenet when installed."""
+    from bot.engine.nudenet import nudenet_model_path
+    from bot.engine.safety_checker import checker_kind
+
+    assert checker_kind(Config.from_env({"NSFW_MODEL": "a/b"})) == "safety-checker"
+    installed = nudenet_model_path() is not None
+    assert checker_kind(Config.from_env({})) == ("nudenet" if installed else "safety-checker")
+    assert checker_kind(Config.from_env({"NSFW_CHECKER": "nudenet", "NSFW_MODEL": "a/b"})) == "nudenet"

@@ -162,4 +162,4 @@ async def test_the_real_checker_loads_once_on_the_worker_and_screens_every_job(t
 def test_a_filter_without_a_model_stops_the_backend_from_being_made(tmp_path: Path) -> None:
     """make_backend refuses NSFW_FILTER=spoiler without NSFW_MODEL before loading anything."""
     with pytest.raises(ConfigError, match="NSFW_FILTER=spoiler needs NSFW_MODEL"):
-        make_backend(make_settings(tmp_path / "data", NSFW_FILTER="spoiler"))
+        make_backend(make_settings(tmp_path / "data", NSFW_FILTER="spoiler", NSFW_CHECKER="safety-checker"))

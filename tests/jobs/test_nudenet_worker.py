@@ -1,0 +1,80 @@
+"""NudeNet's real detector as the GPU worker's NSFW checker: loaded on the first check, in the
+worker, and none of scikit-image's safe photographs is flagged; the class table decides."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bot.engine.nudenet import FLAGGED_CLASSES, NUDENET_LABELS, NudeNetChecker, detections, nudenet_model_path
+from bot.engine.request import GenerationRequest, GenerationResult
+from bot.engine.safety_checker import load_safety_checker
+from bot.jobs.events import Finished
+from tests.jobs.conftest import FakeEngine, imagine, make_settings, outcome
+from tests.jobs.test_nsfw_worker import close, open_service
+
+skimage_data = pytest.importorskip("skimage.data")
+needs_nudenet = pytest.mark.skipif(nudenet_model_path() is None, reason="needs the realweights extra")
+
+SAFE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "cat", "camera", "immunohistochemistry", "horse")
+
+
+@dataclasses.dataclass
+class PhotoEngine(FakeEngine):
+    """Answers every request with real photographs (4 per job, in turn)."""
+
+    served: int = 0
+
+    def _run(self, operation: str, request: GenerationRequest, image: Any, on_step: Any) -> GenerationResult:
+        result = super()._run(operation, request, image, on_step)
+        photos = []
+        for _ in result.images:
+            name = SAFE_PHOTOS[self.served % len(SAFE_PHOTOS)]
+            self.served += 1
+            photos.append(Image.fromarray(np.asarray(getattr(skimage_data, name)())).convert("RGB"))
+        return dataclasses.replace(result, images=photos)
+
+
+@needs_nudenet
+async def test_nudenet_in_the_worker_flags_none_of_the_safe_photos(tmp_path: Path) -> None:
+    """Two jobs of four real photos each, screened by NudeNet on the worker: 0 of 8 flagged.
+    The detector does see them (the astronaut's face is found)."""
+    settings = make_settings(tmp_path / "data", NSFW_FILTER="block", NSFW_CHECKER="nudenet")
+    checker = load_safety_checker(settings)
+    assert isinstance(checker, NudeNetChecker) and checker.loads == 0  # loads on the first check
+    service = await open_service(settings, PhotoEngine(), lambda: checker)
+    try:
+        await service.start()
+        jobs = [await service.submit(imagine(prompt=f"photo {n}")) for n in range(2)]
+        for job in jobs:
+            assert isinstance(await outcome(service, job.id), Finished)
+        stored = [await service.repository.get_job(job.id) for job in jobs]
+    finally:
+        await close(service)
+    assert [job.meta["nsfw"] for job in stored] == [[False] * 4, [False] * 4]
+    assert checker.loads == 1
+    faces = checker.detect([Image.fromarray(skimage_data.astronaut())])[0]
+    assert any(found.label == "FACE_FEMALE" and found.score > 0.5 for found in faces)
+
+
+def raw_output(label: str, score: float) -> np.ndarray:
+    """A detector output with one anchor holding `label` at `score` (and 2099 empty anchors)."""
+    output = np.zeros((4 + len(NUDENET_LABELS), 2100), dtype=np.float32)
+    output[:4, 0] = (100, 100, 40, 40)
+    output[4 + NUDENET_LABELS.index(label), 0] = score
+    return output
+
+
+@pytest.mark.parametrize("label", NUDENET_LABELS)
+def test_the_class_table_decides_what_flags(label):
+    """Every class the detector knows is in the table; a confident detection flags exactly the
+    classes marked True there, and a weak one (below 0.5) flags nothing."""
+    (strong,) = detections(raw_output(label, 0.9))
+    assert strong.label == label and strong.flags is FLAGGED_CLASSES[label]
+    (weak,) = detections(raw_output(label, 0.3))
+    assert not weak.flags
