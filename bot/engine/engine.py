@@ -347,7 +347,9 @@ class DiffusersEngine:
             uncompiled_for([self.txt2img_pipe, self.img2img_pipe, self.inpaint_pipe], request),
             job_loras(self.txt2img_pipe, request.loras, self.loras_dir),
             job_sampler([pipe], request.sampler, self.sampler_name),
-            experimental_aesthetics(pipe.unet, request.exp, self.family.base),  # --exp: FreeU
+            experimental_aesthetics(
+                getattr(pipe, "unet", None), request.exp, self.family.base
+            ),  # --exp: FreeU (UNet models)
         ):
             # 2. Text conditioning (compel weights, chaos spread across the batch), with the job's LoRAs.
             conditioning = _concatenated(
