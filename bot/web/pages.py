@@ -16,6 +16,7 @@ from bot.jobs.files import GRID_FILE
 from bot.jobs.models import WebSession
 from bot.web.access import job_summary, job_view, may_see, visible_job
 from bot.web.context import CONTEXT, current_session
+from bot.web.create_panel import settings_panel
 from bot.web.screened import screened_response
 
 __all__ = ["PAGE_SIZE", "add_routes"]
@@ -54,8 +55,11 @@ async def create_page(request: web.Request) -> web.StreamResponse:
     cards = [job_summary(job, await library.images(job.id)) for job in recent]
     stealth = await members.stealth(session.user_id)
     remix = await members.remix(session.user_id)
+    panel = await settings_panel(context, session.user_id)
     return aiohttp_jinja2.render_template(
-        "create.html", request, _base(request, session, recent=cards, stealth=stealth, remix=remix)
+        "create.html",
+        request,
+        _base(request, session, recent=cards, stealth=stealth, remix=remix, panel=panel),
     )
 
 
