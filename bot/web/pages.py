@@ -109,7 +109,7 @@ async def job_page(request: web.Request) -> web.StreamResponse:
             editor=editor,
             custom_zoom=custom_zoom,
             cancellable=mine and not job.status.is_terminal,
-            remix=mine and await context.services.members.remix(session.user_id),
+            remix=await context.services.members.remix(session.user_id),
             can_post=context.channels is not None and mine and view["done"],
         ),
     )

@@ -85,3 +85,30 @@ async def test_the_settings_panel_offers_the_configured_models_and_aspects(start
     for ar in ASPECTS:
         assert f'data-ar="{ar}"' in page
     assert SERVER["name"] in page
+
+
+async def test_other_members_gallery_images_offer_the_actions_a_member_may_take(start_web, fake_oauth):
+    """Bob on Alice's server image: U, V, 🔄, Vary, Upscale, ❤️ and "Use prompt" (not only "Copy
+    prompt"); his V1 is his own job; no Describe, region editor or ❌ of Alice's."""
+    web = await start_web(DISCORD_OAUTH_BASE=fake_oauth.url)
+    async with client() as alice, client() as bob:
+        csrf = await web.sign_in(alice, fake_oauth, "111")
+        bob_csrf = await web.sign_in(bob, fake_oauth, "222")
+        made = await imagine(alice, web.url, csrf, "a red fox --ar 3:2", SERVER["id"])
+        job = await finished(web, made["jobs"][0]["id"])
+        grid = await _page(bob, f"{web.url}/jobs/{job.id}")
+        single = await _page(bob, f"{web.url}/jobs/{job.id}/1")
+        async with bob.post(
+            f"{web.url}/api/jobs/{job.id}/actions",
+            json={"action": "variation", "index": 1},
+            headers={"X-CSRF-Token": bob_csrf},
+        ) as response:
+            answer = await response.json()
+    assert 'id="u1"' in grid and 'id="v1"' in grid and 'data-action="reroll"' in grid
+    assert 'id="favourite"' in single and 'id="use-prompt"' in single and 'id="download"' in single
+    assert 'data-action="upscale_subtle"' in single or "Upscale" in single
+    assert "Vary (Strong)" in single
+    for owner_only in ('id="describe-this"', 'id="vary-region"', 'id="cancel-job"'):
+        assert owner_only not in single
+    child = await web.jobs.get_job(answer["jobs"][0]["id"])
+    assert child.user_id == 222 and child.parent_id == job.id
