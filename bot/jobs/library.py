@@ -61,12 +61,21 @@ class JobLibrary:
         text: str = "",
         favourites_only: bool = False,
         guild_id: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
         limit: int = 24,
         offset: int = 0,
     ) -> list[Job]:
         """The member's jobs, newest first (see the store's `archive`)."""
         return await self._repository.archive(
-            user_id, text=text, favourites_only=favourites_only, guild_id=guild_id, limit=limit, offset=offset
+            user_id,
+            text=text,
+            favourites_only=favourites_only,
+            guild_id=guild_id,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
         )
 
     async def gallery(self, guild_id: int, *, limit: int = 24, offset: int = 0) -> list[Job]:

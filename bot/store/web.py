@@ -63,10 +63,13 @@ class WebRows(Database):
         text: str = "",
         favourites_only: bool = False,
         guild_id: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
         limit: int = 24,
         offset: int = 0,
     ) -> list[Job]:
-        """The member's jobs, newest first: prompt containing `text`, with a favourite, from a server."""
+        """The member's jobs, newest first: prompt containing `text`, with a favourite, from a server,
+        made at or after `since` and before `until` (epoch seconds)."""
         sql = "SELECT * FROM jobs WHERE user_id = ?"
         params: list[Any] = [user_id]
         if text:
@@ -79,6 +82,12 @@ class WebRows(Database):
         if guild_id is not None:
             sql += " AND guild_id = ?"
             params.append(guild_id)
+        if since is not None:
+            sql += " AND enqueued_at >= ?"
+            params.append(since)
+        if until is not None:
+            sql += " AND enqueued_at < ?"
+            params.append(until)
         sql += " ORDER BY enqueued_at DESC, rowid DESC LIMIT ? OFFSET ?"
         params.extend((limit, offset))
         return [job_from_row(row) for row in await self._fetchall(sql, params)]

@@ -115,41 +115,6 @@ async def job_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def archive_page(request: web.Request) -> web.StreamResponse:
-    context = request.app[CONTEXT]
-    session = current_session(request)
-    library = context.services.library
-    page = _page_number(request)
-    text = request.query.get("q", "").strip()[:200]
-    favourites_only = request.query.get("fav") == "1"
-    server = request.query.get("server", "")
-    guild_id = int(server) if server.isdigit() else None
-    jobs = await library.archive(
-        session.user_id,
-        text=text,
-        favourites_only=favourites_only,
-        guild_id=guild_id,
-        limit=PAGE_SIZE + 1,
-        offset=(page - 1) * PAGE_SIZE,
-    )
-    cards = [job_summary(job, await library.images(job.id)) for job in jobs[:PAGE_SIZE]]
-    return aiohttp_jinja2.render_template(
-        "archive.html",
-        request,
-        _base(
-            request,
-            session,
-            title="Archive",
-            cards=cards,
-            page=page,
-            more=len(jobs) > PAGE_SIZE,
-            q=text,
-            fav=favourites_only,
-            server=server,
-        ),
-    )
-
-
 async def favourites_page(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     session = current_session(request)
@@ -238,7 +203,6 @@ async def image_file(request: web.Request) -> web.StreamResponse:
 def add_routes(app: web.Application) -> None:
     uuid = r"[0-9a-f-]{36}"
     app.router.add_get("/", create_page)
-    app.router.add_get("/archive", archive_page)
     app.router.add_get("/favourites", favourites_page)
     app.router.add_get(r"/servers/{guild_id:\d{1,20}}", gallery_page)
     app.router.add_get(f"/jobs/{{job_id:{uuid}}}", job_page)
