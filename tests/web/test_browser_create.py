@@ -61,3 +61,47 @@ async def test_the_settings_panel_makes_the_jobs_parameters(start_web, fake_oaut
         await page.reload()
         assert await page.input_value("#server") == SERVER["id"]
         assert page.errors == []
+
+
+async def test_the_archive_lightbox_keys_and_uncropped_grids(start_web, fake_oauth):
+    """Archive: a click opens the lightbox (uncropped); → / ← step, V makes variations of the
+    shown image, Esc closes, U opens the image's page; card grids are not cropped."""
+    from bot.governance.admission import Place
+
+    web = await start_web(DISCORD_OAUTH_BASE=fake_oauth.url)
+    made = []
+    for prompt in ("a wide fox --ar 16:9", "a tall fox --ar 2:3"):
+        (job,) = await web.context.admission.imagine(prompt, Place(111))
+        async for _ in web.jobs.subscribe(job.id):
+            pass
+        made.append(job)
+    newest, oldest = made[1], made[0]
+    async with browser_page() as page:
+        await page.goto(web.url + "/archive")
+        await page.click("#signin")
+        await page.wait_for_url(web.url + "/archive")
+        first = page.locator("#archive a.card").first
+        fit = await first.locator("img").evaluate("(img) => getComputedStyle(img).objectFit")
+        assert fit == "contain"
+        await first.click()
+        box = page.locator("#lightbox")
+        await box.wait_for(state="visible")
+        assert page.url == web.url + "/archive"  # the lightbox, not the job page
+        image = page.locator("#lightbox-image")
+        assert await image.get_attribute("src") == f"/images/{newest.id}/grid.png"
+        assert await image.evaluate("(img) => getComputedStyle(img).objectFit") == "contain"
+        await page.keyboard.press("ArrowRight")
+        assert await image.get_attribute("src") == f"/images/{oldest.id}/grid.png"
+        await page.keyboard.press("ArrowLeft")
+        assert await image.get_attribute("src") == f"/images/{newest.id}/grid.png"
+        await page.keyboard.press("v")
+        await page.locator("#lightbox-made").wait_for()
+        children = await web.context.services.library.children(newest.id)
+        assert len(children) == 1 and children[0].user_id == 111 and children[0].parent_index == 0
+        await page.keyboard.press("Escape")
+        await box.wait_for(state="hidden")
+        await first.click()
+        await box.wait_for(state="visible")
+        await page.keyboard.press("u")
+        await page.wait_for_url(f"{web.url}/jobs/{newest.id}/1")
+        assert page.errors == []
