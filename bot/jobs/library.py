@@ -63,6 +63,7 @@ class JobLibrary:
         guild_id: int | None = None,
         since: float | None = None,
         until: float | None = None,
+        hidden: bool = False,
         limit: int = 24,
         offset: int = 0,
     ) -> list[Job]:
@@ -74,6 +75,7 @@ class JobLibrary:
             guild_id=guild_id,
             since=since,
             until=until,
+            hidden=hidden,
             limit=limit,
             offset=offset,
         )
@@ -117,6 +119,12 @@ class JobLibrary:
 
     async def set_meta(self, job_id: str, meta: dict[str, Any]) -> None:
         await self._repository.set_meta(job_id, meta)
+
+    async def set_hidden(self, job: Job, hidden: bool) -> None:
+        """Hide a job from its owner's archive and its server's gallery (Midjourney's Hide), or
+        show it again; nothing is deleted."""
+        meta = {key: value for key, value in job.meta.items() if key != "hidden"}
+        await self._repository.set_meta(job.id, {**meta, "hidden": True} if hidden else meta)
 
 
 def library_of(jobs: JobService) -> JobLibrary:

@@ -65,13 +65,16 @@ class WebRows(Database):
         guild_id: int | None = None,
         since: float | None = None,
         until: float | None = None,
+        hidden: bool = False,
         limit: int = 24,
         offset: int = 0,
     ) -> list[Job]:
         """The member's jobs, newest first: prompt containing `text`, with a favourite, from a server,
-        made at or after `since` and before `until` (epoch seconds)."""
+        made at or after `since` and before `until` (epoch seconds); the hidden ones (`meta.hidden`)
+        only, or none of them (`hidden`)."""
         sql = "SELECT * FROM jobs WHERE user_id = ?"
-        params: list[Any] = [user_id]
+        sql += " AND COALESCE(json_extract(meta, '$.hidden'), 0) = ?"
+        params: list[Any] = [user_id, 1 if hidden else 0]
         if text:
             escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             sql += " AND prompt LIKE ? ESCAPE '\\'"
@@ -98,6 +101,7 @@ class WebRows(Database):
         rows = await self._fetchall(
             "SELECT * FROM jobs WHERE guild_id = ? AND status = 'done'"
             " AND COALESCE(json_extract(meta, '$.stealth'), 0) = 0"
+            " AND COALESCE(json_extract(meta, '$.hidden'), 0) = 0"
             " AND user_id NOT IN (SELECT user_id FROM member_visibility WHERE stealth = 1)"
             " ORDER BY finished_at DESC, rowid DESC LIMIT ? OFFSET ?",
             (guild_id, limit, offset),

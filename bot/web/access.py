@@ -137,6 +137,7 @@ def job_view(job: Job, images: list[JobImage], favourites: set[int]) -> dict[str
     return {
         **summary,
         "done": job.status is JobStatus.DONE,
+        "hidden": bool(job.meta.get("hidden")),
         "parameters": prompt_parameters(job),
         "seeds": job.seeds,
         "mode": job.mode,

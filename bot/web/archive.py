@@ -13,7 +13,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.web.access import JOB_ID, job_summary, may_see
+from bot.web.access import JOB_ID, job_summary, may_see, visible_job
+from bot.web.api import json_body
 from bot.web.context import CONTEXT, current_session
 from bot.web.pages import PAGE_SIZE, _base, _page_number
 
@@ -42,6 +43,7 @@ async def archive_page(request: web.Request) -> web.StreamResponse:
     guild_id = int(server) if server.isdigit() else None
     since = day_start(request.query.get("from", ""))
     until = day_start(request.query.get("to", ""))
+    hidden = request.query.get("hidden") == "1"
     jobs = await library.archive(
         session.user_id,
         text=text,
@@ -49,6 +51,7 @@ async def archive_page(request: web.Request) -> web.StreamResponse:
         guild_id=guild_id,
         since=since,
         until=None if until is None else until + 86400,  # "to" includes that day
+        hidden=hidden,
         limit=PAGE_SIZE + 1,
         offset=(page - 1) * PAGE_SIZE,
     )
@@ -65,6 +68,7 @@ async def archive_page(request: web.Request) -> web.StreamResponse:
         "q": text,
         "fav": favourites_only,
         "server": server,
+        "hidden": hidden,
         "date_from": request.query.get("from", "") if since is not None else "",
         "date_to": request.query.get("to", "") if until is not None else "",
     }
@@ -100,6 +104,22 @@ async def archive_zip(request: web.Request) -> web.StreamResponse:
     return web.Response(body=buffer.getvalue(), content_type="application/zip", headers=headers)
 
 
+async def hide(request: web.Request) -> web.StreamResponse:
+    """Hide (`{"hidden": true}`) or unhide one of my jobs; others' jobs are 404."""
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    job = await visible_job(context.jobs, session, request.match_info["job_id"])
+    if job.user_id != session.user_id:
+        raise web.HTTPNotFound()
+    body = await json_body(request)
+    hidden = body.get("hidden")
+    if not isinstance(hidden, bool):
+        raise web.HTTPBadRequest(text="Say hidden: true or false.")
+    await context.services.library.set_hidden(job, hidden)
+    return web.json_response({"hidden": hidden})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/archive", archive_page)
     app.router.add_post("/archive/zip", archive_zip)
+    app.router.add_post(r"/api/jobs/{job_id:[0-9a-f-]{36}}/hide", hide)

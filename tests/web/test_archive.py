@@ -69,3 +69,38 @@ async def test_several_jobs_download_as_one_zip(start_web, fake_oauth):
 
     picture = Image.open(io.BytesIO(zipfile.ZipFile(io.BytesIO(body)).read(f"{first.id}_1.png")))
     assert parse_a1111_parameters(picture.info["parameters"])["Seed"] == "5"
+
+
+async def test_hide_takes_a_job_out_of_the_archive_and_the_gallery(start_web, fake_oauth):
+    """Hide: gone from Alice's archive and the server gallery, listed under "Hidden only", back
+    after Unhide; Bob cannot hide Alice's job."""
+    from tests.web.conftest import SERVER
+
+    web = await start_web(DISCORD_OAUTH_BASE=fake_oauth.url)
+    async with client() as alice, client() as bob:
+        csrf = await web.sign_in(alice, fake_oauth, "111")
+        bob_csrf = await web.sign_in(bob, fake_oauth, "222")
+        job = await finished(
+            web, (await imagine(alice, web.url, csrf, "a fox", SERVER["id"]))["jobs"][0]["id"]
+        )
+
+        async def listed(http, path: str) -> bool:
+            async with http.get(f"{web.url}{path}") as response:
+                return f'href="/jobs/{job.id}"' in await response.text()
+
+        async def hide(http, token: str, hidden: bool) -> int:
+            async with http.post(
+                f"{web.url}/api/jobs/{job.id}/hide", json={"hidden": hidden}, headers={"X-CSRF-Token": token}
+            ) as response:
+                return response.status
+
+        gallery = f"/servers/{SERVER['id']}"
+        assert await listed(alice, "/archive") and await listed(bob, gallery)
+        async with alice.get(f"{web.url}/jobs/{job.id}") as response:
+            assert 'id="hide-job" data-hidden="0"' in await response.text()
+        assert await hide(bob, bob_csrf, True) == 404
+        assert await hide(alice, csrf, True) == 200
+        assert not await listed(alice, "/archive") and not await listed(bob, gallery)
+        assert await listed(alice, "/archive?hidden=1")
+        assert await hide(alice, csrf, False) == 200
+        assert await listed(alice, "/archive") and not await listed(alice, "/archive?hidden=1")

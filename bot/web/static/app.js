@@ -408,6 +408,15 @@ const MJ = (() => {
         for (const made of data.jobs) follow(made);
       });
     }
+    const hide = document.getElementById("hide-job");
+    if (hide) {
+      hide.addEventListener("click", async () => {
+        const data = await post("/api/jobs/" + job.dataset.job + "/hide", { hidden: hide.dataset.hidden !== "1" });
+        if (!data || data.error) return;
+        hide.dataset.hidden = data.hidden ? "1" : "0";
+        hide.textContent = data.hidden ? "Unhide" : "Hide";
+      });
+    }
     const copy = document.getElementById("copy-prompt");
     copy.addEventListener("click", async () => {
       try { await navigator.clipboard.writeText(copy.dataset.text); copy.textContent = "Copied"; }
