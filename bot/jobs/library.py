@@ -4,6 +4,9 @@ Read-mostly; the job service owns the lifecycle."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import InvalidParameter
@@ -119,6 +122,13 @@ class JobLibrary:
 
     async def set_meta(self, job_id: str, meta: dict[str, Any]) -> None:
         await self._repository.set_meta(job_id, meta)
+
+    async def delete(self, job: Job, folder: Path) -> None:
+        """Delete a finished job for good: its rows, then its files (`folder`, the job's own)."""
+        if not job.status.is_terminal:
+            raise InvalidParameter("This job is still running: cancel it (❌) before deleting it.")
+        await self._repository.delete_job(job.id)
+        await asyncio.to_thread(shutil.rmtree, folder, True)
 
     async def set_hidden(self, job: Job, hidden: bool) -> None:
         """Hide a job from its owner's archive and its server's gallery (Midjourney's Hide), or

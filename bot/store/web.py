@@ -95,6 +95,19 @@ class WebRows(Database):
         params.extend((limit, offset))
         return [job_from_row(row) for row in await self._fetchall(sql, params)]
 
+    async def delete_job(self, job_id: str) -> None:
+        """Delete one job's rows: every table's rows with this `job_id` (images, favourites,
+        messages, embeddings, ...), then the job (its children keep living, without a parent)."""
+        tables = await self._fetchall(
+            "SELECT m.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS c"
+            " WHERE m.type = 'table' AND c.name = 'job_id' AND m.name != 'jobs'"
+        )
+        async with self._transaction() as db:
+            for (table,) in tables:
+                await db.execute(f'DELETE FROM "{table}" WHERE job_id = ?', (job_id,))
+            await db.execute("UPDATE jobs SET parent_id = NULL WHERE parent_id = ?", (job_id,))
+            await db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
     async def gallery(self, guild_id: int, limit: int = 24, offset: int = 0) -> list[Job]:
         """A server's finished jobs, newest first, without stealth ones: jobs made in stealth mode
         (`meta.stealth`) and every job of a member who is in stealth mode now."""

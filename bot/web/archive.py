@@ -13,8 +13,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.errors import UserFacingError
 from bot.web.access import JOB_ID, job_summary, may_see, visible_job
-from bot.web.api import json_body
+from bot.web.api import error_response, json_body
 from bot.web.context import CONTEXT, current_session
 from bot.web.pages import PAGE_SIZE, _base, _page_number
 
@@ -119,7 +120,22 @@ async def hide(request: web.Request) -> web.StreamResponse:
     return web.json_response({"hidden": hidden})
 
 
+async def delete(request: web.Request) -> web.StreamResponse:
+    """Delete one of my finished jobs for good (rows and files); others' jobs are 404."""
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    job = await visible_job(context.jobs, session, request.match_info["job_id"])
+    if job.user_id != session.user_id:
+        raise web.HTTPNotFound()
+    try:
+        await context.services.library.delete(job, context.jobs.job_folder(job.id))
+    except UserFacingError as error:
+        return error_response(error)
+    return web.json_response({"deleted": job.id})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/archive", archive_page)
     app.router.add_post("/archive/zip", archive_zip)
     app.router.add_post(r"/api/jobs/{job_id:[0-9a-f-]{36}}/hide", hide)
+    app.router.add_post(r"/api/jobs/{job_id:[0-9a-f-]{36}}/delete", delete)

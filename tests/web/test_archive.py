@@ -104,3 +104,38 @@ async def test_hide_takes_a_job_out_of_the_archive_and_the_gallery(start_web, fa
         assert await listed(alice, "/archive?hidden=1")
         assert await hide(alice, csrf, False) == 200
         assert await listed(alice, "/archive") and not await listed(alice, "/archive?hidden=1")
+
+
+async def test_delete_removes_a_job_its_rows_and_files_and_keeps_its_children(start_web, fake_oauth):
+    """🗑 Delete: the job, its images and favourites are gone (page 404, folder removed); a
+    variation made from it stays, without a parent; Bob cannot delete Alice's job."""
+    web = await start_web(DISCORD_OAUTH_BASE=fake_oauth.url)
+    async with client() as alice, client() as bob:
+        csrf = await web.sign_in(alice, fake_oauth, "111")
+        bob_csrf = await web.sign_in(bob, fake_oauth, "222")
+        job = await _made(web, alice, csrf, "a fox")
+        await web.jobs.repository.toggle_favourite(111, job.id, 0)
+        async with alice.post(
+            f"{web.url}/api/jobs/{job.id}/actions",
+            json={"action": "variation", "index": 1},
+            headers={"X-CSRF-Token": csrf},
+        ) as response:
+            child = await finished(web, (await response.json())["jobs"][0]["id"])
+        folder = web.jobs.job_folder(job.id)
+        assert folder.is_dir()
+        async with bob.post(
+            f"{web.url}/api/jobs/{job.id}/delete", headers={"X-CSRF-Token": bob_csrf}
+        ) as response:
+            assert response.status == 404
+        async with alice.post(
+            f"{web.url}/api/jobs/{job.id}/delete", headers={"X-CSRF-Token": csrf}
+        ) as response:
+            assert (response.status, await response.json()) == (200, {"deleted": job.id})
+        async with alice.get(f"{web.url}/jobs/{job.id}") as response:
+            assert response.status == 404
+        assert not folder.exists()
+        assert await web.jobs.get_job(job.id) is None
+        assert await web.context.services.library.images(job.id) == []
+        assert await web.jobs.repository.favourite_indexes(111, job.id) == set()
+        kept = await web.jobs.get_job(child.id)
+        assert kept is not None and kept.parent_id is None

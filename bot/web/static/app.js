@@ -417,6 +417,16 @@ const MJ = (() => {
         hide.textContent = data.hidden ? "Unhide" : "Hide";
       });
     }
+    const remove = document.getElementById("delete-job");
+    if (remove) {
+      remove.addEventListener("click", async () => {
+        if (!confirm("Delete this job and its images for good?")) return;
+        const data = await post("/api/jobs/" + job.dataset.job + "/delete", {});
+        if (!data) return;
+        if (data.error) { showError(errorLine(remove), data.error); return; }
+        location.href = "/archive";
+      });
+    }
     const copy = document.getElementById("copy-prompt");
     copy.addEventListener("click", async () => {
       try { await navigator.clipboard.writeText(copy.dataset.text); copy.textContent = "Copied"; }
