@@ -30,14 +30,20 @@ def model_choices(config: Config) -> list[tuple[str, str]]:
 
 
 async def settings_panel(context: WebContext, user_id: int) -> dict[str, Any]:
-    """The panel's choices for this member."""
+    """The panel's choices for this member (no personalization while the model loads or when it
+    could not be loaded: which IP-Adapter applies depends on the model's family)."""
+    panel: dict[str, Any] = {
+        "aspects": ASPECTS,
+        "models": model_choices(context.config),
+        "personalization": False,
+        "profile": "",
+        "moodboards": [],
+    }
+    try:
+        context.jobs.family  # noqa: B018 (raises until the backend has loaded the model)
+    except RuntimeError:
+        return panel
     personalization = context.admission.personalization
     status = await personalization.status(user_id)
     boards = [board for board in await personalization.moodboards(user_id) if board.code]
-    return {
-        "aspects": ASPECTS,
-        "models": model_choices(context.config),
-        "personalization": personalization.enabled,
-        "profile": status.code,
-        "moodboards": boards,
-    }
+    return {**panel, "personalization": personalization.enabled, "profile": status.code, "moodboards": boards}
