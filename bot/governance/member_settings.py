@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import UserFacingError
+from bot.errors import InvalidParameter, UserFacingError
 from bot.governance.personal import validate_option, validate_suffix
+from bot.prompt.personal_params import read_profiles
 
 if TYPE_CHECKING:
     from bot.governance.admission import Admission
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
     from bot.store.repository import Repository
 
 __all__ = ["MemberSettings", "OptionChange"]
+
+
+def _one_code(code: str) -> str:
+    """One profile or moodboard code, as `--p` reads it ("" = the member's own profile)."""
+    codes = read_profiles(code.strip())
+    if len(codes) != 1 or codes[0].weight != 1:
+        raise InvalidParameter("Give one profile or moodboard code, like `k3v9qz`.")
+    return codes[0].code
 
 
 class OptionChange:
@@ -85,6 +94,21 @@ class MemberSettings:
         await self._repository.set_user_option(user_id, cleaned, text)
         count = len(existing | {cleaned: text}) if text is not None else len(existing) - 1
         return OptionChange(cleaned, text, count)
+
+    async def set_personalization(self, user_id: int, on: bool, code: str | None = None) -> PersonalSettings:
+        """Personalization on or off by default, with `code` (a profile or moodboard code; ""
+        is the member's own profile; None keeps the stored one). Turning it on checks that the
+        code exists (or that the member has a profile), so no later prompt fails on it."""
+        current = await self._repository.get_user_settings(user_id)
+        profile = current.profile if code is None else _one_code(code)
+        if on:
+            personalization = self._admission.personalization
+            if profile:
+                if await self._repository.style_for_code(profile) is None:
+                    raise InvalidParameter(f"Unknown profile or moodboard code `{profile}`.")
+            else:
+                await personalization.own_code(user_id)  # NoProfile says how to make one
+        return await self._repository.update_user_settings(user_id, personalize=on, profile=profile)
 
     async def stealth(self, user_id: int) -> bool:
         """Whether the member's jobs stay off the public gallery."""

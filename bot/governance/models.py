@@ -36,6 +36,9 @@ class PersonalSettings:
     speed: str = "fast"
     model: str | None = None
     suffix: str = ""
+    # Personalization on by default (`--p` added to every prompt) and its code ("" = own profile).
+    personalize: bool = False
+    profile: str = ""
 
     def __post_init__(self) -> None:
         # A bad value here is a bug in whoever built the record, not something a user typed.

@@ -73,6 +73,8 @@ def user_defaults(settings: PersonalSettings, versions: Collection[str] | None =
         parts.append("--style raw")
     if settings.speed == "relax":
         parts.append("--relax")
+    if settings.personalize:
+        parts.append(f"--p {settings.profile}".strip())
     return " ".join(parts)
 
 

@@ -208,7 +208,12 @@ class Personalization:
                 continue
             if request.profiles not in resolved:
                 resolved[request.profiles] = await self._rows_for(request.profiles, user_id)
-            out.append(replace(request, profile_embeddings=resolved[request.profiles]))
+            # The recipe records the codes used: a bare `--p` becomes the member's own code.
+            profiles = request.profiles
+            if any(not code for code, _weight in profiles):
+                own = await self.own_code(user_id)
+                profiles = tuple((code or own, weight) for code, weight in profiles)
+            out.append(replace(request, profiles=profiles, profile_embeddings=resolved[request.profiles]))
         return out
 
     async def _rows_for(
@@ -219,7 +224,7 @@ class Personalization:
         rows: list[tuple[float, ...]] = []
         for code, weight in profiles:
             if not code:
-                code = await self._own_code(user_id)
+                code = await self.own_code(user_id)
             style = await self.repository.style_for_code(code)
             if style is None:
                 raise InvalidParameter(f"Unknown profile or moodboard code `{code}` (`--p`).")
@@ -232,7 +237,8 @@ class Personalization:
             rows.extend(row for row in vectors for _ in range(weighted_repeats(weight)))
         return tuple(rows)
 
-    async def _own_code(self, user_id: int) -> str:
+    async def own_code(self, user_id: int) -> str:
+        """The member's profile code; NoProfile (saying how to make one) when not unlocked."""
         status = await self.status(user_id)
         if status.unlocked:
             return status.code

@@ -4,6 +4,9 @@ Read-mostly; the job service owns the lifecycle."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import InvalidParameter
@@ -61,12 +64,23 @@ class JobLibrary:
         text: str = "",
         favourites_only: bool = False,
         guild_id: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        hidden: bool = False,
         limit: int = 24,
         offset: int = 0,
     ) -> list[Job]:
         """The member's jobs, newest first (see the store's `archive`)."""
         return await self._repository.archive(
-            user_id, text=text, favourites_only=favourites_only, guild_id=guild_id, limit=limit, offset=offset
+            user_id,
+            text=text,
+            favourites_only=favourites_only,
+            guild_id=guild_id,
+            since=since,
+            until=until,
+            hidden=hidden,
+            limit=limit,
+            offset=offset,
         )
 
     async def gallery(self, guild_id: int, *, limit: int = 24, offset: int = 0) -> list[Job]:
@@ -108,6 +122,19 @@ class JobLibrary:
 
     async def set_meta(self, job_id: str, meta: dict[str, Any]) -> None:
         await self._repository.set_meta(job_id, meta)
+
+    async def delete(self, job: Job, folder: Path) -> None:
+        """Delete a finished job for good: its rows, then its files (`folder`, the job's own)."""
+        if not job.status.is_terminal:
+            raise InvalidParameter("This job is still running: cancel it (❌) before deleting it.")
+        await self._repository.delete_job(job.id)
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+
+    async def set_hidden(self, job: Job, hidden: bool) -> None:
+        """Hide a job from its owner's archive and its server's gallery (Midjourney's Hide), or
+        show it again; nothing is deleted."""
+        meta = {key: value for key, value in job.meta.items() if key != "hidden"}
+        await self._repository.set_meta(job.id, {**meta, "hidden": True} if hidden else meta)
 
 
 def library_of(jobs: JobService) -> JobLibrary:

@@ -33,6 +33,7 @@ class GovernanceRows(Database):
         data = dict(row)
         data["remix"] = bool(data["remix"])
         data["raw"] = bool(data["raw"])
+        data["personalize"] = bool(data["personalize"])
         return PersonalSettings(**data)
 
     async def set_user_settings(self, settings: PersonalSettings) -> None:

@@ -63,12 +63,18 @@ class WebRows(Database):
         text: str = "",
         favourites_only: bool = False,
         guild_id: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        hidden: bool = False,
         limit: int = 24,
         offset: int = 0,
     ) -> list[Job]:
-        """The member's jobs, newest first: prompt containing `text`, with a favourite, from a server."""
+        """The member's jobs, newest first: prompt containing `text`, with a favourite, from a server,
+        made at or after `since` and before `until` (epoch seconds); the hidden ones (`meta.hidden`)
+        only, or none of them (`hidden`)."""
         sql = "SELECT * FROM jobs WHERE user_id = ?"
-        params: list[Any] = [user_id]
+        sql += " AND COALESCE(json_extract(meta, '$.hidden'), 0) = ?"
+        params: list[Any] = [user_id, 1 if hidden else 0]
         if text:
             escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             sql += " AND prompt LIKE ? ESCAPE '\\'"
@@ -79,9 +85,28 @@ class WebRows(Database):
         if guild_id is not None:
             sql += " AND guild_id = ?"
             params.append(guild_id)
+        if since is not None:
+            sql += " AND enqueued_at >= ?"
+            params.append(since)
+        if until is not None:
+            sql += " AND enqueued_at < ?"
+            params.append(until)
         sql += " ORDER BY enqueued_at DESC, rowid DESC LIMIT ? OFFSET ?"
         params.extend((limit, offset))
         return [job_from_row(row) for row in await self._fetchall(sql, params)]
+
+    async def delete_job(self, job_id: str) -> None:
+        """Delete one job's rows: every table's rows with this `job_id` (images, favourites,
+        messages, embeddings, ...), then the job (its children keep living, without a parent)."""
+        tables = await self._fetchall(
+            "SELECT m.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS c"
+            " WHERE m.type = 'table' AND c.name = 'job_id' AND m.name != 'jobs'"
+        )
+        async with self._transaction() as db:
+            for (table,) in tables:
+                await db.execute(f'DELETE FROM "{table}" WHERE job_id = ?', (job_id,))
+            await db.execute("UPDATE jobs SET parent_id = NULL WHERE parent_id = ?", (job_id,))
+            await db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
     async def gallery(self, guild_id: int, limit: int = 24, offset: int = 0) -> list[Job]:
         """A server's finished jobs, newest first, without stealth ones: jobs made in stealth mode
@@ -89,6 +114,7 @@ class WebRows(Database):
         rows = await self._fetchall(
             "SELECT * FROM jobs WHERE guild_id = ? AND status = 'done'"
             " AND COALESCE(json_extract(meta, '$.stealth'), 0) = 0"
+            " AND COALESCE(json_extract(meta, '$.hidden'), 0) = 0"
             " AND user_id NOT IN (SELECT user_id FROM member_visibility WHERE stealth = 1)"
             " ORDER BY finished_at DESC, rowid DESC LIMIT ? OFFSET ?",
             (guild_id, limit, offset),

@@ -17,6 +17,7 @@ from bot.engine.shorten import STRIKE_BELOW
 from bot.jobs.actions import Surface, web_buttons
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, WebSession
 from bot.jobs.service import JobService
+from bot.prompt.params import normalise_dashes, split_parameters
 from bot.services import library_of
 
 __all__ = ["JOB_ID", "job_summary", "job_view", "may_see", "visible_job"]
@@ -114,21 +115,30 @@ def text_result(job: Job) -> dict[str, Any] | None:
     return None
 
 
+def prompt_parameters(job: Job) -> list[tuple[str, str]]:
+    """What the job page lists: the prompt's own parameters as typed (`--ar 16:9`, `--p m7k2q9`),
+    then the size and model they became; never the engine's internals (batch size, `extra`)."""
+    _text, pairs = split_parameters(normalise_dashes(job.prompt))
+    shown = [(f"--{name}", value or "on") for name, value in pairs]
+    request = job.request or {}
+    if request.get("width") and request.get("height"):
+        shown.append(("Size", f"{request['width']} × {request['height']}"))
+    if request.get("model"):
+        shown.append(("Model", str(request["model"])))
+    if request.get("steps"):
+        shown.append(("Steps", str(request["steps"])))
+    return shown
+
+
 def job_view(job: Job, images: list[JobImage], favourites: set[int]) -> dict[str, Any]:
     """Everything the Job page shows: picture, prompt, every parameter, seeds, images."""
     images = sorted(images, key=lambda image: image.index)
     summary = job_summary(job, images)
-    parameters: dict[str, Any] = {}
-    for key, value in job.request.items():
-        if isinstance(value, dict):
-            parameters.update({f"{key}.{inner}": item for inner, item in value.items()})
-        else:
-            parameters[key] = value
-    parameters = {key: value for key, value in parameters.items() if value not in (None, "", [], {})}
     return {
         **summary,
         "done": job.status is JobStatus.DONE,
-        "parameters": sorted(parameters.items()),
+        "hidden": bool(job.meta.get("hidden")),
+        "parameters": prompt_parameters(job),
         "seeds": job.seeds,
         "mode": job.mode,
         "speed": job.speed,

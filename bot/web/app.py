@@ -20,7 +20,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import api, auth, editor, guards, image_api, pages, personal_pages, uploads
+from bot.web import api, archive, auth, editor, guards, image_api, pages, personal_pages, uploads
 from bot.web.context import CONTEXT, SESSION, WebContext
 from bot.web.membership import MEMBERSHIP, MemberCheck, source_of
 from bot.web.sessions import csrf_ok
@@ -102,6 +102,7 @@ def build_app(context: WebContext) -> web.Application:
     app.router.add_static("/static", HERE / "static")
     auth.add_routes(app)
     pages.add_routes(app)
+    archive.add_routes(app)  # /archive with dates and filters, several images as a zip
     api.add_routes(app)
     image_api.add_routes(app)
     editor.add_routes(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 import aiohttp
 import aiohttp_jinja2
@@ -11,7 +12,7 @@ from aiohttp import web
 from bot.web.context import CONTEXT, SESSION
 from bot.web.guards import safe_next
 from bot.web.membership import MEMBERSHIP, NotAllowed
-from bot.web.oauth import STATE_COOKIE, SignInFailed
+from bot.web.oauth import NEXT_COOKIE, STATE_COOKIE, SignInFailed
 
 __all__ = ["add_routes"]
 
@@ -34,8 +35,17 @@ async def signin(request: web.Request) -> web.StreamResponse:
     if request.get(SESSION) is not None:
         raise web.HTTPFound(safe_next(request.query.get("next")))
     error = SIGNIN_ERRORS.get(request.query.get("error", ""))
+    target = safe_next(request.query.get("next"))
     return aiohttp_jinja2.render_template(
-        "signin.html", request, {"configured": context.oauth.configured, "error": error, "session": None}
+        "signin.html",
+        request,
+        {
+            "configured": context.oauth.configured,
+            "error": error,
+            "session": None,
+            # The page the member was going to (Discord's Web ↗ link): kept through the sign-in.
+            "login": f"/auth/login?{urlencode({'next': target})}" if target != "/" else "/auth/login",
+        },
     )
 
 
@@ -45,6 +55,9 @@ async def login(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/signin?error=not_set_up")
     response = web.Response(status=302)
     response.headers["Location"] = context.oauth.start(request, response)
+    target = safe_next(request.query.get("next"))
+    if target != "/":
+        response.set_cookie(NEXT_COOKIE, target, max_age=600, httponly=True, samesite="Lax", path="/auth")
     return response
 
 
@@ -64,12 +77,14 @@ async def callback(request: web.Request) -> web.StreamResponse:
     except NotAllowed as error:
         log.info("web sign-in refused for user %s: %s", identity.user_id, error)
         raise web.HTTPFound("/signin?error=not_allowed") from None
-    response = web.Response(status=302, headers={"Location": "/"})
+    target = safe_next(request.cookies.get(NEXT_COOKIE))
+    response = web.Response(status=302, headers={"Location": target})
     session = await context.sessions.create(
         response, user_id=identity.user_id, name=identity.name, guilds=guilds
     )
     membership.signed_in(session)
     response.del_cookie(STATE_COOKIE, path="/auth")
+    response.del_cookie(NEXT_COOKIE, path="/auth")
     log.info("member %s signed in on the web", identity.user_id)
     return response
 

@@ -20,12 +20,13 @@ from aiohttp import web
 
 from bot.config import Config
 
-__all__ = ["SCOPES", "DiscordIdentity", "OAuthClient", "SignInFailed"]
+__all__ = ["NEXT_COOKIE", "SCOPES", "DiscordIdentity", "OAuthClient", "SignInFailed"]
 
 log = logging.getLogger(__name__)
 
 SCOPES = "identify guilds"
 STATE_COOKIE = "mj_oauth_state"
+NEXT_COOKIE = "mj_oauth_next"  # where to land after sign-in (a path of this site, see safe_next)
 API = "/api/v10"
 
 

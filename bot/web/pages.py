@@ -16,6 +16,7 @@ from bot.jobs.files import GRID_FILE
 from bot.jobs.models import WebSession
 from bot.web.access import job_summary, job_view, may_see, visible_job
 from bot.web.context import CONTEXT, current_session
+from bot.web.create_panel import settings_panel
 from bot.web.screened import screened_response
 
 __all__ = ["PAGE_SIZE", "add_routes"]
@@ -54,8 +55,11 @@ async def create_page(request: web.Request) -> web.StreamResponse:
     cards = [job_summary(job, await library.images(job.id)) for job in recent]
     stealth = await members.stealth(session.user_id)
     remix = await members.remix(session.user_id)
+    panel = await settings_panel(context, session.user_id)
     return aiohttp_jinja2.render_template(
-        "create.html", request, _base(request, session, recent=cards, stealth=stealth, remix=remix)
+        "create.html",
+        request,
+        _base(request, session, recent=cards, stealth=stealth, remix=remix, panel=panel),
     )
 
 
@@ -105,43 +109,8 @@ async def job_page(request: web.Request) -> web.StreamResponse:
             editor=editor,
             custom_zoom=custom_zoom,
             cancellable=mine and not job.status.is_terminal,
-            remix=mine and await context.services.members.remix(session.user_id),
+            remix=await context.services.members.remix(session.user_id),
             can_post=context.channels is not None and mine and view["done"],
-        ),
-    )
-
-
-async def archive_page(request: web.Request) -> web.StreamResponse:
-    context = request.app[CONTEXT]
-    session = current_session(request)
-    library = context.services.library
-    page = _page_number(request)
-    text = request.query.get("q", "").strip()[:200]
-    favourites_only = request.query.get("fav") == "1"
-    server = request.query.get("server", "")
-    guild_id = int(server) if server.isdigit() else None
-    jobs = await library.archive(
-        session.user_id,
-        text=text,
-        favourites_only=favourites_only,
-        guild_id=guild_id,
-        limit=PAGE_SIZE + 1,
-        offset=(page - 1) * PAGE_SIZE,
-    )
-    cards = [job_summary(job, await library.images(job.id)) for job in jobs[:PAGE_SIZE]]
-    return aiohttp_jinja2.render_template(
-        "archive.html",
-        request,
-        _base(
-            request,
-            session,
-            title="Archive",
-            cards=cards,
-            page=page,
-            more=len(jobs) > PAGE_SIZE,
-            q=text,
-            fav=favourites_only,
-            server=server,
         ),
     )
 
@@ -234,7 +203,6 @@ async def image_file(request: web.Request) -> web.StreamResponse:
 def add_routes(app: web.Application) -> None:
     uuid = r"[0-9a-f-]{36}"
     app.router.add_get("/", create_page)
-    app.router.add_get("/archive", archive_page)
     app.router.add_get("/favourites", favourites_page)
     app.router.add_get(r"/servers/{guild_id:\d{1,20}}", gallery_page)
     app.router.add_get(f"/jobs/{{job_id:{uuid}}}", job_page)

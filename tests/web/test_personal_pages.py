@@ -41,7 +41,7 @@ async def test_three_pairs_ranked_with_the_keyboard(start_web) -> None:
     require_browser()
     web = await start_web(local=True)
     await archive_of_three(web)
-    service = web.context.admission.admission.personalization
+    service = web.context.admission.personalization
     chosen = []
     async with browser_page() as page:
         await page.goto(web.url + "/personalize")

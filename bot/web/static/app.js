@@ -50,6 +50,11 @@ const MJ = (() => {
     return document.getElementById("action-error") || document.getElementById("prompt-error");
   }
 
+  // A success clears the error an earlier click left on the card.
+  function clearError(near) {
+    near.closest("article.result")?.querySelector(".card-error")?.remove();
+  }
+
   const remixOn = () => document.getElementById("remix-dialog")?.dataset.on === "1";
 
   // The prompt editor (a dialog): Remix's "New prompt" and Custom Zoom's prompt with --zoom.
@@ -220,8 +225,9 @@ const MJ = (() => {
         const data = await post(url, body);
         button.disabled = false;
         if (!data) return;
-        const error = errorLine(button);
-        if (data.error) { if (error) showError(error, data.error); else alert(data.error.message); return; }
+        // The card's error line is made only for an error: a success leaves no (empty) red bar.
+        if (data.error) { const error = errorLine(button); if (error) showError(error, data.error); else alert(data.error.message); return; }
+        clearError(button);
         for (const made of data.jobs) follow(made);
       });
     });
@@ -291,6 +297,12 @@ const MJ = (() => {
       input.value = "";
       for (const job of data.jobs.slice().reverse()) follow(job);
     });
+    // The server picker keeps the member's last choice (in this browser) across page loads.
+    if (server) {
+      const kept = localStorage.getItem("mj.server");
+      if (kept && [...server.options].some((option) => option.value === kept)) server.value = kept;
+      server.addEventListener("change", () => localStorage.setItem("mj.server", server.value));
+    }
     const asked = new URLSearchParams(location.search).get("prompt");
     if (asked) input.value = asked;
     initImageTools();
@@ -394,6 +406,25 @@ const MJ = (() => {
         if (!data) return;
         if (data.error) { showError(errorLine(describe), data.error); return; }
         for (const made of data.jobs) follow(made);
+      });
+    }
+    const hide = document.getElementById("hide-job");
+    if (hide) {
+      hide.addEventListener("click", async () => {
+        const data = await post("/api/jobs/" + job.dataset.job + "/hide", { hidden: hide.dataset.hidden !== "1" });
+        if (!data || data.error) return;
+        hide.dataset.hidden = data.hidden ? "1" : "0";
+        hide.textContent = data.hidden ? "Unhide" : "Hide";
+      });
+    }
+    const remove = document.getElementById("delete-job");
+    if (remove) {
+      remove.addEventListener("click", async () => {
+        if (!confirm("Delete this job and its images for good?")) return;
+        const data = await post("/api/jobs/" + job.dataset.job + "/delete", {});
+        if (!data) return;
+        if (data.error) { showError(errorLine(remove), data.error); return; }
+        location.href = "/archive";
       });
     }
     const copy = document.getElementById("copy-prompt");

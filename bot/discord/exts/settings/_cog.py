@@ -65,8 +65,22 @@ class Personal(commands.Cog):
         return self.bot.services.members
 
     @app_commands.command(name="settings", description="View and adjust your personal settings")
-    async def settings(self, interaction: discord.Interaction) -> None:
-        user = await self.members.of(interaction.user.id)
+    @app_commands.describe(
+        profile="Your default --p code (a profile or moodboard code; `me` for your own profile): "
+        "turns Personalization on"
+    )
+    async def settings(
+        self, interaction: discord.Interaction, profile: app_commands.Range[str, 1, 40] | None = None
+    ) -> None:
+        if profile is not None:
+            code = "" if profile.strip().lower() in ("me", "mine", "my") else profile
+            try:
+                user = await self.members.set_personalization(interaction.user.id, True, code)
+            except UserFacingError as error:
+                await send_error(interaction, error)
+                return
+        else:
+            user = await self.members.of(interaction.user.id)
         message = panel_message(user, self.bot.config.model, dict(self.bot.config.model_aliases))
         await interaction.response.send_message(**message, ephemeral=True)
 

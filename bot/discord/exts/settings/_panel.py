@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BUTTON_ID = r"mjset:(?P<field>stylize|raw|remix|variation|speed|reset):(?P<value>[a-z-]{1,20})"
+BUTTON_ID = r"mjset:(?P<field>stylize|raw|remix|variation|speed|personalize|reset):(?P<value>[a-z-]{1,20})"
 MODEL_SELECT_ID = "mjset:model"
 DEFAULT_MODEL = "default"
 # A select holds at most 25 options; one is the default model.
@@ -63,6 +63,9 @@ def panel_rows(user: PersonalSettings) -> list[list[Choice]]:
         [
             Choice("speed", "fast", "Fast mode", "⚡", user.speed == "fast"),
             Choice("speed", "relax", "Relax mode", "🐢", user.speed == "relax"),
+            Choice(
+                "personalize", "off" if user.personalize else "on", "Personalization", "🧬", user.personalize
+            ),
             Choice("reset", "all", "Reset Settings", "↩️", False),
         ],
     ]
@@ -110,6 +113,9 @@ def panel_content(user: PersonalSettings, aliases: dict[str, str]) -> str:
     lines.append(f"Your defaults: `{defaults}`" if defaults else "Your defaults: none (the server's)")
     if user.suffix:
         lines.append(f"Your suffix (/prefer suffix): `{user.suffix}`")
+    profile = f"`{user.profile}`" if user.profile else "your own profile"
+    state = "on" if user.personalize else "off"
+    lines.append(f"Personalization: {state}, with {profile} (`/settings profile:CODE` to change it)")
     return "\n".join(lines)
 
 
@@ -137,6 +143,9 @@ class SettingButton(discord.ui.DynamicItem[discord.ui.Button], template=BUTTON_I
 
     async def callback(self, interaction: discord.Interaction) -> Any:
         field, value = self.choice.field, self.choice.value
+        if field == "personalize":
+            await _personalize_and_redraw(interaction, value)
+            return
         await _save_and_redraw(interaction, lambda user, _aliases: apply_choice(user, field, value))
 
 
@@ -219,6 +228,22 @@ async def _save_and_redraw(interaction: discord.Interaction, change: Any) -> Non
             interaction.user.id, lambda current: change(current, aliases)
         )
         log.info("user %s changed /settings", interaction.user.id)
+        await interaction.response.edit_message(**panel_message(updated, bot.config.model, aliases))
+    except UserFacingError as error:
+        await send_error(interaction, error)
+    except Exception as error:
+        await report_unexpected(interaction, error)
+
+
+async def _personalize_and_redraw(interaction: discord.Interaction, value: str) -> None:
+    """Personalization on/off (checked: the code exists, or the member has a profile)."""
+    if value not in ("on", "off"):
+        await send_error(interaction, UserFacingError(STALE))
+        return
+    try:
+        bot: MidjourneyBot = interaction.client  # type: ignore[assignment]
+        updated = await bot.services.members.set_personalization(interaction.user.id, value == "on")
+        aliases = dict(bot.config.model_aliases)
         await interaction.response.edit_message(**panel_message(updated, bot.config.model, aliases))
     except UserFacingError as error:
         await send_error(interaction, error)
