@@ -39,6 +39,10 @@ class Operation(StrEnum):
     OUTPAINT = "outpaint"
     # Vary (Region): repaint the masked area of the image (soft edges), keep the rest exactly.
     REGION = "region"
+    # Retexture: the input's structure (depth map or edges) through a ControlNet, the look from the prompt.
+    RETEXTURE = "retexture"
+    # Instruction edit (the Edit model): the prompt applied to the input by LEDITS++.
+    INSTRUCT = "instruct"
 
 
 @dataclass(frozen=True)

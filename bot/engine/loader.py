@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.engine.compiled import compile_unet
 from bot.engine.device import Precision, pick_device, pick_precision, quiet_libraries, speed_up_cuda
+from bot.engine.edits import edit_models
 from bot.engine.engine import DiffusersEngine
 from bot.engine.image_prompts import image_prompt_models
 from bot.engine.preview import TinyPreviewDecoder, find_preview_decoder
@@ -123,6 +124,7 @@ def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
         loras_dir=settings.models_dir / "loras",
         image_prompts=image_prompt_models(settings, source.family.base),
         inpaint_pipeline=inpaint,
+        edit_models=edit_models(settings),
     )
     decoder = find_preview_decoder(settings.models_dir, source.family)
     if decoder is not None:
