@@ -70,7 +70,7 @@ class StructureEstimator:
                 reason = " ".join(str(error).split())[:200] or type(error).__name__
                 raise JobFailed(
                     f"Retexture could not load its depth model (DEPTH_MODEL={self.model!r}): {reason}"
-                )
+                ) from None
             self._loaded = (processor, model)
         return self._loaded
 
@@ -108,7 +108,9 @@ def controlnet_pipeline(base: Any, model: str, *, is_sdxl: bool, tiny_folder: Pa
         controlnet = ControlNetModel.from_pretrained(location, torch_dtype=dtype)
     except Exception as error:
         reason = " ".join(str(error).split())[:200] or type(error).__name__
-        raise JobFailed(f"Retexture could not load its ControlNet (CONTROLNET_MODEL={model!r}): {reason}")
+        raise JobFailed(
+            f"Retexture could not load its ControlNet (CONTROLNET_MODEL={model!r}): {reason}"
+        ) from None
     controlnet.to(base.unet.device)
     kind = StableDiffusionXLControlNetPipeline if is_sdxl else StableDiffusionControlNetPipeline
     pipe = kind.from_pipe(base, controlnet=controlnet)

@@ -62,7 +62,7 @@ def test_retexture_hands_the_pipeline_a_control_image_computed_from_the_input(ed
         inputs = GenerationInputs(image=_picture())
         first = edits.generate(Operation.RETEXTURE, _request(), inputs, None)
         again = edits.generate(Operation.RETEXTURE, _request(), inputs, None)
-        other = edits.generate(Operation.RETEXTURE, _request(), GenerationInputs(image=_picture(20)), None)
+        edits.generate(Operation.RETEXTURE, _request(), GenerationInputs(image=_picture(20)), None)
     finally:
         edits._controlnet_pipe = recorder._pipe
     handed = recorder.calls[0]["image"]
