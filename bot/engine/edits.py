@@ -126,7 +126,6 @@ class ImageEdits:
             pipe, request, on_step, image=control, controlnet_conditioning_scale=CONTROL_SCALE
         )
         result.details["structure"] = self.structure.method
-        result.details["control"] = control
         return result
 
     # ---- instruction edits ----------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import torch
 from PIL import Image
 
 from bot.engine.request import GenerationRequest, StepCallback, StepProgress
@@ -62,6 +61,8 @@ def edit_image(
     concepts = added + removed
     if not concepts:
         raise ValueError("an instruction edit needs a prompt")
+    import torch
+
     masked = len(pipe.unet.config.block_out_channels) >= 3
     total = request.steps * request.batch_size
     images = []

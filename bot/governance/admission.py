@@ -313,6 +313,11 @@ class Admission:
                 raise InvalidParameter("Custom Zoom needs a prompt with `--zoom` (1-2).")
             (request,) = await self.read(text, place, most=1, custom_zoom=True)
             return [job(custom_zoom_mode(request), request)]
+        if action.form in (Form.RETEXTURE, Form.INSTRUCT):
+            if text is None or not text.strip():
+                raise EmptyPrompt(f"{action.label} needs a prompt.")
+            (request,) = await self.read(text, place, most=1)
+            return [job(mode, request)]
         if text is None:
             return [job(mode)]
         if not action.remix:

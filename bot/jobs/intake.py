@@ -22,6 +22,7 @@ from pathlib import Path
 from PIL import Image
 
 from bot.config import Config
+from bot.engine.edits import retexture_ready
 from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest
@@ -115,6 +116,8 @@ class Intake:
 
     async def prepare(self, new: NewJob, kind: JobKind) -> Prepared:
         """The job's request, meta, input pictures and mask. Raises for a bad parent or link."""
+        if kind is JobKind.RETEXTURE and (missing := retexture_ready(self._settings())) is not None:
+            raise InvalidParameter(missing)
         request, image_urls = await self._derive_request(new, kind)
         meta = dict(new.meta)
         if await self.repository.is_stealth(new.user_id):
