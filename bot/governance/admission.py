@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from bot.engine.edits import retexture_ready
 from bot.errors import EmptyPrompt, InvalidParameter, InvalidPrompt, JobNotFound
 from bot.governance.banned_words import BannedWords
 from bot.governance.limits import GuildLimits
@@ -317,6 +318,8 @@ class Admission:
             if text is None or not text.strip():
                 raise EmptyPrompt(f"{action.label} needs a prompt.")
             (request,) = await self.read(text, place, most=1)
+            if action.form is Form.RETEXTURE and (missing := retexture_ready(self.config)) is not None:
+                raise InvalidParameter(missing)
             return [job(mode, request)]
         if text is None:
             return [job(mode)]
