@@ -155,16 +155,16 @@ class Admission:
         images = PromptImages()
         return [
             NewJob(
-                kind=JobKind.IMAGINE,
+                kind=JobKind.INSTRUCT if request.edit_link else JobKind.IMAGINE,
                 user_id=place.user_id,
                 prompt=request.display_prompt or request.prompt,
                 request=request.to_generation(_seed_of(request)),
                 guild_id=place.guild_id,
                 channel_id=place.channel_id,
                 speed=request.speed,
-                image_urls=list(request.image_urls),
+                image_urls=[request.edit_link] if request.edit_link else list(request.image_urls),
                 meta=dict(meta or {}),
-                prompt_images=images if request.image_urls else None,
+                prompt_images=images if request.image_urls or request.edit_link else None,
             )
             for request in requests
         ]

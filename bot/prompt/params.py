@@ -25,6 +25,7 @@
 | `--fast` `--relax` `--turbo` |       | flags (speed)                          | fast    |
 | `--draft`                 |          | flag: a fast, cheaper grid (Enhance re-renders it) | off |
 | `--zoom N`                |          | number 1–2; Custom Zoom only           | –       |
+| `--edit URL`              |          | one http(s) image link: edit it by the prompt (the Edit model) | – |
 
 Parameters go at the end: everything after the first ` --name` is parameters, and each value runs
 to the next ` --name`. An em dash `—` at the start of a word counts as `--` (phones turn `--`
@@ -188,6 +189,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("turbo", (), "speed", "none", "no value", _flag("turbo")),
     Parameter("draft", (), "draft", "none", "no value", _flag(True)),
     Parameter("zoom", (), "zoom", "required", "a number from 1 to 2", _number(1.0, 2.0)),
+    Parameter("edit", (), "edit_link", "required", "one image link (the image to edit)", _links(1)),
 )
 
 _BY_NAME = {name: parameter for parameter in PARAMETERS for name in parameter.names}
