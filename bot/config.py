@@ -392,6 +392,20 @@ class Config:
         "openai/clip-vit-base-patch32",
         "CLIP model that ranks /describe's medium, style and lighting phrases: folder, repo or 'tiny'.",
     )
+    controlnet_model: str = _setting(
+        "CONTROLNET_MODEL",
+        _text,
+        "",
+        "ControlNet for Retexture, of MODEL's family (depth, or canny with DEPTH_MODEL=edges): a folder "
+        "or Hugging Face repo, e.g. lllyasviel/control_v11f1p_sd15_depth, or 'tiny'; empty: Retexture off.",
+    )
+    depth_model: str = _setting(
+        "DEPTH_MODEL",
+        _text,
+        "depth-anything/Depth-Anything-V2-Small-hf",
+        "Depth estimator giving Retexture its structure (transformers: Depth Anything / DPT): a folder "
+        "or repo, 'edges' (the input's edges, no model) or 'tiny'.",
+    )
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR.")
 
     @classmethod

@@ -1,7 +1,7 @@
 """`python -m bot edit OPERATION JOB [N] …`: the buttons under a single image, run locally.
 
 The operations are the action table's (`bot/jobs/actions.py`, each row's `cli` name): vary-strong,
-vary-subtle, region, upscale-subtle, upscale-creative, zoom, square, pan. The job goes through the
+vary-subtle, region, upscale-subtle, upscale-creative, zoom, square, pan, retexture, instruct. The job goes through the
 one admission (`bot/governance/admission.py`) as the local member (user 0, in no server: no
 server's rules; a `--prompt` is read like a Remix, built-in banned words included):
 
@@ -12,6 +12,8 @@ server's rules; a `--prompt` is read like a Remix, built-in banned words include
     python -m bot edit region JOB 1 --cells B2,B3 --prompt "a red door"     # Vary (Region)
     python -m bot edit region JOB 1 --mask mask.png       # white = regenerate
     python -m bot edit upscale-subtle JOB 4               # Upscale (Subtle)
+    python -m bot edit retexture JOB 2 --prompt "a marble statue"       # Retexture
+    python -m bot edit instruct  JOB 1 --prompt "red jacket --no hat"   # Edit (instruction)
 
 JOB is a job id from DATA_DIR (printed by `imagine` and by `edit`), N the image (1-based). The
 new job's grid goes to `-o` and its id is printed, so edits can be chained (pan twice).
@@ -38,7 +40,8 @@ OPERATIONS = cli_actions()
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "edit", help="Vary, Upscale, Zoom Out, Make Square, Pan or Vary (Region) a stored image"
+        "edit",
+        help="Vary, Upscale, Zoom Out, Make Square, Pan, Vary (Region), Retexture or Edit a stored image",
     )
     parser.add_argument("operation", choices=list(OPERATIONS))
     parser.add_argument("job", help="id of a finished job in DATA_DIR")
@@ -47,7 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--direction", choices=("left", "right", "up", "down"), help="pan: which way")
     parser.add_argument("--cells", default="", help="region: grid cells A1…D4, comma-separated")
     parser.add_argument("--mask", type=Path, help="region: a mask image, white = regenerate")
-    parser.add_argument("--prompt", help="remix: a new prompt (with parameters; --zoom for zoom)")
+    parser.add_argument(
+        "--prompt",
+        help="remix: a new prompt (with parameters; --zoom for zoom); retexture: the new look; instruct: the change",
+    )
     parser.add_argument("-o", "--output", type=Path, default=Path("edit.png"), help="grid file to write")
     parser.set_defaults(func=execute)
 

@@ -27,6 +27,8 @@ GRID_KINDS = (
     JobKind.ZOOM,
     JobKind.PAN,
     JobKind.REGION,
+    JobKind.RETEXTURE,
+    JobKind.INSTRUCT,
 )
 
 

@@ -27,6 +27,7 @@ from bot.engine.canvas import Layout, feather, outpaint_canvas
 from bot.engine.compiled import uncompiled_for
 from bot.engine.conditioning import PromptEncoder
 from bot.engine.device import Precision
+from bot.engine.edits import EditModels, ImageEdits
 from bot.engine.family import ModelFamily
 from bot.engine.flow import (
     FlowPromptEncoder,
@@ -83,6 +84,7 @@ class DiffusersEngine:
         loras_dir: Path | None = None,
         inpaint_pipeline: Any = None,
         offloaded: bool = False,
+        edit_models: EditModels | None = None,
     ) -> None:
         from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
@@ -123,6 +125,7 @@ class DiffusersEngine:
             else PromptEncoder(self.txt2img_pipe, is_sdxl=self.family.is_sdxl)
         )
         self.image_prompts = ImagePrompts(self, image_prompts or ImagePromptModels())
+        self.edits = ImageEdits(self, edit_models or EditModels())
         log.info("Engine ready: %s (%s) on %s", self.model_name, self.family.name, device)
 
     # ----------------------------------------------------------------------------------------
@@ -140,6 +143,8 @@ class DiffusersEngine:
             return self.txt2img(request, on_step)
         if operation in (Operation.REFERENCE, Operation.DESCRIBE, Operation.SHORTEN, Operation.STYLE_EMBED):
             return self.image_prompts.generate(operation, request, inputs, on_step)
+        if operation in (Operation.RETEXTURE, Operation.INSTRUCT):
+            return self.edits.generate(operation, request, inputs, on_step)
         if inputs.image is None:
             raise ValueError(f"{operation} needs an input image")
         if operation is Operation.IMG2IMG:

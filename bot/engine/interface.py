@@ -42,6 +42,10 @@ class Operation(StrEnum):
     # The IP-Adapter's style embeddings of `inputs.references` pictures, encoded together in one
     # batch (result: details["embeddings"], lists of floats; no images). Profiles and moodboards.
     STYLE_EMBED = "style_embed"
+    # Retexture: the input's structure (depth map or edges) through a ControlNet, the look from the prompt.
+    RETEXTURE = "retexture"
+    # Instruction edit (the Edit model): the prompt applied to the input by LEDITS++.
+    INSTRUCT = "instruct"
 
 
 @dataclass(frozen=True)

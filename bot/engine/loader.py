@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.engine.compiled import compile_unet
 from bot.engine.device import Precision, pick_device, pick_precision, quiet_libraries, speed_up_cuda
+from bot.engine.edits import edit_models
 from bot.engine.engine import DiffusersEngine
 from bot.engine.family import ModelFamily
 from bot.engine.image_prompts import image_prompt_models
@@ -177,6 +178,7 @@ def load_engine(
         image_prompts=prompt_models,
         inpaint_pipeline=inpaint,
         offloaded=offloaded,
+        edit_models=edit_models(settings),
     )
     decoder = find_preview_decoder(settings.models_dir, source.family)
     if decoder is not None:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from bot.engine.edits import retexture_ready
 from bot.errors import EmptyPrompt, InvalidParameter, InvalidPrompt, JobNotFound
 from bot.governance.banned_words import BannedWords
 from bot.governance.limits import GuildLimits
@@ -176,16 +177,16 @@ class Admission:
         images = PromptImages()
         return [
             NewJob(
-                kind=JobKind.IMAGINE,
+                kind=JobKind.INSTRUCT if request.edit_link else JobKind.IMAGINE,
                 user_id=place.user_id,
                 prompt=request.display_prompt or request.prompt,
                 request=request.to_generation(_seed_of(request)),
                 guild_id=place.guild_id,
                 channel_id=place.channel_id,
                 speed=request.speed,
-                image_urls=list(request.image_urls),
+                image_urls=[request.edit_link] if request.edit_link else list(request.image_urls),
                 meta=dict(meta or {}),
-                prompt_images=images if request.image_urls else None,
+                prompt_images=images if request.image_urls or request.edit_link else None,
             )
             for request in requests
         ]
@@ -335,6 +336,13 @@ class Admission:
                 raise InvalidParameter("Custom Zoom needs a prompt with `--zoom` (1-2).")
             (request,) = await self.read(text, place, most=1, custom_zoom=True)
             return [job(custom_zoom_mode(request), request)]
+        if action.form in (Form.RETEXTURE, Form.INSTRUCT):
+            if text is None or not text.strip():
+                raise EmptyPrompt(f"{action.label} needs a prompt.")
+            (request,) = await self.read(text, place, most=1)
+            if action.form is Form.RETEXTURE and (missing := retexture_ready(self.config)) is not None:
+                raise InvalidParameter(missing)
+            return [job(mode, request)]
         if text is None:
             return [job(mode)]
         if not action.remix:

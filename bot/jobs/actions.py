@@ -60,6 +60,8 @@ class Form(StrEnum):
 
     CUSTOM_ZOOM = "customzoom"  # prompt, --ar and --zoom
     REGION = "region"  # the area to repaint (Discord: cell picker; web: the region editor)
+    RETEXTURE = "retexture"  # the new look's prompt
+    INSTRUCT = "instruct"  # the instruction (what to change)
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,33 @@ ACTIONS: tuple[Action, ...] = (
     _pan("up", "⬆️"),
     _pan("down", "⬇️"),
     Action("favourite", None, "❤️", Surface.SINGLE, 4, ("fav",), cost=0.0, title="Favourite (❤️)"),
+    # ---- the editor with a prompt: Retexture, Edit (bot/jobs/prompted_edits.py) -------------------
+    Action(
+        "retexture",
+        "Retexture",
+        "🎨",
+        Surface.SINGLE,
+        4,
+        ("retexture",),
+        kind=JobKind.RETEXTURE,
+        form=Form.RETEXTURE,
+        cli="retexture",
+        title="Retexture: keep the composition, change the look with a prompt",
+    ),
+    Action(
+        "instruct",
+        "Edit",
+        "✏️",
+        Surface.SINGLE,
+        4,
+        ("instruct",),
+        ("edit",),
+        kind=JobKind.INSTRUCT,
+        form=Form.INSTRUCT,
+        cost=2.0,
+        cli="instruct",
+        title="Edit: change the image by an instruction",
+    ),
     # ---- under a waiting or running job ---------------------------------------------------------
     Action(
         "cancel", None, "❌", Surface.PROGRESS, 0, ("cancel",), who=Who.OWNER, cost=0.0, title="Cancel (❌)"

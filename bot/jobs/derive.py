@@ -24,6 +24,7 @@ from bot.engine.request import GenerationRequest
 from bot.errors import InvalidParameter
 from bot.jobs.actions import ENHANCE
 from bot.jobs.models import Job, JobImage, JobKind, NewJob
+from bot.jobs.prompted_edits import PROMPTED_EDITS, prompted_edit_fields, prompted_edit_request
 
 __all__ = [
     "EDIT_KINDS",
@@ -52,6 +53,8 @@ RUNNABLE_KINDS = (
     JobKind.ZOOM,
     JobKind.PAN,
     JobKind.REGION,
+    JobKind.RETEXTURE,
+    JobKind.INSTRUCT,
 )
 EDIT_KINDS = (JobKind.ZOOM, JobKind.PAN, JobKind.REGION)
 UPSCALE_STRENGTH = {"subtle": 0.3, "creative": 0.5}
@@ -82,6 +85,10 @@ def operation_of(kind: JobKind) -> Operation:
         return Operation.OUTPAINT
     if kind is JobKind.REGION:
         return Operation.REGION
+    if kind is JobKind.RETEXTURE:
+        return Operation.RETEXTURE
+    if kind is JobKind.INSTRUCT:
+        return Operation.INSTRUCT
     return Operation.IMG2IMG
 
 
@@ -137,6 +144,8 @@ def edit_fields(job: Job, mask: Image.Image | None = None) -> dict[str, str]:
         return {"Pan": job.mode or ""}
     if job.kind is JobKind.REGION and mask is not None:
         return {"Mask": canvas.mask_summary(mask)}
+    if job.kind in PROMPTED_EDITS:
+        return prompted_edit_fields(job)
     return {}
 
 
@@ -211,6 +220,8 @@ def derive_request(
         raise InvalidParameter("Pick one image of the grid.")
     if kind in EDIT_KINDS:
         return _edit_request(kind, new, parent, image, family), []
+    if kind in PROMPTED_EDITS:
+        return prompted_edit_request(kind, new, parent, image), []
     if kind is JobKind.VARIATION:
         mode = new.mode
         if mode not in ("strong", "subtle"):

@@ -1,4 +1,4 @@
-"""Which edit a job re-ran: a 🔄 of a Zoom Out / Pan / Make Square / Vary (Region) grid repeats
+"""Which edit a job re-ran: a 🔄 of a Zoom Out / Pan / Make Square / Vary (Region) / Retexture / Edit grid repeats
 that edit (same canvas, same mask), so its PNG `parameters` and its Discord message say so."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from typing import Protocol
 
 from bot.jobs.derive import EDIT_KINDS
 from bot.jobs.models import Job, JobKind
+from bot.jobs.prompted_edits import PROMPTED_EDITS
 
 __all__ = ["edit_behind"]
 
@@ -25,4 +26,4 @@ async def edit_behind(repository: _Jobs, job: Job) -> Job | None:
         if parent is None:
             return None
         job = parent
-    return job if job.kind in EDIT_KINDS else None
+    return job if job.kind in EDIT_KINDS or job.kind in PROMPTED_EDITS else None

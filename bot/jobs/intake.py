@@ -22,6 +22,7 @@ from pathlib import Path
 from PIL import Image
 
 from bot.config import Config
+from bot.engine.edits import retexture_ready
 from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest
@@ -115,6 +116,8 @@ class Intake:
 
     async def prepare(self, new: NewJob, kind: JobKind) -> Prepared:
         """The job's request, meta, input pictures and mask. Raises for a bad parent or link."""
+        if kind is JobKind.RETEXTURE and (missing := retexture_ready(self._settings())) is not None:
+            raise InvalidParameter(missing)
         request, image_urls = await self._derive_request(new, kind)
         meta = dict(new.meta)
         if await self.repository.is_stealth(new.user_id):
@@ -122,13 +125,14 @@ class Intake:
         # Links go through the prompt's PromptImages: each is downloaded and decoded once for all
         # the jobs of one prompt, scaled down to the working size (bot/jobs/prompt_images.py).
         images = new.prompt_images or PromptImages()
-        fit = (request.width, request.height) if kind is JobKind.IMAGINE else REFERENCE_FIT
+        linked_edit = kind is JobKind.INSTRUCT and new.parent_id is None  # `--edit <link>`
+        fit = (request.width, request.height) if kind is JobKind.IMAGINE or linked_edit else REFERENCE_FIT
 
         async def fetch(url: str) -> Image.Image:
             return (await images.get(url, fit, self.image_links)).open()
 
         prepared = await prepare_inputs(
-            kind,
+            JobKind.IMAGINE if linked_edit else kind,
             request,
             image_urls,
             ip_adapter=bool(self._settings().ip_adapter),
@@ -175,7 +179,9 @@ class Intake:
             await asyncio.to_thread(save_image, folder / MASK_FILE, prepared.mask)
 
     async def _derive_request(self, new: NewJob, kind: JobKind) -> tuple[GenerationRequest, list[str]]:
-        if kind in (JobKind.IMAGINE, *IMAGE_JOB_KINDS):
+        if kind in (JobKind.IMAGINE, *IMAGE_JOB_KINDS) or (
+            kind is JobKind.INSTRUCT and new.parent_id is None
+        ):
             if new.request is None:
                 raise InvalidParameter(f"A {kind.value} job needs a request.")
             return new.request, list(new.image_urls)
@@ -208,6 +214,10 @@ class Intake:
         folder = self._job_folder(job.id)
         if (image_job := await load_inputs(job, folder)) is not None:
             return image_job
+        if job.kind is JobKind.INSTRUCT and job.parent_id is None:  # `--edit <link>`
+            return Operation.INSTRUCT, GenerationInputs(
+                image=await asyncio.to_thread(_open_rgb, folder / INPUT_FILE)
+            )
         if job.kind is JobKind.IMAGINE:
             if not job.image_urls:
                 return Operation.TXT2IMG, GenerationInputs()

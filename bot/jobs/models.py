@@ -33,6 +33,8 @@ class JobKind(StrEnum):
     BLEND = "blend"
     DESCRIBE = "describe"
     SHORTEN = "shorten"
+    RETEXTURE = "retexture"  # the image's structure, a new look from the prompt (ControlNet)
+    INSTRUCT = "instruct"  # the image changed by an instruction (the Edit model, LEDITS++)
 
 
 class JobStatus(StrEnum):

@@ -247,6 +247,7 @@ def _resolve(
         object_weight=object_weight,
         speed=values.get("speed", "fast"),
         zoom=values.get("zoom"),
+        edit_link=_edit_link(values, urls),
         version=version,
         model=model,
         family=family.name,
@@ -327,3 +328,13 @@ def _model_for_version(version: str, context: PromptContext) -> tuple[str, Model
         available = ", ".join(sorted(aliases)) or "none are set up (MODEL_ALIASES)"
         raise InvalidParameter(f"Unknown model version `{shown}`: available: {available}.")
     return aliases[key], context.alias_families.get(key, context.family)
+
+
+def _edit_link(values: dict, urls: tuple[str, ...] | list[str]) -> str:
+    """`--edit <link>`: the one image to edit (not with image prompts or references)."""
+    links = values.get("edit_link", ())
+    if not links:
+        return ""
+    if urls or any(values.get(name) for name in ("style_refs", "character_refs", "object_refs")):
+        raise InvalidParameter("`--edit` edits one image: leave out image prompts and references.")
+    return links[0]

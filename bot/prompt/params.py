@@ -32,6 +32,7 @@
 | `--personalize [CODE…]`   | `--p` `--profile` | nothing (your profile) or up to five codes, `::W` weights | – |
 
 The personal-style readers (`--sref` items, `--p` codes) are in personal_params.py.
+| `--edit URL`              |          | one http(s) image link: edit it by the prompt (the Edit model) | – |
 
 Parameters go at the end: everything after the first ` --name` is parameters, and each value runs
 to the next ` --name`. An em dash `—` at the start of a word counts as `--` (phones turn `--`
@@ -211,6 +212,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "personalize", ("p", "profile"), "profiles", "optional", "nothing or profile codes", read_profiles
     ),
+    Parameter("edit", (), "edit_link", "required", "one image link (the image to edit)", _links(1)),
 )
 
 _BY_NAME = {name: parameter for parameter in PARAMETERS for name in parameter.names}

@@ -66,6 +66,8 @@ class ImagineRequest:
     draft: bool = False
     # Custom Zoom's `--zoom` (1–2); None elsewhere (/imagine refuses it).
     zoom: float | None = None
+    # `--edit <link>`: the image the prompt edits (the Edit model); "" for a new image.
+    edit_link: str = ""
     # Derived Stable Diffusion settings (see bot/prompt/mapping.py); a draft's own when `draft`.
     steps: int = 30
     guidance_scale: float = 6.0

@@ -34,6 +34,8 @@ KIND_LABELS = {
     JobKind.BLEND: "Blend",
     JobKind.DESCRIBE: "Describe",
     JobKind.SHORTEN: "Shorten",
+    JobKind.RETEXTURE: "Retexture",
+    JobKind.INSTRUCT: "Edit",
 }
 
 

@@ -12,7 +12,7 @@ GRID_LABELS = ["U1", "U2", "U3", "U4", None, "V1", "V2", "V3", "V4"]
 VARY_LABELS = ["Vary (Strong)", "Vary (Subtle)", "Vary (Region)"]
 UPSCALE_LABELS = ["Upscale (Subtle)", "Upscale (Creative)"]
 PAN_LABELS = [None, None, None, None]  # ⬅️ ➡️ ⬆️ ⬇️ (emoji only)
-HEART = [None]  # ❤️, in the web row after the job's buttons
+HEART = ["Retexture", "Edit", None]  # the prompted editor, then ❤️ in the web row after the job's buttons
 # A single non-square image: Make Square takes Zoom Out 1.5x's place, as on Midjourney.
 SINGLE_LABELS = [
     *VARY_LABELS,

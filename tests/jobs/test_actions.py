@@ -135,5 +135,7 @@ def test_the_cli_edit_operations_come_from_the_table():
         "zoom",
         "square",
         "pan",
+        "retexture",
+        "instruct",
     }
     assert [action.mode for action in table["pan"]] == ["left", "right", "up", "down"]

@@ -216,6 +216,15 @@ const MJ = (() => {
           editPrompt("Custom Zoom", "Prompt, --ar and --zoom (1-2)", button.dataset.prompt, (prompt) => post(url, { ...body, prompt }));
           return;
         }
+        // Retexture (the new look, starting from the prompt) and Edit (an instruction) always ask.
+        if (button.dataset.form === "retexture") {
+          editPrompt("Retexture", "The new look (prompt and parameters)", job.prompt, (prompt) => post(url, { ...body, prompt }));
+          return;
+        }
+        if (button.dataset.form === "instruct") {
+          editPrompt("Edit", "What to change (e.g. red jacket --no hat)", "", (prompt) => post(url, { ...body, prompt }));
+          return;
+        }
         if (remixOn() && button.dataset.remix === "1") {
           const label = body.index ? "New prompt for image #" + body.index : "New prompt";
           editPrompt("Remix Prompt", label, job.prompt, (prompt) => post(url, { ...body, prompt }));

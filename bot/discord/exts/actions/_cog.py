@@ -21,6 +21,7 @@ from bot.discord.buttons import MARKED_WHEN_USED, JobButton, custom_id, marked_v
 from bot.discord.click_guard import RecentClicks
 from bot.discord.exts.actions._editing import open_custom_zoom, resume_custom_zoom, resume_region
 from bot.discord.exts.actions._modal import REMIX_PREFIX, RemixModal, submitted_text
+from bot.discord.exts.actions._prompted import PROMPTED_FORMS, open_prompted_edit, resume_prompted
 from bot.discord.exts.actions._region import RegionCells, RegionSubmit, open_region_editor
 from bot.discord.origin import Origin, origin_of
 from bot.discord.pending import recorded, with_interaction_ids
@@ -56,6 +57,7 @@ class Actions(commands.Cog):
         bot.resumers["button"] = self.resume_button
         bot.resumers["remix"] = self.resume_remix
         forms = {Form.CUSTOM_ZOOM: resume_custom_zoom, Form.REGION: resume_region}
+        forms |= dict.fromkeys(PROMPTED_FORMS, resume_prompted)  # Retexture, Edit
         for form, resume in forms.items():  # a form's recorded command is its Form value
             bot.resumers[form.value] = functools.partial(resume, self)
 
@@ -117,6 +119,9 @@ class Actions(commands.Cog):
             return
         if spec.form is Form.CUSTOM_ZOOM:
             await open_custom_zoom(self, interaction, job, index)
+            return
+        if spec.form in PROMPTED_FORMS:
+            await open_prompted_edit(self, interaction, job, index, spec)
             return
         user = await self.bot.services.members.of(interaction.user.id)
         if spec.remix and user.remix:
