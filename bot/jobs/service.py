@@ -373,7 +373,12 @@ class JobService:
             companions=tuple((member.id, member.generation_request) for member in companions),
         )
         members = [job, *companions]
-        async for event in self.backend.submit(order):
+        events = self.backend.submit(order)
+        # A ❌ clicked since the dispatcher marked these jobs running reached the backend before
+        # it knew the order (no cancel flag yet): send it again now that it does.
+        if any(m.id in self.batches.cancel_asked and m.id not in self.batches.dropped for m in members):
+            self.backend.cancel(job.id)
+        async for event in events:
             if isinstance(event, WorkProgress):
                 previews = (event.preview, *event.companions) if companions else (event.preview,)
                 for member, preview in zip(members, previews, strict=False):

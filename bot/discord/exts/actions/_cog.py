@@ -83,8 +83,8 @@ class Actions(commands.Cog):
             (interaction.user.id, message_id, custom_id(action, job_id, index))
         )
         # A button that only opens a form (the job comes from its submission) may be clicked again
-        # at once: the member closed the form and wants it back.
-        if repeat and (spec is None or spec.form is None):
+        # at once: the member closed the form and wants it back. ❌ makes no job: every click counts.
+        if repeat and (spec is None or (spec.form is None and spec.name != "cancel")):
             await interaction.response.defer()  # the same click again: acknowledged, ignored
             return
         try:
