@@ -23,7 +23,7 @@ from bot.discord.exts.actions._editing import open_custom_zoom, resume_custom_zo
 from bot.discord.exts.actions._modal import REMIX_PREFIX, RemixModal, submitted_text
 from bot.discord.exts.actions._region import RegionCells, RegionSubmit, open_region_editor
 from bot.discord.origin import Origin, origin_of
-from bot.discord.pending import recorded, with_interaction_ids
+from bot.discord.pending import Ack, recorded, with_interaction_ids
 from bot.discord.reconcile import request_nonce
 from bot.discord.replies import report_unexpected, send_error
 from bot.errors import InvalidParameter, UserFacingError
@@ -107,8 +107,9 @@ class Actions(commands.Cog):
             raise InvalidParameter("That job has not finished yet.")
         clicked = custom_id(action, job_id, index)
         if named is not None and named.name == "pick":
-            await acknowledge(interaction, clicked)
-            async with recorded(self.bot, interaction, "button", action=action, job_id=job_id, index=index):
+            ack = Ack(lambda: acknowledge(interaction, clicked))
+            details = {"action": action, "job_id": job_id, "index": index}
+            async with recorded(self.bot, interaction, "button", ack=ack, **details):
                 await self.post_pick(origin_of(interaction), job, index)
             return
         spec = job_action(action)
@@ -124,9 +125,10 @@ class Actions(commands.Cog):
 
             await interaction.response.send_modal(RemixModal(job.prompt, shown_index, clicked))
             return
-        await acknowledge(interaction, clicked)
-        # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
-        async with recorded(self.bot, interaction, "button", action=action, job_id=job_id, index=index):
+        # Recorded, then acknowledged, until submitted: a restart in between submits it.
+        ack = Ack(lambda: acknowledge(interaction, clicked))
+        details = {"action": action, "job_id": job_id, "index": index}
+        async with recorded(self.bot, interaction, "button", ack=ack, **details):
             await self.submit_from(
                 origin_of(interaction), job, spec.kind, index, _mode(spec, user), speed=user.speed
             )
@@ -230,11 +232,10 @@ class Actions(commands.Cog):
         action = clicked.split(":")[1]
         try:
             requests = await self.bot.admission.read(text, origin.place, most=MAX_REMIX_JOBS)
-            await acknowledge(interaction, clicked)
-            # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
-            async with recorded(
-                self.bot, interaction, "remix", text, action=action, job_id=parent.id, index=index
-            ):
+            # Recorded, then acknowledged, until submitted: a restart in between submits it.
+            ack = Ack(lambda: acknowledge(interaction, clicked))
+            details = {"action": action, "job_id": parent.id, "index": index}
+            async with recorded(self.bot, interaction, "remix", text, ack=ack, **details):
                 await self._submit_remixed(origin, parent, kind, index, mode, requests)
         except UserFacingError as error:
             await send_error(interaction, error)
