@@ -14,7 +14,7 @@ import discord
 
 from bot.discord.delivery import channel_of
 from bot.discord.origin import Origin, origin_of
-from bot.discord.pending import AGAIN_TEXT, recorded, with_interaction_ids
+from bot.discord.pending import AGAIN_TEXT, Ack, recorded, with_interaction_ids
 from bot.discord.render import CONFIRM_OVER, confirm_content
 from bot.discord.replies import Confirmation
 from bot.errors import InvalidLink
@@ -136,8 +136,10 @@ def _submitter(
     which is recorded like any job-making interaction."""
 
     async def submit(interaction: discord.Interaction) -> None:
-        await interaction.response.edit_message(content=f"Submitting {len(new_jobs)} jobs…", view=None)
-        async with recorded(bot, interaction, confirmed, **details):
+        ack = Ack(
+            lambda: interaction.response.edit_message(content=f"Submitting {len(new_jobs)} jobs…", view=None)
+        )
+        async with recorded(bot, interaction, confirmed, ack=ack, **details):
             jobs = with_interaction_ids(interaction.id, new_jobs)
             await bot.front.submit_all(channel_of(interaction), jobs)
 

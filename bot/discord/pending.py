@@ -2,10 +2,12 @@
 
 Every interaction that makes a job (/imagine, /blend, /describe, /shorten, the prompt buttons
 under /describe and /shorten, the job buttons U/V/🔄/Vary/Upscale/Zoom/Pan/Make Square, the
-remix, Custom Zoom and Vary (Region) forms, "submit N prompts?") is acknowledged at once and then
-recorded in the table `pending_interactions` (`recorded`): its kind (`command`), its text and
-what else it asked for (`details`: the button, the job, the attachments…). The record is
-forgotten once the request was answered. A process killed in between leaves it.
+remix, Custom Zoom and Vary (Region) forms, "submit N prompts?") is recorded in the table
+`pending_interactions` and then acknowledged (`recorded` with its `Ack`): its kind (`command`),
+its text and what else it asked for (`details`: the button, the job, the attachments…). Recorded
+first, so a process killed at the acknowledgement still leaves the request behind (a full disk
+refuses it before Discord is answered: "Disk full"). The record is forgotten once the request was
+answered. A process killed in between leaves it.
 
 At the next start every record younger than Discord's 15 minutes is finished by the resumer its
 cog registered for that kind (`MidjourneyBot.resumers`): the same code as the live request, fed
@@ -26,6 +28,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -42,6 +45,7 @@ __all__ = [
     "AGAIN_TEXT",
     "INTERACTION_LIFETIME",
     "RESUMED_TEXT",
+    "Ack",
     "Resumer",
     "answer",
     "edit_original",
@@ -50,6 +54,7 @@ __all__ = [
     "recorded",
     "resume_interactions",
     "send_followup",
+    "thinking",
     "with_interaction_ids",
 ]
 
@@ -82,11 +87,34 @@ def with_interaction_ids(interaction_id: int, new_jobs: list[NewJob]) -> list[Ne
     return new_jobs
 
 
+@dataclass(frozen=True)
+class Ack:
+    """How an interaction is acknowledged once it is recorded. `thinking`: with a "thinking…"
+    reply (a restart edits it), else on the message the button or form sits on (a restart sends
+    a follow-up)."""
+
+    send: Callable[[], Awaitable[object]]
+    thinking: bool = False
+
+
+def thinking(interaction: discord.Interaction) -> Ack:
+    """Acknowledge with an ephemeral "thinking…" reply (a command, a prompt button)."""
+    return Ack(lambda: interaction.response.defer(ephemeral=True, thinking=True), thinking=True)
+
+
 def pending_of(
-    interaction: discord.Interaction, command: str, prompt: str = "", **details: Any
+    interaction: discord.Interaction,
+    command: str,
+    prompt: str = "",
+    *,
+    shows_thinking: bool | None = None,
+    **details: Any,
 ) -> PendingInteraction:
-    """What a restart needs to finish `interaction` (acknowledged already)."""
-    thinking = interaction.response.type is discord.InteractionResponseType.deferred_channel_message
+    """What a restart needs to finish `interaction`; `shows_thinking`: whether it is (or will be)
+    acknowledged with a "thinking…" reply (None: as its response so far says)."""
+    if shows_thinking is None:
+        response = interaction.response.type
+        shows_thinking = response is discord.InteractionResponseType.deferred_channel_message
     return PendingInteraction(
         id=interaction.id,
         token=interaction.token,
@@ -100,27 +128,38 @@ def pending_of(
         upload_limit=interaction.filesize_limit,
         # Our clock, which the restart compares with (the interaction was created just before).
         received_at=time.time(),
-        details=json.dumps({**details, "answer": ANSWER_ORIGINAL if thinking else ANSWER_FOLLOWUP}),
+        details=json.dumps({**details, "answer": ANSWER_ORIGINAL if shows_thinking else ANSWER_FOLLOWUP}),
     )
 
 
 @asynccontextmanager
 async def recorded(
-    bot: MidjourneyBot, interaction: discord.Interaction, command: str, prompt: str = "", **details: Any
+    bot: MidjourneyBot,
+    interaction: discord.Interaction,
+    command: str,
+    prompt: str = "",
+    *,
+    ack: Ack | None = None,
+    **details: Any,
 ) -> AsyncIterator[None]:
-    """Keep the acknowledged `interaction` recorded while the block submits what it asked for.
+    """Keep `interaction` recorded while the block submits what it asked for.
 
-    Forgotten when the block ends, also by an error (the error handler answers it); kept when it
-    is cancelled — the bot is stopping, and the next start finishes it with the resumer that
-    `bot.resumers[command]` names (registered by the cog that handles the command).
+    Recorded, then acknowledged with `ack` (None: it was acknowledged already), so a kill at the
+    acknowledgement still leaves the record. A full disk raises DiskFull before anything is
+    acknowledged. Forgotten when the block ends, also by an error (the error handler answers it);
+    kept when it is cancelled — the bot is stopping, and the next start finishes it with the
+    resumer that `bot.resumers[command]` names (registered by the cog that handles the command).
     """
     interactions = bot.services.interactions
-    await interactions.record(pending_of(interaction, command, prompt, **details))
+    shown = None if ack is None else ack.thinking
+    await interactions.record(pending_of(interaction, command, prompt, shows_thinking=shown, **details))
     task = asyncio.current_task()
     if task is not None:
         bot.answering.add(task)  # a stop waits for it before closing the database
     try:
         try:
+            if ack is not None:
+                await ack.send()
             yield
         except asyncio.CancelledError:
             raise  # the record stays: the next start finishes the request

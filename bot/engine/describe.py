@@ -71,8 +71,11 @@ class Describer:
         self.device = device
         self._loaded: tuple[Any, Any, Any, Any] | None = None
         self._bank_features: dict[str, Any] = {}
+        self._failed: str | None = None  # a failed load is not tried again: it would hold the queue
 
     def _load(self) -> tuple[Any, Any, Any, Any]:
+        if self._failed is not None:
+            raise JobFailed(self._failed)
         if self._loaded is None:
             from transformers import AutoModelForImageTextToText, AutoProcessor, CLIPModel, CLIPProcessor
 
@@ -87,11 +90,13 @@ class Describer:
                 clip_processor = CLIPProcessor.from_pretrained(self.models.clip)
                 clip = CLIPModel.from_pretrained(self.models.clip)
             except Exception as error:  # transformers/hub raise many types; name the settings
-                reason = " ".join(str(error).split())[:300] or type(error).__name__
-                raise JobFailed(
-                    f"/describe could not load its models (DESCRIBE_MODEL={self.models.captioner!r}, "
-                    f"DESCRIBE_CLIP={self.models.clip!r}): {reason}"
-                ) from error
+                # The reason is for the operator's log; members read which settings to fix.
+                log.warning("/describe could not load its models: %s", " ".join(str(error).split())[:500])
+                self._failed = (
+                    f"Describe is not set up on this bot: its models (DESCRIBE_MODEL `{self.models.captioner}`, "
+                    f"DESCRIBE_CLIP `{self.models.clip}`) could not be loaded."
+                )
+                raise JobFailed(self._failed) from None
             captioner = captioner.to(self.device).eval()
             clip = clip.to(self.device).eval()
             self._loaded = (processor, captioner, clip_processor, clip)

@@ -103,6 +103,7 @@ class Admission:
     async def prompt_context(self, user_id: int | None, guild_id: int | None) -> PromptContext:
         """The prompt language's context for this member here: model facts, presets, /settings, /prefer."""
         if self._base_context is None:
+            await self.jobs.loading.wait()  # a prompt typed while the model loads waits for it
             self._base_context = replace(context_from_settings(self.config), family=self.jobs.family)
         return await load_prompt_context(
             self.repository, self._base_context, user_id=user_id, guild_id=guild_id
@@ -137,7 +138,9 @@ class Admission:
         (await self.banned_words(guild_id)).check(text)
 
     async def check_channel(self, place: Place) -> None:
-        """Raise ChannelNotAllowed where the server's /limits closed this channel."""
+        """Raise ChannelNotAllowed where the server's /limits closed this channel (after the
+        model's load, whose facts the job is made from next)."""
+        await self.jobs.loading.wait()
         (await self.guild_limits(place.guild_id)).check_channel(place.channel_id, place.parent_channel_id)
 
     # ---- reading a prompt --------------------------------------------------------------------

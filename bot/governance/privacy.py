@@ -2,8 +2,9 @@
 
 Order, the same for both, so that rows and files are consistent after a crash at any point:
 
-1. Record the intent (`erasures` table). From here on the erase is finished at the next start
-   if the process stops (`resume_erasures`).
+1. Record the intent (`erasures` table; `record_intent`, which a front calls before it says
+   "Deleting your data…"). From here on the erase is finished at the next start if the process
+   stops (`resume_erasures`).
 2. Stop what waits or runs and let the job service end it (and deliver its "(Cancelled)" notice),
    so that no worker result or delivery writes to rows that are about to go.
 3. Delete the image folders (the rows still name them, so a crash here is simply resumed).
@@ -22,13 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import UserFacingError
+from bot.jobs.disk import refusing_when_full
 from bot.jobs.models import JobStatus
 
 if TYPE_CHECKING:
     from bot.governance.models import Erasure
     from bot.jobs.service import JobService
 
-__all__ = ["ErasureReport", "StillRunning", "Subject", "erase", "resume_erasures"]
+__all__ = ["ErasureReport", "StillRunning", "Subject", "erase", "record_intent", "resume_erasures"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,22 @@ class ErasureReport:
     rows: dict[str, int]
 
 
+async def record_intent(
+    service: JobService,
+    subject: Subject,
+    subject_id: int,
+    *,
+    requested_by: int | None = None,
+    channel_id: int | None = None,
+) -> None:
+    """Step 1 alone: from now on the erase of `subject_id` is finished even if the process stops
+    (the next start resumes it). DiskFull when the database's disk has no room for it."""
+    with refusing_when_full():
+        await service.repository.record_erasure(
+            subject.value, subject_id, requested_by=requested_by, channel_id=channel_id
+        )
+
+
 async def erase(
     service: JobService,
     subject: Subject,
@@ -73,10 +91,8 @@ async def erase(
     Raises StillRunning (nothing deleted, no intent kept) if a job does not stop within `within` s.
     """
     repository = service.repository
-    # 1. The intent.
-    await repository.record_erasure(
-        subject.value, subject_id, requested_by=requested_by, channel_id=channel_id
-    )
+    # 1. The intent (again, if the front recorded it already: the same row).
+    await record_intent(service, subject, subject_id, requested_by=requested_by, channel_id=channel_id)
     # 2. Stop what waits or runs.
     active = await repository.job_ids_of(subject.value, subject_id, JobStatus.QUEUED, JobStatus.RUNNING)
     cancelled = 0

@@ -28,12 +28,22 @@ from bot.engine.family import ModelFamily
 from bot.engine.interface import NO_INPUTS, Engine, GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult, JobCancelled, StepCallback, StepProgress
 from bot.engine.safety_checker import ImageChecker
+from bot.errors import UserFacingError
 from bot.grid import render_grid
 
 log = logging.getLogger(__name__)
 
+# What members read when the engine raised something else than a user-facing error: the
+# exception's text (paths, library internals) goes to the log only.
+FAILURE_TEXT = "Something went wrong while making this job. The bot's log has the details."
+
 # "lost": the worker itself went away mid-job (a remote replica died): the job may run again.
 FailureReason = Literal["cancelled", "timeout", "out_of_memory", "error", "lost"]
+
+
+def failure_text(error: BaseException) -> str:
+    """What the member reads for an engine error: a user-facing error's own sentence, else FAILURE_TEXT."""
+    return error.message if isinstance(error, UserFacingError) else FAILURE_TEXT
 
 
 @dataclass(frozen=True)
@@ -253,5 +263,5 @@ def run_order(
                 elapsed(),
             )
         log.exception("job %s failed in the engine", order.job_id)
-        return WorkFailed(f"The GPU worker failed: {type(error).__name__}: {error}", "error", elapsed())
+        return WorkFailed(failure_text(error), "error", elapsed())
     return WorkDone(result, elapsed())

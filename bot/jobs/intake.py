@@ -39,6 +39,7 @@ from bot.jobs.image_jobs import (
     save_inputs,
 )
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, Speed
+from bot.jobs.needs import ModelNeeds
 from bot.jobs.ports import JobRecords
 from bot.jobs.prompt_images import ImageLinks, PromptImage, PromptImages
 from bot.jobs.scheduler import FairQueue
@@ -79,6 +80,8 @@ class Intake:
         self.repository = repository
         self.image_links = ImageLinks(LinkFetcher(allow_private=settings().allow_private_links))
         self._queue = queue
+        # What operations need (models on this machine), checked before queueing; None: nothing.
+        self.needs: ModelNeeds | None = None
         self._family = family
         self._job_folder = job_folder
 
@@ -115,7 +118,10 @@ class Intake:
     # ---- before queueing -----------------------------------------------------------------
 
     async def prepare(self, new: NewJob, kind: JobKind) -> Prepared:
-        """The job's request, meta, input pictures and mask. Raises for a bad parent or link."""
+        """The job's request, meta, input pictures and mask. Raises for a bad parent or link, or
+        an operation this bot cannot run now (NotSetUp)."""
+        if self.needs is not None:
+            await self.needs.check(kind)
         if kind is JobKind.RETEXTURE and (missing := retexture_ready(self._settings())) is not None:
             raise InvalidParameter(missing)
         request, image_urls = await self._derive_request(new, kind)

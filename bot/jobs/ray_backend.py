@@ -34,7 +34,8 @@ from bot.config import Config
 from bot.engine.family import ModelFamily
 from bot.errors import ConfigError
 from bot.jobs.affinity import ReplicaSlot, pick_slot, should_wait_for_holder
-from bot.jobs.execution import WorkEvent, WorkFailed, WorkOrder
+from bot.jobs.execution import FAILURE_TEXT, WorkEvent, WorkFailed, WorkOrder
+from bot.jobs.ray_head import LocalHead
 from bot.jobs.ray_replica import (
     PoolLoader,
     ReplicaReport,
@@ -48,7 +49,6 @@ __all__ = ["APP_NAME", "RayServeBackend", "ReplicaReport", "ReplicaState"]
 log = logging.getLogger(__name__)
 
 APP_NAME = "mj-bot"
-LOOPBACK = "127.0.0.1"
 NAMESPACE = "mj-bot"
 # How long a replica may take to answer a health probe before it counts as unreachable.
 PROBE_TIMEOUT = 10.0
@@ -111,6 +111,7 @@ class RayServeBackend:
         self._early_cancels: set[str] = set()
         self._family: ModelFamily | None = None
         self._own_cluster = False
+        self._head: LocalHead | None = None  # the one-box cluster's head, when we started it
         self._slot_changed: asyncio.Condition | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._watcher: asyncio.Task[None] | None = None
@@ -156,9 +157,13 @@ class RayServeBackend:
             return
         self._slot_changed = asyncio.Condition()
         settings = self._settings
-        await _in_daemon_thread(self._connect)
-        if self._own_cluster:
-            self._check_resources()
+        try:
+            await _in_daemon_thread(self._connect)
+            if self._own_cluster:
+                self._check_resources()  # no GPUs for RAY_GPUS_PER_REPLICA=1: said at once
+        except BaseException:
+            await self._teardown()  # and the head we started, if any
+            raise
         await _in_daemon_thread(lambda: serve.start(proxy_location="Disabled"))
         replicas = f"{settings.ray_replicas} replica(s) with {settings.ray_gpus_per_replica:g} GPU(s) and {settings.ray_cpus_per_replica:g} CPU(s) each"
         log.info("starting %s on Ray (%s)", replicas, settings.ray_address or "local cluster")
@@ -198,16 +203,11 @@ class RayServeBackend:
         if address:
             ray.init(address=address, namespace=NAMESPACE, logging_level=logging.WARNING)
         else:
-            # "local" starts a new cluster even when Ray's own RAY_ADDRESS variable is set.
-            # A cluster of this one machine: every Ray server on the loopback address.
-            ray.init(
-                address="local",
-                namespace=NAMESPACE,
-                include_dashboard=False,
-                logging_level=logging.WARNING,
-                _node_ip_address=LOOPBACK,
-            )
+            # A cluster of this one machine: a head on the loopback address, ours to stop
+            # (bot/jobs/ray_head.py says why not `ray.init(address="local")`).
+            self._head = LocalHead.start()
             self._own_cluster = True
+            ray.init(address=self._head.address, namespace=NAMESPACE, logging_level=logging.WARNING)
 
     def _check_resources(self) -> None:
         settings = self._settings
@@ -249,6 +249,9 @@ class RayServeBackend:
                 ray.shutdown()
 
         await _in_daemon_thread(teardown)
+        if self._head is not None:
+            head, self._head = self._head, None
+            await asyncio.to_thread(head.stop)
 
     # ---- orders ----------------------------------------------------------------------------
 
@@ -344,7 +347,7 @@ class RayServeBackend:
         except RayTaskError as error:
             # An error raised by our code in the replica (not the replica dying): the job fails.
             log.error("job %s failed in replica %s: %s", order.job_id, replica_name(slot.index), error)
-            yield WorkFailed(f"The GPU worker failed: {_last_line(error)}", "error")
+            yield WorkFailed(FAILURE_TEXT, "error")  # the reason is in the log line above
         except Exception as error:
             log.warning(
                 "replica %s (pid %s) was lost during job %s: %s; the job goes back to the queue",

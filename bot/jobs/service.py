@@ -1,9 +1,8 @@
 """The job system's front door: submit, cancel, watch and deliver GPU jobs, durably.
 
-This module keeps the lifecycle (start, recover, stop), dispatch and events, on the event loop;
-the parts: `intake.py` (limits, parents, input pictures, masks), `batching.py` (jobs sharing one
-engine call), `results.py` (storing results), `deliveries.py` (delivery handlers), `followers.py`
-(subscriptions). The scheduler (`FairQueue`) decides what runs next; one dispatcher task hands
+Here: the lifecycle (start, recover, stop), dispatch and events, on the event loop; the parts:
+`intake.py`, `batching.py`, `results.py`, `deliveries.py`, `followers.py`, `loading.py` (the
+model's load, which submits wait for). The scheduler (`FairQueue`) decides what runs next; one dispatcher task hands
 orders to the backend, up to its `capacity` at a time. State lives in SQLite: a restart re-queues
 what was waiting or running and delivers what finished but was not yet delivered.
 
@@ -34,11 +33,12 @@ from bot.jobs.deliveries import Deliveries, DeliveryHandler
 from bot.jobs.derive import default_mode
 from bot.jobs.disk import DISK_FULL_REFUSAL, refusing_when_full, remove_temporaries
 from bot.jobs.events import Cancelled, Failed, Finished, JobEvent, Progress
-from bot.jobs.execution import WorkDone, WorkFailed, WorkOrder, WorkProgress
+from bot.jobs.execution import WorkDone, WorkFailed, WorkOrder, WorkProgress, failure_text
 from bot.jobs.files import GRID_FILE
 from bot.jobs.followers import Followers
 from bot.jobs.hooks import StartHooks
 from bot.jobs.intake import INPUT_FILE, MASK_FILE, REFERENCE_FIT, Intake
+from bot.jobs.loading import ModelLoading
 from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 from bot.jobs.ports import JobRecords
 from bot.jobs.prompt_images import ImageLinks
@@ -80,8 +80,8 @@ class JobService:
         self._wakeup = asyncio.Event()
         self._submit_lock = asyncio.Lock()
         self._dispatcher: asyncio.Task[None] | None = None
-        # Set while the service takes work (between start and stop).
-        self.started = asyncio.Event()
+        # Set while the service takes work (between start and stop); `loading`: the model's load.
+        self.started, self.loading = asyncio.Event(), ModelLoading()
         self._start_hooks = StartHooks()
         self._stopping = False
         self._interrupted = False  # the running job was stopped by shutdown: re-queue it
@@ -122,7 +122,7 @@ class JobService:
 
         `recover=False` (the local CLI) leaves jobs of other processes in the database alone.
         """
-        await self.backend.start()
+        await self.loading.run(self.backend.start)  # submits meanwhile wait for it
         self._stopping = self.results.stopping = False
         # Half-written pictures of a crash or a full disk.
         await asyncio.to_thread(remove_temporaries, self.settings.images_dir)
@@ -190,6 +190,7 @@ class JobService:
         for a bad parent or link. Submitting an id that exists returns that job unchanged."""
         if new.id is not None and (existing := await self.get_job(new.id)) is not None:
             return existing
+        await self.loading.wait()  # the request's facts come from the loaded model
         kind = JobKind(new.kind)
         new = dataclasses.replace(new, mode=default_mode(kind, new.mode))
         self.intake.check_limits(new.user_id)
@@ -337,9 +338,7 @@ class JobService:
                     if member.status.is_terminal or member.id in self.batches.dropped:
                         continue
                     try:
-                        await self._record_outcome(
-                            member, JobStatus.FAILED, f"{type(error).__name__}: {error}", 0.0
-                        )
+                        await self._record_outcome(member, JobStatus.FAILED, failure_text(error), 0.0)
                     except Exception:
                         # Even the database failed: the row stays 'running' and is retried after restart.
                         log.exception("could not record the failure of job %s", member.id)
@@ -373,7 +372,12 @@ class JobService:
             companions=tuple((member.id, member.generation_request) for member in companions),
         )
         members = [job, *companions]
-        async for event in self.backend.submit(order):
+        events = self.backend.submit(order)
+        # A ❌ clicked since the dispatcher marked these jobs running reached the backend before
+        # it knew the order (no cancel flag yet): send it again now that it does.
+        if any(m.id in self.batches.cancel_asked and m.id not in self.batches.dropped for m in members):
+            self.backend.cancel(job.id)
+        async for event in events:
             if isinstance(event, WorkProgress):
                 previews = (event.preview, *event.companions) if companions else (event.preview,)
                 for member, preview in zip(members, previews, strict=False):

@@ -71,14 +71,10 @@ async def json_body(request: web.Request) -> dict[str, Any]:
 
 
 def model_missing(request: web.Request) -> web.Response | None:
-    """503 while the model is loading (the web app starts first) or when it could not be loaded."""
+    """503 when the model could not be loaded. While it loads the request is taken: admission
+    waits for the model, so a prompt typed the moment the page answers is queued."""
     context = request.app[CONTEXT]
-    error = context.model_error
-    if error is None:
-        try:
-            context.jobs.family  # noqa: B018 (raises until the backend has loaded the model)
-        except RuntimeError:
-            error = "The model is still loading. Try again in a moment."
+    error = context.model_error or context.jobs.loading.error
     if error is None:
         return None
     return web.json_response({"error": {"title": "No model", "message": error}}, status=503)

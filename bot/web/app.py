@@ -99,6 +99,7 @@ def build_app(context: WebContext) -> web.Application:
     )
     environment.globals["tiny_model"] = lambda: _is_tiny(context)
     environment.globals["model_error"] = lambda: context.model_error
+    environment.globals["model_loading"] = lambda: context.jobs.loading.active
     app.router.add_static("/static", HERE / "static")
     auth.add_routes(app)
     pages.add_routes(app)

@@ -112,3 +112,27 @@ async def test_an_erase_finished_after_a_restart_is_told_to_the_member(world):
     assert await world.service.repository.pending_erasures() == []
     (notice,) = world.alice.user.dm_channel.history()
     assert "now finished" in notice.content and "1 jobs" in notice.content
+
+
+async def test_a_stop_as_deleting_your_data_is_shown_still_erases(world, monkeypatch):
+    """Killed while "Deleting your data…" is being shown: the intent was recorded first, so the
+    next start erases alice's data and tells her."""
+    import asyncio
+
+    import discord
+
+    await world.alice.slash(world.channel, "imagine", prompt="a red fox")
+    await world.wait_for(is_result)
+    asked = await world.alice.slash(world.channel, "forget-me")
+
+    async def killed(*args, **kwargs):
+        raise asyncio.CancelledError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(discord.InteractionResponse, "edit_message", killed)
+        await world.alice.click(asked.response, label="Delete my data")
+    assert [e.subject_id for e in await world.service.repository.pending_erasures()] == [world.alice.id]
+    await world.env.bot._resume_erasures()  # what the next start does (manage_jobs=True)
+    assert sum(rows_per_user(world.settings.database_path, world.alice.id).values()) == 0
+    (notice,) = world.alice.user.dm_channel.history()
+    assert "now finished" in notice.content

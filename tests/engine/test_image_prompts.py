@@ -253,5 +253,5 @@ def test_style_references_feed_only_the_style_layers(engine) -> None:
 def test_missing_describe_models_fail_with_the_setting_named() -> None:
     """A DESCRIBE_MODEL that cannot be loaded is one clear job error naming the settings."""
     describer = Describer(DescribeModels("/nonexistent/captioner", "/nonexistent/clip"), "cpu")
-    with pytest.raises(JobFailed, match="DESCRIBE_MODEL='/nonexistent/captioner'"):
+    with pytest.raises(JobFailed, match="DESCRIBE_MODEL `/nonexistent/captioner`"):
         describer.describe(RED)

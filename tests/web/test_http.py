@@ -293,7 +293,10 @@ async def test_local_mode_needs_no_sign_in(start_web):
 
 
 async def test_prompts_wait_for_the_model_to_load(tmp_path):
-    """The web app starts before the model has loaded: a prompt then gets 503 'still loading'."""
+    """The web app answers before the model has loaded: the page says "Waiting for the model to
+    load", and a prompt typed then is accepted once the model is there, queued and run."""
+    import threading
+
     from bot.config import Config
     from bot.jobs.backend import ThreadBackend
     from bot.jobs.service import JobService
@@ -301,26 +304,45 @@ async def test_prompts_wait_for_the_model_to_load(tmp_path):
     from bot.web.app import WebServer
     from bot.web.context import WebContext
     from bot.web.sessions import LocalUser
+    from tests.jobs.conftest import FakeEngine
+
+    loaded = threading.Event()
+
+    def load() -> FakeEngine:
+        loaded.wait(30)
+        return FakeEngine()
 
     settings = Config.from_env({"DATA_DIR": str(tmp_path), "MODEL": "tiny", "WEB_SECRET": "s"})
     repository = await Repository.open(settings.database_path, settings.images_dir)
-    jobs = JobService(settings, repository, ThreadBackend(lambda: None))  # never started
+    jobs = JobService(settings, repository, ThreadBackend(load))
     server = WebServer(WebContext.create(settings, jobs, local_user=LocalUser()), host="127.0.0.1", port=0)
     url = await server.start()
+    starting = asyncio.create_task(jobs.start())
     try:
         async with client() as http:
             async with http.get(f"{url}/") as response:
                 page = await response.text()
+            assert 'id="model-loading"' in page and "Waiting for the model to load" in page
             csrf = page.split('name="csrf" content="', 1)[1].split('"', 1)[0]
-            async with http.post(
-                f"{url}/api/imagine", json={"prompt": "a fox"}, headers={"X-CSRF-Token": csrf}
-            ) as r:
-                assert r.status == 503
-                assert "still loading" in (await r.json())["error"]["message"]
+            typed = asyncio.create_task(imagine(http, url, csrf, "a fox"))
+            await asyncio.sleep(0.5)
+            assert not typed.done()  # waiting for the model, not refused
+            loaded.set()
+            await starting
+            answer = await asyncio.wait_for(typed, 30)
+            (job,) = answer["jobs"]
+            async with asyncio.timeout(30):
+                async for _event in jobs.subscribe(job["id"]):
+                    pass
+            assert (await repository.get_job(job["id"])).status is JobStatus.DONE
+            async with http.get(f"{url}/") as response:
+                assert 'id="model-loading"' not in await response.text()
     finally:
+        loaded.set()
         await server.stop()
+        if starting.done() and starting.exception() is None:
+            await jobs.stop()
         await repository.close()
-    assert await repository_jobs(settings) == 0
 
 
 async def repository_jobs(settings) -> int:

@@ -300,8 +300,14 @@ const MJ = (() => {
       const prompt = input.value.trim();
       if (!prompt) return;
       error.hidden = true;
+      // While the model loads the prompt is accepted and waits for it: say so until it is queued.
+      const loading = document.getElementById("model-loading");
+      const note = loading ? el("p", { class: "progress", id: "prompt-waiting" }, loading.textContent.trim()) : null;
+      if (note) form.after(note);
       const data = await post("/api/imagine", { prompt, server: server ? server.value : "" });
+      note?.remove();
       if (!data) return;
+      loading?.remove();
       if (data.error) { showError(error, data.error); return; }
       input.value = "";
       for (const job of data.jobs.slice().reverse()) follow(job);

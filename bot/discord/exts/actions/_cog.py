@@ -24,7 +24,7 @@ from bot.discord.exts.actions._modal import REMIX_PREFIX, RemixModal, submitted_
 from bot.discord.exts.actions._prompted import PROMPTED_FORMS, open_prompted_edit, resume_prompted
 from bot.discord.exts.actions._region import RegionCells, RegionSubmit, open_region_editor
 from bot.discord.origin import Origin, origin_of
-from bot.discord.pending import recorded, with_interaction_ids
+from bot.discord.pending import Ack, recorded, with_interaction_ids
 from bot.discord.reconcile import request_nonce
 from bot.discord.replies import report_unexpected, send_error
 from bot.errors import InvalidParameter, UserFacingError
@@ -85,8 +85,8 @@ class Actions(commands.Cog):
             (interaction.user.id, message_id, custom_id(action, job_id, index))
         )
         # A button that only opens a form (the job comes from its submission) may be clicked again
-        # at once: the member closed the form and wants it back.
-        if repeat and (spec is None or spec.form is None):
+        # at once: the member closed the form and wants it back. ❌ makes no job: every click counts.
+        if repeat and (spec is None or (spec.form is None and spec.name != "cancel")):
             await interaction.response.defer()  # the same click again: acknowledged, ignored
             return
         try:
@@ -109,8 +109,9 @@ class Actions(commands.Cog):
             raise InvalidParameter("That job has not finished yet.")
         clicked = custom_id(action, job_id, index)
         if named is not None and named.name == "pick":
-            await acknowledge(interaction, clicked)
-            async with recorded(self.bot, interaction, "button", action=action, job_id=job_id, index=index):
+            ack = Ack(lambda: acknowledge(interaction, clicked))
+            details = {"action": action, "job_id": job_id, "index": index}
+            async with recorded(self.bot, interaction, "button", ack=ack, **details):
                 await self.post_pick(origin_of(interaction), job, index)
             return
         spec = job_action(action)
@@ -129,9 +130,10 @@ class Actions(commands.Cog):
 
             await interaction.response.send_modal(RemixModal(job.prompt, shown_index, clicked))
             return
-        await acknowledge(interaction, clicked)
-        # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
-        async with recorded(self.bot, interaction, "button", action=action, job_id=job_id, index=index):
+        # Recorded, then acknowledged, until submitted: a restart in between submits it.
+        ack = Ack(lambda: acknowledge(interaction, clicked))
+        details = {"action": action, "job_id": job_id, "index": index}
+        async with recorded(self.bot, interaction, "button", ack=ack, **details):
             await self.submit_from(
                 origin_of(interaction), job, spec.kind, index, _mode(spec, user), speed=user.speed
             )
@@ -235,11 +237,10 @@ class Actions(commands.Cog):
         action = clicked.split(":")[1]
         try:
             requests = await self.bot.admission.read(text, origin.place, most=MAX_REMIX_JOBS)
-            await acknowledge(interaction, clicked)
-            # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
-            async with recorded(
-                self.bot, interaction, "remix", text, action=action, job_id=parent.id, index=index
-            ):
+            # Recorded, then acknowledged, until submitted: a restart in between submits it.
+            ack = Ack(lambda: acknowledge(interaction, clicked))
+            details = {"action": action, "job_id": parent.id, "index": index}
+            async with recorded(self.bot, interaction, "remix", text, ack=ack, **details):
                 await self._submit_remixed(origin, parent, kind, index, mode, requests)
         except UserFacingError as error:
             await send_error(interaction, error)

@@ -18,7 +18,7 @@ import discord
 from PIL import Image
 
 from bot.discord.origin import Origin, origin_of
-from bot.discord.pending import recorded, with_interaction_ids
+from bot.discord.pending import Ack, recorded, with_interaction_ids
 from bot.discord.replies import report_unexpected, send_error
 from bot.engine.canvas import GRID_SIZE, cell_label, cell_mask
 from bot.errors import JobNotFound, UserFacingError
@@ -126,9 +126,10 @@ async def open_custom_zoom(actions: Actions, interaction: discord.Interaction, j
     async def zoom(modal_interaction: discord.Interaction, text: str) -> None:
         origin = origin_of(modal_interaction)
         chosen = await read_edit_prompt(actions, origin.place, text, custom_zoom=True)
-        await modal_interaction.response.defer()  # the progress message follows in the channel
-        # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
-        async with recorded(actions.bot, modal_interaction, "customzoom", text, job_id=job.id, index=index):
+        # Recorded, then acknowledged (the progress message follows in the channel), until submitted.
+        ack = Ack(modal_interaction.response.defer)
+        details = {"job_id": job.id, "index": index}
+        async with recorded(actions.bot, modal_interaction, "customzoom", text, ack=ack, **details):
             await submit_edit(actions, origin, job, JobKind.ZOOM, index, custom_zoom_mode(chosen), chosen)
 
     text = custom_zoom_prompt(job.prompt, image_aspect(job, picture.size))
@@ -147,12 +148,14 @@ async def open_region_prompt(
         origin = origin_of(modal_interaction)
         chosen = await read_edit_prompt(actions, origin.place, text)
         chosen_cells = ", ".join(cell_label(cell, GRID_SIZE) for cell in cells)
-        await modal_interaction.response.edit_message(
-            content=f"**Vary (Region)**: repainting {chosen_cells}…", attachments=[], view=None
+        ack = Ack(
+            lambda: modal_interaction.response.edit_message(
+                content=f"**Vary (Region)**: repainting {chosen_cells}…", attachments=[], view=None
+            )
         )
-        # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
+        # Recorded, then acknowledged, until submitted: a restart in between submits it.
         details = {"job_id": job.id, "index": index, "cells": cells}
-        async with recorded(actions.bot, modal_interaction, "region", text, remix=True, **details):
+        async with recorded(actions.bot, modal_interaction, "region", text, ack=ack, remix=True, **details):
             mask = region_mask(picture.size, cells)
             await submit_edit(actions, origin, job, JobKind.REGION, index, None, chosen, mask)
 
@@ -172,13 +175,15 @@ async def repaint_region(
     """Vary (Region)'s Submit with Remix off: no prompt asked, the REGION job repaints the cells
     with the image's own prompt at the member's `speed`."""
     chosen_cells = ", ".join(cell_label(cell, GRID_SIZE) for cell in cells)
-    await interaction.response.edit_message(
-        content=f"**Vary (Region)**: repainting {chosen_cells}…", attachments=[], view=None
+    ack = Ack(
+        lambda: interaction.response.edit_message(
+            content=f"**Vary (Region)**: repainting {chosen_cells}…", attachments=[], view=None
+        )
     )
     origin = origin_of(interaction)
-    # Recorded until submitted: a restart in between submits it (bot/discord/pending.py).
+    # Recorded, then acknowledged, until submitted: a restart in between submits it.
     details = {"job_id": job.id, "index": index, "cells": cells}
-    async with recorded(actions.bot, interaction, "region", remix=False, **details):
+    async with recorded(actions.bot, interaction, "region", ack=ack, remix=False, **details):
         picture = await parent_picture(actions.bot.front, job, index)
         mask = region_mask(picture.size, cells)
         await submit_edit(actions, origin, job, JobKind.REGION, index, None, None, mask, speed=speed)

@@ -24,7 +24,7 @@ from bot.discord.exts.admin._views import MAX_SELECT_OPTIONS, PANEL_TIMEOUT, Que
 from bot.discord.permissions import admin_guild_id
 from bot.discord.render import mention
 from bot.discord.replies import Confirmation
-from bot.governance.privacy import StillRunning, Subject, erase
+from bot.governance.privacy import StillRunning, Subject, erase, record_intent
 from bot.jobs.models import Job, JobStatus
 
 if TYPE_CHECKING:
@@ -137,16 +137,12 @@ class Admin(commands.Cog):
 
     async def _purge(self, interaction: discord.Interaction) -> None:
         guild_id = admin_guild_id(interaction)
+        asked = {"requested_by": interaction.user.id, "channel_id": interaction.channel_id}
+        # The intent first: a stop after "Deleting…" is finished at the next start.
+        await record_intent(self.bot.jobs, Subject.SERVER, guild_id, **asked)
         await interaction.response.edit_message(content="Deleting this server's data…", view=None)
         try:
-            report = await erase(
-                self.bot.jobs,
-                Subject.SERVER,
-                guild_id,
-                requested_by=interaction.user.id,
-                channel_id=interaction.channel_id,
-                within=PURGE_WAIT,
-            )
+            report = await erase(self.bot.jobs, Subject.SERVER, guild_id, within=PURGE_WAIT, **asked)
         except StillRunning:
             await interaction.edit_original_response(
                 content="A job of this server is still finishing: run /purge-guild again in a minute."

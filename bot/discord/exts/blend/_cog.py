@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from bot.discord.image_commands import Upload, read_upload
 from bot.discord.origin import Origin, origin_of
-from bot.discord.pending import recorded, with_interaction_ids
+from bot.discord.pending import recorded, thinking, with_interaction_ids
 from bot.discord.replies import send_error
 from bot.errors import UserFacingError
 from bot.jobs.models import PendingInteraction
@@ -50,14 +50,13 @@ class Blend(commands.Cog):
         image5: discord.Attachment | None = None,
         dimensions: app_commands.Choice[str] | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         uploads = [
             Upload.of(image) for image in (image1, image2, image3, image4, image5) if image is not None
         ]
         shape = dimensions.value if dimensions else "square"
-        # Recorded until answered: a restart in between submits it (bot/discord/pending.py).
+        # Recorded, then acknowledged, until answered: a restart in between submits it.
         details = {"uploads": [upload.to_dict() for upload in uploads], "dimensions": shape}
-        async with recorded(self.bot, interaction, "blend", **details):
+        async with recorded(self.bot, interaction, "blend", ack=thinking(interaction), **details):
             try:
                 await self.submit_blend(origin_of(interaction), uploads, shape)
             except UserFacingError as error:

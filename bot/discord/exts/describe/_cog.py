@@ -23,7 +23,7 @@ from bot.discord.image_commands import (
     resume_imagine_prompts,
 )
 from bot.discord.origin import Origin, origin_of
-from bot.discord.pending import recorded, with_interaction_ids
+from bot.discord.pending import recorded, thinking, with_interaction_ids
 from bot.discord.replies import send_error
 from bot.errors import InvalidParameter, JobNotFound, UserFacingError
 from bot.jobs.actions import Surface, actions_on
@@ -60,11 +60,10 @@ class Describe(commands.Cog):
         image: discord.Attachment | None = None,
         link: str | None = None,
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         upload = Upload.of(image) if image is not None else None
-        # Recorded until answered: a restart in between submits it (bot/discord/pending.py).
+        # Recorded, then acknowledged, until answered: a restart in between submits it.
         details = {"upload": upload.to_dict() if upload else None, "link": link}
-        async with recorded(self.bot, interaction, "describe", **details):
+        async with recorded(self.bot, interaction, "describe", ack=thinking(interaction), **details):
             try:
                 await self.describe_picture(origin_of(interaction), upload, link)
             except UserFacingError as error:
@@ -97,8 +96,9 @@ class Describe(commands.Cog):
         self, interaction: discord.Interaction, action: str, job_id: str, index: int
     ) -> None:
         """1️⃣–4️⃣ imagine one suggestion, "Imagine all" all four, 🔄 describes the image again."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        async with recorded(self.bot, interaction, action, job_id=job_id, index=index):
+        async with recorded(
+            self.bot, interaction, action, ack=thinking(interaction), job_id=job_id, index=index
+        ):
             try:
                 if action == "redescribe":
                     await self.describe_again(origin_of(interaction), job_id)

@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from bot.discord.delivery import channel_of
 from bot.discord.origin import Origin, origin_of
-from bot.discord.pending import AGAIN_TEXT, recorded, with_interaction_ids
+from bot.discord.pending import AGAIN_TEXT, Ack, recorded, thinking, with_interaction_ids
 from bot.discord.render import CONFIRM_OVER, confirm_content
 from bot.discord.replies import Confirmation, send_error
 from bot.errors import UserFacingError
@@ -43,10 +43,9 @@ class Imagine(commands.Cog):
     async def imagine(
         self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, MAX_PROMPT_OPTION]
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        # Until it is answered, the interaction is recorded: a restart in between finishes it
+        # Recorded, then acknowledged, until it is answered: a restart in between finishes it
         # (bot/discord/pending.py), and its jobs' ids come from it, so none is queued twice.
-        async with recorded(self.bot, interaction, "imagine", prompt):
+        async with recorded(self.bot, interaction, "imagine", prompt, ack=thinking(interaction)):
             await self._imagine(interaction, prompt)
 
     async def _imagine(self, interaction: discord.Interaction, prompt: str) -> None:
@@ -79,8 +78,12 @@ class Imagine(commands.Cog):
         (a restart reads the prompt again and submits it without asking)."""
 
         async def submit(interaction: discord.Interaction) -> None:
-            await interaction.response.edit_message(content=f"Submitting {len(new_jobs)} jobs…", view=None)
-            async with recorded(self.bot, interaction, "confirm", prompt):
+            ack = Ack(
+                lambda: interaction.response.edit_message(
+                    content=f"Submitting {len(new_jobs)} jobs…", view=None
+                )
+            )
+            async with recorded(self.bot, interaction, "confirm", prompt, ack=ack):
                 jobs = with_interaction_ids(interaction.id, new_jobs)
                 await self.bot.front.submit_all(channel_of(interaction), jobs)
 

@@ -14,7 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.replies import Confirmation
-from bot.governance.privacy import ErasureReport, Subject, erase
+from bot.governance.privacy import ErasureReport, Subject, erase, record_intent
 
 if TYPE_CHECKING:
     from bot.discord.bot import MidjourneyBot
@@ -81,12 +81,9 @@ class Privacy(commands.Cog):
         )
 
     async def _forget(self, interaction: discord.Interaction) -> None:
+        asked = {"requested_by": interaction.user.id, "channel_id": interaction.channel_id}
+        # The intent first: a stop after "Deleting your data…" is finished at the next start.
+        await record_intent(self.bot.jobs, Subject.MEMBER, interaction.user.id, **asked)
         await interaction.response.edit_message(content="Deleting your data…", view=None)
-        report = await erase(
-            self.bot.jobs,
-            Subject.MEMBER,
-            interaction.user.id,
-            requested_by=interaction.user.id,
-            channel_id=interaction.channel_id,
-        )
+        report = await erase(self.bot.jobs, Subject.MEMBER, interaction.user.id, **asked)
         await interaction.edit_original_response(content=done_text(report))

@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.discord.buttons import PromptButton
 from bot.discord.image_commands import imagine_or_ask, imagine_prompts, resume_imagine_prompts
 from bot.discord.origin import Origin, origin_of
-from bot.discord.pending import recorded, with_interaction_ids
+from bot.discord.pending import recorded, thinking, with_interaction_ids
 from bot.discord.replies import send_error
 from bot.errors import JobNotFound, UserFacingError
 from bot.jobs.actions import Surface, actions_on
@@ -51,9 +51,8 @@ class Shorten(commands.Cog):
     async def shorten(
         self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, MAX_PROMPT_OPTION]
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        # Recorded until answered: a restart in between submits it (bot/discord/pending.py).
-        async with recorded(self.bot, interaction, "shorten", prompt):
+        # Recorded, then acknowledged, until answered: a restart in between submits it.
+        async with recorded(self.bot, interaction, "shorten", prompt, ack=thinking(interaction)):
             try:
                 await self.submit(origin_of(interaction), prompt)
             except UserFacingError as error:
@@ -74,8 +73,9 @@ class Shorten(commands.Cog):
     ) -> None:
         """1️⃣–5️⃣: imagine shorter prompt n (with the original parameters); more than
         `CONFIRM_OVER` jobs (a /prefer suffix with `--repeat`) ask first."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        async with recorded(self.bot, interaction, action, job_id=job_id, index=index):
+        async with recorded(
+            self.bot, interaction, action, ack=thinking(interaction), job_id=job_id, index=index
+        ):
             try:
                 picked = [await self.picked(job_id, index)]
                 details = {"job_id": job_id, "index": index}
