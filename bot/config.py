@@ -327,6 +327,13 @@ class Config:
         "openai/clip-vit-base-patch32",
         "CLIP model that ranks /describe's medium, style and lighting phrases: folder, repo or 'tiny'.",
     )
+    segment_model: str = _setting(
+        "SEGMENT_MODEL",
+        _text,
+        "Zigeng/SlimSAM-uniform-77",
+        "Smart Select and Remove background (a SAM-class model, transformers' SamModel): folder, "
+        "Hugging Face repo, or 'tiny'; empty: both off.",
+    )
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR.")
 
     @classmethod

@@ -32,8 +32,10 @@ from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.lora import job_loras, job_sampler
 from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress, shares_call
 from bot.engine.sampling import SAMPLER_LABELS, family_sampler, make_scheduler
+from bot.engine.segment import SEGMENT_OPERATIONS, Segmenter
 from bot.engine.source import ModelSource
 from bot.engine.upscaler import super_resolve
+from bot.errors import JobFailed
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class DiffusersEngine:
         precision: Precision | None = None,
         loras_dir: Path | None = None,
         inpaint_pipeline: Any = None,
+        segmenter: Segmenter | None = None,
     ) -> None:
         from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
@@ -103,6 +106,7 @@ class DiffusersEngine:
         )
         self._encoder = PromptEncoder(self.txt2img_pipe, is_sdxl=self.family.is_sdxl)
         self.image_prompts = ImagePrompts(self, image_prompts or ImagePromptModels())
+        self.segmenter = segmenter  # SEGMENT_MODEL (Smart Select, Remove background), loaded on first use
         log.info("Engine ready: %s (%s) on %s", self.model_name, self.family.name, device)
 
     # ----------------------------------------------------------------------------------------
@@ -120,6 +124,12 @@ class DiffusersEngine:
             return self.txt2img(request, on_step)
         if operation in (Operation.REFERENCE, Operation.DESCRIBE, Operation.SHORTEN):
             return self.image_prompts.generate(operation, request, inputs, on_step)
+        if operation in SEGMENT_OPERATIONS:
+            if self.segmenter is None:
+                raise JobFailed(
+                    "Smart Select and Remove background are not set up on this bot (SEGMENT_MODEL)."
+                )
+            return self.segmenter.generate(operation, request, inputs, self.model_name)
         if inputs.image is None:
             raise ValueError(f"{operation} needs an input image")
         if operation is Operation.IMG2IMG:

@@ -39,6 +39,10 @@ class Operation(StrEnum):
     OUTPAINT = "outpaint"
     # Vary (Region): repaint the masked area of the image (soft edges), keep the rest exactly.
     REGION = "region"
+    # The editor (bot/engine/segment.py): a click or box → a mask; the picture as RGBA, its
+    # background transparent.
+    SMART_SELECT = "smart_select"
+    REMOVE_BACKGROUND = "remove_background"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from bot.engine.device import Precision, pick_device, pick_precision, quiet_libr
 from bot.engine.engine import DiffusersEngine
 from bot.engine.image_prompts import image_prompt_models
 from bot.engine.preview import TinyPreviewDecoder, find_preview_decoder
+from bot.engine.segment import segmenter_for
 from bot.engine.source import AUTO_MODEL, ModelSource, auto_candidates, resolve_model_source
 from bot.engine.upscaler import find_upscaler
 from bot.engine.warmup import warm_up
@@ -123,6 +124,7 @@ def load_engine(settings: Config, model: str | None = None) -> DiffusersEngine:
         loras_dir=settings.models_dir / "loras",
         image_prompts=image_prompt_models(settings, source.family.base),
         inpaint_pipeline=inpaint,
+        segmenter=segmenter_for(settings, device),
     )
     decoder = find_preview_decoder(settings.models_dir, source.family)
     if decoder is not None:

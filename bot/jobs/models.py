@@ -33,6 +33,11 @@ class JobKind(StrEnum):
     BLEND = "blend"
     DESCRIBE = "describe"
     SHORTEN = "shorten"
+    # The editor (issue 22): an outside picture stored as a job (no GPU time), its background
+    # removed (RGBA), Smart Select's mask for a click or a box.
+    UPLOAD = "upload"
+    BACKGROUND = "background"
+    SELECT = "select"
 
 
 class JobStatus(StrEnum):
