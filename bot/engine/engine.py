@@ -129,7 +129,7 @@ class DiffusersEngine:
                 raise JobFailed(
                     "Smart Select and Remove background are not set up on this bot (SEGMENT_MODEL)."
                 )
-            return self.segmenter.generate(operation, request, inputs, self.model_name)
+            return self.segmenter.generate(operation, request, inputs)
         if inputs.image is None:
             raise ValueError(f"{operation} needs an input image")
         if operation is Operation.IMG2IMG:

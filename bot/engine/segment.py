@@ -148,8 +148,13 @@ class Segmenter:
         best = next((n for n in ranked if float(covers[n]) < _WHOLE_FRAME), ranked[0])
         return _mask_image(binary[best])
 
+    @property
+    def name(self) -> str:
+        """The model's name for the recipe (`Model: SlimSAM-uniform-77`)."""
+        return Path(self.source).name or self.source
+
     def generate(
-        self, operation: Operation, request: GenerationRequest, inputs: GenerationInputs, model_name: str
+        self, operation: Operation, request: GenerationRequest, inputs: GenerationInputs
     ) -> GenerationResult:
         """Run SMART_SELECT or REMOVE_BACKGROUND on `inputs.image` (the engine's entry point)."""
         if inputs.image is None:
@@ -164,7 +169,7 @@ class Segmenter:
         return GenerationResult(
             images=[result],
             seeds=[request.seed],
-            model_name=model_name,
+            model_name=self.name,
             sampler="",
             steps=0,
             guidance_scale=0.0,
