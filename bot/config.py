@@ -332,7 +332,7 @@ class Config:
         _text,
         "Zigeng/SlimSAM-uniform-77",
         "Smart Select and Remove background (a SAM-class model, transformers' SamModel): folder, "
-        "Hugging Face repo, or 'tiny'; empty: both off.",
+        "Hugging Face repo, or 'tiny'; 'off': both off.",
     )
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR.")
 

@@ -45,11 +45,15 @@ SEGMENT_OPERATIONS = frozenset({Operation.SMART_SELECT, Operation.REMOVE_BACKGRO
 _BOX_INSET = 0.02
 # A mask covering more than this share of the picture is "everything", not a subject.
 _WHOLE_FRAME = 0.97
+# SEGMENT_MODEL values that turn Smart Select and Remove background off.
+OFF = frozenset({"", "off", "none"})
 
 
 def resolve_segment_model(name: str, models_dir: Path) -> str:
     """What SEGMENT_MODEL names: "" (off), a folder, a repo id; "tiny": the embedded test model."""
     name = name.strip()
+    if name.lower() in OFF:
+        return ""
     if name.lower() == "tiny":
         return str(models_dir / "tiny-sam")
     return name
@@ -198,8 +202,8 @@ def segment_model_missing(settings: Config) -> str | None:
     """Why SEGMENT_MODEL cannot be used (checked before a job is queued), or None when it can.
     A repo id is taken on trust here: it is downloaded by the worker on first use."""
     name = settings.segment_model.strip()
-    if not name:
-        return "Smart Select and Remove background are not set up on this bot (SEGMENT_MODEL is empty)."
+    if name.lower() in OFF:
+        return "Smart Select and Remove background are not set up on this bot (SEGMENT_MODEL is off)."
     if name.lower() == "tiny":
         return None
     path = Path(name).expanduser()
