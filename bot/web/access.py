@@ -33,6 +33,9 @@ KIND_LABELS = {
     JobKind.BLEND: "Blend",
     JobKind.DESCRIBE: "Describe",
     JobKind.SHORTEN: "Shorten",
+    JobKind.UPLOAD: "Upload",
+    JobKind.BACKGROUND: "Remove Background",
+    JobKind.SELECT: "Smart Select",
 }
 
 

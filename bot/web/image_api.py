@@ -60,7 +60,7 @@ CHUNK = 64 * 1024
 # The most one upload request may send: five pictures at the limit, a sixth refused, the fields.
 MAX_UPLOAD_BODY = (MAX_BLEND + 1) * MAX_IMAGE_BYTES + 1024 * 1024
 MAX_FIELD = 200
-FIELDS = ("server", "dimensions", "job", "index")
+FIELDS = ("server", "dimensions", "job", "index", "prompt")
 
 
 @dataclass
