@@ -17,7 +17,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import api, auth, editor, image_api, pages, upload_api
+from bot.web import api, auth, editor, image_api, pages, smart_select, upload_api
 from bot.web.context import CONTEXT, SESSION, WebContext
 from bot.web.sessions import csrf_ok
 
@@ -94,6 +94,7 @@ def build_app(context: WebContext) -> web.Application:
     image_api.add_routes(app)
     editor.add_routes(app)
     upload_api.add_routes(app)
+    smart_select.add_routes(app)
     app.on_shutdown.append(_close_streams)
     return app
 
