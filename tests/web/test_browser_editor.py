@@ -28,9 +28,7 @@ class SelectingEngine(FakeEngine):
 
     def generate(self, operation, request, inputs=NO_INPUTS, on_step=None):
         if operation is Operation.SMART_SELECT:
-            self.calls.append(
-                type(self.calls[0])(str(operation), request, inputs.image) if self.calls else None
-            )
+            self.calls.append(Call(str(operation), request, inputs.image))
             mask = Image.new("L", (request.width, request.height), 0)
             mask.paste(255, SELECTED)
             return GenerationResult([mask], [request.seed], "fake-sam", "", 0, 0.0)
