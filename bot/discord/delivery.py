@@ -53,9 +53,9 @@ from bot.governance.nsfw import BLOCKED_NOTICE, NsfwPolicy
 from bot.jobs.edit_origin import edit_behind
 from bot.jobs.events import Progress, Queued, Stalled, Started
 from bot.jobs.image_jobs import INPUT_FILE, TEXT_KINDS
+from bot.jobs.library import library_of
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 from bot.jobs.ports import WebPages
-from bot.services import library_of
 
 if TYPE_CHECKING:
     from discord.ext import commands

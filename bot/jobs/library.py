@@ -10,9 +10,10 @@ from bot.errors import InvalidParameter
 from bot.jobs.models import Job, JobImage, JobStatus
 
 if TYPE_CHECKING:
+    from bot.jobs.service import JobService
     from bot.store.repository import Repository
 
-__all__ = ["ACTIVE", "JobLibrary"]
+__all__ = ["ACTIVE", "JobLibrary", "library_of"]
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Purposes whose message id is also kept on the job's row (`progress_message_id`, ...).
@@ -107,3 +108,8 @@ class JobLibrary:
 
     async def set_meta(self, job_id: str, meta: dict[str, Any]) -> None:
         await self._repository.set_meta(job_id, meta)
+
+
+def library_of(jobs: JobService) -> JobLibrary:
+    """The job library over a job service's database (for helpers handed only the job service)."""
+    return JobLibrary(jobs.repository)

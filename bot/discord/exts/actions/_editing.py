@@ -23,9 +23,9 @@ from bot.discord.replies import report_unexpected, send_error
 from bot.engine.canvas import GRID_SIZE, cell_label, cell_mask
 from bot.errors import JobNotFound, UserFacingError
 from bot.jobs.custom_zoom import custom_zoom_mode, custom_zoom_prompt, image_aspect
+from bot.jobs.library import library_of
 from bot.jobs.models import Job, JobKind, PendingInteraction
 from bot.prompt import ImagineRequest
-from bot.services import library_of
 
 if TYPE_CHECKING:
     from bot.discord.delivery import JobFront
