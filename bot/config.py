@@ -406,6 +406,13 @@ class Config:
         "Depth estimator giving Retexture its structure (transformers: Depth Anything / DPT): a folder "
         "or repo, 'edges' (the input's edges, no model) or 'tiny'.",
     )
+    segment_model: str = _setting(
+        "SEGMENT_MODEL",
+        _text,
+        "Zigeng/SlimSAM-uniform-77",
+        "Smart Select and Remove background (a SAM-class model, transformers' SamModel): folder, "
+        "Hugging Face repo, or 'tiny'; 'off': both off.",
+    )
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR.")
 
     @classmethod

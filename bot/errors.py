@@ -57,6 +57,12 @@ class JobFailed(UserFacingError):
     title = "Job failed"
 
 
+class NotAvailable(UserFacingError):
+    """A feature whose model this bot does not have (checked before anything is queued)."""
+
+    title = "Not available"
+
+
 class ConfigError(Exception):
     """A setting or model the operator gave cannot be used. The message is one line."""
 

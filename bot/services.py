@@ -1,6 +1,6 @@
 """The services the fronts call (Discord, the web app, the CLI), built once over one job service:
 admission, a member's settings, a server's rules and styles, jobs and images, pending
-interactions and web sign-ins. Fronts hold this bundle; none of them reaches the store."""
+interactions, web sign-ins and uploads. Fronts hold this bundle; none of them reaches the store."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.governance.admission import Admission
 from bot.governance.member_settings import MemberSettings
 from bot.governance.server_rules import ServerRules
 from bot.governance.style_presets import StylePresets
+from bot.governance.uploads import Uploads
 from bot.governance.web_sign_ins import WebSignIns
 from bot.jobs.interactions import PendingInteractions
 from bot.jobs.library import JobLibrary, library_of
@@ -35,6 +36,7 @@ class Services:
     library: JobLibrary
     interactions: PendingInteractions
     sign_ins: WebSignIns
+    uploads: Uploads
 
     @classmethod
     def of(cls, jobs: JobService, config: Config) -> Services:
@@ -51,6 +53,7 @@ class Services:
             library=JobLibrary(repository),
             interactions=PendingInteractions(repository),
             sign_ins=WebSignIns(repository),
+            uploads=Uploads(admission),
         )
 
     async def close(self) -> None:

@@ -1,5 +1,7 @@
 """Command line: `python -m bot` (the Discord bot), `imagine` (one local job), `edit` (Zoom Out,
-Make Square, Pan, Vary (Region) on a stored image), `parse` (dry run), `upscale` (super-resolution of any picture).
+Make Square, Pan, Vary (Region), Retexture, Edit, Remove background, Smart Select on a stored
+image), `upload` (an outside picture as a job), `parse` (dry run), `upscale` (super-resolution of
+any picture).
 
 Each subcommand lives in its own module with `register(subparsers)`; the module sets
 `func(args, settings) -> int` as the parser default. Settings are loaded once here.
@@ -12,11 +14,11 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.cli import edit, imagine, parse, run, upscale
+from bot.cli import edit, imagine, parse, run, upload, upscale
 from bot.config import load_settings, readable_by_others
 from bot.errors import ConfigError, UserFacingError
 
-SUBCOMMANDS = (run, imagine, edit, parse, upscale)
+SUBCOMMANDS = (run, imagine, edit, upload, parse, upscale)
 
 
 def build_parser() -> argparse.ArgumentParser:

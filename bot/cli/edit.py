@@ -14,6 +14,8 @@ server's rules; a `--prompt` is read like a Remix, built-in banned words include
     python -m bot edit upscale-subtle JOB 4               # Upscale (Subtle)
     python -m bot edit retexture JOB 2 --prompt "a marble statue"       # Retexture
     python -m bot edit instruct  JOB 1 --prompt "red jacket --no hat"   # Edit (instruction)
+    python -m bot edit remove-background JOB 1 -o cut.png # RGBA, the background transparent
+    python -m bot edit smart-select JOB 1 --point 120,80 -o mask.png   # the object under a click
 
 JOB is a job id from DATA_DIR (printed by `imagine` and by `edit`), N the image (1-based). The
 new job's grid goes to `-o` and its id is printed, so edits can be chained (pan twice).
@@ -41,7 +43,8 @@ OPERATIONS = cli_actions()
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "edit",
-        help="Vary, Upscale, Zoom Out, Make Square, Pan, Vary (Region), Retexture or Edit a stored image",
+        help="Vary, Upscale, Zoom Out, Make Square, Pan, Vary (Region), Retexture, Edit, Remove background "
+        "or Smart Select a stored image",
     )
     parser.add_argument("operation", choices=list(OPERATIONS))
     parser.add_argument("job", help="id of a finished job in DATA_DIR")
@@ -50,6 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--direction", choices=("left", "right", "up", "down"), help="pan: which way")
     parser.add_argument("--cells", default="", help="region: grid cells A1…D4, comma-separated")
     parser.add_argument("--mask", type=Path, help="region: a mask image, white = regenerate")
+    parser.add_argument("--point", help="smart-select: X,Y in the image's pixels")
+    parser.add_argument("--box", help="smart-select: LEFT,TOP,RIGHT,BOTTOM in the image's pixels")
     parser.add_argument(
         "--prompt",
         help="remix: a new prompt (with parameters; --zoom for zoom); retexture: the new look; instruct: the change",
@@ -63,6 +68,7 @@ def execute(args: argparse.Namespace, settings: Config) -> int:
         raise InvalidParameter("Pan needs `--direction left|right|up|down`.")
     if args.operation == "region":
         args.mask_bytes = _mask_bytes(args)  # a bad selection fails before the model loads
+    args.select_mode = _select_mode(args) if args.operation == "smart-select" else None
     return asyncio.run(_run(args, settings))
 
 
@@ -84,6 +90,22 @@ def _mask_bytes(args: argparse.Namespace) -> bytes:
     buffer = io.BytesIO()
     cell_mask((256, 256), cells).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _select_mode(args: argparse.Namespace) -> str:
+    """Smart Select's prompt (`point X,Y` / `box L,T,R,B`) from `--point` or `--box`."""
+    from bot.jobs.editor_jobs import select_mode
+
+    try:
+        if args.point:
+            x, y = (int(value) for value in args.point.split(","))
+            return select_mode(point=(x, y))
+        if args.box:
+            left, top, right, bottom = (int(value) for value in args.box.split(","))
+            return select_mode(box=(left, top, right, bottom))
+    except ValueError:
+        raise InvalidParameter("Smart Select takes `--point X,Y` or `--box LEFT,TOP,RIGHT,BOTTOM`.") from None
+    return select_mode()
 
 
 def chosen_action(args: argparse.Namespace) -> Action:
@@ -135,6 +157,7 @@ async def _run(args: argparse.Namespace, settings: Config) -> int:
             args.image,
             Place(CLI_USER_ID),
             text=args.prompt,
+            mode=getattr(args, "select_mode", None),
             mask=getattr(args, "mask_bytes", None),
             meta={"source": "cli"},
         )

@@ -42,6 +42,7 @@ EXTENSIONS = (
     "bot.discord.exts.admin",
     "bot.discord.exts.settings",
     "bot.discord.exts.info",
+    "bot.discord.exts.editor",
     "bot.discord.exts.privacy",
     "bot.discord.exts.profile",
     "bot.discord.exts.visibility",

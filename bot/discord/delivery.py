@@ -34,7 +34,15 @@ from bot.discord.render import (
     single_image_content,
 )
 from bot.discord.replies import ERROR_RED
-from bot.discord.result_pictures import GRID_KINDS, ResultPost, grid_hiding, grid_of, open_rgb, thumbnail
+from bot.discord.result_pictures import (
+    GRID_KINDS,
+    ResultPost,
+    grid_hiding,
+    grid_of,
+    open_picture,
+    open_rgb,
+    thumbnail,
+)
 from bot.discord.text_results import text_result
 from bot.discord.uploads import RetryPolicy, send_picture
 from bot.discord.web_buttons import add_web_row
@@ -293,7 +301,7 @@ class JobFront:
             view_is_grid = True
         else:
             view_is_grid = False
-            picture = await asyncio.to_thread(open_rgb, images[0].path)
+            picture = await asyncio.to_thread(open_picture, images[0].path)
             square = images[0].width == images[0].height
             view = single_view(job.id, 1, upscale=job.kind is not JobKind.UPSCALE, square=square)
         add_web_row(view, self.pages, job.id, single_index=None if view_is_grid else 1)

@@ -14,7 +14,16 @@ from PIL import Image
 from bot.governance.nsfw import hide_flagged
 from bot.jobs.models import JobImage, JobKind
 
-__all__ = ["DESCRIBED_SIDE", "GRID_KINDS", "ResultPost", "grid_hiding", "grid_of", "open_rgb", "thumbnail"]
+__all__ = [
+    "DESCRIBED_SIDE",
+    "GRID_KINDS",
+    "ResultPost",
+    "grid_hiding",
+    "grid_of",
+    "open_picture",
+    "open_rgb",
+    "thumbnail",
+]
 
 # The described picture is shown at most this large under /describe's suggestions.
 DESCRIBED_SIDE = 1024
@@ -53,6 +62,12 @@ def thumbnail(path: Path) -> Image.Image | None:
         return None
     picture.thumbnail((DESCRIBED_SIDE, DESCRIBED_SIDE), Image.Resampling.LANCZOS)
     return picture
+
+
+def open_picture(path: Path) -> Image.Image:
+    """A single image as posted: RGBA when it has transparency (Remove Background), else RGB."""
+    with Image.open(path) as opened:
+        return opened.convert("RGBA" if opened.mode in ("RGBA", "LA") else "RGB")
 
 
 def open_rgb(path: Path) -> Image.Image:

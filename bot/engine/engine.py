@@ -42,8 +42,10 @@ from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.lora import job_loras, job_sampler
 from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress, shares_call
 from bot.engine.sampling import SAMPLER_LABELS, family_sampler, make_scheduler
+from bot.engine.segment import SEGMENT_OPERATIONS, Segmenter
 from bot.engine.source import ModelSource
 from bot.engine.upscaler import Upscaler, super_resolve
+from bot.errors import JobFailed
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ class DiffusersEngine:
         inpaint_pipeline: Any = None,
         offloaded: bool = False,
         edit_models: EditModels | None = None,
+        segmenter: Segmenter | None = None,
     ) -> None:
         from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
@@ -126,6 +129,7 @@ class DiffusersEngine:
         )
         self.image_prompts = ImagePrompts(self, image_prompts or ImagePromptModels())
         self.edits = ImageEdits(self, edit_models or EditModels())
+        self.segmenter = segmenter  # SEGMENT_MODEL (Smart Select, Remove background), loaded on first use
         log.info("Engine ready: %s (%s) on %s", self.model_name, self.family.name, device)
 
     # ----------------------------------------------------------------------------------------
@@ -145,6 +149,12 @@ class DiffusersEngine:
             return self.image_prompts.generate(operation, request, inputs, on_step)
         if operation in (Operation.RETEXTURE, Operation.INSTRUCT):
             return self.edits.generate(operation, request, inputs, on_step)
+        if operation in SEGMENT_OPERATIONS:
+            if self.segmenter is None:
+                raise JobFailed(
+                    "Smart Select and Remove background are not set up on this bot (SEGMENT_MODEL)."
+                )
+            return self.segmenter.generate(operation, request, inputs)
         if inputs.image is None:
             raise ValueError(f"{operation} needs an input image")
         if operation is Operation.IMG2IMG:

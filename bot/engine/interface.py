@@ -46,6 +46,10 @@ class Operation(StrEnum):
     RETEXTURE = "retexture"
     # Instruction edit (the Edit model): the prompt applied to the input by LEDITS++.
     INSTRUCT = "instruct"
+    # The editor (bot/engine/segment.py): a click or box → a mask; the picture as RGBA, its
+    # background transparent.
+    SMART_SELECT = "smart_select"
+    REMOVE_BACKGROUND = "remove_background"
 
 
 @dataclass(frozen=True)

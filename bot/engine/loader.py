@@ -18,6 +18,7 @@ from bot.engine.family import ModelFamily
 from bot.engine.image_prompts import image_prompt_models
 from bot.engine.memory import apply_offload, load_options
 from bot.engine.preview import TinyPreviewDecoder, find_preview_decoder
+from bot.engine.segment import segmenter_for
 from bot.engine.source import AUTO_MODEL, ModelSource, auto_candidates, resolve_model_source
 from bot.engine.upscaler import Upscaler, make_upscaler
 from bot.engine.warmup import warm_up
@@ -179,6 +180,7 @@ def load_engine(
         inpaint_pipeline=inpaint,
         offloaded=offloaded,
         edit_models=edit_models(settings),
+        segmenter=segmenter_for(settings, device),
     )
     decoder = find_preview_decoder(settings.models_dir, source.family)
     if decoder is not None:

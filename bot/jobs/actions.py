@@ -45,6 +45,7 @@ class Surface(StrEnum):
     DESCRIBE = "describe"  # under /describe's suggestions
     SHORTEN = "shorten"  # under /shorten's shorter prompts
     PROGRESS = "progress"  # under a waiting or running job
+    EDITOR = "editor"  # a tool of the editor (web, CLI), no button under a message
 
 
 class Who(StrEnum):
@@ -306,6 +307,31 @@ ACTIONS: tuple[Action, ...] = (
         cost=2.0,
         cli="instruct",
         title="Edit: change the image by an instruction",
+    ),
+    # ---- the editor (issue 22; bot/jobs/editor_jobs.py) -----------------------------------------
+    Action(
+        "remove_background",
+        "Remove Background",
+        "✂️",
+        Surface.SINGLE,
+        4,
+        ("rembg",),
+        kind=JobKind.BACKGROUND,
+        cost=0.25,
+        cli="remove-background",
+        title="Remove Background: the picture with a transparent background",
+    ),
+    Action(
+        "smart_select",
+        "Smart Select",
+        None,
+        Surface.EDITOR,
+        0,
+        ("select",),
+        kind=JobKind.SELECT,
+        cost=0.1,
+        cli="smart-select",
+        title="Smart Select: click an object to select it",
     ),
     # ---- under a waiting or running job ---------------------------------------------------------
     Action(

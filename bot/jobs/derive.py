@@ -23,6 +23,7 @@ from bot.engine.interface import Operation
 from bot.engine.request import GenerationRequest
 from bot.errors import InvalidParameter
 from bot.jobs.actions import ENHANCE
+from bot.jobs.editor_jobs import EDITOR_KINDS, editor_fields, editor_operation, editor_request
 from bot.jobs.models import Job, JobImage, JobKind, NewJob
 from bot.jobs.prompted_edits import PROMPTED_EDITS, prompted_edit_fields, prompted_edit_request
 
@@ -55,6 +56,7 @@ RUNNABLE_KINDS = (
     JobKind.REGION,
     JobKind.RETEXTURE,
     JobKind.INSTRUCT,
+    *EDITOR_KINDS,
 )
 EDIT_KINDS = (JobKind.ZOOM, JobKind.PAN, JobKind.REGION)
 UPSCALE_STRENGTH = {"subtle": 0.3, "creative": 0.5}
@@ -79,6 +81,8 @@ def default_mode(kind: JobKind, mode: str | None) -> str | None:
 
 def operation_of(kind: JobKind) -> Operation:
     """The engine operation of a job made from a parent's image."""
+    if (editor := editor_operation(kind)) is not None:
+        return editor
     if kind is JobKind.UPSCALE:
         return Operation.UPSCALE
     if kind in (JobKind.ZOOM, JobKind.PAN):
@@ -147,6 +151,7 @@ def edit_fields(job: Job, mask: Image.Image | None = None) -> dict[str, str]:
     if job.kind in PROMPTED_EDITS:
         return prompted_edit_fields(job)
     return {}
+    return editor_fields(job)
 
 
 def _edit_request(
@@ -222,6 +227,8 @@ def derive_request(
         return _edit_request(kind, new, parent, image, family), []
     if kind in PROMPTED_EDITS:
         return prompted_edit_request(kind, new, parent, image), []
+    if kind in EDITOR_KINDS:
+        return editor_request(kind, new, parent, image), []
     if kind is JobKind.VARIATION:
         mode = new.mode
         if mode not in ("strong", "subtle"):

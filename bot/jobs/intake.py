@@ -26,9 +26,11 @@ from bot.engine.edits import retexture_ready
 from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest
-from bot.errors import InvalidParameter, JobNotFound, QueueFull
+from bot.engine.segment import segment_model_missing
+from bot.errors import InvalidParameter, JobNotFound, NotAvailable, QueueFull
 from bot.jobs.derive import decode_mask, derive_request, operation_of
 from bot.jobs.downloads import LinkFetcher
+from bot.jobs.editor_jobs import EDITOR_KINDS
 from bot.jobs.files import save_image
 from bot.jobs.image_jobs import (
     IMAGE_JOB_KINDS,
@@ -124,6 +126,8 @@ class Intake:
             await self.needs.check(kind)
         if kind is JobKind.RETEXTURE and (missing := retexture_ready(self._settings())) is not None:
             raise InvalidParameter(missing)
+        if kind in EDITOR_KINDS and (missing := segment_model_missing(self._settings())):
+            raise NotAvailable(missing)  # before anything is queued, not a failed job
         request, image_urls = await self._derive_request(new, kind)
         meta = dict(new.meta)
         if await self.repository.is_stealth(new.user_id):

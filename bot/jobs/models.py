@@ -35,6 +35,11 @@ class JobKind(StrEnum):
     SHORTEN = "shorten"
     RETEXTURE = "retexture"  # the image's structure, a new look from the prompt (ControlNet)
     INSTRUCT = "instruct"  # the image changed by an instruction (the Edit model, LEDITS++)
+    # The editor (issue 22): an outside picture stored as a job (no GPU time), its background
+    # removed (RGBA), Smart Select's mask for a click or a box.
+    UPLOAD = "upload"
+    BACKGROUND = "background"
+    SELECT = "select"
 
 
 class JobStatus(StrEnum):

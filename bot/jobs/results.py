@@ -26,6 +26,7 @@ from bot.jobs.accounting import charged_gpu_seconds
 from bot.jobs.derive import edit_fields
 from bot.jobs.disk import DISK_FULL_NOTICE, is_disk_full
 from bot.jobs.edit_origin import edit_behind
+from bot.jobs.editor_jobs import editor_fields
 from bot.jobs.events import Stalled
 from bot.jobs.execution import WorkDone
 from bot.jobs.files import save_result
@@ -86,6 +87,8 @@ class ResultStore:
         )
         if (edit := await edit_behind(self.repository, job)) is not None:  # also a 🔄 of an edit
             extra = {**(extra or {}), **edit_fields(edit, await self._mask(edit))}
+        if editor := editor_fields(job):  # Remove background, Smart Select: no denoising
+            extra = editor
         folder = self._job_folder(job.id)
         delay = self._retry_delay
         while True:

@@ -36,6 +36,9 @@ KIND_LABELS = {
     JobKind.SHORTEN: "Shorten",
     JobKind.RETEXTURE: "Retexture",
     JobKind.INSTRUCT: "Edit",
+    JobKind.UPLOAD: "Upload",
+    JobKind.BACKGROUND: "Remove Background",
+    JobKind.SELECT: "Smart Select",
 }
 
 

@@ -20,7 +20,19 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import api, archive, auth, editor, guards, image_api, pages, personal_pages, uploads
+from bot.web import (
+    api,
+    archive,
+    auth,
+    editor,
+    guards,
+    image_api,
+    pages,
+    personal_pages,
+    smart_select,
+    upload_api,
+    uploads,
+)
 from bot.web.context import CONTEXT, SESSION, WebContext
 from bot.web.membership import MEMBERSHIP, MemberCheck, source_of
 from bot.web.sessions import csrf_ok
@@ -108,6 +120,8 @@ def build_app(context: WebContext) -> web.Application:
     image_api.add_routes(app)
     editor.add_routes(app)
     personal_pages.add_routes(app)  # /personalize, /moodboards (issue 23)
+    upload_api.add_routes(app)
+    smart_select.add_routes(app)
     app.on_shutdown.append(_close_streams)
     return app
 

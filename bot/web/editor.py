@@ -31,7 +31,7 @@ from bot.web.context import CONTEXT, WebContext
 from bot.web.links import EditorLink, verify_editor_link
 from bot.web.screened import screened_response
 
-__all__ = ["VARY_REGION", "MaskError", "add_routes", "decode_mask"]
+__all__ = ["VARY_REGION", "MaskError", "add_routes", "checked_link", "decode_mask"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,14 @@ async def _checked(context: WebContext, link: EditorLink) -> tuple[Job, JobImage
     if image is None:
         raise web.HTTPNotFound()
     return job, image
+
+
+async def checked_link(request: web.Request, fields: dict[str, Any]) -> tuple[Job, JobImage, int]:
+    """The job, image and member of a genuine, unexpired, unused editor link in `fields` (the
+    editor's other tools, e.g. Smart Select); 403 / 404 otherwise. The link is not spent."""
+    link = _link(request, fields)
+    job, image = await _checked(request.app[CONTEXT], link)
+    return job, image, link.user_id
 
 
 def decode_mask(data_url: str, size: tuple[int, int]) -> bytes:

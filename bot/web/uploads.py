@@ -45,7 +45,7 @@ CHUNK = 64 * 1024
 # The most one upload request may send: five pictures at the limit, a sixth refused, the fields.
 MAX_UPLOAD_BODY = (MAX_BLEND + 1) * MAX_IMAGE_BYTES + 1024 * 1024
 MAX_FIELD = 200
-FIELDS = ("server", "dimensions", "job", "index")
+FIELDS = ("server", "dimensions", "job", "index", "prompt")
 # Bytes of one file kept in memory before it spills to a temporary file.
 SPOOL_IN_MEMORY = 1024 * 1024
 # Upload requests read at once (each may spool up to MAX_UPLOAD_BODY to disk), and how long the

@@ -12,7 +12,8 @@ GRID_LABELS = ["U1", "U2", "U3", "U4", None, "V1", "V2", "V3", "V4"]
 VARY_LABELS = ["Vary (Strong)", "Vary (Subtle)", "Vary (Region)"]
 UPSCALE_LABELS = ["Upscale (Subtle)", "Upscale (Creative)"]
 PAN_LABELS = [None, None, None, None]  # ⬅️ ➡️ ⬆️ ⬇️ (emoji only)
-HEART = ["Retexture", "Edit", None]  # the prompted editor, then ❤️ in the web row after the job's buttons
+EDITOR_LABELS = ["Retexture", "Edit", "Remove Background"]  # the editor's row; ❤️ and Web ↗ share it
+HEART = [None]  # ❤️, in the web row after the job's buttons
 # A single non-square image: Make Square takes Zoom Out 1.5x's place, as on Midjourney.
 SINGLE_LABELS = [
     *VARY_LABELS,
@@ -21,6 +22,7 @@ SINGLE_LABELS = [
     "Make Square",
     "Custom Zoom",
     *PAN_LABELS,
+    *EDITOR_LABELS,
     *HEART,
 ]
 SQUARE_SINGLE_LABELS = [
@@ -30,10 +32,19 @@ SQUARE_SINGLE_LABELS = [
     "Zoom Out 1.5x",
     "Custom Zoom",
     *PAN_LABELS,
+    *EDITOR_LABELS,
     *HEART,
 ]
 # An upscaled image has no Upscale row.
-UPSCALED_LABELS = [*VARY_LABELS, "Zoom Out 2x", "Make Square", "Custom Zoom", *PAN_LABELS, *HEART]
+UPSCALED_LABELS = [
+    *VARY_LABELS,
+    "Zoom Out 2x",
+    "Make Square",
+    "Custom Zoom",
+    *PAN_LABELS,
+    *EDITOR_LABELS,
+    *HEART,
+]
 
 
 def button_labels(message: discord.Message) -> list[str | None]:

@@ -133,6 +133,8 @@ def test_the_cli_edit_operations_come_from_the_table():
         "upscale-subtle",
         "upscale-creative",
         "zoom",
+        "remove-background",
+        "smart-select",
         "square",
         "pan",
         "retexture",

@@ -378,6 +378,34 @@ const MJ = (() => {
     if (blend) blend.addEventListener("submit", upload(blend, "/api/blend"));
     const describe = document.getElementById("describe-form");
     if (describe) describe.addEventListener("submit", upload(describe, "/api/describe"));
+    const edit = document.getElementById("edit-form");
+    if (edit) {
+      // Upload a picture (picked, or dropped on the form) and open the editor on it.
+      const openEditor = async (file) => {
+        const body = new FormData();
+        body.set("image", file);
+        body.set("prompt", document.getElementById("edit-prompt").value.trim());
+        if (server) body.set("server", server.value);
+        error.hidden = true;
+        const data = await postForm("/api/uploads", body);
+        if (!data) return;
+        if (data.error) { showError(error, data.error); return; }
+        window.location.href = data.editor;
+      };
+      edit.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const file = document.getElementById("edit-image").files[0];
+        if (file) openEditor(file);
+      });
+      edit.addEventListener("dragover", (event) => { event.preventDefault(); edit.classList.add("dragging"); });
+      edit.addEventListener("dragleave", () => edit.classList.remove("dragging"));
+      edit.addEventListener("drop", (event) => {
+        event.preventDefault();
+        edit.classList.remove("dragging");
+        const file = event.dataTransfer.files[0];
+        if (file) openEditor(file);
+      });
+    }
     const shorten = document.getElementById("shorten-form");
     if (shorten) {
       shorten.addEventListener("submit", async (event) => {
