@@ -139,6 +139,8 @@ class GenerationResult:
     # The GPU worker's NSFW checker: True per flagged image; None when the images were not
     # checked (NSFW_FILTER=off, or the check failed).
     nsfw: tuple[bool, ...] | None = None
+    # Video operations: the frames of each clip, in batch order (`images` holds their posters).
+    clips: list[list[Image.Image]] = field(default_factory=list)
 
 
 class JobCancelled(Exception):
