@@ -33,6 +33,7 @@ from bot.prompt.params import (
 from bot.prompt.permutations import expand_permutations
 from bot.prompt.request import ImagineRequest
 from bot.prompt.sizes import size_for_aspect
+from bot.prompt.video import check_video
 
 MAX_JOBS = 40
 MAX_PROMPT_LENGTH = 6000
@@ -135,6 +136,9 @@ def _resolve(
 
     # 2. Parameter layers, weakest first; the style preset's own params are the weakest of all.
     values: dict[str, Any] = {**defaults.values, **suffix_params.values, **typed_params.values}
+    if values.pop("raw", False) and not values.get("style"):
+        values["style"] = "raw"  # --raw is --style raw (with --video also: less creative motion)
+    video = check_video(values, urls)
     preset = _style_preset(values.get("style", ""), context)
     preset_params = ParsedParameters({})
     if preset is not None:
@@ -151,7 +155,7 @@ def _resolve(
     # 3. The text: multi-prompt parts, emptiness, the style template.
     parts = split_multiprompt(text)
     content = " ".join(part.text for part in parts) if "::" in text else text
-    if not content:
+    if not content and not video:
         if len(urls) == 1:
             raise InvalidPrompt("An image prompt needs some text, or at least two images to blend.")
         if not urls:
@@ -228,6 +232,11 @@ def _resolve(
         full_guidance=guidance if recipe else 0.0,
         full_loras=style_loras if recipe else (),
         draft_note=recipe.note if recipe else "",
+        video=video,
+        motion=values.get("motion", "low"),
+        loop=values.get("loop", False),
+        end_url=values.get("end", ("",))[0],
+        video_batch=values.get("video_batch", 4),
     )
     repeats = values.get("repeat", 1)
     return [replace(request, repeat=index) for index in range(repeats)]

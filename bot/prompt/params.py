@@ -25,6 +25,12 @@
 | `--fast` `--relax` `--turbo` |       | flags (speed)                          | fast    |
 | `--draft`                 |          | flag: a fast, cheaper grid (Enhance re-renders it) | off |
 | `--zoom N`                |          | number 1–2; Custom Zoom only           | –       |
+| `--raw`                   |          | flag: `--style raw`; with `--video` less creative motion | off |
+| `--video`                 |          | flag: animate the prompt's image link (start frame) | off |
+| `--motion low|high`       |          | `low` or `high` (with `--video`)       | low     |
+| `--loop`                  |          | flag: the clip ends on its start frame (with `--video`) | off |
+| `--end URL`               |          | one http(s) image link: the end frame (with `--video`) | – |
+| `--bs N`                  |          | 1, 2 or 4: clips per video job         | 4       |
 
 Parameters go at the end: everything after the first ` --name` is parameters, and each value runs
 to the next ` --name`. An em dash `—` at the start of a word counts as `--` (phones turn `--`
@@ -154,6 +160,18 @@ def image_links(value: str, most: int = MAX_REFERENCES) -> tuple[str, ...]:
         raise InvalidLink("Give an http(s) link to an image.") from None
 
 
+def _motion(value: str) -> str:
+    if value.lower() not in ("low", "high"):
+        raise ValueError
+    return value.lower()
+
+
+def _batch_size(value: str) -> int:
+    if value not in ("1", "2", "4"):
+        raise ValueError
+    return int(value)
+
+
 def _flag(result: Any) -> Callable[[str], Any]:
     return lambda value: result
 
@@ -188,6 +206,13 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("turbo", (), "speed", "none", "no value", _flag("turbo")),
     Parameter("draft", (), "draft", "none", "no value", _flag(True)),
     Parameter("zoom", (), "zoom", "required", "a number from 1 to 2", _number(1.0, 2.0)),
+    Parameter("raw", (), "raw", "none", "no value", _flag(True)),
+    # Video (bot/engine/video_spec.py): animate the prompt's image link.
+    Parameter("video", (), "video", "none", "no value", _flag(True)),
+    Parameter("motion", (), "motion", "required", "low or high", _motion),
+    Parameter("loop", (), "loop", "none", "no value", _flag(True)),
+    Parameter("end", (), "end", "required", "one image link (the end frame)", _links(1)),
+    Parameter("bs", (), "video_batch", "required", "1, 2 or 4 (videos per job)", _batch_size),
 )
 
 _BY_NAME = {name: parameter for parameter in PARAMETERS for name in parameter.names}
