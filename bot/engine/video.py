@@ -231,7 +231,7 @@ class VideoEngine:
         pipe.scheduler = pipe.scheduler.from_config(pipe.scheduler.config, shift=MOTION_SHIFT[spec.motion])
         # 4. One call per clip, the step callback counting across clips
         started = time.monotonic()
-        seeds = [(request.seed + n) % 2**32 for n in range(spec.batch)]
+        seeds = request.seeds  # one clip per seed: --bs, or a half of it after running out of memory
         clips: list[list[Image.Image]] = []
         total = spec.steps * len(seeds)
         for n, seed in enumerate(seeds):

@@ -53,6 +53,15 @@ from bot.jobs.image_jobs import IMAGE_JOB_KINDS, load_inputs, prepare_inputs, sa
 from bot.jobs.models import GpuUsage, Job, JobImage, JobKind, JobStatus, NewJob, Speed, new_job_id
 from bot.jobs.prompt_images import ImageLinks, PromptImages
 from bot.jobs.scheduler import FairQueue, Ticket
+from bot.jobs.video_jobs import (
+    VIDEO_KINDS,
+    derive_video_request,
+    fetch_end_image,
+    load_video_inputs,
+    save_clips,
+    save_end_image,
+    video_request,
+)
 from bot.store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -231,6 +240,7 @@ class JobService:
             raise DiskFull(DISK_FULL_REFUSAL)
         job_id = new.id or new_job_id()
         request, image_urls = await self._derive_request(new, kind)
+        request = video_request(request, self.settings, self.family)  # video: the spec from the settings
         meta = dict(new.meta)
         if await self.repository.is_stealth(new.user_id):
             meta["stealth"] = True  # /stealth: kept out of server galleries, also after /public
@@ -251,6 +261,7 @@ class JobService:
             uploads=new.uploads,
             fetch=fetch,
         )
+        end_picture = await fetch_end_image(request, image_urls, new.uploads, fetch)  # video: --end
         # The prompt's input picture is stored once on disk: later jobs hard-link the first file.
         shared_input = images.cached(image_urls[0], fit) if prepared.input_image is not None else None
         if shared_input is not None and not new.uploads:
@@ -267,6 +278,7 @@ class JobService:
                 if shared_input is not None:
                     await asyncio.to_thread(shared_input.store, self.job_folder(job_id) / INPUT_FILE)
                 await asyncio.to_thread(save_inputs, self.job_folder(job_id), prepared)
+                await asyncio.to_thread(save_end_image, self.job_folder(job_id), end_picture)  # video
                 if mask is not None:
                     await asyncio.to_thread(save_image, self.job_folder(job_id) / MASK_FILE, mask)
                 job = Job(
@@ -360,6 +372,8 @@ class JobService:
             return new.request, list(new.image_urls)
         parent = await self._parent(new)
         image = None if kind is JobKind.REROLL else await self._parent_image(parent, new.parent_index)
+        if kind in VIDEO_KINDS:  # video: Animate / Extend
+            return derive_video_request(kind, new, parent, image, self.settings, self.family)
         return derive_request(kind, new, parent, image, self.family)
 
     async def _parent(self, new: NewJob) -> Job:
@@ -668,6 +682,11 @@ class JobService:
 
     async def _inputs(self, job: Job) -> tuple[Operation, GenerationInputs]:
         """The engine operation of a job and its input pictures (read from disk)."""
+        folder = self.job_folder(job.id)
+        if (
+            video := await load_video_inputs(job, folder, self.repository.get_image, self.job_folder)
+        ) is not None:
+            return video
         if (image_job := await load_inputs(job, self.job_folder(job.id))) is not None:
             return image_job
         if job.kind is JobKind.IMAGINE:
@@ -732,6 +751,9 @@ class JobService:
                     if result.images
                     else []
                 )
+                if result.clips:  # video: <n>.mp4 beside each poster <n>.png
+                    max_bytes = int(self.settings.video_max_mb * 2**20)
+                    await asyncio.to_thread(save_clips, folder, request, result, max_bytes)
                 images = [
                     JobImage(job.id, n, path, picture.width, picture.height, seed)
                     for n, (path, picture, seed) in enumerate(

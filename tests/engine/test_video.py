@@ -37,7 +37,7 @@ def request(spec: VideoSpec, seed: int = 5) -> GenerationRequest:
         seed=seed,
         steps=spec.steps,
         guidance_scale=1.0,
-        batch_size=1,
+        batch_size=spec.batch,
         extra={VIDEO_KEY: spec.to_dict()},
     )
 
