@@ -26,6 +26,7 @@ from bot.config import Config
 from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult, shares_call
+from bot.engine.video_spec import is_video
 from bot.errors import DiskFull, InvalidParameter, JobNotFound, QueueFull
 from bot.jobs.accounting import charged_gpu_seconds
 from bot.jobs.backend import Backend
@@ -55,6 +56,7 @@ from bot.jobs.prompt_images import ImageLinks, PromptImages
 from bot.jobs.scheduler import FairQueue, Ticket
 from bot.jobs.video_jobs import (
     VIDEO_KINDS,
+    check_video_cost,
     derive_video_request,
     fetch_end_image,
     load_video_inputs,
@@ -240,7 +242,8 @@ class JobService:
             raise DiskFull(DISK_FULL_REFUSAL)
         job_id = new.id or new_job_id()
         request, image_urls = await self._derive_request(new, kind)
-        request = video_request(request, self.settings, self.family)  # video: the spec from the settings
+        if is_video(request.extra):  # video: the spec completed from the settings
+            request = video_request(request, self.settings, self.family)
         meta = dict(new.meta)
         if await self.repository.is_stealth(new.user_id):
             meta["stealth"] = True  # /stealth: kept out of server galleries, also after /public
@@ -275,6 +278,8 @@ class JobService:
                     return existing
                 self._check_limits(new.user_id)
                 self._check_waiting_here(new)
+                video = kind in VIDEO_KINDS or is_video(request.extra)  # video: VIDEO_COST toward limits
+                check_video_cost(self._active.values(), new, video, self.settings, new.waiting_limit)
                 if shared_input is not None:
                     await asyncio.to_thread(shared_input.store, self.job_folder(job_id) / INPUT_FILE)
                 await asyncio.to_thread(save_inputs, self.job_folder(job_id), prepared)

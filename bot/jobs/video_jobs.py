@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,10 @@ from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult
 from bot.engine.video_spec import MOTIONS, VIDEO_KEY, VideoSpec, is_video, video_spec
-from bot.errors import InvalidParameter, JobNotFound
+from bot.errors import InvalidParameter, JobNotFound, QueueFull
 from bot.jobs.derive import random_seed
 from bot.jobs.files import save_image
-from bot.jobs.models import Job, JobImage, JobKind, NewJob
+from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
 from bot.jobs.video_files import VIDEO_FILE, read_frames, write_mp4
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "MAX_EXTENDS",
     "VIDEO_GUIDANCE",
     "VIDEO_KINDS",
+    "check_video_cost",
     "clip_path",
     "derive_video_request",
     "fetch_end_image",
@@ -70,6 +71,31 @@ def is_video_job(job: Job) -> bool:
 def waiting_weight(job: Job, settings: Config) -> float:
     """What a waiting job counts as toward the waiting-job limits: VIDEO_COST for a video job."""
     return settings.video_cost if is_video_job(job) else 1.0
+
+
+def check_video_cost(
+    active: Iterable[Job], new: NewJob, video: bool, settings: Config, waiting_limit: int | None
+) -> None:
+    """Raise QueueFull when `new` (`video`: a video job) would take its owner over a waiting-job limit with video jobs
+    counted as VIDEO_COST image jobs each (MAX_JOBS_PER_USER, and the server's /limits when given).
+    A video job alone always fits (its weight is capped at the limit); without video jobs the
+    service's own count decides."""
+    mine = [job for job in active if job.status is JobStatus.QUEUED and job.user_id == new.user_id]
+    if not video and not any(is_video_job(job) for job in mine):
+        return
+    weight = settings.video_cost if video else 1.0
+    limits = [("", settings.max_jobs_per_user, mine)]
+    if waiting_limit is not None and new.guild_id is not None:
+        limits.append(
+            (" in this server", waiting_limit, [job for job in mine if job.guild_id == new.guild_id])
+        )
+    for where, limit, jobs in limits:
+        load = sum(waiting_weight(job, settings) for job in jobs) + min(weight, limit)
+        if load > limit:
+            raise QueueFull(
+                f"You already have {len(jobs)} jobs waiting{where}, and a video counts as "
+                f"{settings.video_cost:g} (the limit is {limit}). Wait for one to finish."
+            )
 
 
 def _recipe(settings: Config, family: ModelFamily) -> dict[str, int]:
