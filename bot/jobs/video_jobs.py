@@ -46,6 +46,7 @@ __all__ = [
     "derive_video_request",
     "fetch_end_image",
     "is_video_job",
+    "is_video_submission",
     "load_video_inputs",
     "save_clips",
     "save_end_image",
@@ -66,6 +67,11 @@ _RESOLUTION, _STEPS = 480, 30
 
 def is_video_job(job: Job) -> bool:
     return job.kind in VIDEO_KINDS or is_video(job.request.get("extra", {}))
+
+
+def is_video_submission(new: NewJob) -> bool:
+    """Whether a submission makes a video (Animate, Extend, or a `--video` prompt)."""
+    return new.kind in VIDEO_KINDS or (new.request is not None and is_video(new.request.extra))
 
 
 def waiting_weight(job: Job, settings: Config) -> float:
