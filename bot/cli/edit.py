@@ -8,6 +8,8 @@ The buttons under a single image, without Discord, through the same job system:
     python -m bot edit pan    JOB 1 --direction left      # ⬅️
     python -m bot edit region JOB 1 --cells B2,B3 --prompt "a red door"     # Vary (Region)
     python -m bot edit region JOB 1 --mask mask.png       # white = regenerate
+    python -m bot edit animate JOB 1 --motion high --loop -o clip.mp4       # video: see cli/video.py
+    python -m bot edit extend JOB 1 -o longer.mp4
 
 JOB is a job id from DATA_DIR (printed by `imagine` and by `edit`), N the image (1-based). The
 new job's grid goes to `-o` and its id is printed, so edits can be chained (pan twice).
@@ -26,14 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.imagine import CLI_USER_ID, _deliveries_done
+from bot.cli.video import VIDEO_OPERATIONS, add_video_arguments, copy_clips, video_submission
 from bot.config import Config
 from bot.errors import InvalidParameter
 
-OPERATIONS = ("zoom", "square", "pan", "region")
+OPERATIONS = ("zoom", "square", "pan", "region", *VIDEO_OPERATIONS)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("edit", help="Zoom Out, Make Square, Pan or Vary (Region) a stored image")
+    parser = subparsers.add_parser(
+        "edit", help="Zoom Out, Make Square, Pan, Vary (Region), Animate or Extend a stored image or clip"
+    )
     parser.add_argument("operation", choices=OPERATIONS)
     parser.add_argument("job", help="id of a finished job in DATA_DIR")
     parser.add_argument("image", nargs="?", type=int, default=1, help="image number, 1-4 (default 1)")
@@ -42,11 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--cells", default="", help="region: grid cells A1…D4, comma-separated")
     parser.add_argument("--mask", type=Path, help="region: a mask image, white = regenerate")
     parser.add_argument("--prompt", help="remix: a new prompt (with parameters; --zoom for zoom)")
-    parser.add_argument("-o", "--output", type=Path, default=Path("edit.png"), help="grid file to write")
+    parser.add_argument("-o", "--output", type=Path, help="grid file to write (edit.png; video: clip.mp4)")
+    add_video_arguments(parser)
     parser.set_defaults(func=execute)
 
 
 def execute(args: argparse.Namespace, settings: Config) -> int:
+    if args.output is None:
+        args.output = Path("clip.mp4" if args.operation in VIDEO_OPERATIONS else "edit.png")
     if args.operation == "pan" and args.direction is None:
         raise InvalidParameter("Pan needs `--direction left|right|up|down`.")
     if args.operation == "region":
@@ -101,11 +109,15 @@ async def _run(args: argparse.Namespace, settings: Config) -> int:
     repository = await Repository.open(settings.database_path, settings.images_dir)
     service = JobService(settings, repository, backend)
     written: dict[str, Path] = {}
+    written_clips: list[Path] = []
     failed = False
 
     async def copy_to_output(job: Job, images: list[JobImage]) -> None:
         """The CLI's delivery: copy the new grid to the output path."""
         if job.id not in written or job.status is not JobStatus.DONE:
+            return
+        if args.operation in VIDEO_OPERATIONS:
+            written_clips.extend(await copy_clips(service.job_folder(job.id), len(images), args.output))
             return
         source = service.grid_path(job.id) if len(images) > 1 else images[0].path
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -127,9 +139,11 @@ async def _run(args: argparse.Namespace, settings: Config) -> int:
             seed = chosen.seed if chosen.seed is not None else random.randrange(2**32)
             prompt, request = chosen.display_prompt or chosen.prompt, chosen.to_generation(seed)
             zoom, aspect = chosen.zoom, chosen.aspect if chosen.zoom is not None else None
-        kind, mode = _kind_and_mode(args, zoom, aspect)
-        job = await service.submit(
-            NewJob(
+        if args.operation in VIDEO_OPERATIONS:
+            new = video_submission(args, parent, request, prompt, CLI_USER_ID)
+        else:
+            kind, mode = _kind_and_mode(args, zoom, aspect)
+            new = NewJob(
                 kind=kind,
                 user_id=CLI_USER_ID,
                 prompt=prompt,
@@ -139,7 +153,7 @@ async def _run(args: argparse.Namespace, settings: Config) -> int:
                 mode=mode or None,
                 mask=getattr(args, "mask_bytes", None),
             )
-        )
+        job = await service.submit(new)
         written[job.id] = args.output
         async for event in service.subscribe(job.id):
             if isinstance(event, Progress):
@@ -152,6 +166,8 @@ async def _run(args: argparse.Namespace, settings: Config) -> int:
                 print(f"Job failed: {event.message}", file=sys.stderr)
         if not failed:
             await _deliveries_done(service, [job.id])
+            for clip in written_clips:
+                print(f"{clip}: clip of job {job.id}")
     finally:
         await service.stop(grace=settings.shutdown_grace)
         await repository.close()

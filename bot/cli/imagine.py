@@ -15,6 +15,7 @@ import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config
 
@@ -38,22 +39,27 @@ def output_paths(output: Path, count: int) -> list[Path]:
 
 
 def execute(args: argparse.Namespace, settings: Config) -> int:
+    from bot.cli.video import local_pictures
     from bot.prompt import context_from_settings, expand_prompt
 
-    expand_prompt(args.prompt, context_from_settings(settings))  # bad prompts fail before the model loads
-    return asyncio.run(_run(args.prompt, args.output, settings))
+    prompt, pictures = local_pictures(args.prompt)  # image files stand where links go
+    expand_prompt(prompt, context_from_settings(settings))  # bad prompts fail before the model loads
+    return asyncio.run(_run(prompt, args.output, settings, pictures))
 
 
-async def _run(prompt: str, output: Path, settings: Config) -> int:
+async def _run(prompt: str, output: Path, settings: Config, pictures: dict[str, Any] | None = None) -> int:
+    from bot.cli.video import copy_clips
     from bot.governance.nsfw import NsfwPolicy
     from bot.jobs.events import Failed, Finished, Progress
     from bot.jobs.factory import make_backend
     from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob
     from bot.jobs.prompt_images import PromptImages
     from bot.jobs.service import JobService
+    from bot.jobs.video_jobs import is_video_job
     from bot.prompt import context_from_settings, expand_prompt
     from bot.store.repository import Repository
 
+    pictures = pictures or {}
     backend = make_backend(settings)  # BACKEND=thread or ray, as for the bot
     repository = await Repository.open(settings.database_path, settings.images_dir)
     # One CLI run is one user's burst: let all of its jobs wait at once.
@@ -66,6 +72,10 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
         """The CLI's delivery: copy the grid (or the single image) to the output path."""
         destination = destinations.get(job.id)
         if destination is None or job.status is not JobStatus.DONE:
+            return
+        if is_video_job(job):  # --video: the clips, not the posters' grid
+            clips = await copy_clips(service.job_folder(job.id), len(images), destination)
+            print("\n".join(f"{clip}: clip of job {job.id}" for clip in clips))
             return
         source = service.grid_path(job.id) if len(images) > 1 else images[0].path
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +116,10 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
                     prompt_images=images,
                     speed=request.speed,
                     image_urls=list(request.image_urls),
+                    # Local files (`cat.png a cat --video`, `--end last.png`): the pictures themselves.
+                    uploads=[
+                        pictures[url] for url in (*request.image_urls, request.end_url) if url in pictures
+                    ],
                 )
             )
             destinations[job.id] = destination
@@ -114,7 +128,7 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
             async for event in service.subscribe(job.id):
                 if isinstance(event, Progress):
                     print(f"{job.prompt}: {event.percent}%", file=sys.stderr, flush=True)
-                elif isinstance(event, Finished):
+                elif isinstance(event, Finished) and not is_video_job(job):  # clips print when copied
                     generation = job.generation_request
                     print(
                         f"{destinations[job.id]}: {job.prompt} ({generation.width}x{generation.height}, "

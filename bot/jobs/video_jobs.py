@@ -173,7 +173,8 @@ def derive_video_request(
     if extended >= MAX_EXTENDS:
         raise InvalidParameter(f"A video can be extended at most {MAX_EXTENDS} times.")
     base = new.request or parent_request
-    spec = {**parent_spec.to_dict(), **given, "motion": motion, "loop": False}
+    # Extend continues from the clip's last frame: no end frame, no loop.
+    spec = {**parent_spec.to_dict(), **given, "motion": motion, "loop": False, "end": ""}
     request = dataclasses.replace(base, seed=random_seed(), extra={**base.extra, "extends": extended + 1})
     return _complete(request, spec, settings, family), []
 
