@@ -125,6 +125,9 @@ def _complete(
         raise InvalidParameter(f"Video settings: {error}.") from None
     return dataclasses.replace(
         request,
+        # The video model lives beside the default model (VIDEO_MODEL): not an alias's, no LoRAs.
+        model="",
+        loras=(),
         batch_size=full.batch,
         guidance_scale=VIDEO_GUIDANCE,
         extra={**request.extra, VIDEO_KEY: full.to_dict()},
