@@ -161,14 +161,13 @@ class VideoEngine:
         elif offload == "sequential":
             pipe.enable_sequential_cpu_offload(device=self.device)
         else:  # group: stream each layer's weights to the GPU just before it runs
+            from diffusers.hooks import apply_group_offloading
+
             for name in ("transformer", "transformer_2", "text_encoder"):
                 module = getattr(pipe, name, None)
-                if module is not None:
-                    module.enable_group_offload(
-                        onload_device=self.device,
-                        offload_device=torch.device("cpu"),
-                        offload_type="leaf_level",
-                        use_stream=True,
+                if module is not None:  # works on transformers' text encoder too
+                    apply_group_offloading(
+                        module, onload_device=self.device, offload_type="leaf_level", use_stream=True
                     )
             pipe.vae.to(self.device)
 
