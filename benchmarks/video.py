@@ -129,7 +129,7 @@ def measure(config: str, frames: int, steps: int, layers: int, work: str) -> dic
         "video_seconds_per_compute_second": round(clip_seconds / seconds, 4),
         "load_seconds": round(load_seconds, 1),
         "video_parameters_millions": round(
-            sum(p.numel() for p in engine.video.pipeline().transformer.parameters()) / 1e6, 1
+            sum(p.numel() for p in engine.video.pipeline().transformer.parameters()) / 1e6, 3
         ),
         "peak_rss_mib_image_and_video_resident": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
