@@ -43,6 +43,8 @@ from bot.engine.request import GenerationRequest, GenerationResult, StepCallback
 from bot.engine.sampling import SAMPLER_LABELS, family_sampler, make_scheduler
 from bot.engine.source import ModelSource
 from bot.engine.upscaler import super_resolve
+from bot.engine.video import VideoEngine
+from bot.errors import JobFailed
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ class DiffusersEngine:
         loras_dir: Path | None = None,
         inpaint_pipeline: Any = None,
         offloaded: bool = False,
+        video: VideoEngine | None = None,
     ) -> None:
         from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
@@ -122,6 +125,8 @@ class DiffusersEngine:
             else PromptEncoder(self.txt2img_pipe, is_sdxl=self.family.is_sdxl)
         )
         self.image_prompts = ImagePrompts(self, image_prompts or ImagePromptModels())
+        # Animate / Extend (VIDEO_MODEL): loaded on the first video job; None: video is off.
+        self.video = video
         log.info("Engine ready: %s (%s) on %s", self.model_name, self.family.name, device)
 
     # ----------------------------------------------------------------------------------------
@@ -139,6 +144,10 @@ class DiffusersEngine:
             return self.txt2img(request, on_step)
         if operation in (Operation.REFERENCE, Operation.DESCRIBE, Operation.SHORTEN, Operation.STYLE_EMBED):
             return self.image_prompts.generate(operation, request, inputs, on_step)
+        if operation in (Operation.ANIMATE, Operation.EXTEND):
+            if self.video is None:
+                raise JobFailed("Video is off on this bot (VIDEO_MODEL=off).")
+            return self.video.generate(operation, request, inputs, on_step)
         if inputs.image is None:
             raise ValueError(f"{operation} needs an input image")
         if operation is Operation.IMG2IMG:

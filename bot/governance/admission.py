@@ -32,6 +32,7 @@ from bot.jobs.derive import random_seed
 from bot.jobs.image_jobs import BLEND_DIMENSIONS, blend_request, describe_request, shorten_request
 from bot.jobs.models import Job, JobKind, NewJob
 from bot.jobs.prompt_images import PromptImages
+from bot.jobs.video_jobs import is_video_submission
 from bot.prompt import ImagineRequest, PromptContext, context_from_settings, expand_prompt
 from bot.prompt.params import normalise_dashes, read_parameters, split_parameters
 
@@ -391,6 +392,8 @@ class Admission:
         """
         if new_job.guild_id is not None:
             limits = await self.guild_limits(new_job.guild_id)
+            if is_video_submission(new_job):  # video: the server's rule (allowed / relax-only / off)
+                limits.check_video(new_job.speed)
             new_job = replace(new_job, waiting_limit=limits.max_jobs_per_user)
         return await self.jobs.submit(new_job)
 

@@ -45,6 +45,7 @@ class Surface(StrEnum):
     DESCRIBE = "describe"  # under /describe's suggestions
     SHORTEN = "shorten"  # under /shorten's shorter prompts
     PROGRESS = "progress"  # under a waiting or running job
+    VIDEO = "video"  # under one clip of a video job
 
 
 class Who(StrEnum):
@@ -106,6 +107,31 @@ class Action:
     def text(self) -> str:
         """The button's words (or its emoji when it has none)."""
         return self.label or self.emoji or self.name
+
+
+# What a video job costs in GPU time, in image grids (Midjourney: about 8x; VIDEO_COST sets what
+# it counts toward the waiting limits).
+VIDEO_GRIDS = 8.0
+
+
+def _motion(verb: str, motion: str, surface: Surface) -> Action:
+    """Animate (Low/High motion) under one image, Extend (Low/High motion) under one clip."""
+    kind = JobKind.ANIMATE if verb == "animate" else JobKind.EXTEND
+    return Action(
+        f"{verb}_{motion}",
+        f"{verb.capitalize()} ({motion.capitalize()} motion)",
+        "🎞️" if verb == "animate" else "⏩",
+        surface,
+        4 if surface is Surface.SINGLE else 0,
+        (f"{verb[:3]}{motion}",),
+        kind=kind,
+        mode=motion,
+        remix=True,  # with Remix on: "Manual", the member writes the motion prompt
+        cost=VIDEO_GRIDS,
+        cli=verb,
+        title=f"{verb.capitalize()} ({motion.capitalize()} motion): "
+        + ("a short clip from this image" if verb == "animate" else "about 4 s more of this clip"),
+    )
 
 
 def _pan(direction: str, emoji: str) -> Action:
@@ -277,7 +303,24 @@ ACTIONS: tuple[Action, ...] = (
     _pan("right", "➡️"),
     _pan("up", "⬆️"),
     _pan("down", "⬇️"),
+    _motion("animate", "low", Surface.SINGLE),
+    _motion("animate", "high", Surface.SINGLE),
     Action("favourite", None, "❤️", Surface.SINGLE, 4, ("fav",), cost=0.0, title="Favourite (❤️)"),
+    # ---- under one clip of a video job ------------------------------------------------------------
+    _motion("extend", "low", Surface.VIDEO),
+    _motion("extend", "high", Surface.VIDEO),
+    Action(
+        "video_reroll",
+        None,
+        "🔄",
+        Surface.VIDEO,
+        0,
+        ("vreroll",),
+        kind=JobKind.REROLL,
+        remix=True,
+        cost=VIDEO_GRIDS,
+        title="Reroll (🔄): the same video job again, new seeds",
+    ),
     # ---- under a waiting or running job ---------------------------------------------------------
     Action(
         "cancel", None, "❌", Surface.PROGRESS, 0, ("cancel",), who=Who.OWNER, cost=0.0, title="Cancel (❌)"

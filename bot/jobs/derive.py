@@ -52,6 +52,8 @@ RUNNABLE_KINDS = (
     JobKind.ZOOM,
     JobKind.PAN,
     JobKind.REGION,
+    JobKind.ANIMATE,
+    JobKind.EXTEND,
 )
 EDIT_KINDS = (JobKind.ZOOM, JobKind.PAN, JobKind.REGION)
 UPSCALE_STRENGTH = {"subtle": 0.3, "creative": 0.5}

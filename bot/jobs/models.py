@@ -33,6 +33,9 @@ class JobKind(StrEnum):
     BLEND = "blend"
     DESCRIBE = "describe"
     SHORTEN = "shorten"
+    # Video (bot/jobs/video_jobs.py): Animate one image, Extend one clip.
+    ANIMATE = "animate"
+    EXTEND = "extend"
 
 
 class JobStatus(StrEnum):
