@@ -63,6 +63,8 @@ EDIT_LABELS = {
     "zoom": lambda mode: "Make Square" if mode == "square" else "Zoom Out",
     "pan": lambda mode: f"Pan {(mode or '').title()}",
     "region": lambda mode: "Variations (Region)",
+    "animate": lambda mode: f"Animate ({(mode or 'low').title()} motion)",
+    "extend": lambda mode: f"Extend ({(mode or 'low').title()} motion)",
 }
 
 

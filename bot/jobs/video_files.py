@@ -22,7 +22,7 @@ from PIL import Image
 
 from bot.errors import JobFailed
 
-__all__ = ["POSTER_FILE", "VIDEO_FILE", "Mp4Info", "read_frames", "read_recipe", "write_mp4"]
+__all__ = ["POSTER_FILE", "VIDEO_FILE", "Mp4Info", "fit_clip", "read_frames", "read_recipe", "write_mp4"]
 
 log = logging.getLogger(__name__)
 
@@ -128,3 +128,21 @@ def read_recipe(path: Path) -> dict[str, Any]:
             return json.loads(container.metadata.get("comment", "{}"))
         except ValueError:
             return {}
+
+
+def fit_clip(path: Path, max_bytes: int) -> bytes:
+    """The MP4 at `path` as bytes under `max_bytes` (an upload limit smaller than VIDEO_MAX_MB):
+    the file itself when it fits, else encoded again smaller with its recipe kept (the file on
+    disk stays as it is). Raises JobFailed when nothing fits. Blocking: run in a thread."""
+    if path.stat().st_size <= max_bytes:
+        return path.read_bytes()
+    recipe = read_recipe(path)
+    frames = read_frames(path)
+    handle, temporary = tempfile.mkstemp(prefix=".upload-", suffix=".mp4", dir=path.parent)
+    os.close(handle)
+    try:
+        write_mp4(Path(temporary), frames, int(recipe.get("fps") or 16), recipe, max_bytes)
+        return Path(temporary).read_bytes()
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)

@@ -14,6 +14,8 @@ UPSCALE_LABELS = ["Upscale (Subtle)", "Upscale (Creative)"]
 PAN_LABELS = [None, None, None, None]  # ⬅️ ➡️ ⬆️ ⬇️ (emoji only)
 HEART = [None]  # ❤️, in the web row after the job's buttons
 # A single non-square image: Make Square takes Zoom Out 1.5x's place, as on Midjourney.
+# Under one image, before ❤️ (issue 21): the video buttons.
+ANIMATE_LABELS = ["Animate (Low motion)", "Animate (High motion)"]
 SINGLE_LABELS = [
     *VARY_LABELS,
     *UPSCALE_LABELS,
@@ -21,6 +23,7 @@ SINGLE_LABELS = [
     "Make Square",
     "Custom Zoom",
     *PAN_LABELS,
+    *ANIMATE_LABELS,
     *HEART,
 ]
 SQUARE_SINGLE_LABELS = [
@@ -30,10 +33,11 @@ SQUARE_SINGLE_LABELS = [
     "Zoom Out 1.5x",
     "Custom Zoom",
     *PAN_LABELS,
+    *ANIMATE_LABELS,
     *HEART,
 ]
 # An upscaled image has no Upscale row.
-UPSCALED_LABELS = [*VARY_LABELS, "Zoom Out 2x", "Make Square", "Custom Zoom", *PAN_LABELS, *HEART]
+UPSCALED_LABELS = [*VARY_LABELS, "Zoom Out 2x", "Make Square", "Custom Zoom", *PAN_LABELS, *ANIMATE_LABELS, *HEART]
 
 
 def button_labels(message: discord.Message) -> list[str | None]:
