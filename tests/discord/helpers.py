@@ -37,7 +37,15 @@ SQUARE_SINGLE_LABELS = [
     *HEART,
 ]
 # An upscaled image has no Upscale row.
-UPSCALED_LABELS = [*VARY_LABELS, "Zoom Out 2x", "Make Square", "Custom Zoom", *PAN_LABELS, *ANIMATE_LABELS, *HEART]
+UPSCALED_LABELS = [
+    *VARY_LABELS,
+    "Zoom Out 2x",
+    "Make Square",
+    "Custom Zoom",
+    *PAN_LABELS,
+    *ANIMATE_LABELS,
+    *HEART,
+]
 
 
 def button_labels(message: discord.Message) -> list[str | None]:
