@@ -25,6 +25,7 @@ from bot.config import Config
 from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest
+from bot.engine.video_spec import is_video
 from bot.errors import InvalidParameter, JobNotFound, QueueFull
 from bot.jobs.derive import decode_mask, derive_request, operation_of
 from bot.jobs.downloads import LinkFetcher
@@ -106,10 +107,13 @@ class Intake:
         if len(self._queue) >= self._settings().max_queue:
             raise QueueFull(f"{len(self._queue)} jobs are waiting, the most this bot takes. Try again soon.")
 
-    def check_waiting_here(self, new: NewJob, active: Mapping[str, Job]) -> None:
+    def check_waiting_here(
+        self, new: NewJob, active: Mapping[str, Job], prepared: Prepared | None = None
+    ) -> None:
         """The server's limit on one member's waiting jobs (`NewJob.waiting_limit`); video jobs
-        count as VIDEO_COST image jobs toward both waiting limits."""
-        video = is_video_submission(new)
+        (also a 🔄 of one: its `prepared` request) count as VIDEO_COST image jobs toward both
+        waiting limits."""
+        video = is_video_submission(new) or (prepared is not None and is_video(prepared.request.extra))
         check_video_cost(active.values(), new, video, self._settings(), new.waiting_limit)
         limit = new.waiting_limit
         if limit is None or new.guild_id is None:

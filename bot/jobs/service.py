@@ -208,7 +208,7 @@ class JobService:
                 if (existing := await self.get_job(job_id)) is not None:
                     return existing
                 self.intake.check_limits(new.user_id)
-                self.intake.check_waiting_here(new, self._active)
+                self.intake.check_waiting_here(new, self._active, prepared)
                 await self.intake.store_files(job_id, prepared)
                 job = self.intake.new_job(job_id, kind, new, prepared)
                 await self.repository.insert_job(job)
