@@ -413,6 +413,48 @@ class Config:
         "Smart Select and Remove background (a SAM-class model, transformers' SamModel): folder, "
         "Hugging Face repo, or 'tiny'; 'off': both off.",
     )
+    video_model: str = _setting(
+        "VIDEO_MODEL",
+        _text,
+        "auto",
+        "Image-to-video model for --video, Animate and Extend: a Wan image-to-video hub id or diffusers "
+        "folder, 'tiny', or 'off'; auto: Wan-AI/Wan2.2-I2V-A14B-Diffusers (the tiny one with MODEL=tiny).",
+    )
+    video_offload: str = _setting(
+        "VIDEO_OFFLOAD",
+        _choice(("auto", "none", "model", "group", "sequential")),
+        "auto",
+        "Where the video model's weights wait between layers on CUDA: auto (group offload to CPU RAM "
+        "when the GPU is too small), none, model, group or sequential.",
+    )
+    video_frames: int = _setting(
+        "VIDEO_FRAMES", _int(5, 257), "81", "Frames of an animated clip (4k + 1; 81 at 16 fps ≈ 5 s)."
+    )
+    video_fps: int = _setting("VIDEO_FPS", _int(1, 60), "16", "Frames per second of the clips.")
+    video_extend_frames: int = _setting(
+        "VIDEO_EXTEND_FRAMES", _int(4, 256), "64", "Frames Extend adds (a multiple of 4; 64 at 16 fps = 4 s)."
+    )
+    video_resolution: int = _setting(
+        "VIDEO_RESOLUTION",
+        _int(0, 1080),
+        "0",
+        "Short side of the clips in pixels (0: 480, or 64 on the tiny model).",
+    )
+    video_steps: int = _setting(
+        "VIDEO_STEPS", _int(0, 100), "0", "Sampling steps of a clip (0: 30, or 4 on the tiny model)."
+    )
+    video_cost: float = _setting(
+        "VIDEO_COST",
+        _float(0.0, 1000.0),
+        "8",
+        "What a video job counts as, in image jobs, toward waiting-job limits, and times its GPU time.",
+    )
+    video_max_mb: float = _setting(
+        "VIDEO_MAX_MB",
+        _float(0.1, 500.0),
+        "10",
+        "Largest MP4 written (Discord's upload limit); bigger clips are re-encoded smaller.",
+    )
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR.")
 
     @classmethod

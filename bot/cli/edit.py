@@ -1,7 +1,7 @@
 """`python -m bot edit OPERATION JOB [N] …`: the buttons under a single image, run locally.
 
 The operations are the action table's (`bot/jobs/actions.py`, each row's `cli` name): vary-strong,
-vary-subtle, region, upscale-subtle, upscale-creative, zoom, square, pan, retexture, instruct. The job goes through the
+vary-subtle, region, upscale-subtle, upscale-creative, zoom, square, pan, retexture, instruct, animate, extend. The job goes through the
 one admission (`bot/governance/admission.py`) as the local member (user 0, in no server: no
 server's rules; a `--prompt` is read like a Remix, built-in banned words included):
 
@@ -16,6 +16,8 @@ server's rules; a `--prompt` is read like a Remix, built-in banned words include
     python -m bot edit instruct  JOB 1 --prompt "red jacket --no hat"   # Edit (instruction)
     python -m bot edit remove-background JOB 1 -o cut.png # RGBA, the background transparent
     python -m bot edit smart-select JOB 1 --point 120,80 -o mask.png   # the object under a click
+    python -m bot edit animate JOB 1 --motion high --loop -o clip.mp4       # video: see cli/video.py
+    python -m bot edit extend JOB 1 -o longer.mp4
 
 JOB is a job id from DATA_DIR (printed by `imagine` and by `edit`), N the image (1-based). The
 new job's grid goes to `-o` and its id is printed, so edits can be chained (pan twice).
@@ -32,6 +34,7 @@ import sys
 from pathlib import Path
 
 from bot.cli.imagine import CLI_USER_ID, _deliveries_done
+from bot.cli.video import VIDEO_OPERATIONS, add_video_arguments, copy_clips, video_job
 from bot.config import Config
 from bot.errors import InvalidParameter
 from bot.jobs.actions import Action, Form, cli_actions, resolve
@@ -43,8 +46,8 @@ OPERATIONS = cli_actions()
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "edit",
-        help="Vary, Upscale, Zoom Out, Make Square, Pan, Vary (Region), Retexture, Edit, Remove background "
-        "or Smart Select a stored image",
+        help="Vary, Upscale, Zoom Out, Make Square, Pan, Vary (Region), Retexture, Edit, Remove background, "
+        "Smart Select, Animate or Extend a stored job",
     )
     parser.add_argument("operation", choices=list(OPERATIONS))
     parser.add_argument("job", help="id of a finished job in DATA_DIR")
@@ -59,11 +62,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--prompt",
         help="remix: a new prompt (with parameters; --zoom for zoom); retexture: the new look; instruct: the change",
     )
-    parser.add_argument("-o", "--output", type=Path, default=Path("edit.png"), help="grid file to write")
+    parser.add_argument("-o", "--output", type=Path, help="grid file to write (edit.png; video: clip.mp4)")
+    add_video_arguments(parser)
     parser.set_defaults(func=execute)
 
 
 def execute(args: argparse.Namespace, settings: Config) -> int:
+    if args.output is None:
+        args.output = Path("clip.mp4" if args.operation in VIDEO_OPERATIONS else "edit.png")
     if args.operation == "pan" and args.direction is None:
         raise InvalidParameter("Pan needs `--direction left|right|up|down`.")
     if args.operation == "region":
@@ -114,6 +120,8 @@ def chosen_action(args: argparse.Namespace) -> Action:
     rows = OPERATIONS[args.operation]
     if args.operation == "pan":
         return next(row for row in rows if row.mode == args.direction)
+    if args.operation in VIDEO_OPERATIONS:
+        return next(row for row in rows if row.mode == args.motion)
     if args.operation == "zoom":
         if args.prompt is not None:
             custom = resolve("custom_zoom")
@@ -134,11 +142,15 @@ async def _run(args: argparse.Namespace, settings: Config) -> int:
     services = await open_services(settings)  # BACKEND=thread or ray, as for the bot
     service, admission = services.jobs, services.admission
     written: dict[str, Path] = {}
+    written_clips: list[Path] = []
     failed = False
 
     async def copy_to_output(job: Job, images: list[JobImage]) -> None:
         """The CLI's delivery: copy the new grid to the output path."""
         if job.id not in written or job.status is not JobStatus.DONE:
+            return
+        if args.operation in VIDEO_OPERATIONS:
+            written_clips.extend(await copy_clips(service.job_folder(job.id), len(images), args.output))
             return
         source = service.grid_path(job.id) if len(images) > 1 else images[0].path
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -163,12 +175,13 @@ async def _run(args: argparse.Namespace, settings: Config) -> int:
         )
         if len(new_jobs) != 1:
             raise InvalidParameter("A remix prompt for an edit must make exactly one job.")
-        job = await admission.submit(new_jobs[0])
+        new_job = video_job(args, parent, new_jobs[0]) if args.operation in VIDEO_OPERATIONS else new_jobs[0]
+        job = await admission.submit(new_job)
         written[job.id] = args.output
         async for event in service.subscribe(job.id):
             if isinstance(event, Progress):
                 print(f"{args.operation}: {event.percent}%", file=sys.stderr, flush=True)
-            elif isinstance(event, Finished):
+            elif isinstance(event, Finished) and args.operation not in VIDEO_OPERATIONS:
                 size = f"{event.images[0].width}x{event.images[0].height}"
                 print(f"{args.output}: job {job.id} ({args.operation} of image #{args.image}, {size})")
             elif isinstance(event, Failed):
@@ -176,6 +189,8 @@ async def _run(args: argparse.Namespace, settings: Config) -> int:
                 print(f"Job failed: {event.message}", file=sys.stderr)
         if not failed:
             await _deliveries_done(services, [job.id])
+            for clip in written_clips:
+                print(f"{clip}: clip of job {job.id}")
     finally:
         await service.stop(grace=settings.shutdown_grace)
         await services.close()

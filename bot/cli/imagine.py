@@ -14,7 +14,9 @@ import asyncio
 import logging
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config
 from bot.governance.admission import LOCAL_USER_ID
@@ -39,18 +41,24 @@ def output_paths(output: Path, count: int) -> list[Path]:
 
 
 def execute(args: argparse.Namespace, settings: Config) -> int:
+    from bot.cli.video import local_pictures
     from bot.prompt import context_from_settings, expand_prompt
 
-    expand_prompt(args.prompt, context_from_settings(settings))  # bad prompts fail before the model loads
-    return asyncio.run(_run(args.prompt, args.output, settings))
+    prompt, pictures = local_pictures(args.prompt)  # image files stand where links go
+    expand_prompt(prompt, context_from_settings(settings))  # bad prompts fail before the model loads
+    return asyncio.run(_run(prompt, args.output, settings, pictures))
 
 
-async def _run(prompt: str, output: Path, settings: Config) -> int:
+async def _run(prompt: str, output: Path, settings: Config, pictures: dict[str, Any] | None = None) -> int:
     from bot.app import open_services
+    from bot.cli.video import copy_clips
     from bot.governance.admission import Place
     from bot.governance.nsfw import NsfwPolicy
     from bot.jobs.events import Failed, Finished, Progress
     from bot.jobs.models import Job, JobImage, JobStatus
+    from bot.jobs.video_jobs import is_video_job
+
+    pictures = pictures or {}
 
     # BACKEND=thread or ray, as for the bot; one CLI run is one user's burst: all of its jobs wait at once.
     services = await open_services(settings, max_jobs_per_user=40)
@@ -62,6 +70,10 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
         """The CLI's delivery: copy the grid (or the single image) to the output path."""
         destination = destinations.get(job.id)
         if destination is None or job.status is not JobStatus.DONE:
+            return
+        if is_video_job(job):  # --video: the clips, not the posters' grid
+            clips = await copy_clips(service.job_folder(job.id), len(images), destination)
+            print("\n".join(f"{clip}: clip of job {job.id}" for clip in clips))
             return
         source = service.grid_path(job.id) if len(images) > 1 else images[0].path
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -91,15 +103,19 @@ async def _run(prompt: str, output: Path, settings: Config) -> int:
         submitted = []
         # The jobs share one PromptImages: a link is fetched once for all of them.
         new_jobs = admission.imagine_jobs(requests, place, meta={"source": "cli"})
-        for new_job, destination in zip(new_jobs, output_paths(output, len(new_jobs)), strict=True):
-            job = await admission.submit(new_job)
+        for new_job, request, destination in zip(
+            new_jobs, requests, output_paths(output, len(new_jobs)), strict=True
+        ):
+            # Local files (`cat.png a cat --video`, `--end last.png`): the pictures themselves.
+            uploads = [pictures[url] for url in (*request.image_urls, request.end_url) if url in pictures]
+            job = await admission.submit(replace(new_job, uploads=uploads) if uploads else new_job)
             destinations[job.id] = destination
             submitted.append(job)
         for job in submitted:
             async for event in service.subscribe(job.id):
                 if isinstance(event, Progress):
                     print(f"{job.prompt}: {event.percent}%", file=sys.stderr, flush=True)
-                elif isinstance(event, Finished):
+                elif isinstance(event, Finished) and not is_video_job(job):  # clips print when copied
                     generation = job.generation_request
                     print(
                         f"{destinations[job.id]}: {job.prompt} ({generation.width}x{generation.height}, "

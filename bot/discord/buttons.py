@@ -62,7 +62,7 @@ def look_of(name: str) -> ButtonLook:
 LOOKS: dict[str, ButtonLook] = {
     alias: ButtonLook(action.label, action.emoji)
     for action in ACTIONS
-    if action.surface in (Surface.GRID, Surface.SINGLE, Surface.PROGRESS)
+    if action.surface in (Surface.GRID, Surface.SINGLE, Surface.PROGRESS, Surface.VIDEO)
     for alias in action.discord
 }
 # Actions whose buttons turn green once used, as Midjourney marks them on the grid.

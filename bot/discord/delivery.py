@@ -45,6 +45,7 @@ from bot.discord.result_pictures import (
 )
 from bot.discord.text_results import text_result
 from bot.discord.uploads import RetryPolicy, send_picture
+from bot.discord.video_post import clip_names, send_clips, video_grid_view, video_view
 from bot.discord.web_buttons import add_web_row
 from bot.engine.references import FALLBACK_METHOD
 from bot.errors import InvalidParameter, JobNotFound, UserFacingError
@@ -56,6 +57,7 @@ from bot.jobs.image_jobs import INPUT_FILE, TEXT_KINDS
 from bot.jobs.library import library_of
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 from bot.jobs.ports import WebPages
+from bot.jobs.video_jobs import clip_path, is_video_job
 
 if TYPE_CHECKING:
     from discord.ext import commands
@@ -226,15 +228,7 @@ class JobFront:
             job.meta = {**job.meta, POSTING_MARK: result_nonce(job.id)}
             await self.library.set_meta(job.id, job.meta)
             try:
-                message = await self.send_image(
-                    channel,
-                    post.content,
-                    post.picture,
-                    limit,
-                    post.stem,
-                    post.view,
-                    nonce=result_nonce(job.id),
-                )
+                message = await self.send_post(channel, post, limit, nonce=result_nonce(job.id))
             except (discord.Forbidden, discord.NotFound) as error:
                 # The channel is gone or closed to the bot: retrying cannot help. The images stay
                 # on disk (and `/show` can post them later).
@@ -292,6 +286,8 @@ class JobFront:
         flagged = self.flagged(job, images)
         stem = f"SPOILER_{job.id}" if self.nsfw.spoilers(flagged) else job.id
         blocked = self.nsfw.blocks(flagged)
+        if is_video_job(job):  # the clips themselves, played inline (bot/discord/video_post.py)
+            return self._video_post(job, content, [image.index + 1 for image in images], flagged)
         picture: Image.Image | None
         view: discord.ui.View | None
         if job.kind in GRID_KINDS and len(images) > 1:
@@ -310,6 +306,37 @@ class JobFront:
             if all(flagged):
                 picture, view = None, None
         return ResultPost(content, picture, stem, view)
+
+    def _video_post(self, job: Job, content: str, numbers: list[int], flagged: list[bool]) -> ResultPost:
+        """The message of a video job (or of clip n of it: `numbers` == [n]): its MP4s, with
+        Extend/🔄 under one clip, U1…Un/🔄 under several; NSFW clips spoilered or left out."""
+        shown = [n for n in numbers if not (self.nsfw.blocks(flagged) and flagged[n - 1])]
+        if not shown:
+            return ResultPost(f"{content}\n{BLOCKED_NOTICE}", None, job.id, None)
+        folder = self.jobs.job_folder(job.id)
+        names = clip_names(job.id, shown, spoiler=self.nsfw.spoilers(flagged))
+        clips = [(clip_path(folder, n - 1), name) for n, name in zip(shown, names, strict=True)]
+        if len(numbers) == 1:
+            view = video_view(job.id, numbers[0])
+            add_web_row(view, self.pages, job.id, single_index=numbers[0])
+        else:
+            view = video_grid_view(job.id, len(numbers))
+            add_web_row(view, self.pages, job.id, single_index=None)
+        if len(shown) < len(numbers):
+            content = f"{content}\n{BLOCKED_NOTICE}"
+        return ResultPost(content, None, job.id, view, clips=clips)
+
+    async def send_post(
+        self, channel: discord.abc.Messageable, post: ResultPost, limit: int | None, *, nonce: str
+    ) -> discord.Message:
+        """Send a result: its clips (a video job), else its picture fitted to `limit`."""
+        if post.clips:
+            return await send_clips(
+                channel, post.content, post.clips, limit, post.view, retry=self.retry, nonce=nonce
+            )
+        return await self.send_image(
+            channel, post.content, post.picture, limit, post.stem, post.view, nonce=nonce
+        )
 
     async def _show_end(self, job: Job) -> None:
         message_id = await self._progress_message_id(job)
@@ -388,7 +415,13 @@ class JobFront:
         if image is None:
             raise JobNotFound(f"Image #{index} of job `{job.id}` is no longer stored.")
         content = single_image_content(job.prompt, index, user_id)
-        flagged = self.flagged(job, await self.library.images(job.id))[index - 1 : index]
+        every = self.flagged(job, await self.library.images(job.id))
+        flagged = every[index - 1 : index]
+        if is_video_job(job):  # U-n on a video job: clip n alone, with Extend
+            post = self._video_post(job, content, [index], every)
+            message = await self.send_post(channel, post, limit, nonce=nonce)
+            await self.library.record_message(job.id, message.id, job.channel_id, f"image-{index}")
+            return message
         picture: Image.Image | None = await asyncio.to_thread(open_rgb, image.path)
         stem, view = f"{job.id}_{index}", single_view(job.id, index, square=image.width == image.height)
         add_web_row(view, self.pages, job.id, single_index=index)

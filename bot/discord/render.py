@@ -65,6 +65,8 @@ EDIT_LABELS = {
     "region": lambda mode: "Variations (Region)",
     "retexture": lambda mode: "Retexture",
     "instruct": lambda mode: "Edit",
+    "animate": lambda mode: f"Animate ({(mode or 'low').title()} motion)",
+    "extend": lambda mode: f"Extend ({(mode or 'low').title()} motion)",
 }
 
 

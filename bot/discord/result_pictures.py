@@ -5,7 +5,7 @@ carrying its A1111 `parameters`."""
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import discord
@@ -51,6 +51,8 @@ class ResultPost:
     stem: str
     view: discord.ui.View | None
     embed: discord.Embed | None = None
+    # A video job's clips as (MP4 path, attachment name): sent instead of `picture`.
+    clips: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def thumbnail(path: Path) -> Image.Image | None:

@@ -45,6 +45,7 @@ from bot.engine.sampling import SAMPLER_LABELS, family_sampler, make_scheduler
 from bot.engine.segment import SEGMENT_OPERATIONS, Segmenter
 from bot.engine.source import ModelSource
 from bot.engine.upscaler import Upscaler, super_resolve
+from bot.engine.video import VideoEngine
 from bot.errors import JobFailed
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class DiffusersEngine:
         offloaded: bool = False,
         edit_models: EditModels | None = None,
         segmenter: Segmenter | None = None,
+        video: VideoEngine | None = None,
     ) -> None:
         from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
@@ -130,6 +132,8 @@ class DiffusersEngine:
         self.image_prompts = ImagePrompts(self, image_prompts or ImagePromptModels())
         self.edits = ImageEdits(self, edit_models or EditModels())
         self.segmenter = segmenter  # SEGMENT_MODEL (Smart Select, Remove background), loaded on first use
+        # Animate / Extend (VIDEO_MODEL): loaded on the first video job; None: video is off.
+        self.video = video
         log.info("Engine ready: %s (%s) on %s", self.model_name, self.family.name, device)
 
     # ----------------------------------------------------------------------------------------
@@ -155,6 +159,10 @@ class DiffusersEngine:
                     "Smart Select and Remove background are not set up on this bot (SEGMENT_MODEL)."
                 )
             return self.segmenter.generate(operation, request, inputs)
+        if operation in (Operation.ANIMATE, Operation.EXTEND):
+            if self.video is None:
+                raise JobFailed("Video is off on this bot (VIDEO_MODEL=off).")
+            return self.video.generate(operation, request, inputs, on_step)
         if inputs.image is None:
             raise ValueError(f"{operation} needs an input image")
         if operation is Operation.IMG2IMG:

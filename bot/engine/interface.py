@@ -50,6 +50,10 @@ class Operation(StrEnum):
     # background transparent.
     SMART_SELECT = "smart_select"
     REMOVE_BACKGROUND = "remove_background"
+    # Video (bot/engine/video.py): clips from `inputs.image` (towards `inputs.end_image`), or a
+    # longer `inputs.clip`; the spec is in `request.extra["video"]`.
+    ANIMATE = "animate"
+    EXTEND = "extend"
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ class GenerationInputs:
     references: tuple[ReferenceImage, ...] = ()
     # Outpaint: where `image` goes on the request's canvas, (left, top, right, bottom) in pixels.
     placement: tuple[int, int, int, int] | None = None
+    # Video: the end frame (--end) of ANIMATE; the frames of the clip EXTEND lengthens.
+    end_image: Image.Image | None = None
+    clip: tuple[Image.Image, ...] = ()
 
 
 NO_INPUTS = GenerationInputs()

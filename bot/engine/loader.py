@@ -21,6 +21,7 @@ from bot.engine.preview import TinyPreviewDecoder, find_preview_decoder
 from bot.engine.segment import segmenter_for
 from bot.engine.source import AUTO_MODEL, ModelSource, auto_candidates, resolve_model_source
 from bot.engine.upscaler import Upscaler, make_upscaler
+from bot.engine.video import VideoEngine, resolve_video_source
 from bot.engine.warmup import warm_up
 from bot.errors import ConfigError
 
@@ -181,6 +182,7 @@ def load_engine(
         offloaded=offloaded,
         edit_models=edit_models(settings),
         segmenter=segmenter_for(settings, device),
+        video=video_engine(settings, source.kind, device, precision) if is_default else None,
     )
     decoder = find_preview_decoder(settings.models_dir, source.family)
     if decoder is not None:
@@ -192,6 +194,23 @@ def load_engine(
         compile_unet(engine)
     warm_up(engine, compiled=settings.compile)
     return engine
+
+
+def video_engine(
+    settings: Config, image_kind: str, device: torch.device, precision: Precision
+) -> VideoEngine | None:
+    """The VIDEO_MODEL engine (its weights load on the first video job), or None when it is off."""
+    source = resolve_video_source(settings.video_model, settings.models_dir, image_kind)
+    if source is None:
+        return None
+    log.info("Video model: %s (%s), loaded on the first video job", source.location, source.kind)
+    return VideoEngine(
+        source,
+        device=device,
+        dtype=precision.weights,
+        autocast=precision.autocast,
+        offload=settings.video_offload,
+    )
 
 
 def _load(

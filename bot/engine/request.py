@@ -152,6 +152,8 @@ class GenerationResult:
     nsfw: tuple[bool, ...] | None = None
     # The model family that made the images ("sdxl", "flux-dev", ...; "" when not an engine's).
     family: str = ""
+    # Video operations: the frames of each clip, in batch order (`images` holds their posters).
+    clips: list[list[Image.Image]] = field(default_factory=list)
 
 
 class JobCancelled(Exception):

@@ -33,6 +33,7 @@ from bot.jobs.derive import random_seed
 from bot.jobs.image_jobs import BLEND_DIMENSIONS, blend_request, describe_request, shorten_request
 from bot.jobs.models import Job, JobKind, NewJob
 from bot.jobs.prompt_images import PromptImages
+from bot.jobs.video_jobs import is_video_job, is_video_submission
 from bot.prompt import ImagineRequest, PromptContext, context_from_settings, expand_prompt
 from bot.prompt.params import normalise_dashes, read_parameters, split_parameters
 
@@ -395,6 +396,15 @@ class Admission:
 
     # ---- submitting ----------------------------------------------------------------------------
 
+    async def _makes_video(self, new_job: NewJob) -> bool:
+        """Animate, Extend, a `--video` prompt, or a 🔄 of a video job."""
+        if is_video_submission(new_job):
+            return True
+        if new_job.kind is not JobKind.REROLL or new_job.parent_id is None:
+            return False
+        parent = await self.jobs.get_job(new_job.parent_id)
+        return parent is not None and is_video_job(parent)
+
     async def submit(self, new_job: NewJob) -> Job:
         """Queue `new_job` with the server's waiting limit, checked atomically by the job service.
 
@@ -402,6 +412,8 @@ class Admission:
         """
         if new_job.guild_id is not None:
             limits = await self.guild_limits(new_job.guild_id)
+            if await self._makes_video(new_job):  # the server's rule (allowed / relax-only / off)
+                limits.check_video(new_job.speed)
             new_job = replace(new_job, waiting_limit=limits.max_jobs_per_user)
         return await self.jobs.submit(new_job)
 

@@ -5,6 +5,7 @@
   prompt language's own limit (40).
 - `max_jobs_per_user`: the most jobs one member may have waiting in this server; None: only the
   bot-wide MAX_JOBS_PER_USER applies (which always applies as well).
+- `video`: video jobs (--video, Animate, Extend) are `allowed`, `relax` (relax mode only) or `off`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.prompt.expand import MAX_JOBS
 
 MAX_WAITING_LIMIT = 1000
 MAX_CHANNELS = 25
+VIDEO_RULES = ("allowed", "relax", "off")
 
 
 class ChannelNotAllowed(UserFacingError):
@@ -36,10 +38,22 @@ class GuildLimits:
     max_jobs_per_user: int | None = None
     max_repeat: int | None = None
     allowed_channels: tuple[int, ...] = ()
+    video: str = "allowed"
 
     @classmethod
     def of(cls, settings: GuildRules) -> GuildLimits:
-        return cls(settings.max_jobs_per_user, settings.max_repeat, tuple(settings.allowed_channels))
+        return cls(
+            settings.max_jobs_per_user, settings.max_repeat, tuple(settings.allowed_channels), settings.video
+        )
+
+    def check_video(self, speed: str) -> None:
+        """Refuse a video job where the server turned video off, or a fast one where it is relax-only."""
+        if self.video == "off":
+            raise InvalidParameter("Video is turned off on this server.")
+        if self.video == "relax" and speed != "relax":
+            raise InvalidParameter(
+                "Videos run in relax mode only on this server: add `--relax` (or switch to Relax in /settings)."
+            )
 
     def check_channel(self, *channel_ids: int | None) -> None:
         """Refuse unless one of `channel_ids` (the channel, a thread's parent) is allowed."""
@@ -87,4 +101,8 @@ class GuildLimits:
             ("Jobs waiting per member", waiting),
             ("Jobs per prompt (--repeat)", repeat),
             ("/imagine channels", channels),
+            (
+                "Video",
+                {"allowed": "allowed", "relax": "relax mode only", "off": "off"}.get(self.video, self.video),
+            ),
         ]

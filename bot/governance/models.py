@@ -59,6 +59,8 @@ class GuildRules:
     max_jobs_per_user: int | None = None
     max_repeat: int | None = None
     allowed_channels: list[int] = field(default_factory=list)
+    # Video jobs here: "allowed", "relax" (relax mode only) or "off" (governance/limits.py).
+    video: str = "allowed"
 
 
 @dataclass(frozen=True)

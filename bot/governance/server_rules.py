@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.errors import InvalidParameter
 from bot.governance.banned_words import canonical_entry, load_default_words
-from bot.governance.limits import MAX_CHANNELS, GuildLimits, channel_mentions
+from bot.governance.limits import MAX_CHANNELS, VIDEO_RULES, GuildLimits, channel_mentions
 
 if TYPE_CHECKING:
     from bot.governance.models import GuildRules
@@ -49,9 +49,15 @@ class ServerRules:
         allow_channel: int | None = None,
         disallow_channel: int | None = None,
         all_channels: bool | None = None,
+        video: str | None = None,
     ) -> GuildLimits:
-        """Change what is given (0 lifts a limit); the limits after the change."""
+        """Change what is given (0 lifts a limit; `video`: allowed, relax or off); the limits after
+        the change."""
         settings = await self._repository.get_guild_rules(guild_id)
+        if video is not None:
+            if video not in VIDEO_RULES:
+                raise InvalidParameter(f"Invalid video rule `{video}`: expected allowed, relax or off.")
+            settings.video = video
         if max_jobs_per_user is not None:
             settings.max_jobs_per_user = max_jobs_per_user or None
         if max_repeat is not None:

@@ -46,6 +46,7 @@ class Surface(StrEnum):
     SHORTEN = "shorten"  # under /shorten's shorter prompts
     PROGRESS = "progress"  # under a waiting or running job
     EDITOR = "editor"  # a tool of the editor (web, CLI), no button under a message
+    VIDEO = "video"  # under one clip of a video job
 
 
 class Who(StrEnum):
@@ -109,6 +110,31 @@ class Action:
     def text(self) -> str:
         """The button's words (or its emoji when it has none)."""
         return self.label or self.emoji or self.name
+
+
+# What a video job costs in GPU time, in image grids (Midjourney: about 8x; VIDEO_COST sets what
+# it counts toward the waiting limits).
+VIDEO_GRIDS = 8.0
+
+
+def _motion(verb: str, motion: str, surface: Surface) -> Action:
+    """Animate (Low/High motion) under one image, Extend (Low/High motion) under one clip."""
+    kind = JobKind.ANIMATE if verb == "animate" else JobKind.EXTEND
+    return Action(
+        f"{verb}_{motion}",
+        f"{verb.capitalize()} ({motion.capitalize()} motion)",
+        "🎞️" if verb == "animate" else "⏩",
+        surface,
+        1 if surface is Surface.SINGLE else 0,  # beside Upscale (row 4 holds the editor, ❤️ and Web ↗)
+        (f"{verb[:3]}{motion}",),
+        kind=kind,
+        mode=motion,
+        remix=True,  # with Remix on: "Manual", the member writes the motion prompt
+        cost=VIDEO_GRIDS,
+        cli=verb,
+        title=f"{verb.capitalize()} ({motion.capitalize()} motion): "
+        + ("a short clip from this image" if verb == "animate" else "about 4 s more of this clip"),
+    )
 
 
 def _pan(direction: str, emoji: str) -> Action:
@@ -280,6 +306,8 @@ ACTIONS: tuple[Action, ...] = (
     _pan("right", "➡️"),
     _pan("up", "⬆️"),
     _pan("down", "⬇️"),
+    _motion("animate", "low", Surface.SINGLE),
+    _motion("animate", "high", Surface.SINGLE),
     Action("favourite", None, "❤️", Surface.SINGLE, 4, ("fav",), cost=0.0, title="Favourite (❤️)"),
     # ---- the editor with a prompt: Retexture, Edit (bot/jobs/prompted_edits.py) -------------------
     Action(
@@ -332,6 +360,21 @@ ACTIONS: tuple[Action, ...] = (
         cost=0.1,
         cli="smart-select",
         title="Smart Select: click an object to select it",
+    ),
+    # ---- under one clip of a video job ------------------------------------------------------------
+    _motion("extend", "low", Surface.VIDEO),
+    _motion("extend", "high", Surface.VIDEO),
+    Action(
+        "video_reroll",
+        None,
+        "🔄",
+        Surface.VIDEO,
+        0,
+        ("vreroll",),
+        kind=JobKind.REROLL,
+        remix=True,
+        cost=VIDEO_GRIDS,
+        title="Reroll (🔄): the same video job again, new seeds",
     ),
     # ---- under a waiting or running job ---------------------------------------------------------
     Action(

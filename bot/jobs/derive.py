@@ -57,6 +57,8 @@ RUNNABLE_KINDS = (
     JobKind.RETEXTURE,
     JobKind.INSTRUCT,
     *EDITOR_KINDS,
+    JobKind.ANIMATE,
+    JobKind.EXTEND,
 )
 EDIT_KINDS = (JobKind.ZOOM, JobKind.PAN, JobKind.REGION)
 UPSCALE_STRENGTH = {"subtle": 0.3, "creative": 0.5}

@@ -120,6 +120,7 @@ def _merge(results: list[GenerationResult]) -> GenerationResult:
         first,
         images=[image for result in results for image in result.images],
         seeds=[seed for result in results for seed in result.seeds],
+        clips=[clip for result in results for clip in result.clips],
         seconds=sum(result.seconds for result in results),
     )
 

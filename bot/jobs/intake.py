@@ -5,9 +5,9 @@
 - before queueing (`check_limits`, `check_waiting_here`, `prepare`, `store_files`): the bot's and
   the server's limits on waiting jobs, the request derived from the parent job's image, every
   linked or uploaded picture fetched and decoded (a bad link is an error now, not a failed job),
-  the Vary (Region) mask, all written to the job's folder;
+  the Vary (Region) mask, a video's `--end` picture, all written to the job's folder;
 - before running (`inputs`, `mask`): the engine operation and its input pictures, read back from
-  that folder or from the parent job's images.
+  that folder or from the parent job's images (a video job's from bot/jobs/video_jobs.py).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bot.engine.family import ModelFamily
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest
 from bot.engine.segment import segment_model_missing
+from bot.engine.video_spec import is_video
 from bot.errors import InvalidParameter, JobNotFound, NotAvailable, QueueFull
 from bot.jobs.derive import decode_mask, derive_request, operation_of
 from bot.jobs.downloads import LinkFetcher
@@ -45,6 +46,16 @@ from bot.jobs.needs import ModelNeeds
 from bot.jobs.ports import JobRecords
 from bot.jobs.prompt_images import ImageLinks, PromptImage, PromptImages
 from bot.jobs.scheduler import FairQueue
+from bot.jobs.video_jobs import (
+    VIDEO_KINDS,
+    check_video_cost,
+    derive_video_request,
+    fetch_end_image,
+    is_video_submission,
+    load_video_inputs,
+    save_end_image,
+    video_request,
+)
 
 __all__ = ["INPUT_FILE", "MASK_FILE", "REFERENCE_FIT", "Intake", "Prepared"]
 
@@ -65,6 +76,8 @@ class Prepared:
     # The prompt's input picture, stored once on disk: later jobs of the prompt hard-link it.
     shared_input: PromptImage | None
     mask: Image.Image | None
+    # A video's `--end` picture (kept as end.png).
+    end_image: Image.Image | None = None
 
 
 class Intake:
@@ -100,9 +113,14 @@ class Intake:
         if len(self._queue) >= self._settings().max_queue:
             raise QueueFull(f"{len(self._queue)} jobs are waiting, the most this bot takes. Try again soon.")
 
-    @staticmethod
-    def check_waiting_here(new: NewJob, active: Mapping[str, Job]) -> None:
-        """The server's limit on one member's waiting jobs (`NewJob.waiting_limit`)."""
+    def check_waiting_here(
+        self, new: NewJob, active: Mapping[str, Job], prepared: Prepared | None = None
+    ) -> None:
+        """The server's limit on one member's waiting jobs (`NewJob.waiting_limit`); video jobs
+        (also a 🔄 of one: its `prepared` request) count as VIDEO_COST image jobs toward both
+        waiting limits."""
+        video = is_video_submission(new) or (prepared is not None and is_video(prepared.request.extra))
+        check_video_cost(active.values(), new, video, self._settings(), new.waiting_limit)
         limit = new.waiting_limit
         if limit is None or new.guild_id is None:
             return
@@ -129,6 +147,7 @@ class Intake:
         if kind in EDITOR_KINDS and (missing := segment_model_missing(self._settings())):
             raise NotAvailable(missing)  # before anything is queued, not a failed job
         request, image_urls = await self._derive_request(new, kind)
+        request = video_request(request, self._settings(), self._family())  # --video: the full spec
         meta = dict(new.meta)
         if await self.repository.is_stealth(new.user_id):
             meta["stealth"] = True  # /stealth: kept out of server galleries, also after /public
@@ -149,13 +168,14 @@ class Intake:
             uploads=new.uploads,
             fetch=fetch,
         )
+        end_image = await fetch_end_image(request, image_urls, new.uploads, fetch)  # video: --end
         shared_input = images.cached(image_urls[0], fit) if prepared.input_image is not None else None
         if shared_input is not None and not new.uploads:
             prepared = dataclasses.replace(prepared, input_image=None)
         else:
             shared_input = None
         mask = decode_mask(new.mask, (request.width, request.height)) if kind is JobKind.REGION else None
-        return Prepared(request, image_urls, prepared.meta(meta), prepared, shared_input, mask)
+        return Prepared(request, image_urls, prepared.meta(meta), prepared, shared_input, mask, end_image)
 
     @staticmethod
     def new_job(job_id: str, kind: JobKind, new: NewJob, prepared: Prepared) -> Job:
@@ -187,6 +207,7 @@ class Intake:
         await asyncio.to_thread(save_inputs, folder, prepared.inputs)
         if prepared.mask is not None:
             await asyncio.to_thread(save_image, folder / MASK_FILE, prepared.mask)
+        await asyncio.to_thread(save_end_image, folder, prepared.end_image)
 
     async def _derive_request(self, new: NewJob, kind: JobKind) -> tuple[GenerationRequest, list[str]]:
         if kind in (JobKind.IMAGINE, *IMAGE_JOB_KINDS) or (
@@ -197,6 +218,8 @@ class Intake:
             return new.request, list(new.image_urls)
         parent = await self._parent(new)
         image = None if kind is JobKind.REROLL else await self._parent_image(parent, new.parent_index)
+        if kind in VIDEO_KINDS:  # Animate / Extend
+            return derive_video_request(kind, new, parent, image, self._settings(), self._family())
         return derive_request(kind, new, parent, image, self._family())
 
     async def _parent(self, new: NewJob) -> Job:
@@ -222,6 +245,10 @@ class Intake:
     async def inputs(self, job: Job) -> tuple[Operation, GenerationInputs]:
         """The engine operation of a job and its input pictures (read from disk)."""
         folder = self._job_folder(job.id)
+        if job.kind is not JobKind.REROLL:  # a 🔄 of a video runs on its parent's inputs (below)
+            video = await load_video_inputs(job, folder, self.repository.get_image, self._job_folder)
+            if video is not None:
+                return video
         if (image_job := await load_inputs(job, folder)) is not None:
             return image_job
         if job.kind is JobKind.INSTRUCT and job.parent_id is None:  # `--edit <link>`

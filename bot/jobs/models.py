@@ -40,6 +40,9 @@ class JobKind(StrEnum):
     UPLOAD = "upload"
     BACKGROUND = "background"
     SELECT = "select"
+    # Video (bot/jobs/video_jobs.py): Animate one image, Extend one clip.
+    ANIMATE = "animate"
+    EXTEND = "extend"
 
 
 class JobStatus(StrEnum):

@@ -32,6 +32,7 @@ from bot.jobs.execution import WorkDone
 from bot.jobs.files import save_result
 from bot.jobs.models import Job, JobImage, JobStatus
 from bot.jobs.ports import JobRecords
+from bot.jobs.video_jobs import save_clips
 
 __all__ = ["ResultStore"]
 
@@ -49,12 +50,14 @@ class ResultStore:
         stalled: Callable[[str, Stalled], None],
         *,
         retry_delay: float = 5.0,
+        video_max_bytes: Callable[[], int] = lambda: 8 * 2**20,
     ) -> None:
         self.repository = repository
         self._job_folder = job_folder
         self._mask = mask
         self._stalled = stalled
         self._retry_delay = retry_delay
+        self._video_max_bytes = video_max_bytes  # VIDEO_MAX_MB: each clip is fitted under it
         self.disk_full = False  # a result could not be saved for lack of space; cleared when it is
         self.stopping = False  # set by the service's stop: a full disk then fails instead of waiting
 
@@ -106,6 +109,9 @@ class ResultStore:
                     if result.images
                     else []
                 )
+                if result.clips:  # video: <n>.mp4 beside each poster <n>.png
+                    max_bytes = self._video_max_bytes()
+                    await asyncio.to_thread(save_clips, folder, request, result, max_bytes)
                 images = [
                     JobImage(job.id, n, path, picture.width, picture.height, seed)
                     for n, (path, picture, seed) in enumerate(

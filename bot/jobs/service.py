@@ -90,7 +90,12 @@ class JobService:
         )
         self.batches = Batches(lambda: self.settings.max_batch_images)
         self.results = ResultStore(
-            repository, self.job_folder, self.intake.mask, self.followers.emit, retry_delay=disk_retry_delay
+            repository,
+            self.job_folder,
+            self.intake.mask,
+            self.followers.emit,
+            retry_delay=disk_retry_delay,
+            video_max_bytes=lambda: int(self.settings.video_max_mb * 2**20),
         )
         self.deliveries = Deliveries(
             repository, retry_delay=delivery_retry_delay, retry_max=delivery_retry_max
@@ -204,7 +209,7 @@ class JobService:
                 if (existing := await self.get_job(job_id)) is not None:
                     return existing
                 self.intake.check_limits(new.user_id)
-                self.intake.check_waiting_here(new, self._active)
+                self.intake.check_waiting_here(new, self._active, prepared)
                 await self.intake.store_files(job_id, prepared)
                 job = self.intake.new_job(job_id, kind, new, prepared)
                 await self.repository.insert_job(job)

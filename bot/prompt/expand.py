@@ -36,6 +36,7 @@ from bot.prompt.permutations import expand_permutations
 from bot.prompt.personal_params import RANDOM_STYLE, style_ref_link
 from bot.prompt.request import ImagineRequest
 from bot.prompt.sizes import hd_size, size_for_aspect
+from bot.prompt.video import check_video
 
 MAX_JOBS = 40
 MAX_PROMPT_LENGTH = 6000
@@ -159,6 +160,7 @@ def _resolve(
 
     # 2. Parameter layers, weakest first; the style preset's own params are the weakest of all.
     values: dict[str, Any] = {**defaults.values, **suffix_params.values, **typed_params.values}
+    video = check_video(values, urls)
     preset = _style_preset(values.get("style", ""), context)
     preset_params = ParsedParameters({})
     if preset is not None:
@@ -175,7 +177,7 @@ def _resolve(
     # 3. The text: multi-prompt parts, emptiness, the style template.
     parts = split_multiprompt(text)
     content = " ".join(part.text for part in parts) if "::" in text else text
-    if not content:
+    if not content and not video:
         if len(urls) == 1:
             raise InvalidPrompt("An image prompt needs some text, or at least two images to blend.")
         if not urls:
@@ -267,6 +269,11 @@ def _resolve(
         draft_note=" ".join(note for note in notes if note),
         definition=definition,
         hires_from=hires_from,
+        video=video,
+        motion=values.get("motion", "low"),
+        loop=values.get("loop", False),
+        end_url=values.get("end", ("",))[0],
+        video_batch=values.get("video_batch", 4),
     )
     repeats = values.get("repeat", 1)
     items = values.get("style_refs", ())

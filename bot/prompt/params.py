@@ -27,9 +27,14 @@
 | `--draft`                 |          | flag: a fast, cheaper grid (Enhance re-renders it) | off |
 | `--hd` / `--sd`           |          | flags: ≈ 2 MP images / the model's native size | `--sd` |
 | `--zoom N`                |          | number 1–2; Custom Zoom only           | –       |
-| `--raw`                   |          | flag: the same as `--style raw`        | off     |
+| `--raw`                   |          | flag: `--style raw`; with `--video` less creative motion | off |
 | `--exp N`                 |          | whole number 0–100 (experimental aesthetics) | 0 |
 | `--personalize [CODE…]`   | `--p` `--profile` | nothing (your profile) or up to five codes, `::W` weights | – |
+| `--video`                 |          | flag: animate the prompt's image link (start frame) | off |
+| `--motion low|high`       |          | `low` or `high` (with `--video`)       | low     |
+| `--loop`                  |          | flag: the clip ends on its start frame (with `--video`) | off |
+| `--end URL`               |          | one http(s) image link: the end frame (with `--video`) | – |
+| `--bs N`                  |          | 1, 2 or 4: clips per video job         | 4       |
 
 The personal-style readers (`--sref` items, `--p` codes) are in personal_params.py.
 | `--edit URL`              |          | one http(s) image link: edit it by the prompt (the Edit model) | – |
@@ -163,6 +168,18 @@ def image_links(value: str, most: int = MAX_REFERENCES) -> tuple[str, ...]:
         raise InvalidLink("Give an http(s) link to an image.") from None
 
 
+def _motion(value: str) -> str:
+    if value.lower() not in ("low", "high"):
+        raise ValueError
+    return value.lower()
+
+
+def _batch_size(value: str) -> int:
+    if value not in ("1", "2", "4"):
+        raise ValueError
+    return int(value)
+
+
 def _flag(result: Any) -> Callable[[str], Any]:
     return lambda value: result
 
@@ -213,6 +230,12 @@ PARAMETERS: tuple[Parameter, ...] = (
         "personalize", ("p", "profile"), "profiles", "optional", "nothing or profile codes", read_profiles
     ),
     Parameter("edit", (), "edit_link", "required", "one image link (the image to edit)", _links(1)),
+    # Video (bot/engine/video_spec.py): animate the prompt's image link.
+    Parameter("video", (), "video", "none", "no value", _flag(True)),
+    Parameter("motion", (), "motion", "required", "low or high", _motion),
+    Parameter("loop", (), "loop", "none", "no value", _flag(True)),
+    Parameter("end", (), "end", "required", "one image link (the end frame)", _links(1)),
+    Parameter("bs", (), "video_batch", "required", "1, 2 or 4 (videos per job)", _batch_size),
 )
 
 _BY_NAME = {name: parameter for parameter in PARAMETERS for name in parameter.names}

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from bot.engine.request import GenerationRequest, WeightedPrompt
+from bot.engine.video_spec import VIDEO_KEY
 from bot.prompt.mapping import chaos_fraction
 
 REFERENCE_FIELDS = ("style_refs", "character_refs", "object_refs")
@@ -89,6 +90,12 @@ class ImagineRequest:
     # `--hd` or `--sd`; with --hd on a family without native 2 MP, the size of the first pass.
     definition: str = "sd"
     hires_from: tuple[int, int] | None = None
+    # --video: animate `image_urls[0]` (--motion, --raw, --loop, --end, --bs; see video_spec.py).
+    video: bool = False
+    motion: str = "low"
+    loop: bool = False
+    end_url: str = ""
+    video_batch: int = 4
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: tuples become lists, `aspect` reads "W:H"."""
@@ -126,7 +133,10 @@ class ImagineRequest:
         return cls(**values)
 
     def to_generation(self, seed: int, batch_size: int = 4) -> GenerationRequest:
-        """The engine recipe for this job; `seed` is image 1's (pass `self.seed` when it is set)."""
+        """The engine recipe for this job; `seed` is image 1's (pass `self.seed` when it is set).
+        A --video job makes `--bs` clips; the job layer completes its spec from the settings."""
+        if self.video:
+            batch_size = self.video_batch
         return GenerationRequest(
             prompt=self.prompt,
             width=self.width,
@@ -157,8 +167,15 @@ class ImagineRequest:
                 "image_prompt_scale": self.image_prompt_scale,
                 "references": self.references(),
                 **self._personal_extra(),
-            },
+            }
+            | self._video_extra(),
         )
+
+    def _video_extra(self) -> dict[str, Any]:
+        if not self.video:
+            return {}
+        spec = {"motion": self.motion, "raw": self.raw, "loop": self.loop, "end": self.end_url}
+        return {VIDEO_KEY: {**spec, "batch": self.video_batch}}
 
     def references(self) -> list[dict[str, Any]]:
         """The --sref / --cref / --oref images as `{"kind", "url", "scale"}` (JSON, for the job);

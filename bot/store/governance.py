@@ -87,14 +87,15 @@ class GovernanceRows(Database):
         async with self._transaction() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO guild_settings"
-                " (guild_id, default_style, max_jobs_per_user, max_repeat, allowed_channels)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " (guild_id, default_style, max_jobs_per_user, max_repeat, allowed_channels, video)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     settings.guild_id,
                     settings.default_style,
                     settings.max_jobs_per_user,
                     settings.max_repeat,
                     json.dumps(settings.allowed_channels),
+                    settings.video,
                 ),
             )
 

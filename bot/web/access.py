@@ -17,10 +17,11 @@ from bot.engine.shorten import STRIKE_BELOW
 from bot.jobs.actions import Surface, web_buttons
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, WebSession
 from bot.jobs.service import JobService
+from bot.jobs.video_jobs import is_video_job
 from bot.prompt.params import normalise_dashes, split_parameters
 from bot.services import library_of
 
-__all__ = ["JOB_ID", "job_summary", "job_view", "may_see", "visible_job"]
+__all__ = ["JOB_ID", "clip_url", "job_summary", "job_view", "may_see", "visible_job"]
 
 JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 KIND_LABELS = {
@@ -31,6 +32,8 @@ KIND_LABELS = {
     JobKind.ZOOM: "Zoom Out",
     JobKind.PAN: "Pan",
     JobKind.REGION: "Vary (Region)",
+    JobKind.ANIMATE: "Animate",
+    JobKind.EXTEND: "Extend",
     JobKind.BLEND: "Blend",
     JobKind.DESCRIBE: "Describe",
     JobKind.SHORTEN: "Shorten",
@@ -64,10 +67,18 @@ def image_url(job_id: str, index: int) -> str:
     return f"/images/{job_id}/{index}.png"
 
 
+def clip_url(job_id: str, index: int) -> str:
+    """The MP4 of clip `index` (0-based) of a video job."""
+    return f"/clips/{job_id}/{index}.mp4"
+
+
 def job_summary(job: Job, images: list[JobImage] | None = None) -> dict[str, Any]:
     """What the Create page's script needs about a job (JSON)."""
     images = sorted(images or [], key=lambda image: image.index)
     grid = len(images) > 1
+    video = is_video_job(job) and job.status is JobStatus.DONE
+    # A video job's grid: U-n opens clip n (with Extend), 🔄; no V buttons.
+    skip = frozenset({"favourite", "vary", "enhance"}) if video else frozenset({"favourite"})
     return {
         "id": job.id,
         "url": f"/jobs/{job.id}",
@@ -79,10 +90,13 @@ def job_summary(job: Job, images: list[JobImage] | None = None) -> dict[str, Any
         "grid": grid,
         "picture": f"/images/{job.id}/grid.png" if grid else (image_url(job.id, 0) if images else None),
         "images": [{"n": image.index + 1, "url": image_url(job.id, image.index)} for image in images],
+        # Video jobs: the MP4 of each clip (the pictures are their posters).
+        "video": video,
+        "clips": [clip_url(job.id, image.index) for image in images] if video else [],
         "upscaled": job.kind is JobKind.UPSCALE,
         "text": text_result(job),
         # The grid's buttons, from the action table (bot/jobs/actions.py); app.js draws them.
-        "buttons": web_buttons(Surface.GRID, draft=_is_draft(job), count=len(images))
+        "buttons": web_buttons(Surface.GRID, draft=_is_draft(job), count=len(images), skip=skip)
         if grid and job.status is JobStatus.DONE
         else [],
     }
@@ -95,6 +109,8 @@ def _is_draft(job: Job) -> bool:
 
 def single_buttons(job: Job, image: JobImage) -> list[list[dict[str, Any]]]:
     """The buttons under one image, from the action table (the job page draws them)."""
+    if is_video_job(job):  # one clip: Extend (Low/High motion), 🔄
+        return web_buttons(Surface.VIDEO, index=image.index + 1)
     facts = {"upscaled"} if job.kind is JobKind.UPSCALE else set()
     if image.width == image.height:
         facts.add("square")
@@ -162,6 +178,7 @@ def job_view(job: Job, images: list[JobImage], favourites: set[int]) -> dict[str
                 "seed": image.seed,
                 "favourite": image.index in favourites,
                 "buttons": single_buttons(job, image),
+                "clip": clip_url(job.id, image.index) if summary["video"] else None,
             }
             for image in images
         ],

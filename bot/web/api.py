@@ -130,7 +130,7 @@ async def action(request: web.Request) -> web.StreamResponse:
     body = await json_body(request)
     name = str(body.get("action", ""))
     spec = resolve(name, front="web")
-    if spec is None or spec.kind is None or spec.surface not in (Surface.GRID, Surface.SINGLE):
+    if spec is None or spec.kind is None or spec.surface not in (Surface.GRID, Surface.SINGLE, Surface.VIDEO):
         raise web.HTTPBadRequest(text=f"Unknown action {name!r}.")
     if spec.form is Form.REGION:
         raise web.HTTPBadRequest(text="Vary (Region) is drawn in the region editor.")

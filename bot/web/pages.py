@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.jobs.custom_zoom import custom_zoom_prompt, image_aspect
 from bot.jobs.files import GRID_FILE
 from bot.jobs.models import WebSession
+from bot.jobs.video_jobs import clip_path, is_video_job
 from bot.web.access import job_summary, job_view, may_see, visible_job
 from bot.web.context import CONTEXT, current_session
 from bot.web.create_panel import settings_panel
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 24
 RECENT_ON_CREATE = 8
 IMAGE_NAME = re.compile(r"^(?:(?P<n>\d{1,2})|grid)\.png$")
+CLIP_NAME = re.compile(r"^(?P<n>\d{1,2})\.mp4$")
 
 
 def _base(request: web.Request, session: WebSession, **extra: Any) -> dict[str, Any]:
@@ -200,6 +202,32 @@ async def image_file(request: web.Request) -> web.StreamResponse:
     return covered if covered is not None else web.FileResponse(path, headers=headers)
 
 
+async def clip_file(request: web.Request) -> web.StreamResponse:
+    """A video job's clip `<n>.mp4` (range requests, so browsers seek); `?download=1` saves it.
+    A clip whose poster the NSFW filter covers is not served unless revealed or downloaded."""
+    context = request.app[CONTEXT]
+    session = current_session(request)
+    match = CLIP_NAME.match(request.match_info["name"])
+    if match is None:
+        raise web.HTTPNotFound()
+    job = await visible_job(context.jobs, session, request.match_info["job_id"])
+    index = int(match.group("n"))
+    if not is_video_job(job) or await context.services.library.image(job.id, index) is None:
+        raise web.HTTPNotFound()
+    path = clip_path(context.jobs.job_folder(job.id), index)  # from the job folder, not the URL
+    if not path.is_file():
+        raise web.HTTPNotFound()
+    headers = {"Cache-Control": "private, max-age=3600"}
+    download = request.query.get("download") == "1"
+    if download:
+        headers["Content-Disposition"] = f'attachment; filename="{job.id}_{index + 1}.mp4"'
+    if not (download or request.query.get("reveal") == "1"):
+        covered = await screened_response(context.config, context.jobs, job, index, reveal=False, headers={})
+        if covered is not None:
+            raise web.HTTPNotFound()
+    return web.FileResponse(path, headers=headers)
+
+
 def add_routes(app: web.Application) -> None:
     uuid = r"[0-9a-f-]{36}"
     app.router.add_get("/", create_page)
@@ -208,3 +236,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"/jobs/{{job_id:{uuid}}}", job_page)
     app.router.add_get(rf"/jobs/{{job_id:{uuid}}}/{{n:\d{{1,2}}}}", job_page)
     app.router.add_get("/images/{job_id}/{name}", image_file)
+    app.router.add_get("/clips/{job_id}/{name}", clip_file)

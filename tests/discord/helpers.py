@@ -15,9 +15,12 @@ PAN_LABELS = [None, None, None, None]  # ⬅️ ➡️ ⬆️ ⬇️ (emoji only
 EDITOR_LABELS = ["Retexture", "Edit", "Remove Background"]  # the editor's row; ❤️ and Web ↗ share it
 HEART = [None]  # ❤️, in the web row after the job's buttons
 # A single non-square image: Make Square takes Zoom Out 1.5x's place, as on Midjourney.
+# Under one image, before ❤️ (issue 21): the video buttons.
+ANIMATE_LABELS = ["Animate (Low motion)", "Animate (High motion)"]
 SINGLE_LABELS = [
     *VARY_LABELS,
     *UPSCALE_LABELS,
+    *ANIMATE_LABELS,
     "Zoom Out 2x",
     "Make Square",
     "Custom Zoom",
@@ -28,6 +31,7 @@ SINGLE_LABELS = [
 SQUARE_SINGLE_LABELS = [
     *VARY_LABELS,
     *UPSCALE_LABELS,
+    *ANIMATE_LABELS,
     "Zoom Out 2x",
     "Zoom Out 1.5x",
     "Custom Zoom",
@@ -38,6 +42,7 @@ SQUARE_SINGLE_LABELS = [
 # An upscaled image has no Upscale row.
 UPSCALED_LABELS = [
     *VARY_LABELS,
+    *ANIMATE_LABELS,
     "Zoom Out 2x",
     "Make Square",
     "Custom Zoom",

@@ -7,6 +7,7 @@ With --submit it queues N jobs (printing `submitted <id>`); it prints `started <
 appends `<job id> <status>` to DELIVERIES from its delivery handler, and exits 0 once every job in
 the database is finished and delivered. --edits first makes one imagine job, waits for it, then
 queues a Zoom Out 2x, a Pan ⬅️ and a Vary (Region) of its first image (printed like --submit).
+--video N queues N `--video --loop --bs 2` jobs (an uploaded start image, 5-frame clips).
 --step-seconds slows each denoising step down so that a
 test can kill the process while a job runs.
 """
@@ -60,6 +61,9 @@ async def main(args: argparse.Namespace) -> int:
             "DATA_DIR": args.data_dir,
             "DEVICE": "cpu",
             "PROGRESS_INTERVAL": "0",
+            # --video jobs: short clips on the tiny video model.
+            "VIDEO_FRAMES": "5",
+            "VIDEO_STEPS": "3",
         }
     )
     repository = await Repository.open(settings.database_path, settings.images_dir)
@@ -97,6 +101,10 @@ async def main(args: argparse.Namespace) -> int:
         )
         print(f"submitted {job.id}", flush=True)
         watchers.append(asyncio.create_task(announce(job.id)))
+    for n in range(args.video):
+        job = await service.submit(video_job(n))
+        print(f"submitted {job.id}", flush=True)
+        watchers.append(asyncio.create_task(announce(job.id)))
     if args.edits:
         watchers.extend(await submit_edits(service, announce))
     while True:
@@ -108,6 +116,28 @@ async def main(args: argparse.Namespace) -> int:
     await service.stop(5)
     await repository.close()
     return 0
+
+
+def video_job(n: int) -> NewJob:
+    """`/imagine <start image> clip n --video --bs 2`, the start image uploaded (no download)."""
+    from PIL import Image
+
+    from bot.engine.video_spec import VIDEO_KEY
+
+    link = f"https://example.com/start-{n}.png"
+    extra = {VIDEO_KEY: {"motion": "low", "raw": False, "loop": True, "end": "", "batch": 2}}
+    request = GenerationRequest(
+        prompt=f"clip {n}", width=64, height=64, seed=n, steps=3, batch_size=2, extra=extra
+    )
+    start = Image.linear_gradient("L").resize((64, 64)).convert("RGB")
+    return NewJob(
+        kind=JobKind.IMAGINE,
+        user_id=n % 2,
+        prompt=request.prompt,
+        request=request,
+        image_urls=[link],
+        uploads=[start],
+    )
 
 
 async def submit_edits(service: JobService, announce) -> list[asyncio.Task[None]]:
@@ -144,5 +174,6 @@ if __name__ == "__main__":
     parser.add_argument("deliveries")
     parser.add_argument("--submit", type=int, default=0)
     parser.add_argument("--edits", action="store_true")
+    parser.add_argument("--video", type=int, default=0)
     parser.add_argument("--step-seconds", type=float, default=0.0)
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -139,5 +139,24 @@ def test_the_cli_edit_operations_come_from_the_table():
         "pan",
         "retexture",
         "instruct",
+        "animate",
+        "extend",
     }
     assert [action.mode for action in table["pan"]] == ["left", "right", "up", "down"]
+    assert [action.mode for action in table["animate"]] == ["low", "high"]
+    assert [action.mode for action in table["extend"]] == ["low", "high"]
+
+
+def test_video_rows_animate_single_images_and_extend_clips():
+    """Animate (Low/High motion) under one image, Extend (Low/High motion) and 🔄 under a clip;
+    with Remix they ask for the motion prompt first; a video costs about 8 grids."""
+    single = [
+        action.text for row in layout(Surface.SINGLE, skip=frozenset({"favourite"})) for action, _ in row
+    ]
+    assert single[-2:] == ["Animate (Low motion)", "Animate (High motion)"]
+    video = [action.text for row in layout(Surface.VIDEO) for action, _ in row]
+    assert video == ["Extend (Low motion)", "Extend (High motion)", "🔄"]
+    for name in ("animate_low", "animate_high", "extend_low", "extend_high"):
+        action = resolve(name)
+        assert action.remix and action.cost == 8.0 and action.mode == name.split("_")[1]
+    assert resolve("anilow").kind is JobKind.ANIMATE and resolve("exthigh").kind is JobKind.EXTEND

@@ -104,7 +104,12 @@ const MJ = (() => {
     progress.textContent = "";
     article.querySelector("button[data-cancel]")?.remove();
     const picture = article.querySelector(".picture");
-    if (job.picture) picture.replaceChildren(el("img", { src: job.picture, alt: job.prompt }));
+    if (job.clips && job.clips.length) {
+      // A video job: its clips, each playing on hover or tap (see the listeners below).
+      picture.replaceChildren(...job.clips.map((clip, n) => el("video", {
+        src: clip, poster: job.images[n].url, muted: "", loop: "", playsinline: "", preload: "none", "data-hover-play": "",
+      })));
+    } else if (job.picture) picture.replaceChildren(el("img", { src: job.picture, alt: job.prompt }));
     else picture.replaceChildren();
     addActions(article, job);
   }
@@ -181,7 +186,7 @@ const MJ = (() => {
       bindText(box, job.id);
       return;
     }
-    if (job.grid) {
+    if (job.grid || job.video) {
       // The grid's buttons come with the job, from the server's action table (bot/jobs/actions.py).
       for (const buttons of job.buttons || []) {
         const row = el("div", { class: "row" });
@@ -514,6 +519,16 @@ const MJ = (() => {
       result.textContent = data.error ? data.error.title + ": " + data.error.message : "Posted.";
     });
   }
+
+  // Video cards (feed, archive, job page): a clip plays while the pointer is on it and pauses
+  // when it leaves; a tap on a paused clip plays it (a second one follows the card's link).
+  const hoverVideo = (event) => event.target.closest && event.target.closest("video[data-hover-play]");
+  document.addEventListener("mouseover", (event) => { const v = hoverVideo(event); if (v) v.play().catch(() => {}); });
+  document.addEventListener("mouseout", (event) => { const v = hoverVideo(event); if (v) v.pause(); });
+  document.addEventListener("click", (event) => {
+    const v = hoverVideo(event);
+    if (v && v.paused) { event.preventDefault(); v.play().catch(() => {}); }
+  });
 
   return { initCreate, initJob, post, postForm, follow };
 })();

@@ -44,7 +44,11 @@ PICK_RESUMED_TEXT = "The bot restarted while posting the image you chose; it is 
 def job_action(name: str) -> Action:
     """The action of a custom-id (or recorded) action name that makes a job from a parent image."""
     action = resolve(name, front="discord")
-    if action is None or action.kind is None or action.surface not in (Surface.GRID, Surface.SINGLE):
+    if (
+        action is None
+        or action.kind is None
+        or action.surface not in (Surface.GRID, Surface.SINGLE, Surface.VIDEO)
+    ):
         raise InvalidParameter(f"This button ({name}) is not available any more.")
     return action
 

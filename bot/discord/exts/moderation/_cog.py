@@ -6,7 +6,8 @@
 | /banned remove word          | unban it: the server's own word, or lift a built-in one here  |
 | /banned list                 | the server's changes, and the full list in force as a file    |
 | /limits show                 | jobs waiting per member, jobs per prompt, /imagine channels   |
-| /limits set …                | change them (0 / `all_channels` go back to no server limit)   |
+| /limits set …                | change them (0 / `all_channels` go back to no server limit);  |
+|                              | `video`: video jobs allowed, relax-only or off                |
 
 Banned words are matched by `bot.governance.banned_words.BannedWords` (whole words, simple evasions); the
 built-in list is bot/governance/wordlists/banned_words.txt.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import io
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
@@ -122,6 +123,7 @@ class Moderation(commands.Cog):
         allow_channel="Allow /imagine in this channel (once any is allowed, only those)",
         disallow_channel="Take this channel off the allowed ones",
         all_channels="True: /imagine works in every channel again",
+        video="Video jobs (Animate, Extend, --video): allowed, relax mode only, or off",
     )
     async def limits_set(
         self,
@@ -131,6 +133,7 @@ class Moderation(commands.Cog):
         allow_channel: discord.TextChannel | None = None,
         disallow_channel: discord.TextChannel | None = None,
         all_channels: bool | None = None,
+        video: Literal["allowed", "relax", "off"] | None = None,
     ) -> None:
         guild_id = admin_guild_id(interaction)
         limits = await self.rules.set_limits(
@@ -140,6 +143,7 @@ class Moderation(commands.Cog):
             allow_channel=allow_channel.id if allow_channel is not None else None,
             disallow_channel=disallow_channel.id if disallow_channel is not None else None,
             all_channels=all_channels,
+            video=video,
         )
         log.info("guild %s limits now %s", guild_id, limits)
         await interaction.response.send_message(
