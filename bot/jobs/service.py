@@ -1,14 +1,14 @@
 """The job system's front door: submit, cancel, watch and deliver GPU jobs, durably.
 
-Here: the lifecycle (start, recover, stop), dispatch and events, on the event loop; the parts:
-`intake.py`, `batching.py`, `results.py`, `deliveries.py`, `followers.py`, `loading.py` (the
-model's load, which submits wait for). The scheduler (`FairQueue`) decides what runs next; one dispatcher task hands
-orders to the backend, up to its `capacity` at a time. State lives in SQLite: a restart re-queues
-what was waiting or running and delivers what finished but was not yet delivered.
+Here: the lifecycle (start, recover, stop), dispatch and events, on the event loop; the parts: `intake.py`,
+`batching.py`, `results.py`, `deliveries.py`, `followers.py`, `loading.py` (the model's load, which submits
+wait for). The scheduler (`FairQueue`) decides what runs next; one dispatcher task hands orders to the
+backend, up to its `capacity` at a time. State lives in SQLite: a restart re-queues what was waiting or
+running and delivers what finished but was not yet delivered.
 
 Progress is paced once, by the GPU worker (bot/jobs/execution.py: at most one `WorkProgress` per
-PROGRESS_INTERVAL per job, previews rendered only then); the service passes each on as a
-`Progress` event and each front only fits its edits to its own limits (bot/discord/edit_pacer.py).
+PROGRESS_INTERVAL per job, previews rendered only then); the service passes each on as a `Progress` event
+and each front only fits its edits to its own limits (bot/discord/edit_pacer.py).
 
 Life of a job: queued → running → done | failed | cancelled, then delivered once.
 """
@@ -461,12 +461,11 @@ class JobService:
     # ---- delivery --------------------------------------------------------------------------
 
     def add_delivery_handler(self, handler: DeliveryHandler, name: str | None = None) -> None:
-        """Register `async handler(job, images)`, called once per finished job — done, failed or
-        cancelled (look at `job.status`; `images` is empty unless done) — also for jobs that
-        finished before a restart. Register before `start()`; with no handler, finished jobs stay
-        undelivered until a process with one starts. The name (default: the function's
-        qualified name) is stored with each delivery, so keep it stable across releases.
-        """
+        """Register `async handler(job, images)`, called once per finished job — done, failed or cancelled
+        (look at `job.status`; `images` is empty unless done) — also for jobs that finished before a
+        restart. Register before `start()`; with no handler, finished jobs stay undelivered until a process
+        with one starts. The name (default: the function's qualified name) is stored with each delivery,
+        so keep it stable across releases."""
         self.deliveries.add_handler(handler, name)
 
     @property
@@ -478,11 +477,9 @@ class JobService:
 
     async def wait_settled(self, job_ids: Iterable[str], within: float) -> bool:
         """Wait until none of these jobs waits, runs or is being delivered; False after `within` s.
-
-        Call it after cancelling the jobs and before deleting their rows and files, so that no
-        worker result or delivery writes to rows that are gone. Deliveries still pending at the
-        deadline (e.g. retrying a channel that keeps failing) are dropped.
-        """
+        Call it after cancelling the jobs and before deleting their rows and files, so that no worker
+        result or delivery writes to rows that are gone. Deliveries still pending at the deadline (e.g.
+        retrying a channel that keeps failing) are dropped."""
         ids = set(job_ids)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within

@@ -30,9 +30,11 @@ def test_new_views_carry_the_custom_ids_posted_before():
     assert _ids(single_view(J, 2)) == [
         f"mj:strong:{J}:2", f"mj:subtle:{J}:2", f"mj:region:{J}:2",
         f"mj:upsubtle:{J}:2", f"mj:upcreative:{J}:2",
+        f"mj:anilow:{J}:2", f"mj:anihigh:{J}:2",  # issue 21: new buttons beside Upscale
         f"mj:zoomtwo:{J}:2", f"mj:zoomonefive:{J}:2", f"mj:zoomcustom:{J}:2",
         f"mj:panleft:{J}:2", f"mj:panright:{J}:2", f"mj:panup:{J}:2", f"mj:pandown:{J}:2",
-        f"mj:anilow:{J}:2", f"mj:anihigh:{J}:2",  # issue 21: new ids, after the old ones
+        # issue 22: the editor's buttons in the last row (❤️ and Web ↗ join them)
+        f"mj:retexture:{J}:2", f"mj:instruct:{J}:2", f"mj:rembg:{J}:2",
     ]  # fmt: skip
     assert f"mj:square:{J}:3" in _ids(single_view(J, 3, upscale=False, square=False))
     assert _ids(progress_view(J)) == [f"mj:cancel:{J}:0"]

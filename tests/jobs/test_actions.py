@@ -95,8 +95,8 @@ def test_rows_say_remix_forms_drafts_who_and_cost():
 
 
 def test_layouts_are_midjourneys_rows():
-    """Grid: U1-4 🔄 / V1-4 (/ ✨ on drafts); single image: Vary, Upscale (not on an upscale), Zoom
-    (Make Square on a non-square image), Pan."""
+    """Grid: U1-4 🔄 / V1-4 (/ ✨ on drafts); single image: Vary, Upscale (not on an upscale) and
+    Animate, Zoom (Make Square on a non-square image), Pan."""
 
     def names(rows):
         return [[f"{action.name}{n or ''}" for action, n in row] for row in rows]
@@ -107,10 +107,11 @@ def test_layouts_are_midjourneys_rows():
     ]
     assert names(layout(Surface.GRID, draft=True))[2] == ["enhance"]
     square = names(layout(Surface.SINGLE, facts={"square"}, skip=frozenset({"favourite"})))
-    assert square[1] == ["upscale_subtle", "upscale_creative"]
+    assert square[1] == ["upscale_subtle", "upscale_creative", "animate_low", "animate_high"]
     assert square[2] == ["zoom_out_2", "zoom_out_1_5", "custom_zoom"]
     upscaled = names(layout(Surface.SINGLE, facts={"upscaled"}, skip=frozenset({"favourite"})))
-    assert upscaled[1] == ["zoom_out_2", "make_square", "custom_zoom"]
+    assert upscaled[1] == ["animate_low", "animate_high"]  # Animate keeps its row without Upscale
+    assert upscaled[2] == ["zoom_out_2", "make_square", "custom_zoom"]
     assert web_buttons(Surface.GRID, draft=True)[2] == [
         {
             "action": "enhance",
@@ -153,7 +154,7 @@ def test_video_rows_animate_single_images_and_extend_clips():
     single = [
         action.text for row in layout(Surface.SINGLE, skip=frozenset({"favourite"})) for action, _ in row
     ]
-    assert single[-2:] == ["Animate (Low motion)", "Animate (High motion)"]
+    assert single[5:7] == ["Animate (Low motion)", "Animate (High motion)"]  # beside Upscale
     video = [action.text for row in layout(Surface.VIDEO) for action, _ in row]
     assert video == ["Extend (Low motion)", "Extend (High motion)", "🔄"]
     for name in ("animate_low", "animate_high", "extend_low", "extend_high"):
