@@ -147,7 +147,8 @@ class Intake:
         if kind in EDITOR_KINDS and (missing := segment_model_missing(self._settings())):
             raise NotAvailable(missing)  # before anything is queued, not a failed job
         request, image_urls = await self._derive_request(new, kind)
-        request = video_request(request, self._settings(), self._family())  # --video: the full spec
+        if is_video(request.extra):  # --video: the full spec (the family is known once the model loaded)
+            request = video_request(request, self._settings(), self._family())
         meta = dict(new.meta)
         if await self.repository.is_stealth(new.user_id):
             meta["stealth"] = True  # /stealth: kept out of server galleries, also after /public
