@@ -61,11 +61,35 @@ def edit_image(
     concepts = added + removed
     if not concepts:
         raise ValueError("an instruction edit needs a prompt")
-    import torch
-
     masked = len(pipe.unet.config.block_out_channels) >= 3
     total = request.steps * request.batch_size
     images = []
+    # LEDITS++ installs its own attention processors (they store attention maps) on the UNet, which
+    # `from_pipe` shares with every other pipeline: put the originals back after the edit, or later
+    # images of any job would be computed differently (and keep maps in memory).
+    processors = dict(pipe.unet.attn_processors)
+    try:
+        _edit_each(pipe, request, source, concepts, len(added), masked, total, on_step, images, source_prompt)
+    finally:
+        pipe.unet.set_attn_processor(processors)
+    return images, time.perf_counter() - started
+
+
+def _edit_each(
+    pipe: Any,
+    request: GenerationRequest,
+    source: Image.Image,
+    concepts: list[str],
+    added: int,
+    masked: bool,
+    total: int,
+    on_step: StepCallback | None,
+    images: list[Image.Image],
+    source_prompt: str,
+) -> None:
+    import torch
+
+    removed = len(concepts) - added
     for number, seed in enumerate(request.seeds):
         done = number * request.steps
 
@@ -86,7 +110,7 @@ def edit_image(
         )
         output = pipe(
             editing_prompt=concepts,
-            reverse_editing_direction=[False] * len(added) + [True] * len(removed),
+            reverse_editing_direction=[False] * added + [True] * removed,
             edit_guidance_scale=EDIT_GUIDANCE,
             edit_threshold=EDIT_THRESHOLD,
             use_intersect_mask=masked,
@@ -95,4 +119,3 @@ def edit_image(
             output_type="pil",
         )
         images.append(output.images[0])
-    return images, time.perf_counter() - started
