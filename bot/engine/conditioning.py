@@ -39,6 +39,22 @@ def _conjunction(fragments: Fragments) -> Conjunction:
     return Conjunction([FlattenedPrompt([Fragment(text, weight) for text, weight in fragments])])
 
 
+def chaos_batch(prompt_embeds: torch.Tensor, batch_size: int, chaos: float, seeds: list[int]) -> torch.Tensor:
+    """`prompt_embeds` (batch of 1) repeated for a batch; with chaos > 0 each image gets its own
+    seeded nudge of the prompt (--chaos), the same for every model family."""
+    embeds = prompt_embeds.repeat(batch_size, 1, 1)
+    if chaos > 0:
+        scale = chaos * 0.6 * float(prompt_embeds.float().std())
+        noise = torch.stack(
+            [
+                torch.randn(prompt_embeds.shape[1:], generator=torch.Generator().manual_seed(seed ^ 0x5EED))
+                for seed in seeds
+            ]
+        )
+        embeds = embeds + (noise * scale).to(embeds.device, embeds.dtype)
+    return embeds
+
+
 @dataclass
 class Conditioning:
     """Pipeline keyword arguments for one prompt (batch of 1)."""
@@ -50,18 +66,7 @@ class Conditioning:
 
     def for_batch(self, batch_size: int, chaos: float, seeds: list[int]) -> dict[str, Any]:
         """Repeat for a batch; with chaos > 0 each image gets its own seeded nudge of the prompt."""
-        embeds = self.prompt_embeds.repeat(batch_size, 1, 1)
-        if chaos > 0:
-            scale = chaos * 0.6 * float(self.prompt_embeds.float().std())
-            noise = torch.stack(
-                [
-                    torch.randn(
-                        self.prompt_embeds.shape[1:], generator=torch.Generator().manual_seed(seed ^ 0x5EED)
-                    )
-                    for seed in seeds
-                ]
-            )
-            embeds = embeds + (noise * scale).to(embeds.device, embeds.dtype)
+        embeds = chaos_batch(self.prompt_embeds, batch_size, chaos, seeds)
         kwargs: dict[str, Any] = {
             "prompt_embeds": embeds,
             "negative_prompt_embeds": self.negative_prompt_embeds.repeat(batch_size, 1, 1),

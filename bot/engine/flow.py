@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from bot.engine.conditioning import chaos_batch
 from bot.engine.family import ModelFamily
 from bot.engine.request import GenerationRequest, WeightedPrompt
 from bot.errors import JobFailed
@@ -92,18 +93,7 @@ class FlowConditioning:
 
     def for_batch(self, batch_size: int, chaos: float, seeds: list[int]) -> dict[str, Any]:
         """Repeat for a batch; with chaos > 0 each image gets its own seeded nudge of the prompt."""
-        embeds = self.prompt_embeds.repeat(batch_size, 1, 1)
-        if chaos > 0:
-            scale = chaos * 0.6 * float(self.prompt_embeds.float().std())
-            noise = torch.stack(
-                [
-                    torch.randn(
-                        self.prompt_embeds.shape[1:], generator=torch.Generator().manual_seed(seed ^ 0x5EED)
-                    )
-                    for seed in seeds
-                ]
-            )
-            embeds = embeds + (noise * scale).to(embeds.device, embeds.dtype)
+        embeds = chaos_batch(self.prompt_embeds, batch_size, chaos, seeds)
         kwargs: dict[str, Any] = {
             "prompt_embeds": embeds,
             "pooled_prompt_embeds": self.pooled_prompt_embeds.repeat(batch_size, 1),
