@@ -1,35 +1,51 @@
-"""One-off costs paid at start, not by the first member's grid: a warm-up generation at the shape
-of a grid (kernel selection, lazy initialisation, the compiled graph of `COMPILE=1`)."""
+"""One-off costs paid at start, not by the first member's grid: on an accelerator (or with
+`COMPILE=1`) a warm-up generation at the shape of a grid (kernel selection, lazy initialisation,
+the compiled graph). On the CPU, eager, nothing: see `needs_warm_up`."""
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.engine.request import GenerationRequest
 
-__all__ = ["warm_up"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["needs_warm_up", "warm_up"]
 
 log = logging.getLogger(__name__)
 
 
-def warm_up(engine: Any, *, compiled: bool = False) -> float:
-    """Generate one step and return the seconds: on an accelerator (or compiled) a 4-image grid
-    at the family's native size (cuDNN picks kernels per shape, the compiled graph is built for
-    it); on the CPU one image at half the native size, which pays the lazy initialisation without
-    minutes of work (CPU kernels are cheap to set up per shape).
+def needs_warm_up(device: torch.device, *, compiled: bool) -> bool:
+    """Whether start-up should run a warm-up generation.
 
-    Compiled on the CPU (dynamic shapes) the grid is 4:3, not square: traced on a square, dynamo
+    On CUDA cuDNN picks its kernels per shape on the first call (`cudnn.benchmark`), and a compiled
+    UNet is built on the first call: both are paid at start. An eager CPU has nothing of that kind:
+    its kernels need no set-up per shape, and the weights are memory-mapped from the safetensors
+    file, so a warm-up would be one more whole-UNet pass over 3.4 GB of weights (an SD 1.5 model)
+    — about as long as a 1-step job, while the first job runs only a few percent slower without
+    it (measured: benchmarks/startup.py, README "Start-up"). Ready comes that much sooner.
+    """
+    return compiled or device.type != "cpu"
+
+
+def warm_up(engine: Any, *, compiled: bool = False) -> float:
+    """Generate one step of a 4-image grid at the family's native size and return the seconds
+    (0.0, and no generation, when `needs_warm_up` says no).
+
+    Compiled on the CPU (dynamic shapes) the image is 4:3, not square: traced on a square, dynamo
     assumes width == height and the first other aspect ratio would recompile (about as long as
     the compile itself). Logged as the compile time when `compiled` (it happens on the first call).
     """
-    full = compiled or engine.device.type != "cpu"
-    size = engine.family.native_size if full else max(64, engine.family.native_size // 2 // 8 * 8)
-    height = size * 3 // 4 // 8 * 8 if compiled and engine.device.type == "cpu" else size
-    request = GenerationRequest(
-        prompt="warm-up", width=size, height=height, seed=0, steps=1, batch_size=4 if full else 1
-    )
+    if not needs_warm_up(engine.device, compiled=compiled):
+        log.info("No warm-up on the CPU: the first job pays its own (small) first-call costs")
+        return 0.0
+    cpu = engine.device.type == "cpu"
+    size = engine.family.native_size
+    height = size * 3 // 4 // 8 * 8 if cpu else size
+    request = GenerationRequest(prompt="warm-up", width=size, height=height, seed=0, steps=1, batch_size=4)
     started = time.perf_counter()
     engine.txt2img(request)
     seconds = time.perf_counter() - started
