@@ -2,12 +2,15 @@
 process on an SD 1.5-shaped random-weight model built in code (benchmarks/sd15_shaped.py):
 
 - bot:  `load_engine` (what the GPU worker does at start: the pipeline, img2img/inpaint views
-        sharing its weights, the warm-up; upscaler, NSFW checker, describe and IP-Adapter
-        are not loaded: they load on first use) → "ready", then the first image;
-- bare: `StableDiffusionPipeline.from_pretrained(folder)` → "ready", then the same image.
+        sharing its weights, a warm-up only where one pays (none on an eager CPU); upscaler,
+        describe, IP-Adapter and video models load on first use) → "ready", then the first image;
+- bare: `StableDiffusionPipeline.from_pretrained(folder)` → "ready", then the same image;
+- front: `python -m bot run` in local mode (the web app, no Discord token): seconds from
+        spawning it to the web app answering (front ready: /imagine is accepted and waits for
+        the model) and to its "Ready." line (engine ready). No image.
 
 Printed: seconds from process start to import done, to ready, to the first image, and the
-process' peak RSS. Runs alternate (bot, bare, bare, bot) so drift favours neither.
+process' peak RSS. Runs alternate (bot, bare, front, front, bare, bot) so drift favours none.
 
     python benchmarks/startup.py [--model-dir DIR] [--narrow 1] [--size 512] [--steps 2] [--threads 2]
 """
@@ -18,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import socket
 import subprocess
 import sys
 import tempfile
@@ -80,6 +84,54 @@ def _run(args: argparse.Namespace, mode: str) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _front(args: argparse.Namespace) -> dict:
+    """`python -m bot run` in local mode: spawn → the web app answers → "Ready." printed."""
+    import urllib.request
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "MODEL": str(args.model_dir),
+        "MODELS_DIR": str(args.model_dir.parent),
+        "DATA_DIR": tempfile.mkdtemp(prefix="startup-front-"),
+        "DEVICE": "cpu",
+        "WEB_PORT": str(port),
+        "DISCORD_TOKEN": "",
+        "OMP_NUM_THREADS": str(args.threads),
+    }
+    spawned = time.perf_counter()
+    command = [sys.executable, "-m", "bot", "--env-file", os.devnull, "run"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    front = None
+    try:
+        assert process.stdout is not None
+        os.set_blocking(process.stdout.fileno(), False)
+        output = b""
+        while b"Ready" not in output:
+            if process.poll() is not None:
+                raise RuntimeError(f"python -m bot run exited:\n{output.decode(errors='replace')[-2000:]}")
+            output += process.stdout.read() or b""
+            if front is None:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                    front = time.perf_counter() - spawned
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        ready = time.perf_counter() - spawned
+    finally:
+        process.terminate()
+        process.wait(60)
+    return {"front_ready_s": front if front is not None else ready, "engine_ready_s": ready}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -97,17 +149,33 @@ def main() -> None:
     from benchmarks.sd15_shaped import build_sd15_shaped
 
     build_sd15_shaped(args.model_dir, narrow=args.narrow)
-    rows: dict[str, list[dict]] = {"bot": [], "bare": []}
-    for mode in ("bot", "bare", "bare", "bot"):
-        rows[mode].append(_run(args, mode))
+    rows: dict[str, list[dict]] = {"bot": [], "bare": [], "front": []}
+    print("load average before:", os.getloadavg(), flush=True)
+    for mode in ("bot", "bare", "front", "front", "bare", "bot"):
+        rows[mode].append(_front(args) if mode == "front" else _run(args, mode))
         print(mode, rows[mode][-1], flush=True)
+    print("load average after:", os.getloadavg(), flush=True)
+    means = {
+        mode: {key: sum(run[key] for run in runs) / len(runs) for key in runs[0]}
+        for mode, runs in rows.items()
+    }
     print(f"\n{'':<6} {'import s':>9} {'ready s':>8} {'1st image s':>12} {'peak RSS MiB':>13}")
-    for mode, runs in rows.items():
-        mean = {key: sum(run[key] for run in runs) / len(runs) for key in runs[0]}
+    for mode in ("bot", "bare"):
+        mean = means[mode]
         print(
             f"{mode:<6} {mean['import_s']:9.1f} {mean['ready_s']:8.1f} {mean['first_image_s']:12.1f} "
             f"{mean['peak_rss_mib']:13.0f}"
         )
+    front = means["front"]
+    print(
+        f"\npython -m bot run (local mode): web app answers at {front['front_ready_s']:.1f} s, "
+        f"model ready at {front['engine_ready_s']:.1f} s"
+    )
+    bot, bare = means["bot"], means["bare"]
+    print(
+        f"bot ÷ bare: ready {bot['ready_s'] / bare['ready_s']:.2f}, "
+        f"first image {bot['first_image_s'] / bare['first_image_s']:.2f}"
+    )
 
 
 if __name__ == "__main__":

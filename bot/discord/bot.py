@@ -22,6 +22,7 @@ import yarl
 from discord.ext import commands
 
 from bot.config import Config
+from bot.errors import ConfigError
 
 if TYPE_CHECKING:
     from bot.discord.delivery import JobFront
@@ -95,7 +96,8 @@ class MidjourneyBot(commands.Bot):
         # Links into the web app (None: no web app beside the bot).
         self.pages = pages
         self._front: JobFront | None = None
-        self._resuming: asyncio.Task[None] | None = None
+        # The job service's start (the model's load, then interrupted erasures), in the background.
+        self._starting: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None
         # Kind of recorded interaction → what finishes it after a restart (bot/discord/pending.py);
         # each cog registers the kinds it records.
@@ -144,11 +146,12 @@ class MidjourneyBot(commands.Bot):
         #    before the service starts, which delivers what finished while the bot was down.
         self._front = JobFront(self, self._jobs, self._services.admission, self.config)
         self._front.register()
-        # 3. The GPU worker: loads the model, re-queues unfinished jobs.
+        # 3. The GPU worker loads the model and re-queues unfinished jobs in the background: the
+        #    bot connects and registers its commands meanwhile, and a request sent while the
+        #    model loads waits for it (the load counts as begun now, before the task runs).
         if self._manage_jobs:
-            await self._jobs.start()
-            # 3b. Erasures a stop interrupted are finished (they wait for their jobs to settle).
-            self._resuming = asyncio.create_task(self._resume_erasures(), name="resume-erasures")
+            self._jobs.loading.begin()
+            self._starting = asyncio.create_task(self._start_jobs(), name="job-service-start")
         # 4. One extension per feature; the actions extension registers the dynamic buttons.
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -159,6 +162,20 @@ class MidjourneyBot(commands.Bot):
         from bot.discord.pending import resume_interactions
 
         self._jobs.when_started(lambda: resume_interactions(self))
+
+    async def _start_jobs(self) -> None:
+        """Start the job service (the model's load); then finish the erasures a stop interrupted
+        (they wait for their jobs to settle). A load that fails leaves the bot up: members are
+        told there is no model (bot/jobs/loading.py), the operator reads why in the log."""
+        try:
+            await self.jobs.start()
+        except ConfigError as error:
+            log.error("The model could not be loaded: %s. The bot stays up and answers 'No model'.", error)
+            return
+        except Exception:
+            log.exception("The model could not be loaded. The bot stays up and answers 'No model'.")
+            return
+        await self._resume_erasures()
 
     async def _resume_erasures(self) -> None:
         from bot.governance.privacy import resume_erasures
@@ -200,6 +217,9 @@ class MidjourneyBot(commands.Bot):
             await self._front.close()
         # The job service stops first (the running job gets SHUTDOWN_GRACE, a delivery in the
         # middle of posting finishes) while the connection to Discord is still open.
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()  # a stop while the model loads: the worker ends after its load
+            await asyncio.gather(self._starting, return_exceptions=True)
         if self._jobs is not None and self._manage_jobs:
             await self._jobs.stop()
         await super().close()

@@ -40,6 +40,7 @@ from bot.engine.flow import (
 from bot.engine.image_prompts import ImagePromptModels, ImagePrompts
 from bot.engine.interface import NO_INPUTS, GenerationInputs, Operation
 from bot.engine.lora import job_loras, job_sampler
+from bot.engine.pipe_views import image_and_mask_views
 from bot.engine.request import GenerationRequest, GenerationResult, StepCallback, StepProgress, shares_call
 from bot.engine.sampling import SAMPLER_LABELS, family_sampler, make_scheduler
 from bot.engine.segment import SEGMENT_OPERATIONS, Segmenter
@@ -91,8 +92,6 @@ class DiffusersEngine:
         segmenter: Segmenter | None = None,
         video: VideoEngine | None = None,
     ) -> None:
-        from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
-
         self.source = source
         self.family: ModelFamily = source.family
         self.model_name = source.name
@@ -115,8 +114,7 @@ class DiffusersEngine:
         self.txt2img_pipe = pipeline if offloaded else pipeline.to(device)
         if device.type == "cuda":  # NHWC convolutions: faster on tensor cores, no gain on CPU (measured)
             denoiser(self.txt2img_pipe).to(memory_format=torch.channels_last)
-        self.img2img_pipe = AutoPipelineForImage2Image.from_pipe(self.txt2img_pipe)
-        self.inpaint_pipe = AutoPipelineForInpainting.from_pipe(self.txt2img_pipe)
+        self.img2img_pipe, self.inpaint_pipe = image_and_mask_views(self.txt2img_pipe)
         for pipe in (self.img2img_pipe, self.inpaint_pipe):
             pipe.set_progress_bar_config(disable=True)
         # Outpaint and Vary (Region): a dedicated inpainting checkpoint (INPAINT_MODEL) when given,

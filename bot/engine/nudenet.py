@@ -7,7 +7,7 @@ bottom right, resize to 320, RGB in [0, 1]; boxes above 0.2, class-agnostic NMS 
 OpenCV is never imported. An image is flagged when a detection of a class marked True in
 `FLAGGED_CLASSES` scores at least `FLAG_SCORE`.
 
-The session is created on the first check (in the GPU worker, like the other checker), then kept.
+The session is created when the GPU worker starts (`load`; else on the first check), then kept.
 """
 
 from __future__ import annotations
@@ -166,6 +166,12 @@ class NudeNetChecker:
             )
             log.info("NSFW checker: NudeNet detector loaded from %s", self.model_path)
         return self._session
+
+    def load(self) -> None:
+        """Create the detector's session now (the worker does at start); raises what onnxruntime
+        raises when it cannot."""
+        with self._lock:
+            self._ensure_session()
 
     def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]:
         """Every image's detections (blocking: call it on the worker thread)."""

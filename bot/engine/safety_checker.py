@@ -3,7 +3,7 @@ installed), or diffusers' `StableDiffusionSafetyChecker` with transformers' `CLI
 (the PIL image processor: torchvision is not needed).
 
 It runs in the GPU worker (the thread backend's worker thread, or each Ray replica), loaded once
-per worker when it starts, and checks every finished image; the verdicts travel back with the
+per worker when it starts (one that cannot load is said then, once), and checks every finished image; the verdicts travel back with the
 result (`GenerationResult.nsfw`) and are stored with the job. What the fronts then do with a
 flagged image (spoiler, block) is bot/governance/nsfw.py's policy.
 """
@@ -24,7 +24,15 @@ from bot.errors import ConfigError
 if TYPE_CHECKING:
     from bot.config import Config
 
-__all__ = ["ImageChecker", "SafetyCheckerModel", "checker_kind", "checker_source", "load_safety_checker"]
+__all__ = [
+    "CheckerUnavailable",
+    "ImageChecker",
+    "SafetyCheckerModel",
+    "UnavailableChecker",
+    "checker_kind",
+    "checker_source",
+    "load_safety_checker",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +41,21 @@ class ImageChecker(Protocol):
     def check(self, images: Sequence[Image.Image]) -> list[bool]:
         """One verdict per image: True when it is flagged as not safe for work."""
         ...
+
+
+class CheckerUnavailable(Exception):
+    """The worker's checker could not be loaded (said once, at start): its images get no verdict
+    and NSFW_NO_VERDICT decides, with no log line per job."""
+
+
+class UnavailableChecker:
+    """Stands in for a checker that failed to load: every check raises `CheckerUnavailable`."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def check(self, images: Sequence[Image.Image]) -> list[bool]:
+        raise CheckerUnavailable(self.reason)
 
 
 def checker_kind(settings: Config) -> str:
@@ -74,9 +97,11 @@ def checker_source(settings: Config) -> str | None:
 def load_safety_checker(settings: Config) -> ImageChecker | None:
     """The worker's checker (call it on the worker, once); None with NSFW_FILTER=off.
 
-    NudeNet is checked for at once and loads on the first image it checks (it is small, and a
-    worker that never screens an image never pays for it); diffusers' checker loads now.
-    ConfigError when the chosen checker cannot be had: the worker does not start.
+    Both load now (the first job needs them; NudeNet's detector takes about 0.2 s). ConfigError
+    when the chosen checker cannot be had (no package, no NSFW_MODEL, diffusers' checker fails to
+    load): the worker does not start. A NudeNet detector that is installed but fails to load is
+    said once, here, in one line; the worker starts and its images get no verdict
+    (NSFW_NO_VERDICT decides what members see), without a log line per job.
     """
     source = checker_source(settings)
     if source is None:
@@ -84,8 +109,23 @@ def load_safety_checker(settings: Config) -> ImageChecker | None:
     if checker_kind(settings) == "nudenet":
         from bot.engine.nudenet import NudeNetChecker
 
-        log.info("NSFW checker: NudeNet (%s), loaded on the first check", source)
-        return NudeNetChecker(Path(source))
+        checker = NudeNetChecker(Path(source))
+        try:
+            checker.load()
+        except Exception as error:
+            reason = " ".join(str(error).split())[:300] or type(error).__name__
+            treated = "flagged" if settings.nsfw_no_verdict == "flag" else "safe"
+            log.error(
+                "NSFW checker: NudeNet's detector (%s) could not be loaded: %s. Images get no verdict; "
+                "NSFW_NO_VERDICT=%s treats them as %s.",
+                source,
+                reason,
+                settings.nsfw_no_verdict,
+                treated,
+            )
+            return UnavailableChecker(reason)
+        log.info("NSFW checker: NudeNet (%s)", source)
+        return checker
     checker = SafetyCheckerModel(source, settings.device)
     checker.load()
     return checker

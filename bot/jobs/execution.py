@@ -27,7 +27,7 @@ from PIL import Image
 from bot.engine.family import ModelFamily
 from bot.engine.interface import NO_INPUTS, Engine, GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult, JobCancelled, StepCallback, StepProgress
-from bot.engine.safety_checker import ImageChecker
+from bot.engine.safety_checker import CheckerUnavailable, ImageChecker
 from bot.errors import UserFacingError
 from bot.grid import render_grid
 
@@ -192,8 +192,8 @@ def screened(
     """The results with the checker's verdict on each image (`nsfw`), in one check for all.
 
     Without a checker, or with no images, they are returned unchanged (`nsfw` None). A failing
-    checker does not fail the job: it is logged and the results keep `nsfw` None, which the
-    fronts treat as flagged (bot/governance/nsfw.py).
+    checker does not fail the job: it is logged (a checker that could not load, only at start)
+    and the results keep `nsfw` None, which NSFW_NO_VERDICT decides (bot/governance/nsfw.py).
     """
     images = [image for result in results for image in result.images]
     if checker is None or not images:
@@ -202,8 +202,10 @@ def screened(
         verdicts = [bool(flag) for flag in checker.check(images)]
         if len(verdicts) != len(images):
             raise ValueError(f"the NSFW checker gave {len(verdicts)} verdicts for {len(images)} images")
+    except CheckerUnavailable:  # said once, when the worker started
+        return results
     except Exception:
-        log.exception("the NSFW check of job %s failed; its images count as flagged", job_id)
+        log.exception("the NSFW check of job %s failed; its images get no verdict", job_id)
         return results
     if any(verdicts):
         log.info("the NSFW checker flagged images %s of job %s", verdicts, job_id)

@@ -34,10 +34,14 @@ class ModelLoading:
         """The load has begun and not ended: requests wait for it."""
         return self._begun and not self._settled.is_set()
 
-    async def run(self, load: Callable[[], Awaitable[None]]) -> None:
-        """Run `load` (the backend's start), remembering how it ended."""
+    def begin(self) -> None:
+        """Mark the load as begun (requests from now on wait for it), before `run` is scheduled."""
         self._begun, self.error = True, None
         self._settled.clear()
+
+    async def run(self, load: Callable[[], Awaitable[None]]) -> None:
+        """Run `load` (the backend's start), remembering how it ended."""
+        self.begin()
         try:
             await load()
         except BaseException:

@@ -85,3 +85,85 @@ async def test_a_stop_lets_acknowledged_requests_finish_and_cancels_the_late_one
     bot.answering.update({quick, stuck})
     await bot.close()
     assert ended == ["quick", "stuck cancelled"]
+
+
+async def _bot_over_a_slow_load(tmp_path, monkeypatch, load):
+    """A bot that manages a job service whose model load is `load` (on the worker thread); the
+    extensions and the command sync are skipped (the simcord tests cover them)."""
+    from bot.discord.bot import MidjourneyBot
+    from bot.jobs.backend import ThreadBackend
+    from bot.jobs.service import JobService
+    from bot.store.repository import Repository
+    from tests.jobs.conftest import make_settings
+
+    settings = make_settings(tmp_path / "data")
+    repository = await Repository.open(settings.database_path, settings.images_dir)
+    service = JobService(settings, repository, ThreadBackend(load))
+    bot = MidjourneyBot(settings, jobs=service)
+
+    async def nothing(*_args, **_kwargs):
+        return None
+
+    monkeypatch.setattr(bot, "load_extension", nothing)
+    monkeypatch.setattr(bot, "sync_commands_if_changed", nothing)
+    return bot, service, repository
+
+
+async def test_the_bot_comes_up_while_the_model_loads(tmp_path, monkeypatch):
+    """setup_hook returns while the GPU worker still loads the model, so the bot connects and
+    registers its commands at once; a prompt sent meanwhile waits for the load (which counts as
+    begun before the background start has run), and the service starts once the model is in."""
+    import asyncio
+    import threading
+
+    from tests.jobs.conftest import FakeEngine
+
+    release = threading.Event()
+
+    def slow_load():
+        assert release.wait(30)
+        return FakeEngine()
+
+    bot, service, repository = await _bot_over_a_slow_load(tmp_path, monkeypatch, slow_load)
+    try:
+        await bot.setup_hook()
+        assert service.loading.active and not service.started.is_set()
+        waiting = asyncio.create_task(service.loading.wait())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        release.set()
+        await asyncio.wait_for(waiting, 30)
+        await asyncio.wait_for(service.started.wait(), 30)
+    finally:
+        release.set()
+        await bot.close()
+        await repository.close()
+
+
+async def test_a_model_that_cannot_load_leaves_the_bot_up_and_says_why_once(tmp_path, monkeypatch, caplog):
+    """A failed load is one log line for the operator; the bot stays up and members are told
+    there is no model."""
+    import asyncio
+    import logging
+
+    import pytest
+
+    from bot.errors import ConfigError
+    from bot.jobs.loading import NoModel
+
+    def failing_load():
+        raise ConfigError("MODEL='nowhere': not found")
+
+    bot, service, repository = await _bot_over_a_slow_load(tmp_path, monkeypatch, failing_load)
+    try:
+        with caplog.at_level(logging.ERROR, logger="bot.discord.bot"):
+            await bot.setup_hook()
+            with pytest.raises(NoModel):
+                await asyncio.wait_for(service.loading.wait(), 30)
+        lines = [record.getMessage() for record in caplog.records]
+        assert lines == [
+            "The model could not be loaded: MODEL='nowhere': not found. The bot stays up and answers 'No model'."
+        ]
+    finally:
+        await bot.close()
+        await repository.close()

@@ -1,9 +1,12 @@
-"""NudeNet's real detector as the GPU worker's NSFW checker: loaded on the first check, in the
-worker, and none of scikit-image's safe photographs is flagged; the class table decides."""
+"""NudeNet's real detector as the GPU worker's NSFW checker: loaded once, when the worker starts,
+and none of scikit-image's safe photographs is flagged; the class table decides; a detector that
+cannot load is said once, at start, however many jobs run."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ from PIL import Image
 
 from bot.engine.nudenet import FLAGGED_CLASSES, NUDENET_LABELS, NudeNetChecker, detections, nudenet_model_path
 from bot.engine.request import GenerationRequest, GenerationResult
-from bot.engine.safety_checker import load_safety_checker
+from bot.engine.safety_checker import UnavailableChecker, load_safety_checker
 from bot.jobs.events import Finished
 from tests.jobs.conftest import FakeEngine, imagine, make_settings, outcome
 from tests.jobs.test_nsfw_worker import close, open_service
@@ -46,7 +49,7 @@ async def test_nudenet_in_the_worker_flags_none_of_the_safe_photos(tmp_path: Pat
     The detector does see them (the astronaut's face is found)."""
     settings = make_settings(tmp_path / "data", NSFW_FILTER="block", NSFW_CHECKER="nudenet")
     checker = load_safety_checker(settings)
-    assert isinstance(checker, NudeNetChecker) and checker.loads == 0  # loads on the first check
+    assert isinstance(checker, NudeNetChecker) and checker.loads == 1  # loaded at the worker's start
     service = await open_service(settings, PhotoEngine(), lambda: checker)
     try:
         await service.start()
@@ -78,3 +81,35 @@ def test_the_class_table_decides_what_flags(label):
     assert strong.label == label and strong.flags is FLAGGED_CLASSES[label]
     (weak,) = detections(raw_output(label, 0.3))
     assert not weak.flags
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="needs onnxruntime")
+async def test_a_detector_that_cannot_load_is_said_once_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """NudeNet's file is there but broken: one log line when the worker starts (naming the file and
+    what NSFW_NO_VERDICT does with the images), none for the three jobs that follow, which finish
+    with no verdict."""
+    import bot.engine.nudenet as nudenet
+
+    broken = tmp_path / "320n.onnx"
+    broken.write_bytes(b"not an onnx model")
+    monkeypatch.setattr(nudenet, "nudenet_model_path", lambda: broken)
+    settings = make_settings(tmp_path / "data", NSFW_FILTER="block", NSFW_CHECKER="nudenet")
+    service = await open_service(settings, FakeEngine(), lambda: load_safety_checker(settings))
+    try:
+        with caplog.at_level(logging.INFO):
+            await service.start()
+            jobs = [await service.submit(imagine(prompt=f"photo {n}")) for n in range(3)]
+            for job in jobs:
+                assert isinstance(await outcome(service, job.id), Finished)
+        stored = [await service.repository.get_job(job.id) for job in jobs]
+    finally:
+        await close(service)
+    assert isinstance(service.backend._checker, UnavailableChecker)
+    assert all("nsfw" not in job.meta for job in stored)
+    said = [r for r in caplog.records if "NSFW" in r.getMessage() or "nsfw" in r.getMessage().lower()]
+    assert len(said) == 1, [r.getMessage() for r in said]
+    assert said[0].levelno == logging.ERROR
+    assert str(broken) in said[0].getMessage()
+    assert "NSFW_NO_VERDICT=flag treats them as flagged" in said[0].getMessage()
