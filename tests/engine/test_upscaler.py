@@ -66,3 +66,49 @@ def test_make_upscaler_reads_the_upscaler_setting(tmp_path):
     assert make_upscaler(settings("4x-Mine.pth")).name == "4x-Mine.pth"
     with pytest.raises(ConfigError, match=r"UPSCALER='4x-Nope\.pth' is not a model file"):
         make_upscaler(settings("4x-Nope.pth"))
+
+
+def test_the_upscaler_autocast_per_device():
+    """bf16 on a CPU with native bf16 (fp32 without), fp16 on CUDA, fp32 elsewhere (MPS)."""
+    from bot.engine.upscaler import upscaler_autocast
+
+    assert upscaler_autocast(torch.device("cpu"), flags=frozenset({"avx512_bf16"})) is torch.bfloat16
+    assert upscaler_autocast(torch.device("cpu"), flags=frozenset({"amx_bf16", "avx2"})) is torch.bfloat16
+    assert upscaler_autocast(torch.device("cpu"), flags=frozenset({"avx2"})) is None
+    assert upscaler_autocast(torch.device("cuda")) is torch.float16
+    assert upscaler_autocast(torch.device("mps")) is None
+
+
+class _OverflowsUnderAutocast(torch.nn.Module):
+    """2x nearest enlargement, as a model whose activations pass fp16's range would give: inf
+    whenever autocast is on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[bool] = []
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        under_autocast = torch.is_autocast_enabled(pixels.device.type)
+        self.calls.append(under_autocast)
+        enlarged = torch.nn.functional.interpolate(pixels, scale_factor=2, mode="nearest")
+        return enlarged * float("inf") if under_autocast else enlarged
+
+
+def test_an_overflow_under_autocast_reruns_in_fp32_and_stays_there(caplog):
+    """Non-finite pixels under autocast (fp16 on CUDA can overflow): the image is computed again
+    in fp32, one warning says so, and later images skip autocast."""
+    from bot.engine.upscaler import SuperResolutionModel, Upscaler
+
+    module = _OverflowsUnderAutocast()
+    upscaler = Upscaler("overflowing", lambda: SuperResolutionModel(module, 2), autocast=torch.bfloat16)
+    image = Image.new("RGB", (12, 8), (200, 30, 30))
+    with caplog.at_level(logging.WARNING):
+        first = upscaler.run(image)
+        second = upscaler.run(image)
+    assert first.size == (24, 16) and first.getpixel((5, 5)) == (200, 30, 30)
+    assert second.tobytes() == first.tobytes()
+    assert module.calls == [True, False, False]
+    assert upscaler.autocast is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "Upscaler overflowing overflowed under bfloat16 autocast; running it in fp32 from now on"
+    ]
