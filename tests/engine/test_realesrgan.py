@@ -177,6 +177,58 @@ def test_kernels_keep_ncnns_row_major_layout(tmp_path):
     assert shifted[0, 0, 3, 2] == 1.0  # output (y, x) reads input (y - 1, x): moved one row down
 
 
+def _ncnn_convolution(flat: np.ndarray, bias: np.ndarray, picture: np.ndarray, kernel: int) -> np.ndarray:
+    """ncnn's Convolution written from its own indexing (convolution.cpp): output channel p,
+    input channel q, kernel row i, column j read `weight_data[((p * inch + q) * kh + i) * kw + j]`
+    at input (y + i - pad, x + j - pad); 'same' padding with zeros."""
+    channels, height, width = picture.shape
+    pad = kernel // 2
+    padded = np.pad(picture.astype(np.float64), ((0, 0), (pad, pad), (pad, pad)))
+    out = np.tile(bias.astype(np.float64)[:, None, None], (1, height, width))
+    for p in range(len(bias)):
+        for q in range(channels):
+            for i in range(kernel):
+                for j in range(kernel):
+                    weight = float(flat[((p * channels + q) * kernel + i) * kernel + j])
+                    out[p] += weight * padded[q, i : i + height, j : j + width]
+    return out
+
+
+def test_the_real_first_layer_computes_what_ncnn_computes(x4plus):
+    """x4plus' first convolution through the whole conversion (read, convert, cache, load)
+    against ncnn's arithmetic on the `.bin`'s raw bytes, on a real photo: equal to fp16 rounding.
+    A transposed kernel (rows for columns) is far off: unlike photo quality, this catches it on
+    the real weights."""
+    param, weights = ncnn_files("realesrgan-x4plus")
+    assert (
+        "Convolution              Conv_0                   1 1 data 703 0=64 1=3 4=1 5=1 6=1728"
+        in (param.read_text().splitlines()[3])
+    )
+    raw = weights.read_bytes()
+    assert int.from_bytes(raw[:4], "little") == 0x01306B47  # fp16 kernel, then the fp32 bias
+    flat = np.frombuffer(raw[4 : 4 + 1728 * 2], dtype="<f2").astype(np.float32)
+    bias = np.frombuffer(raw[4 + 1728 * 2 : 4 + 1728 * 2 + 64 * 4], dtype="<f4")
+    photo = np.asarray(Image.fromarray(skimage_data.astronaut()).crop((200, 80, 224, 104)), dtype=np.float32)
+    picture = photo.transpose(2, 0, 1) / 255.0
+    expected = _ncnn_convolution(flat, bias, picture, 3)
+    with torch.inference_mode():
+        conv = x4plus.conv_first
+        got = conv(torch.from_numpy(picture)[None].float())[0].double().numpy()
+        transposed = (
+            torch.nn.functional.conv2d(
+                torch.from_numpy(picture)[None],
+                conv.weight.float().transpose(2, 3),
+                conv.bias.float(),
+                padding=1,
+            )[0]
+            .double()
+            .numpy()
+        )
+    error = np.abs(got - expected).max()
+    assert error < 1e-4, error
+    assert np.abs(transposed - expected).max() > 1000 * max(error, 1e-6)
+
+
 def test_tiles_give_the_whole_picture(models_dir):
     """A picture bigger than a tile is enlarged tile by tile to the same result, within rounding."""
     module, _ = load_realesrgan("realesr-animevideov3-x4", models_dir)
