@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,6 +135,7 @@ class MidjourneyBot(commands.Bot):
         from bot.discord.delivery import JobFront
         from bot.services import Services
 
+        opened = time.time()  # interactions recorded before this are from before the restart
         # 1. The database (migrated on open), unless the caller brought a service.
         if self._jobs is None:
             from bot.wiring import open_job_service
@@ -161,7 +163,7 @@ class MidjourneyBot(commands.Bot):
         #    service runs (bot/discord/pending.py).
         from bot.discord.pending import resume_interactions
 
-        self._jobs.when_started(lambda: resume_interactions(self))
+        self._jobs.when_started(lambda: resume_interactions(self, recorded_before=opened))
 
     async def _start_jobs(self) -> None:
         """Start the job service (the model's load); then finish the erasures a stop interrupted

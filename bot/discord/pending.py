@@ -213,14 +213,20 @@ async def answer(bot: MidjourneyBot, pending: PendingInteraction, content: str) 
         await send_followup(bot, pending, content)
 
 
-async def resume_interactions(bot: MidjourneyBot, *, now: float | None = None) -> int:
+async def resume_interactions(
+    bot: MidjourneyBot, *, now: float | None = None, recorded_before: float | None = None
+) -> int:
     """Finish every recorded interaction still within its 15 minutes; drop the older ones.
     Returns how many were answered. Run it once the job service has started (admission needs
-    the model's facts, submitting the worker)."""
+    the model's facts, submitting the worker). `recorded_before`: only records older than that
+    (the process' start): requests this process took while the model loaded are still being
+    answered by their own handlers."""
     now = time.time() if now is None else now
     answered = 0
     interactions = bot.services.interactions
     for pending in await interactions.unanswered():
+        if recorded_before is not None and pending.received_at >= recorded_before:
+            continue
         try:
             if now - pending.received_at > INTERACTION_LIFETIME:
                 log.info("dropping interaction %s from before the restart: too old to answer", pending.id)

@@ -119,6 +119,35 @@ async def test_an_interaction_older_than_15_minutes_is_dropped(world):
     assert world.messages() == []
 
 
+async def test_requests_taken_while_the_model_loads_are_left_to_their_own_handlers(world):
+    """The bot is up before the model has loaded (bot/discord/bot.py), so once the service
+    starts, the records of this process' own requests (still being answered by their handlers)
+    are not finished a second time: only those from before the start are."""
+    from bot.discord.pending import resume_interactions
+
+    started = time.time()
+
+    def record(interaction_id: int, received_at: float) -> PendingInteraction:
+        return PendingInteraction(
+            id=interaction_id,
+            token=f"token-{interaction_id}",
+            application_id=world.env.bot.application_id or 1,
+            user_id=world.alice.id,
+            guild_id=world.guild.id,
+            channel_id=world.channel.id,
+            parent_channel_id=None,
+            command="imagine",
+            prompt=f"a lighthouse {interaction_id}",
+            upload_limit=None,
+            received_at=received_at,
+        )
+
+    await world.service.repository.record_interaction(record(777, started + 1))
+    assert await resume_interactions(world.env.bot, recorded_before=started) == 0
+    assert [p.id for p in await world.service.repository.pending_interactions()] == [777]
+    assert await _job_count(world) == 0
+
+
 # ---- every job-making interaction, not only /imagine ------------------------------------------
 
 
