@@ -75,3 +75,26 @@ async def test_others_see_an_own_link_only_in_its_server_and_not_stealth(service
     with pytest.raises(InvalidLink):  # not our address: a download, refused as a private address
         await service.submit(style_job(1, f"http://127.0.0.1:9/images/{shared.id}/0.png"))
     assert service.image_links.downloads == 1
+
+
+def test_which_links_are_ours(tmp_path) -> None:
+    """PUBLIC_URL's address (default port spelled or not) and WEB_HOST:WEB_PORT; one image of a
+    job, not a grid, not another path, not another host or scheme."""
+    from bot.jobs.own_images import OwnImages
+    from tests.jobs.conftest import make_settings
+
+    settings = make_settings(tmp_path, PUBLIC_URL="https://mj.example.org", WEB_PORT="8081")
+    own = OwnImages(lambda: settings, repository=None)  # type: ignore[arg-type]
+    job = "0b7c2b8e-1111-4222-8333-123456789abc"
+    assert own.target(f"https://mj.example.org/images/{job}/3.png") == (job, 3)
+    assert own.target(f"https://MJ.example.org:443/images/{job}/0.png") == (job, 0)
+    assert own.target(f"http://localhost:8081/images/{job}/1.png") == (job, 1)
+    for other in (
+        f"https://mj.example.org/images/{job}/grid.png",
+        f"https://mj.example.org/jobs/{job}",
+        f"http://mj.example.org/images/{job}/0.png",
+        f"https://evil.example.org/images/{job}/0.png",
+        f"http://127.0.0.1:8080/images/{job}/0.png",
+        "not a link",
+    ):
+        assert own.target(other) is None, other

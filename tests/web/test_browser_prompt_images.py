@@ -83,6 +83,10 @@ async def test_a_png_dropped_on_the_prompt_bar_becomes_the_jobs_style_reference(
         await page.locator("#prompt-chips .chip[data-link]").nth(1).wait_for()
         await page.locator("#prompt-chips .chip").nth(1).locator(".chip-remove").click()
         assert await page.locator("#prompt-chips .chip").count() == 1
+        compose = "(text) => MJChips.compose(text)"
+        assert await page.evaluate(compose, "a cat --ar 2:3") == f"{link} a cat --ar 2:3"  # Image Prompt
+        await chip.locator("select.chip-role").select_option(label="Omni Reference")
+        assert await page.evaluate(compose, "a cat") == f"a cat --oref {link}"
         await chip.locator("select.chip-role").select_option(label="Style Reference")
         await page.fill("#prompt", "a lighthouse at dusk --sref 1234")
         await page.press("#prompt", "Enter")
@@ -115,6 +119,8 @@ async def test_use_as_sref_on_another_members_image_and_in_the_lightbox(start_we
     async with browser_page() as page:
         fake_oauth.next_user = "222"
         await sign_in(page, web, f"/jobs/{fox.id}/1")
+        image_prompt = await page.get_attribute("#use-image-prompt", "href")
+        assert image_prompt.startswith("/?image=") and image_prompt.endswith(f"&server={SERVER['id']}")
         await page.click("#use-sref")
         await page.wait_for_url(lambda url: url.startswith(f"{web.url}/?sref="))
         chip = page.locator("#prompt-chips .chip[data-link]")
