@@ -70,6 +70,10 @@ async def test_a_png_dropped_on_the_prompt_bar_becomes_the_jobs_style_reference(
         await error.wait_for()
         assert "notes.txt is not a PNG, JPEG, WebP or GIF picture" in await error.inner_text()
         assert await page.locator("#prompt-chips .chip").count() == 0
+        big = "() => MJChips.upload(new File([new Uint8Array(21 * 1024 * 1024)], 'big.png', { type: 'image/png' }))"
+        await page.evaluate(big)
+        assert await error.inner_text() == "Invalid image: big.png is larger than 20 MB."
+        assert await page.locator("#prompt-chips .chip").count() == 0
         # A PNG: uploaded (an upload job of alice), a chip with its thumbnail.
         await page.evaluate(DROP, [png_b64(), "red.png", "image/png"])
         chip = page.locator("#prompt-chips .chip[data-link]")
