@@ -43,6 +43,7 @@ from bot.jobs.image_jobs import (
 )
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, Speed
 from bot.jobs.needs import ModelNeeds
+from bot.jobs.own_images import OwnImages
 from bot.jobs.ports import JobRecords
 from bot.jobs.prompt_images import ImageLinks, PromptImage, PromptImages
 from bot.jobs.scheduler import FairQueue
@@ -94,6 +95,8 @@ class Intake:
         self._settings = settings  # the service's current settings (they may be replaced)
         self.repository = repository
         self.image_links = ImageLinks(LinkFetcher(allow_private=settings().allow_private_links))
+        # Links to the web app's own pictures are read from the store (bot/jobs/own_images.py).
+        self.own_images = OwnImages(settings, repository)
         self._queue = queue
         # What operations need (models on this machine), checked before queueing; None: nothing.
         self.needs: ModelNeeds | None = None
@@ -159,7 +162,8 @@ class Intake:
         fit = (request.width, request.height) if kind is JobKind.IMAGINE or linked_edit else REFERENCE_FIT
 
         async def fetch(url: str) -> Image.Image:
-            return (await images.get(url, fit, self.image_links)).open()
+            read = self.own_images.reader(url, new.user_id, new.guild_id)
+            return (await images.get(url, fit, self.image_links, read)).open()
 
         prepared = await prepare_inputs(
             JobKind.IMAGINE if linked_edit else kind,

@@ -164,7 +164,11 @@ class WebServer:
         sockets = self._runner.addresses
         port = sockets[0][1] if sockets else self.port
         self.port = port
-        return f"http://{self.host}:{port}"
+        url = f"http://{self.host}:{port}"
+        # Links to our own pictures in prompts (Use as --sref, prompt-bar drops) are read from the
+        # store, not downloaded: the job service learns the real address (bot/jobs/own_images.py).
+        self.context.jobs.intake.own_images.add_origin(url)
+        return url
 
     @property
     def app(self) -> web.Application | None:
