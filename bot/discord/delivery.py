@@ -335,7 +335,7 @@ class JobFront:
                 channel, post.content, post.clips, limit, post.view, retry=self.retry, nonce=nonce
             )
         return await self.send_image(
-            channel, post.content, post.picture, limit, post.stem, post.view, nonce=nonce
+            channel, post.content, post.picture, limit, post.stem, post.view, nonce=nonce, embed=post.embed
         )
 
     async def _show_end(self, job: Job) -> None:
@@ -393,6 +393,25 @@ class JobFront:
         return await send_picture(
             channel, content, picture, limit, stem, view, retry=self.retry, nonce=nonce, embed=embed
         )
+
+    async def publish(
+        self,
+        channel: discord.abc.Messageable,
+        job_id: str,
+        post: ResultPost,
+        kind: str,
+        *,
+        limit: int | None,
+        nonce: str,
+    ) -> discord.Message:
+        """`send_post` outside a delivery (/show, /edit, the web's Post to Discord), recorded as the
+        job's message of `kind`; a channel the bot may not post in is MISSING_PERMISSIONS."""
+        try:
+            message = await self.send_post(channel, post, limit, nonce=nonce)
+        except discord.Forbidden as error:
+            raise UserFacingError(MISSING_PERMISSIONS) from error
+        await self.library.record_message(job_id, message.id, getattr(channel, "id", 0), kind)
+        return message
 
     # ---- single images ------------------------------------------------------------------------
 
