@@ -96,7 +96,9 @@ class OwnImages:
             if job is None or image is None or job.status is not JobStatus.DONE:
                 log.info("own image link %s: no such image", url)
                 raise InvalidLink(INVALID_LINK_TEXT)
-            if not await self._may_see(job.user_id, job.guild_id, job.meta, user_id, guild_id):
+            if not await self._may_see(job.user_id, job.guild_id, job.meta, user_id, guild_id) or (
+                job.user_id != user_id and self._blocked(job.meta, index)
+            ):
                 log.info("own image link %s: not visible to %s in %s", url, user_id, guild_id)
                 raise InvalidLink(INVALID_LINK_TEXT)
             try:
@@ -106,6 +108,13 @@ class OwnImages:
                 raise InvalidLink(INVALID_LINK_TEXT) from None
 
         return read
+
+    def _blocked(self, meta: dict, index: int) -> bool:
+        """Under NSFW_FILTER=block nobody but the owner gets a flagged picture (bot/web/screened.py
+        serves it blanked), so nobody else may use it as a reference either."""
+        verdicts = meta.get("nsfw")
+        flagged = isinstance(verdicts, list) and index < len(verdicts) and bool(verdicts[index])
+        return flagged and self._settings().nsfw_filter == "block"
 
     async def _may_see(
         self, owner: int, job_guild: int | None, meta: dict, user_id: int, guild_id: int | None

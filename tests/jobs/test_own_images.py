@@ -98,3 +98,20 @@ def test_which_links_are_ours(tmp_path) -> None:
         "not a link",
     ):
         assert own.target(other) is None, other
+
+
+async def test_a_flagged_picture_is_nobody_elses_reference_under_block(service) -> None:
+    """NSFW_FILTER=block serves a flagged picture blanked to everyone but its owner, so only the
+    owner may use it as a reference; under spoiler (a click reveals it) others may."""
+    flagged = await made(service)
+    await service.repository.set_meta(flagged.id, {**flagged.meta, "nsfw": [True, False, False, False]})
+    link = f"http://127.0.0.1:8080/images/{flagged.id}/0.png"
+    service.settings = dataclasses.replace(service.settings, nsfw_filter="block")
+    with pytest.raises(InvalidLink):
+        await service.submit(style_job(2, link))
+    for user_id, url in ((1, link), (2, link.replace("/0.png", "/1.png"))):
+        assert isinstance(
+            await outcome(service, (await service.submit(style_job(user_id, url))).id), Finished
+        )
+    service.settings = dataclasses.replace(service.settings, nsfw_filter="spoiler")
+    assert isinstance(await outcome(service, (await service.submit(style_job(2, link))).id), Finished)
