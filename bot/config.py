@@ -318,6 +318,13 @@ class Config:
         "Depth estimator giving Retexture its structure (transformers: Depth Anything / DPT): a folder "
         "or repo, 'edges' (the input's edges, no model) or 'tiny'.",
     )
+    instruct_model: str = _setting(
+        "INSTRUCT_MODEL",
+        values.text,
+        "",
+        "InstructPix2Pix-style model for Edit and --edit (diffusers' StableDiffusionInstructPix2PixPipeline): "
+        "a folder or repo, e.g. timbrooks/instruct-pix2pix, or 'tiny'; empty: LEDITS++ on MODEL.",
+    )
     segment_model: str = _setting(
         "SEGMENT_MODEL",
         values.text,

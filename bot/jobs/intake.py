@@ -24,6 +24,7 @@ from PIL import Image
 from bot.config import Config
 from bot.engine.edits import retexture_ready
 from bot.engine.family import ModelFamily
+from bot.engine.instruct_pix2pix import instruct_model_problem
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest
 from bot.engine.segment import segment_model_missing
@@ -140,6 +141,10 @@ class Intake:
     async def prepare(self, new: NewJob, kind: JobKind) -> Prepared:
         """The job's request, meta, input pictures and mask. Raises for a bad parent or link, or
         an operation this bot cannot run now (NotSetUp)."""
+        if kind is JobKind.INSTRUCT and (
+            missing := instruct_model_problem(self._settings().instruct_model, self._settings().models_dir)
+        ):
+            raise NotAvailable(missing)  # INSTRUCT_MODEL missing or not InstructPix2Pix: nothing queued
         if self.needs is not None:
             await self.needs.check(kind)
         if kind is JobKind.RETEXTURE and (missing := retexture_ready(self._settings())) is not None:
