@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from PIL import Image, ImageDraw
 
+from bot.engine import canvas
 from bot.governance.admission import Place
 from bot.jobs.models import JobKind, NewJob
 from bot.web.editor import MaskError, decode_mask
@@ -260,3 +261,42 @@ async def test_smart_select_clicks_are_working_jobs_not_listed_anywhere(start_we
     assert {job_id for job_id, _ in await repository.style_candidates(0)} == {job.id}
     for page in (archive_page, create_page):
         assert job.id in page and not any(click.id in page for click in clicks)
+
+
+async def test_reframe_makes_one_zoom_job_and_refuses_bad_placements_keeping_the_link(parent):
+    """POST …/reframe: an unknown shape, a position outside 0–1 or nothing to paint (the image's
+    own shape, no zoom) is a clear error and the link still works; then 9:16 zoomed out 1.5 at the
+    top makes one Zoom job (mode `1.5 9:16 0.5,0`) where the layout puts the picture, and the link
+    is spent."""
+    web, job = parent
+    query = query_of(editor_url(web.settings, job_id=job.id, index=0, user_id=0))
+    url = f"{web.url}/edit/{job.id}/0/reframe"
+    async with aiohttp.ClientSession() as http:
+        for bad, message in (
+            ({"aspect": "5:4"}, "Reframe takes one of"),
+            ({"aspect": "16:9", "x": 1.5}, "Invalid position"),
+            ({"aspect": "original", "zoom": 1}, "Nothing to reframe"),
+            ({"aspect": "1:1", "zoom": 3}, "expected a number from 1 to 2"),
+        ):
+            async with http.post(url, json={**query, **bad}) as response:
+                assert response.status == 400
+                assert message in (await response.json())["error"]["message"]
+        before = await jobs_of(web)
+        async with http.post(
+            url, json={**query, "aspect": "9:16", "zoom": 1.5, "x": 0.5, "y": 0}
+        ) as response:
+            answer = await response.json()
+            assert response.status == 200, answer
+        async with http.post(url, json={**query, "aspect": "9:16", "zoom": 1.5}) as response:
+            assert response.status == 403  # the link is spent
+    made = await web.jobs.get_job(answer["job"])
+    assert (made.kind, made.mode, made.parent_id, made.parent_index) == (
+        JobKind.ZOOM,
+        "1.5 9:16 0.5,0",
+        job.id,
+        0,
+    )
+    image = await web.jobs.repository.get_image(job.id, 0)
+    layout = canvas.zoom_layout((image.width, image.height), 1.5, web.jobs.family, (9, 16), (0.5, 0.0))
+    assert made.request["extra"]["placement"] == list(layout.box) and layout.box[1] == 0
+    assert await jobs_of(web) == before + 1
