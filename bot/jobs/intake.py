@@ -32,7 +32,7 @@ from bot.engine.video_spec import is_video
 from bot.errors import InvalidParameter, JobNotFound, NotAvailable, QueueFull
 from bot.jobs.derive import decode_mask, derive_request, operation_of
 from bot.jobs.downloads import LinkFetcher
-from bot.jobs.editor_jobs import EDITOR_KINDS
+from bot.jobs.editor_jobs import EDITOR_KINDS, UPLOAD_ORIGINAL, uses_upload_original
 from bot.jobs.files import save_image
 from bot.jobs.image_jobs import (
     IMAGE_JOB_KINDS,
@@ -274,7 +274,11 @@ class Intake:
         image = await self.repository.get_image(parent.id, job.parent_index or 0)
         if image is None:
             raise JobNotFound(f"Image #{(job.parent_index or 0) + 1} of job {parent.id} is gone.")
-        picture = await asyncio.to_thread(_open_rgb, image.path)
+        path = image.path
+        if uses_upload_original(job.kind, parent) is not None:  # Remove background on an upload
+            original = self._job_folder(parent.id) / UPLOAD_ORIGINAL
+            path = original if original.is_file() else path
+        picture = await asyncio.to_thread(_open_rgb, path)
         operation = operation_of(job.kind)
         if operation is Operation.OUTPAINT:
             placement = tuple(job.request["extra"]["placement"])
