@@ -332,6 +332,14 @@ class Config:
         "Smart Select and Remove background (a SAM-class model, transformers' SamModel): folder, "
         "Hugging Face repo, or 'tiny'; 'off': both off.",
     )
+    matte_model: str = _setting(
+        "MATTE_MODEL",
+        values.text,
+        "",
+        "Soft edges for Remove background: a ViTMatte model (transformers' VitMatteForImageMatting) "
+        "refining SEGMENT_MODEL's mask, e.g. hustvl/vitmatte-small-composition-1k, a folder or 'tiny'; "
+        "empty: the hard mask.",
+    )
     video_model: str = _setting(
         "VIDEO_MODEL",
         values.text,

@@ -26,6 +26,7 @@ from bot.engine.edits import retexture_ready
 from bot.engine.family import ModelFamily
 from bot.engine.instruct_pix2pix import instruct_model_problem
 from bot.engine.interface import GenerationInputs, Operation
+from bot.engine.matting import matte_model_missing
 from bot.engine.request import GenerationRequest
 from bot.engine.segment import segment_model_missing
 from bot.engine.video_spec import is_video
@@ -151,6 +152,8 @@ class Intake:
             raise InvalidParameter(missing)
         if kind in EDITOR_KINDS and (missing := segment_model_missing(self._settings())):
             raise NotAvailable(missing)  # before anything is queued, not a failed job
+        if kind is JobKind.BACKGROUND and (missing := matte_model_missing(self._settings())):
+            raise NotAvailable(missing)
         request, image_urls = await self._derive_request(new, kind)
         if is_video(request.extra):  # --video: the full spec (the family is known once the model loaded)
             request = video_request(request, self._settings(), self._family())
