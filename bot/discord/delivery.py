@@ -55,7 +55,7 @@ from bot.jobs.edit_origin import edit_behind
 from bot.jobs.events import Progress, Queued, Stalled, Started
 from bot.jobs.image_jobs import INPUT_FILE, TEXT_KINDS
 from bot.jobs.library import library_of
-from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
+from bot.jobs.models import UNLISTED_KINDS, Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 from bot.jobs.ports import WebPages
 from bot.jobs.video_jobs import clip_path, is_video_job
 
@@ -198,6 +198,8 @@ class JobFront:
         Done: a new message with the grid (or single image) and its buttons, then the progress
         message goes. Failed / cancelled: the progress message says so.
         """
+        if job.kind in UNLISTED_KINDS:  # a working job (a Smart Select mask): never posted
+            return
         if job.channel_id is None:
             log.warning("job %s has no channel; nothing to deliver to", job.id)
             return

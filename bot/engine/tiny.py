@@ -180,6 +180,11 @@ def _build_pipeline(turbo: bool = False):
     )
 
 
+def tiny_pipeline(turbo: bool = False):
+    """The tiny SD pipeline, built in memory (the embedded editor models reuse its parts)."""
+    return _build_pipeline(turbo)
+
+
 def is_built(folder: Path, turbo: bool = False) -> bool:
     marker = folder / _MARKER
     try:

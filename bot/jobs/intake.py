@@ -24,14 +24,16 @@ from PIL import Image
 from bot.config import Config
 from bot.engine.edits import retexture_ready
 from bot.engine.family import ModelFamily
+from bot.engine.instruct_pix2pix import instruct_model_problem
 from bot.engine.interface import GenerationInputs, Operation
+from bot.engine.matting import matte_model_missing
 from bot.engine.request import GenerationRequest
 from bot.engine.segment import segment_model_missing
 from bot.engine.video_spec import is_video
 from bot.errors import InvalidParameter, JobNotFound, NotAvailable, QueueFull
 from bot.jobs.derive import decode_mask, derive_request, operation_of
 from bot.jobs.downloads import LinkFetcher
-from bot.jobs.editor_jobs import EDITOR_KINDS
+from bot.jobs.editor_jobs import EDITOR_KINDS, UPLOAD_ORIGINAL, uses_upload_original
 from bot.jobs.files import save_image
 from bot.jobs.image_jobs import (
     IMAGE_JOB_KINDS,
@@ -143,12 +145,18 @@ class Intake:
     async def prepare(self, new: NewJob, kind: JobKind) -> Prepared:
         """The job's request, meta, input pictures and mask. Raises for a bad parent or link, or
         an operation this bot cannot run now (NotSetUp)."""
+        if kind is JobKind.INSTRUCT and (
+            missing := instruct_model_problem(self._settings().instruct_model, self._settings().models_dir)
+        ):
+            raise NotAvailable(missing)  # INSTRUCT_MODEL missing or not InstructPix2Pix: nothing queued
         if self.needs is not None:
             await self.needs.check(kind)
         if kind is JobKind.RETEXTURE and (missing := retexture_ready(self._settings())) is not None:
             raise InvalidParameter(missing)
         if kind in EDITOR_KINDS and (missing := segment_model_missing(self._settings())):
             raise NotAvailable(missing)  # before anything is queued, not a failed job
+        if kind is JobKind.BACKGROUND and (missing := matte_model_missing(self._settings())):
+            raise NotAvailable(missing)
         request, image_urls = await self._derive_request(new, kind)
         if is_video(request.extra):  # --video: the full spec (the family is known once the model loaded)
             request = video_request(request, self._settings(), self._family())
@@ -273,7 +281,11 @@ class Intake:
         image = await self.repository.get_image(parent.id, job.parent_index or 0)
         if image is None:
             raise JobNotFound(f"Image #{(job.parent_index or 0) + 1} of job {parent.id} is gone.")
-        picture = await asyncio.to_thread(_open_rgb, image.path)
+        path = image.path
+        if uses_upload_original(job.kind, parent) is not None:  # Remove background on an upload
+            original = self._job_folder(parent.id) / UPLOAD_ORIGINAL
+            path = original if original.is_file() else path
+        picture = await asyncio.to_thread(_open_rgb, path)
         operation = operation_of(job.kind)
         if operation is Operation.OUTPAINT:
             placement = tuple(job.request["extra"]["placement"])

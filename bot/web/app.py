@@ -29,6 +29,7 @@ from bot.web import (
     image_api,
     pages,
     personal_pages,
+    reframe,
     smart_select,
     upload_api,
     uploads,
@@ -122,6 +123,7 @@ def build_app(context: WebContext) -> web.Application:
     personal_pages.add_routes(app)  # /personalize, /moodboards (issue 23)
     upload_api.add_routes(app)
     smart_select.add_routes(app)
+    reframe.add_routes(app)  # the editor's Reframe: aspect presets, zoom out, position → a Zoom job
     app.on_shutdown.append(_close_streams)
     return app
 
