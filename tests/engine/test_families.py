@@ -146,6 +146,26 @@ def test_the_saved_recipe_names_the_family(family_engine, tmp_path: Path) -> Non
     assert "Sampler: Euler (flow match)" in parameters
 
 
+def test_the_recipe_says_whether_no_was_used(family_engine, tmp_path: Path) -> None:
+    """`--no fog`: SD 3's PNG keeps it as its negative prompt; FLUX's has none (it ignores --no),
+    the reply's note says so and the recipe carries that note instead."""
+    from bot.jobs.files import parse_a1111_parameters, read_png_parameters, save_result
+
+    family = family_engine.family
+    (parsed,) = expand_prompt("a lighthouse --no fog, rain", PromptContext(family=family))
+    request = replace(parsed.to_generation(seed=3, batch_size=1), width=64, height=64, steps=2)
+    (path,) = save_result(tmp_path, request, family_engine.generate(Operation.TXT2IMG, request))
+    parameters = read_png_parameters(path)
+    fields = parse_a1111_parameters(parameters)
+    if family.negative_prompts:
+        assert parsed.draft_note == "" and fields["negative_prompt"] == "fog, rain"
+        assert "Note" not in fields
+    else:
+        assert "has no negative prompt, so --no is ignored" in parsed.draft_note
+        assert "Negative prompt" not in parameters and fields["negative_prompt"] == ""
+        assert fields["Note"] == f"--no ignored ({family.name} has no negative prompt)"
+
+
 def test_each_image_of_a_grid_is_reproducible_alone(family_engine) -> None:
     """Image 2 of the grid is image 1 of a one-image job with its seed."""
     grid = family_engine.generate(Operation.TXT2IMG, recipe(family_engine))
