@@ -417,6 +417,7 @@ class DiffusersEngine:
 
     def _step_callback(self, request: GenerationRequest, on_step: StepCallback | None):
         preview_decoder = self.preview_decoder
+        family = self.family
 
         def callback(pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
             planned = pipe.num_timesteps or request.steps
@@ -429,7 +430,7 @@ class DiffusersEngine:
                 render = (
                     partial(preview_decoder.images, latents) if affordable and latents is not None else None
                 )
-                on_step(StepProgress(step=step, total=total, latents=latents, render=render))
+                on_step(StepProgress(step=step, total=total, latents=latents, render=render, family=family))
             if request.stop < 100 and step >= total:
                 pipe._interrupt = True  # remaining steps are skipped; the current latents are decoded
             return tensors
