@@ -460,3 +460,57 @@ def test_a_single_file_flux_checkpoint_is_refused_in_one_line(tmp_path: Path) ->
         ConfigError, match="single-file flux-schnell checkpoint: use the model's diffusers folder"
     ):
         load_engine(settings)
+
+
+def test_exp_is_perturbed_attention_on_sd3_and_has_no_effect_on_flux(family_engine) -> None:
+    """--exp on SD 3: its PAG pipelines (same weights) change txt2img and V, the same seed repeats,
+    and the transformer's attention processors are back afterwards; SD 3 inpainting has no PAG
+    pipeline (Vary (Region) is unchanged). On FLUX nothing changes, and the reply says so."""
+    from bot.engine.aesthetics import pag_scale
+    from bot.engine.interface import GenerationInputs
+
+    family = family_engine.family
+    transformer = family_engine.txt2img_pipe.transformer
+    processors = {name: type(p) for name, p in transformer.attn_processors.items()}
+    source = Image.effect_noise((64, 64), 60).convert("RGB")
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (0, 0, 32, 32))
+    cases = [
+        (Operation.TXT2IMG, GenerationInputs()),
+        (Operation.IMG2IMG, GenerationInputs(image=source)),
+        (Operation.REGION, GenerationInputs(image=source, mask=mask)),
+    ]
+    changed = {}
+    for operation, inputs in cases:
+        plain, strong, again = (
+            pixels(
+                family_engine.generate(
+                    operation, recipe(family_engine, batch_size=1, exp=exp, strength=0.8), inputs
+                ).images
+            )
+            for exp in (0, 100, 100)
+        )
+        assert np.array_equal(strong, again)
+        changed[operation] = bool(np.abs(plain - strong).max() > 0)
+        assert {name: type(p) for name, p in transformer.attn_processors.items()} == processors
+    is_sd3 = family.architecture == "sd3"
+    assert changed == {Operation.TXT2IMG: is_sd3, Operation.IMG2IMG: is_sd3, Operation.REGION: False}
+    assert pag_scale(100) == 3.0 and pag_scale(25) == 0.75
+    (parsed,) = expand_prompt("a lighthouse --exp 50", PromptContext(family=family))
+    assert ("--exp has no effect on this model" in parsed.draft_note) == (not is_sd3)
+
+
+def test_a_cancelled_exp_job_leaves_no_perturbed_attention_behind(family_engine) -> None:
+    """A --exp job on SD 3 cancelled mid-way (the step callback raises): the PAG processor is taken
+    off the shared transformer, so the next plain job equals one run before it."""
+    if family_engine.family.architecture != "sd3":
+        pytest.skip("PAG is SD 3's")
+    before = pixels(family_engine.generate(Operation.TXT2IMG, recipe(family_engine, batch_size=1)).images)
+
+    def cancel(progress) -> None:
+        raise RuntimeError("cancelled")
+
+    with pytest.raises(RuntimeError, match="cancelled"):
+        family_engine.generate(Operation.TXT2IMG, recipe(family_engine, batch_size=1, exp=80), on_step=cancel)
+    after = pixels(family_engine.generate(Operation.TXT2IMG, recipe(family_engine, batch_size=1)).images)
+    assert np.array_equal(before, after)
