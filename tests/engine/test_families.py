@@ -514,3 +514,18 @@ def test_a_cancelled_exp_job_leaves_no_perturbed_attention_behind(family_engine)
         family_engine.generate(Operation.TXT2IMG, recipe(family_engine, batch_size=1, exp=80), on_step=cancel)
     after = pixels(family_engine.generate(Operation.TXT2IMG, recipe(family_engine, batch_size=1)).images)
     assert np.array_equal(before, after)
+
+
+@pytest.mark.parametrize("family", [SD3, FLUX_DEV, TINY_FLUX])
+@pytest.mark.parametrize("zoom", ["16:9", "7:4", "21:9", "5:4", "2:3"])
+def test_zoom_canvases_sit_on_the_16_px_grid(family, zoom: str) -> None:
+    """Custom Zoom / Make Square / Pan canvases of SD 3 and FLUX are multiples of 16 (2x2 latent
+    patches): the canvas grid halves toward the ratio only down to 16 there (8 elsewhere)."""
+    from bot.engine.canvas import pan_layout, zoom_layout
+
+    width, height = (int(side) for side in zoom.split(":"))
+    for layout in (
+        zoom_layout((720, 560), 1.25, family, (width, height)),
+        pan_layout((720, 560), "right", family),
+    ):
+        assert layout.width % 16 == 0 and layout.height % 16 == 0, layout
