@@ -230,13 +230,14 @@ async def test_the_workers_nsfw_verdicts_come_back_with_the_images(nsfw_backend:
 FLOW_MODELS = ("tiny-sd3", "tiny-flux")
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def ray_flow_backend(
     ray_cluster: Any, tiny_model_dir: Path, tiny_flow_engines: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Any]:
     """A started one-replica RayServeBackend with MODEL=tiny-sd3 and NSFW_FILTER on (a tiny checker
     that flags everything); the tiny flow models are built in the shared models folder first, so
-    the replica only loads them. Its own application on the session's cluster."""
+    the replica only loads them. Its own application on the session's cluster, deleted after this
+    module (its CPU is free again for the other Ray tests)."""
     from bot.jobs.factory import load_model_pool
     from bot.jobs.ray_backend import RayServeBackend
     from tests.jobs.ray_cluster import ray_settings
