@@ -79,13 +79,14 @@ def output_size(ratio: float, family: ModelFamily) -> tuple[int, int]:
     """(width, height) of ratio `ratio` (width / height) at `family`'s native area.
 
     Sides are multiples of `family.multiple`; when that grid is too coarse to come within 2% of the
-    ratio it halves (never below 8), as bot/prompt/sizes.py does for --ar.
+    ratio it halves (never below 8, or 16 on SD 3 / FLUX), as bot/prompt/sizes.py does for --ar.
     """
     step = family.multiple
+    smallest = 16 if family.is_flow else _SMALLEST_GRID  # SD 3 / FLUX: 2x2 latent patches
     while True:
         width = max(step, round(math.sqrt(family.native_area * ratio) / step) * step)
         height = max(step, round(math.sqrt(family.native_area / ratio) / step) * step)
-        if abs(math.log(width / height / ratio)) <= math.log(1.02) or step // 2 < _SMALLEST_GRID:
+        if abs(math.log(width / height / ratio)) <= math.log(1.02) or step // 2 < smallest:
             return width, height
         step //= 2
 

@@ -30,7 +30,7 @@ from bot.engine.matting import matte_model_missing
 from bot.engine.request import GenerationRequest
 from bot.engine.segment import segment_model_missing
 from bot.engine.video_spec import is_video
-from bot.errors import InvalidParameter, JobNotFound, NotAvailable, QueueFull
+from bot.errors import ConfigError, InvalidParameter, JobNotFound, NotAvailable, QueueFull
 from bot.jobs.derive import decode_mask, derive_request, operation_of
 from bot.jobs.downloads import LinkFetcher
 from bot.jobs.editor_jobs import EDITOR_KINDS, UPLOAD_ORIGINAL, uses_upload_original
@@ -233,7 +233,20 @@ class Intake:
         image = None if kind is JobKind.REROLL else await self._parent_image(parent, new.parent_index)
         if kind in VIDEO_KINDS:  # Animate / Extend
             return derive_video_request(kind, new, parent, image, self._settings(), self._family())
-        return derive_request(kind, new, parent, image, self._family())
+        return derive_request(kind, new, parent, image, self._family_of(parent.request.get("model", "")))
+
+    def _family_of(self, model: str) -> ModelFamily:
+        """The family of the model a parent job ran on: a --v alias may be another family than
+        MODEL (FLUX's 16 px grid beside SD 1.x's 8 px: Zoom and Pan canvases must fit it)."""
+        settings = self._settings()
+        if not model or model == settings.model:
+            return self._family()
+        from bot.engine.source import resolve_model_source  # reads configs, no weights
+
+        try:
+            return resolve_model_source(model, settings.models_dir, settings.device).family
+        except (ConfigError, OSError, ValueError):
+            return self._family()
 
     async def _parent(self, new: NewJob) -> Job:
         if new.parent_id is None:

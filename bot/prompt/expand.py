@@ -216,7 +216,11 @@ def _resolve(
     draft = bool(values.get("draft", False))
     recipe = mapping.draft_recipe(steps, guidance, family, context.draft_lora) if draft else None
     negative_prompt = ", ".join(dict.fromkeys(item.strip() for item in negatives if item.strip()))
-    notes = [version_note, recipe.note if recipe else "", mapping.family_note(family, negative_prompt)]
+    notes = [
+        version_note,
+        recipe.note if recipe else "",
+        mapping.family_note(family, negative_prompt, values.get("exp", 0)),
+    ]
     request = ImagineRequest(
         prompt=prompt,
         display_prompt=" ".join(f"{typed} {suffix}".split()),
