@@ -318,12 +318,27 @@ class Config:
         "Depth estimator giving Retexture its structure (transformers: Depth Anything / DPT): a folder "
         "or repo, 'edges' (the input's edges, no model) or 'tiny'.",
     )
+    instruct_model: str = _setting(
+        "INSTRUCT_MODEL",
+        values.text,
+        "",
+        "InstructPix2Pix-style model for Edit and --edit (diffusers' StableDiffusionInstructPix2PixPipeline): "
+        "a folder or repo, e.g. timbrooks/instruct-pix2pix, or 'tiny'; empty: LEDITS++ on MODEL.",
+    )
     segment_model: str = _setting(
         "SEGMENT_MODEL",
         values.text,
         "Zigeng/SlimSAM-uniform-77",
         "Smart Select and Remove background (a SAM-class model, transformers' SamModel): folder, "
         "Hugging Face repo, or 'tiny'; 'off': both off.",
+    )
+    matte_model: str = _setting(
+        "MATTE_MODEL",
+        values.text,
+        "",
+        "Soft edges for Remove background: a ViTMatte model (transformers' VitMatteForImageMatting) "
+        "refining SEGMENT_MODEL's mask, e.g. hustvl/vitmatte-small-composition-1k, a folder or 'tiny'; "
+        "empty: the hard mask.",
     )
     video_model: str = _setting(
         "VIDEO_MODEL",

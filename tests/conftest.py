@@ -41,6 +41,30 @@ def tiny_engine(tiny_settings: Config):
     return load_engine(tiny_settings)
 
 
+@pytest.fixture(scope="session")
+def tiny_flow_engines(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """`tiny_flow_engines("tiny-sd3")` / `("tiny-flux")`: that family's embedded tiny engine on CPU,
+    loaded on first use and shared by the session (built beside the tiny model, in pytest's cache)."""
+    from bot.engine.loader import load_engine
+
+    loaded: dict[str, object] = {}
+
+    def engine(model: str):
+        if model not in loaded:
+            settings = Config.from_env(
+                {
+                    "MODEL": model,
+                    "MODELS_DIR": str(Path(request.config.cache.mkdir("models"))),
+                    "DATA_DIR": str(tmp_path_factory.mktemp("data")),
+                    "DEVICE": "cpu",
+                }
+            )
+            loaded[model] = load_engine(settings)
+        return loaded[model]
+
+    return engine
+
+
 @pytest.fixture(autouse=True)
 def _quiet_third_party_logs() -> None:
     logging.getLogger("PIL").setLevel(logging.WARNING)

@@ -55,7 +55,7 @@ from bot.jobs.edit_origin import edit_behind
 from bot.jobs.events import Progress, Queued, Stalled, Started
 from bot.jobs.image_jobs import INPUT_FILE, TEXT_KINDS
 from bot.jobs.library import library_of
-from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
+from bot.jobs.models import UNLISTED_KINDS, Job, JobImage, JobKind, JobStatus, NewJob, new_job_id
 from bot.jobs.ports import WebPages
 from bot.jobs.video_jobs import clip_path, is_video_job
 
@@ -198,6 +198,8 @@ class JobFront:
         Done: a new message with the grid (or single image) and its buttons, then the progress
         message goes. Failed / cancelled: the progress message says so.
         """
+        if job.kind in UNLISTED_KINDS:  # a working job (a Smart Select mask): never posted
+            return
         if job.channel_id is None:
             log.warning("job %s has no channel; nothing to deliver to", job.id)
             return
@@ -335,7 +337,7 @@ class JobFront:
                 channel, post.content, post.clips, limit, post.view, retry=self.retry, nonce=nonce
             )
         return await self.send_image(
-            channel, post.content, post.picture, limit, post.stem, post.view, nonce=nonce
+            channel, post.content, post.picture, limit, post.stem, post.view, nonce=nonce, embed=post.embed
         )
 
     async def _show_end(self, job: Job) -> None:
@@ -393,6 +395,25 @@ class JobFront:
         return await send_picture(
             channel, content, picture, limit, stem, view, retry=self.retry, nonce=nonce, embed=embed
         )
+
+    async def publish(
+        self,
+        channel: discord.abc.Messageable,
+        job_id: str,
+        post: ResultPost,
+        kind: str,
+        *,
+        limit: int | None,
+        nonce: str,
+    ) -> discord.Message:
+        """`send_post` outside a delivery (/show, /edit, the web's Post to Discord), recorded as the
+        job's message of `kind`; a channel the bot may not post in is MISSING_PERMISSIONS."""
+        try:
+            message = await self.send_post(channel, post, limit, nonce=nonce)
+        except discord.Forbidden as error:
+            raise UserFacingError(MISSING_PERMISSIONS) from error
+        await self.library.record_message(job_id, message.id, getattr(channel, "id", 0), kind)
+        return message
 
     # ---- single images ------------------------------------------------------------------------
 

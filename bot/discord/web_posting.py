@@ -112,9 +112,6 @@ class DiscordPoster:
         post = await front.result_post(job, images)
         # One nonce per request: a retried upload (a 5xx after Discord made it) is not posted twice.
         nonce = "w" + uuid.uuid4().hex[:24]
-        message = await front.send_image(
-            channel, post.content, post.picture, None, post.stem, post.view, nonce=nonce
-        )
-        await self.bot.services.library.record_message(job.id, message.id, channel.id, "web-post")
+        message = await front.publish(channel, job.id, post, "web-post", limit=None, nonce=nonce)
         log.info("member %s posted job %s to channel %s from the web", user_id, job.id, channel.id)
         return message.id

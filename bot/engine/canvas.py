@@ -79,13 +79,14 @@ def output_size(ratio: float, family: ModelFamily) -> tuple[int, int]:
     """(width, height) of ratio `ratio` (width / height) at `family`'s native area.
 
     Sides are multiples of `family.multiple`; when that grid is too coarse to come within 2% of the
-    ratio it halves (never below 8), as bot/prompt/sizes.py does for --ar.
+    ratio it halves (never below 8, or 16 on SD 3 / FLUX), as bot/prompt/sizes.py does for --ar.
     """
     step = family.multiple
+    smallest = 16 if family.is_flow else _SMALLEST_GRID  # SD 3 / FLUX: 2x2 latent patches
     while True:
         width = max(step, round(math.sqrt(family.native_area * ratio) / step) * step)
         height = max(step, round(math.sqrt(family.native_area / ratio) / step) * step)
-        if abs(math.log(width / height / ratio)) <= math.log(1.02) or step // 2 < _SMALLEST_GRID:
+        if abs(math.log(width / height / ratio)) <= math.log(1.02) or step // 2 < smallest:
             return width, height
         step //= 2
 
@@ -105,12 +106,18 @@ def _render(
 
 
 def zoom_layout(
-    original: tuple[int, int], zoom: float, family: ModelFamily, aspect: tuple[int, int] | None = None
+    original: tuple[int, int],
+    zoom: float,
+    family: ModelFamily,
+    aspect: tuple[int, int] | None = None,
+    position: tuple[float, float] = (0.5, 0.5),
 ) -> Layout:
     """Zoom Out by `zoom` (1–2): the canvas is `zoom` times the original (at least), centred.
 
     With `aspect` (Custom Zoom's --ar) the canvas takes that shape: the smallest rectangle of that
     ratio holding the original enlarged `zoom` times. Make Square is zoom 1 with aspect 1:1.
+    `position` (the web editor's Reframe) places the original elsewhere: the share of the free
+    width left of it and of the free height above it (0.5, 0.5: centred).
     """
     if not 1.0 <= zoom <= 2.0:
         raise ValueError(f"zoom must be 1..2, got {zoom}")
@@ -118,7 +125,7 @@ def zoom_layout(
     ratio = aspect[0] / aspect[1] if aspect else width / height
     canvas_width = max(width * zoom, height * zoom * ratio)
     canvas_height = canvas_width / ratio
-    origin = ((canvas_width - width) / 2, (canvas_height - height) / 2)
+    origin = ((canvas_width - width) * position[0], (canvas_height - height) * position[1])
     return _render((canvas_width, canvas_height), origin, original, family)
 
 

@@ -1,5 +1,5 @@
 """The engine's editor operations: Retexture (ControlNet on a depth map or edges) and instruction
-edits (LEDITS++ on the loaded weights).
+edits (LEDITS++ on the loaded weights, or INSTRUCT_MODEL's InstructPix2Pix pipeline when set).
 
 `DiffusersEngine.generate` hands `Operation.RETEXTURE` and `Operation.INSTRUCT` here. Each
 pipeline and model is made on first use, on the worker thread that owns the engine, and kept.
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PIL.Image import Image
 
 from bot.engine.instruct import edit_image, instruct_pipeline
+from bot.engine.instruct_pix2pix import pix2pix_edit, pix2pix_pipeline
 from bot.engine.interface import GenerationInputs, Operation
 from bot.engine.request import GenerationRequest, GenerationResult, StepCallback
 from bot.engine.retexture import EDGES, StructureEstimator, controlnet_pipeline
@@ -35,11 +36,13 @@ TINY = "tiny"
 
 @dataclass(frozen=True)
 class EditModels:
-    """CONTROLNET_MODEL and DEPTH_MODEL as the engine uses them ("" : Retexture is off)."""
+    """CONTROLNET_MODEL and DEPTH_MODEL as the engine uses them ("" : Retexture is off), and
+    INSTRUCT_MODEL ("": instruction edits by LEDITS++ on the loaded model)."""
 
     controlnet: str = ""
     depth: str = ""
     models_dir: Path = Path("models")
+    instruct: str = ""
 
     def tiny_folder(self, value: str, name: str) -> Path | None:
         return self.models_dir / name if value.strip().lower() == TINY else None
@@ -47,7 +50,12 @@ class EditModels:
 
 def edit_models(settings: Config) -> EditModels:
     """The editor's models from the settings."""
-    return EditModels(settings.controlnet_model.strip(), settings.depth_model.strip(), settings.models_dir)
+    return EditModels(
+        settings.controlnet_model.strip(),
+        settings.depth_model.strip(),
+        settings.models_dir,
+        settings.instruct_model.strip(),
+    )
 
 
 def retexture_ready(settings: Config) -> str | None:
@@ -67,6 +75,8 @@ class ImageEdits:
         self.models = models
         self._controlnet_pipe: Any = None
         self._instruct_pipe: Any = None
+        self._pix2pix_pipe: Any = None
+        self._pix2pix_failed: JobFailed | None = None
         self._structure: StructureEstimator | None = None
 
     def generate(
@@ -133,8 +143,11 @@ class ImageEdits:
     def instruct(
         self, request: GenerationRequest, image: Image, on_step: StepCallback | None
     ) -> GenerationResult:
-        """`request.prompt` applied to `image` by LEDITS++, one edit per seed."""
+        """`request.prompt` applied to `image`, one edit per seed: by INSTRUCT_MODEL when set,
+        else by LEDITS++ on the loaded model."""
         engine = self.engine
+        if self.models.instruct:
+            return self._pix2pix(request, image, on_step)
         if self._instruct_pipe is None:
             self._instruct_pipe = instruct_pipeline(engine.txt2img_pipe, is_sdxl=engine.family.is_sdxl)
         source_prompt = str(request.extra.get("source_prompt", ""))
@@ -151,4 +164,35 @@ class ImageEdits:
             guidance_scale=request.guidance_scale,
             seconds=seconds,
             details={"method": "ledits++"},
+        )
+
+    def _pix2pix(
+        self, request: GenerationRequest, image: Image, on_step: StepCallback | None
+    ) -> GenerationResult:
+        engine = self.engine
+        if self._pix2pix_failed is not None:  # a failed load is not tried again for every edit
+            raise self._pix2pix_failed
+        if self._pix2pix_pipe is None:
+            name = self.models.instruct
+            try:
+                self._pix2pix_pipe = pix2pix_pipeline(
+                    name,
+                    tiny_folder=self.models.tiny_folder(name, "tiny-instruct-pix2pix"),
+                    device=engine.device,
+                    dtype=engine.dtype,
+                )
+            except JobFailed as failed:
+                self._pix2pix_failed = failed
+                raise
+        with engine._autocast():
+            images, seconds = pix2pix_edit(self._pix2pix_pipe, request, image, on_step)
+        return GenerationResult(
+            images=images,
+            seeds=request.seeds,
+            model_name=self.models.instruct,
+            sampler="InstructPix2Pix",
+            steps=request.steps,
+            guidance_scale=request.guidance_scale,
+            seconds=seconds,
+            details={"method": "instructpix2pix"},
         )

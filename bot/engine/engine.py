@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from bot.engine.aesthetics import experimental_aesthetics
+from bot.engine.aesthetics import ExperimentalAesthetics
 from bot.engine.canvas import Layout, feather, outpaint_canvas
 from bot.engine.compiled import uncompiled_for
 from bot.engine.conditioning import PromptEncoder
@@ -127,6 +127,7 @@ class DiffusersEngine:
             if self.family.is_flow
             else PromptEncoder(self.txt2img_pipe, is_sdxl=self.family.is_sdxl)
         )
+        self.aesthetics = ExperimentalAesthetics(self.family)
         self.image_prompts = ImagePrompts(self, image_prompts or ImagePromptModels())
         self.edits = ImageEdits(self, edit_models or EditModels())
         self.segmenter = segmenter  # SEGMENT_MODEL (Smart Select, Remove background), loaded on first use
@@ -367,10 +368,8 @@ class DiffusersEngine:
         with (
             uncompiled_for([self.txt2img_pipe, self.img2img_pipe, self.inpaint_pipe], request),
             job_loras(self.txt2img_pipe, request.loras, self.loras_dir),
+            self.aesthetics.applied(pipe, request.exp) as (pipe, exp_inputs),  # --exp: FreeU or PAG
             job_sampler([pipe], request.sampler, self.sampler_name),
-            experimental_aesthetics(
-                getattr(pipe, "unet", None), request.exp, self.family.base
-            ),  # --exp: FreeU (UNet models)
         ):
             # 2. Text conditioning (compel weights, chaos spread across the batch), with the job's LoRAs.
             conditioning = _concatenated(
@@ -392,6 +391,7 @@ class DiffusersEngine:
                 output = pipe(
                     **conditioning,
                     **inputs,
+                    **exp_inputs,
                     height=request.height,
                     width=request.width,
                     num_inference_steps=request.steps,
@@ -415,6 +415,7 @@ class DiffusersEngine:
 
     def _step_callback(self, request: GenerationRequest, on_step: StepCallback | None):
         preview_decoder = self.preview_decoder
+        family = self.family
 
         def callback(pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
             planned = pipe.num_timesteps or request.steps
@@ -427,7 +428,7 @@ class DiffusersEngine:
                 render = (
                     partial(preview_decoder.images, latents) if affordable and latents is not None else None
                 )
-                on_step(StepProgress(step=step, total=total, latents=latents, render=render))
+                on_step(StepProgress(step=step, total=total, latents=latents, render=render, family=family))
             if request.stop < 100 and step >= total:
                 pipe._interrupt = True  # remaining steps are skipped; the current latents are decoded
             return tensors

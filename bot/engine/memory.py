@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from bot.config import Config
 
-__all__ = ["apply_offload", "load_options"]
+__all__ = ["apply_offload", "load_options", "quantization_config", "quantized_components"]
 
 # The T5 encoder's component name per architecture.
 _T5 = {"sd3": "text_encoder_3", "flux": "text_encoder_2"}
@@ -51,17 +51,30 @@ def load_options(settings: Config, family: ModelFamily, device_type: str) -> dic
             raise ConfigError(
                 f"QUANTIZE={settings.quantize} needs the bitsandbytes package (pip install bitsandbytes)"
             )
-        from diffusers import PipelineQuantizationConfig
-
-        components = ["transformer"] + ([] if settings.drop_t5 else [_T5[family.architecture]])
-        if settings.quantize == "8bit":
-            backend, kwargs = "bitsandbytes_8bit", {"load_in_8bit": True}
-        else:
-            backend, kwargs = "bitsandbytes_4bit", {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4"}
-        options["quantization_config"] = PipelineQuantizationConfig(
-            quant_backend=backend, quant_kwargs=kwargs, components_to_quantize=components
-        )
+        options["quantization_config"] = quantization_config(settings.quantize, family, settings.drop_t5)
     return options
+
+
+def quantized_components(family: ModelFamily, drop_t5: bool) -> list[str]:
+    """The components QUANTIZE loads in 8/4 bit: the transformer and (unless dropped) the T5."""
+    return ["transformer"] + ([] if drop_t5 else [_T5[family.architecture]])
+
+
+def quantization_config(mode: str, family: ModelFamily, drop_t5: bool = False) -> Any:
+    """diffusers' `PipelineQuantizationConfig` for QUANTIZE=`mode` ("8bit" or "4bit" nf4) on an
+    SD 3 / FLUX pipeline: the bitsandbytes backend for the transformer and the T5 encoder; the
+    CLIP encoders and the VAE (small, precision-sensitive) stay in bf16."""
+    from diffusers import PipelineQuantizationConfig
+
+    if mode == "8bit":
+        backend, kwargs = "bitsandbytes_8bit", {"load_in_8bit": True}
+    else:
+        backend, kwargs = "bitsandbytes_4bit", {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4"}
+    return PipelineQuantizationConfig(
+        quant_backend=backend,
+        quant_kwargs=kwargs,
+        components_to_quantize=quantized_components(family, drop_t5),
+    )
 
 
 def apply_offload(pipeline: Any, mode: str, device: torch.device) -> bool:

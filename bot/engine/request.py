@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
+
+if TYPE_CHECKING:
+    from bot.engine.family import ModelFamily
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,9 @@ class StepProgress:
     # The engine's own pictures of these latents (a tiny VAE decoder), one per image of the batch,
     # when it has one; called only when a preview is wanted.
     render: Callable[[], list[Image.Image]] | None = None
+    # The family of the model that made these latents; None: the worker's default model's. A --v
+    # alias may be another family than MODEL (16-channel FLUX latents beside SD 1.x's 4).
+    family: ModelFamily | None = None
 
 
 # Called on the worker thread after each step. Raise (e.g. JobCancelled) to stop the job.

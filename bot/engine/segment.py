@@ -9,7 +9,8 @@ is loaded on the GPU worker the first time either operation runs, then kept.
   image, white where the model's best mask (highest predicted IoU of its three) has a logit > 0.
 - Remove background (`Operation.REMOVE_BACKGROUND`): SAM prompted with a box just inside the
   picture and its centre point, the most confident mask that is not the whole frame; the
-  result is the picture as RGBA whose alpha channel is exactly that mask.
+  result is the picture as RGBA whose alpha channel is exactly that mask — or, with MATTE_MODEL
+  set, that mask with its edge band matted by ViTMatte (bot/engine/matting.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from bot.engine.interface import GenerationInputs, Operation
+from bot.engine.matting import Matter, matter_for
 from bot.engine.request import GenerationRequest, GenerationResult
 from bot.errors import JobFailed
 
@@ -87,10 +89,13 @@ def foreground_prompt(size: tuple[int, int]) -> dict[str, list[int]]:
 class Segmenter:
     """SEGMENT_MODEL on one device, loaded on first use (by the worker thread that owns the engine)."""
 
-    def __init__(self, source: str, device: Any, *, tiny_folder: Path | None = None) -> None:
+    def __init__(
+        self, source: str, device: Any, *, tiny_folder: Path | None = None, matter: Matter | None = None
+    ) -> None:
         self.source = source
         self.device = device
         self.tiny_folder = tiny_folder
+        self.matter = matter  # MATTE_MODEL: Remove background's edges matted (None: the hard mask)
         self._model: Any = None
         self._processor: Any = None
 
@@ -165,11 +170,16 @@ class Segmenter:
             raise ValueError(f"{operation} needs an input image")
         started = time.perf_counter()
         image = inputs.image
+        details = {"segment_model": self.source}
         if operation is Operation.SMART_SELECT:
             result = self.select(image, select_prompt(request.extra, image.size))
         else:
             result = image.convert("RGBA")
-            result.putalpha(self.foreground(image))
+            mask = self.foreground(image)
+            if self.matter is not None:  # MATTE_MODEL: the edge band matted
+                mask = self.matter.refine(image, mask)
+                details["matte_model"] = self.matter.setting
+            result.putalpha(mask)
         return GenerationResult(
             images=[result],
             seeds=[request.seed],
@@ -178,7 +188,7 @@ class Segmenter:
             steps=0,
             guidance_scale=0.0,
             seconds=time.perf_counter() - started,
-            details={"segment_model": self.source},
+            details=details,
         )
 
 
@@ -195,7 +205,9 @@ def segmenter_for(settings: Config, device: Any) -> Segmenter | None:
     if not source:
         return None
     tiny = settings.segment_model.strip().lower() == "tiny"
-    return Segmenter(source, device, tiny_folder=Path(source) if tiny else None)
+    return Segmenter(
+        source, device, tiny_folder=Path(source) if tiny else None, matter=matter_for(settings, device)
+    )
 
 
 def segment_model_missing(settings: Config) -> str | None:

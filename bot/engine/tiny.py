@@ -18,7 +18,9 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +119,31 @@ def tiny_text_config(vocab_size: int):
     )
 
 
+def tiny_vae(latent_channels: int, **config: Any):
+    """The tiny models' 8x VAE (4 latent channels for SD 1.x, 16 for SD 3 / FLUX), made
+    transparent so that images follow their latents; `config`: more AutoencoderKL settings."""
+    from diffusers import AutoencoderKL
+
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(16, 32, 32, 32),
+        layers_per_block=1,
+        latent_channels=latent_channels,
+        norm_num_groups=16,
+        sample_size=128,
+        scaling_factor=1.0,
+        **config,
+    )
+    _make_vae_transparent(vae)
+    return vae
+
+
 def _build_pipeline(turbo: bool = False):
     import torch
     from diffusers import (
-        AutoencoderKL,
         DPMSolverMultistepScheduler,
         EulerDiscreteScheduler,
         StableDiffusionPipeline,
@@ -143,19 +166,7 @@ def _build_pipeline(turbo: bool = False):
         norm_num_groups=16,
     )
     torch.manual_seed(_SEED + 1)
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(16, 32, 32, 32),
-        layers_per_block=1,
-        latent_channels=4,
-        norm_num_groups=16,
-        sample_size=128,
-        scaling_factor=1.0,
-    )
-    _make_vae_transparent(vae)
+    vae = tiny_vae(latent_channels=4)
     torch.manual_seed(_SEED + 2)
     text_encoder = CLIPTextModel(tiny_text_config(len(tokenizer)))
     schedule = {
@@ -180,37 +191,37 @@ def _build_pipeline(turbo: bool = False):
     )
 
 
-def is_built(folder: Path, turbo: bool = False) -> bool:
-    marker = folder / _MARKER
+def tiny_pipeline(turbo: bool = False):
+    """The tiny SD pipeline, built in memory (the embedded editor models reuse its parts)."""
+    return _build_pipeline(turbo)
+
+
+def is_stamped(folder: Path, marker: str, stamp: dict[str, Any]) -> bool:
+    """True when `folder/marker` holds every key of `stamp` with its value (an up-to-date build)."""
     try:
-        built = json.loads(marker.read_text())
+        built = json.loads((folder / marker).read_text())
     except (OSError, ValueError):
         return False
-    return built.get("version") == TINY_MODEL_VERSION and built.get("turbo", False) == turbo
+    return isinstance(built, dict) and all(built.get(key) == value for key, value in stamp.items())
 
 
-def build_tiny_model(folder: Path, *, turbo: bool = False) -> Path:
-    """Build the tiny model into `folder` unless an up-to-date build is there; return the folder.
-
-    `turbo` builds the distilled variant: the same weights with a turbo family's scheduler config
-    (Euler, trailing timesteps), detected as the `tiny-turbo` family from that config.
-
-    Builds into a temporary sibling and renames it into place, so concurrent builders and
-    interrupted builds never leave a half-written model behind.
-    """
+def build_once(folder: Path, marker: str, stamp: dict[str, Any], write: Callable[[Path], None]) -> Path:
+    """Unless `folder` is stamped already, run `write(staging)` in a temporary sibling, stamp it
+    and rename it into place; return `folder`. Concurrent builders and interrupted builds never
+    leave a half-written model behind (the embedded tiny models and components all build so)."""
     folder = Path(folder)
-    if is_built(folder, turbo):
+    if is_stamped(folder, marker, stamp):
         return folder
     from bot.engine.device import quiet_libraries
 
     quiet_libraries()
     folder.parent.mkdir(parents=True, exist_ok=True)
-    log.info("Building the embedded tiny model in %s", folder)
-    staging = Path(tempfile.mkdtemp(prefix=".tiny-sd-", dir=folder.parent))
+    log.info("Building the embedded tiny model %s", folder)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        _build_pipeline(turbo).save_pretrained(staging, safe_serialization=True)
-        (staging / _MARKER).write_text(json.dumps({"version": TINY_MODEL_VERSION, "turbo": turbo}))
-        if is_built(folder, turbo):  # another process won the race
+        write(staging)
+        (staging / marker).write_text(json.dumps(stamp))
+        if is_stamped(folder, marker, stamp):  # another process won the race
             return folder
         if folder.exists():
             shutil.rmtree(folder)
@@ -218,3 +229,22 @@ def build_tiny_model(folder: Path, *, turbo: bool = False) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def is_built(folder: Path, turbo: bool = False) -> bool:
+    return is_stamped(folder, _MARKER, {"version": TINY_MODEL_VERSION, "turbo": turbo})
+
+
+def build_tiny_model(folder: Path, *, turbo: bool = False) -> Path:
+    """Build the tiny model into `folder` unless an up-to-date build is there; return the folder.
+
+    `turbo` builds the distilled variant: the same weights with a turbo family's scheduler config
+    (Euler, trailing timesteps), detected as the `tiny-turbo` family from that config. Built
+    atomically (`build_once`).
+    """
+    return build_once(
+        folder,
+        _MARKER,
+        {"version": TINY_MODEL_VERSION, "turbo": turbo},
+        lambda staging: _build_pipeline(turbo).save_pretrained(staging, safe_serialization=True),
+    )

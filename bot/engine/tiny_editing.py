@@ -1,8 +1,9 @@
-"""Embedded tiny models for the editor's operations: a Depth Anything estimator and a ControlNet.
+"""Embedded tiny models for the editor's operations: a Depth Anything estimator, a ControlNet and an
+InstructPix2Pix pipeline.
 
 Real transformers / diffusers classes with small configs and seeded random weights, built in code
 and saved with `save_pretrained`, then loaded with `from_pretrained(folder)` like real weights
-(`DEPTH_MODEL=tiny`, `CONTROLNET_MODEL=tiny`). Their outputs are noise: they exist so that tests
+(`DEPTH_MODEL=tiny`, `CONTROLNET_MODEL=tiny`, `INSTRUCT_MODEL=tiny`). Their outputs are noise: they exist so that tests
 and offline runs take the real code path.
 """
 
@@ -12,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_tiny_controlnet", "build_tiny_depth"]
+__all__ = ["build_tiny_controlnet", "build_tiny_depth", "build_tiny_instruct"]
 
 log = logging.getLogger(__name__)
 
@@ -79,4 +80,35 @@ def build_tiny_controlnet(folder: Path, unet: Any) -> Path:
     controlnet.save_pretrained(folder)
     (folder / _MARKER).write_text('{"version": 1}\n')
     log.info("Built the tiny ControlNet in %s", folder)
+    return folder
+
+
+def build_tiny_instruct(folder: Path) -> Path:
+    """A tiny `StableDiffusionInstructPix2PixPipeline` in `folder`: the tiny SD model's VAE, text
+    encoder, tokenizer and scheduler (bot/engine/tiny.py) with a random UNet of the same shape that
+    takes 8 input channels (noisy latents + the source image's latents), as InstructPix2Pix's does."""
+    if (folder / _MARKER).is_file():
+        return folder
+    import torch
+    from diffusers import StableDiffusionInstructPix2PixPipeline, UNet2DConditionModel
+
+    from bot.engine.tiny import tiny_pipeline
+
+    base = tiny_pipeline()
+    torch.manual_seed(_SEED + 2)
+    unet = UNet2DConditionModel.from_config({**base.unet.config, "in_channels": 8})
+    pipe = StableDiffusionInstructPix2PixPipeline(
+        vae=base.vae,
+        text_encoder=base.text_encoder,
+        tokenizer=base.tokenizer,
+        unet=unet,
+        scheduler=base.scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    (folder / _MARKER).write_text('{"version": 1}\n')
+    log.info("Built the tiny InstructPix2Pix model in %s", folder)
     return folder

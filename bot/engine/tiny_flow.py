@@ -17,14 +17,10 @@ noise; they exist so that tests and offline runs exercise every family's real co
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
-from bot.engine.tiny import _make_vae_transparent, build_tokenizer, tiny_text_config
+from bot.engine.tiny import build_once, build_tokenizer, tiny_text_config, tiny_vae
 
 __all__ = ["TINY_FLOW_VERSION", "build_t5_tokenizer", "build_tiny_flow_model"]
 
@@ -122,23 +118,7 @@ def _t5_encoder(vocab_size: int):
 
 
 def _vae():
-    from diffusers import AutoencoderKL
-
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(16, 32, 32, 32),
-        layers_per_block=1,
-        latent_channels=16,
-        norm_num_groups=16,
-        sample_size=128,
-        scaling_factor=1.0,
-        shift_factor=0.0,
-    )
-    _make_vae_transparent(vae)
-    return vae
+    return tiny_vae(latent_channels=16, shift_factor=0.0)
 
 
 def _build_sd3():
@@ -231,40 +211,14 @@ def _build_flux(fill: bool = False):
     )
 
 
-def _is_built(folder: Path, kind: str) -> bool:
-    try:
-        built = json.loads((folder / _MARKER).read_text())
-    except (OSError, ValueError):
-        return False
-    return built.get("version") == TINY_FLOW_VERSION and built.get("kind") == kind
-
-
 def build_tiny_flow_model(folder: Path, kind: str) -> Path:
-    """Build the tiny `kind` ("sd3" or "flux") model into `folder` unless it is there; return it.
-
-    Built in a temporary sibling and renamed into place, so concurrent or interrupted builds never
-    leave a half-written model.
-    """
+    """Build the tiny `kind` ("sd3", "flux" or "flux-fill") model into `folder` unless it is there;
+    return it. Built atomically (`tiny.build_once`)."""
     if kind not in _KINDS:
         raise ValueError(f"unknown tiny model kind {kind!r}: expected one of {', '.join(_KINDS)}")
-    folder = Path(folder)
-    if _is_built(folder, kind):
-        return folder
-    from bot.engine.device import quiet_libraries
 
-    quiet_libraries()
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    log.info("Building the embedded tiny %s model in %s", kind, folder)
-    staging = Path(tempfile.mkdtemp(prefix=f".tiny-{kind}-", dir=folder.parent))
-    try:
+    def write(staging: Path) -> None:
         pipeline = _build_sd3() if kind == "sd3" else _build_flux(fill=kind == "flux-fill")
         pipeline.save_pretrained(staging, safe_serialization=True)
-        (staging / _MARKER).write_text(json.dumps({"version": TINY_FLOW_VERSION, "kind": kind}))
-        if _is_built(folder, kind):  # another process won the race
-            return folder
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder
+
+    return build_once(folder, _MARKER, {"version": TINY_FLOW_VERSION, "kind": kind}, write)

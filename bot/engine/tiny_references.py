@@ -17,13 +17,11 @@ calling paths offline.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from bot.engine.tiny import build_once
 
 __all__ = [
     "TINY_CAPTION_WORDS",
@@ -75,35 +73,9 @@ TINY_CAPTION_WORDS = [
 ]
 
 
-def _is_built(folder: Path) -> bool:
-    try:
-        return json.loads((folder / _MARKER).read_text()).get("version") == TINY_REFERENCES_VERSION
-    except (OSError, ValueError):
-        return False
-
-
 def _build_atomically(folder: Path, write: Callable[[Path], None]) -> Path:
     """Run `write(staging)` in a temporary sibling and rename it into place (safe for races)."""
-    folder = Path(folder)
-    if _is_built(folder):
-        return folder
-    from bot.engine.device import quiet_libraries
-
-    quiet_libraries()
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    log.info("Building the embedded tiny component in %s", folder)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        write(staging)
-        (staging / _MARKER).write_text(json.dumps({"version": TINY_REFERENCES_VERSION}))
-        if _is_built(folder):
-            return folder
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder
+    return build_once(folder, _MARKER, {"version": TINY_REFERENCES_VERSION}, write)
 
 
 def _vision_config():

@@ -10,13 +10,11 @@ no CLIP image encoder, so `last_image` (end frames, `--loop`) works. Its frames 
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
 import string
-import tempfile
 from pathlib import Path
+
+from bot.engine.tiny import build_once
 
 log = logging.getLogger(__name__)
 
@@ -120,24 +118,7 @@ def _build(folder: Path) -> None:
 def build_tiny_video_model(folder: Path) -> Path:
     """Build the tiny video model into `folder` unless an up-to-date one is there; return it.
 
-    Written to a temporary sibling and renamed, so a crash never leaves a half-built model.
+    Written to a temporary sibling and renamed (`tiny.build_once`), so a crash never leaves a
+    half-built model.
     """
-    marker = folder / _MARKER
-    if marker.is_file():
-        try:
-            if json.loads(marker.read_text()).get("version") == TINY_VIDEO_VERSION:
-                return folder
-        except (OSError, ValueError):
-            pass
-    log.info("Building the embedded tiny video model in %s", folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tiny-video-", dir=folder.parent))
-    try:
-        _build(staging)
-        (staging / _MARKER).write_text(json.dumps({"version": TINY_VIDEO_VERSION}))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder
+    return build_once(folder, _MARKER, {"version": TINY_VIDEO_VERSION}, _build)

@@ -8,7 +8,8 @@ up) to fit the model's native area with both sides a multiple of 8, and is writt
 of a DONE job (`JobKind.UPLOAD`, the uploader as owner, no GPU time). Every single-image action
 (Vary, Upscale, Zoom, Pan, Vary (Region), Remove background, Smart Select) then works on it as on
 an upscaled image of the bot's own; its prompt (optional) goes through the same banned words and
-channel rules as any prompt.
+channel rules as any prompt. When fitting changed the picture's size, the picture as uploaded is
+kept beside it (`UPLOAD_ORIGINAL`): Remove background cuts out at the uploaded resolution.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.engine.request import GenerationRequest
 from bot.errors import InvalidLink
 from bot.jobs.derive import random_seed
 from bot.jobs.downloads import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image
+from bot.jobs.editor_jobs import UPLOAD_ORIGINAL
 from bot.jobs.files import a1111_parameters, save_image
 from bot.jobs.image_jobs import upload_too_large
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, new_job_id
@@ -113,7 +115,9 @@ class Uploads:
         # 2. Sniff the format and read the size from the header, then decode and fit.
         jobs = self.admission.jobs
         family = self._family()
-        picture = await asyncio.to_thread(lambda: fit_upload(_decode(name, data), family))
+        original = await asyncio.to_thread(_decode, name, data)
+        picture = await asyncio.to_thread(fit_upload, original, family)
+        kept = original.size != picture.size  # Remove background works on the original
         # 3. A finished job with the picture as image #1.
         seed = random_seed()
         request = GenerationRequest(
@@ -137,7 +141,11 @@ class Uploads:
             request=request.to_dict(),
             seeds=[seed],
             enqueued_at=now,
-            meta={**(meta or {}), "upload": name[:200]},
+            meta={
+                **(meta or {}),
+                "upload": name[:200],
+                **({"original_size": list(original.size)} if kept else {}),
+            },
         )
         parameters = a1111_parameters(
             prompt=prompt,
@@ -153,6 +161,8 @@ class Uploads:
         )
         path = jobs.job_folder(job.id) / "0.png"
         await asyncio.to_thread(save_image, path, picture, parameters)
+        if kept:
+            await asyncio.to_thread(save_image, path.with_name(UPLOAD_ORIGINAL), original.convert("RGB"))
         image = JobImage(job.id, 0, path, picture.width, picture.height, seed)
         await jobs.repository.insert_job(job)
         await jobs.repository.mark_done(job.id, [image], now, 0.0)

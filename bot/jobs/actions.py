@@ -284,6 +284,17 @@ ACTIONS: tuple[Action, ...] = (
         cli="smart-select",
         title="Smart Select: click an object to select it",
     ),
+    Action(
+        "reframe",
+        "Reframe",
+        None,
+        Surface.EDITOR,
+        0,
+        ("reframe",),
+        kind=JobKind.ZOOM,
+        remix=True,
+        title="Reframe: the image placed on a canvas of another shape, the new area painted",
+    ),
     # ---- under one clip of a video job ------------------------------------------------------------
     _motion("extend", "low", Surface.VIDEO),
     _motion("extend", "high", Surface.VIDEO),

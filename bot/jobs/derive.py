@@ -41,6 +41,7 @@ __all__ = [
     "operation_of",
     "parse_zoom_mode",
     "random_seed",
+    "zoom_position",
 ]
 
 RUNNABLE_KINDS = (
@@ -99,15 +100,19 @@ def operation_of(kind: JobKind) -> Operation:
 
 
 def parse_zoom_mode(mode: str | None) -> tuple[float, tuple[int, int] | None]:
-    """(zoom, canvas aspect or None) of a ZOOM job's mode: `"2"`, `"1.5 16:9"` or `"square"`."""
+    """(zoom, canvas aspect or None) of a ZOOM job's mode: `"2"`, `"1.5 16:9"`, `"square"`, or the
+    web editor's Reframe `"1 16:9 0.25,0.5"` (its position: `zoom_position`)."""
     if mode == "square":
         return 1.0, (1, 1)
-    factor, _, aspect = (mode or "").partition(" ")
+    parts = (mode or "").split()
+    factor = parts[0] if parts else ""
     try:
+        if len(parts) > 3:
+            raise ValueError
         zoom = float(factor)
         shape = None
-        if aspect:
-            width, _, height = aspect.partition(":")
+        if len(parts) > 1:
+            width, _, height = parts[1].partition(":")
             shape = (int(width), int(height))
             if min(shape) <= 0 or max(shape[0] / shape[1], shape[1] / shape[0]) > canvas.MAX_PAN_RATIO:
                 raise ValueError
@@ -116,6 +121,22 @@ def parse_zoom_mode(mode: str | None) -> tuple[float, tuple[int, int] | None]:
     if not MIN_ZOOM <= zoom <= MAX_ZOOM:
         raise InvalidParameter(f"Invalid value `{factor}` for `--zoom`: expected a number from 1 to 2.")
     return zoom, shape
+
+
+def zoom_position(mode: str | None) -> tuple[float, float]:
+    """Where the original sits on a ZOOM job's canvas: the share (0–1) of the free space to its left
+    and above it — `X,Y`, the mode's third part (Reframe); centred (0.5, 0.5) without one."""
+    parts = (mode or "").split()
+    if len(parts) < 3:
+        return 0.5, 0.5
+    x, _, y = parts[2].partition(",")
+    try:
+        position = (float(x), float(y))
+    except ValueError:
+        position = (-1.0, -1.0)
+    if not all(0.0 <= value <= 1.0 for value in position):
+        raise InvalidParameter(f"Invalid position `{parts[2]}`: expected X,Y from 0 to 1.")
+    return position
 
 
 def decode_mask(data: bytes | None, size: tuple[int, int]) -> Image.Image:
@@ -169,7 +190,7 @@ def _edit_request(
         return dataclasses.replace(base, strength=REGION_STRENGTH, batch_size=4, width=width, height=height)
     if kind is JobKind.ZOOM:
         zoom, aspect = parse_zoom_mode(new.mode)
-        layout = canvas.zoom_layout(original, zoom, family, aspect)
+        layout = canvas.zoom_layout(original, zoom, family, aspect, zoom_position(new.mode))
         if layout.box == (0, 0, layout.width, layout.height):
             if new.mode == "square":
                 raise InvalidParameter("This image is already square.")

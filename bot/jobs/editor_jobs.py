@@ -8,6 +8,12 @@ Pure functions (no I/O), called by `bot/jobs/derive.py`:
   a click or inside a box (Operation.SMART_SELECT). The job's `mode` is the prompt, in the
   image's pixels: `point X,Y` or `box LEFT,TOP,RIGHT,BOTTOM`; its recipe says `Select: …`.
   The mask feeds Vary (Region) (`python -m bot edit region JOB N --mask mask.png`, the web editor).
+
+An upload is stored scaled to the model's native area (what the pipelines take); when that changed
+its size, the picture as uploaded is kept beside it (`UPLOAD_ORIGINAL`, its size in the upload's
+`meta["original_size"]`), and Remove background on an upload cuts that one out: the cut-out keeps
+the uploaded resolution (the request keeps the stored size, which the pipelines' rules need; the
+recipe's `Size` is the picture's). Smart Select stays on the stored picture (its mask must match the editor's).
 """
 
 from __future__ import annotations
@@ -21,15 +27,28 @@ from bot.jobs.models import Job, JobImage, JobKind, NewJob
 
 __all__ = [
     "EDITOR_KINDS",
+    "UPLOAD_ORIGINAL",
     "editor_fields",
     "editor_operation",
     "editor_request",
     "parse_select",
     "select_mode",
+    "uses_upload_original",
 ]
 
 EDITOR_KINDS = (JobKind.BACKGROUND, JobKind.SELECT)
 _OPERATIONS = {JobKind.BACKGROUND: Operation.REMOVE_BACKGROUND, JobKind.SELECT: Operation.SMART_SELECT}
+# The picture as uploaded, in the upload job's folder, when storing it changed its size.
+UPLOAD_ORIGINAL = "original.png"
+
+
+def uses_upload_original(kind: JobKind, parent: Job) -> tuple[int, int] | None:
+    """The size of the uploaded original a `kind` job on `parent` works on (Remove background on an
+    upload that kept one), else None (the stored picture)."""
+    size = parent.meta.get("original_size") if parent.kind is JobKind.UPLOAD else None
+    if kind is not JobKind.BACKGROUND or not isinstance(size, list) or len(size) != 2:
+        return None
+    return int(size[0]), int(size[1])
 
 
 def editor_operation(kind: JobKind) -> Operation | None:

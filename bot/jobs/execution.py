@@ -171,7 +171,7 @@ class _StepWatcher:
             else:
                 from bot.engine.preview import latents_to_images
 
-                pictures = latents_to_images(latents, self._family)
+                pictures = latents_to_images(latents, progress.family or self._family)
             if len(pictures) != sum(sizes):
                 raise ValueError(f"{len(pictures)} preview pictures for {sum(sizes)} images")
             grids, start = [], 0

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
+from bot.engine.family import FAMILIES
 from bot.engine.request import GenerationRequest, GenerationResult
 from bot.grid import render_grid
 
@@ -120,12 +121,18 @@ def save_result(
     """
     paths = []
     first_parameters = None
+    negative_prompt = request.negative_prompt
     if result.family:  # the recipe names the model family (SD 3 and FLUX read prompts differently)
         extra = {"Model family": result.family, **(extra or {})}
+        family = FAMILIES.get(result.family)
+        if negative_prompt and family is not None and not family.negative_prompts:
+            # FLUX has no negative prompt: the recipe says what was used, and that --no was not.
+            negative_prompt = ""
+            extra["Note"] = f"--no ignored ({family.name} has no negative prompt)"
     for n, (image, seed) in enumerate(zip(result.images, result.seeds, strict=True)):
         parameters = a1111_parameters(
             prompt=request.prompt,
-            negative_prompt=request.negative_prompt,
+            negative_prompt=negative_prompt,
             steps=result.steps,
             sampler=result.sampler,
             guidance_scale=result.guidance_scale,

@@ -24,14 +24,16 @@ from PIL import Image
 from bot.config import Config
 from bot.engine.edits import retexture_ready
 from bot.engine.family import ModelFamily
+from bot.engine.instruct_pix2pix import instruct_model_problem
 from bot.engine.interface import GenerationInputs, Operation
+from bot.engine.matting import matte_model_missing
 from bot.engine.request import GenerationRequest
 from bot.engine.segment import segment_model_missing
 from bot.engine.video_spec import is_video
-from bot.errors import InvalidParameter, JobNotFound, NotAvailable, QueueFull
+from bot.errors import ConfigError, InvalidParameter, JobNotFound, NotAvailable, QueueFull
 from bot.jobs.derive import decode_mask, derive_request, operation_of
 from bot.jobs.downloads import LinkFetcher
-from bot.jobs.editor_jobs import EDITOR_KINDS
+from bot.jobs.editor_jobs import EDITOR_KINDS, UPLOAD_ORIGINAL, uses_upload_original
 from bot.jobs.files import save_image
 from bot.jobs.image_jobs import (
     IMAGE_JOB_KINDS,
@@ -43,6 +45,7 @@ from bot.jobs.image_jobs import (
 )
 from bot.jobs.models import Job, JobImage, JobKind, JobStatus, NewJob, Speed
 from bot.jobs.needs import ModelNeeds
+from bot.jobs.own_images import OwnImages
 from bot.jobs.ports import JobRecords
 from bot.jobs.prompt_images import ImageLinks, PromptImage, PromptImages
 from bot.jobs.scheduler import FairQueue
@@ -94,6 +97,8 @@ class Intake:
         self._settings = settings  # the service's current settings (they may be replaced)
         self.repository = repository
         self.image_links = ImageLinks(LinkFetcher(allow_private=settings().allow_private_links))
+        # Links to the web app's own pictures are read from the store (bot/jobs/own_images.py).
+        self.own_images = OwnImages(settings, repository)
         self._queue = queue
         # What operations need (models on this machine), checked before queueing; None: nothing.
         self.needs: ModelNeeds | None = None
@@ -140,12 +145,18 @@ class Intake:
     async def prepare(self, new: NewJob, kind: JobKind) -> Prepared:
         """The job's request, meta, input pictures and mask. Raises for a bad parent or link, or
         an operation this bot cannot run now (NotSetUp)."""
+        if kind is JobKind.INSTRUCT and (
+            missing := instruct_model_problem(self._settings().instruct_model, self._settings().models_dir)
+        ):
+            raise NotAvailable(missing)  # INSTRUCT_MODEL missing or not InstructPix2Pix: nothing queued
         if self.needs is not None:
             await self.needs.check(kind)
         if kind is JobKind.RETEXTURE and (missing := retexture_ready(self._settings())) is not None:
             raise InvalidParameter(missing)
         if kind in EDITOR_KINDS and (missing := segment_model_missing(self._settings())):
             raise NotAvailable(missing)  # before anything is queued, not a failed job
+        if kind is JobKind.BACKGROUND and (missing := matte_model_missing(self._settings())):
+            raise NotAvailable(missing)
         request, image_urls = await self._derive_request(new, kind)
         if is_video(request.extra):  # --video: the full spec (the family is known once the model loaded)
             request = video_request(request, self._settings(), self._family())
@@ -159,7 +170,8 @@ class Intake:
         fit = (request.width, request.height) if kind is JobKind.IMAGINE or linked_edit else REFERENCE_FIT
 
         async def fetch(url: str) -> Image.Image:
-            return (await images.get(url, fit, self.image_links)).open()
+            read = self.own_images.reader(url, new.user_id, new.guild_id)
+            return (await images.get(url, fit, self.image_links, read)).open()
 
         prepared = await prepare_inputs(
             JobKind.IMAGINE if linked_edit else kind,
@@ -221,7 +233,20 @@ class Intake:
         image = None if kind is JobKind.REROLL else await self._parent_image(parent, new.parent_index)
         if kind in VIDEO_KINDS:  # Animate / Extend
             return derive_video_request(kind, new, parent, image, self._settings(), self._family())
-        return derive_request(kind, new, parent, image, self._family())
+        return derive_request(kind, new, parent, image, self._family_of(parent.request.get("model", "")))
+
+    def _family_of(self, model: str) -> ModelFamily:
+        """The family of the model a parent job ran on: a --v alias may be another family than
+        MODEL (FLUX's 16 px grid beside SD 1.x's 8 px: Zoom and Pan canvases must fit it)."""
+        settings = self._settings()
+        if not model or model == settings.model:
+            return self._family()
+        from bot.engine.source import resolve_model_source  # reads configs, no weights
+
+        try:
+            return resolve_model_source(model, settings.models_dir, settings.device).family
+        except (ConfigError, OSError, ValueError):
+            return self._family()
 
     async def _parent(self, new: NewJob) -> Job:
         if new.parent_id is None:
@@ -269,7 +294,11 @@ class Intake:
         image = await self.repository.get_image(parent.id, job.parent_index or 0)
         if image is None:
             raise JobNotFound(f"Image #{(job.parent_index or 0) + 1} of job {parent.id} is gone.")
-        picture = await asyncio.to_thread(_open_rgb, image.path)
+        path = image.path
+        if uses_upload_original(job.kind, parent) is not None:  # Remove background on an upload
+            original = self._job_folder(parent.id) / UPLOAD_ORIGINAL
+            path = original if original.is_file() else path
+        picture = await asyncio.to_thread(_open_rgb, path)
         operation = operation_of(job.kind)
         if operation is Operation.OUTPAINT:
             placement = tuple(job.request["extra"]["placement"])

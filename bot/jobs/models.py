@@ -45,6 +45,16 @@ class JobKind(StrEnum):
     EXTEND = "extend"
 
 
+# Jobs that make a working file for another tool, not a picture: a Smart Select mask is a step of
+# the editor (each click in the web editor is one). They are kept (limits, GPU accounting, the job
+# page) but never listed: not in the archive, the Create page's recent jobs, a server's gallery or
+# /personalize's candidates, and never posted to Discord.
+UNLISTED_KINDS = frozenset({JobKind.SELECT})
+_UNLISTED_SQL = ", ".join(f"'{kind.value}'" for kind in sorted(UNLISTED_KINDS))
+# The SQL condition "this job is listed" (the store's archive, gallery and candidates queries).
+LISTED_SQL = f"jobs.kind NOT IN ({_UNLISTED_SQL})"
+
+
 class JobStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"

@@ -115,11 +115,17 @@ class ImageLinks:
             finally:
                 del data
 
-    async def prepare(self, url: str, fit: tuple[int, int]) -> PromptImage:
-        """Fetch `url`, decode it in a thread, scale it down to cover `fit`; InvalidLink if unusable."""
+    async def prepare(
+        self, url: str, fit: tuple[int, int], read: Callable[[], Awaitable[bytes]] | None = None
+    ) -> PromptImage:
+        """Fetch `url` (or `read()` it: a link to our own web app's picture, bot/jobs/own_images.py),
+        decode it in a thread, scale it down to cover `fit`; InvalidLink if unusable."""
         async with self._downloading:
-            self.downloads += 1
-            data = await self.fetcher.fetch_bytes(url)
+            if read is None:
+                self.downloads += 1
+                data = await self.fetcher.fetch_bytes(url)
+            else:
+                data = await read()
         async with self._decoding:
             try:
                 png, size = await self._in_decoder(_downscaled_png, data, fit, self.max_pixels)
@@ -157,12 +163,19 @@ class PromptImages:
         self._prepared: dict[tuple[str, int, int], PromptImage] = {}
         self._lock = asyncio.Lock()
 
-    async def get(self, url: str, fit: tuple[int, int], links: ImageLinks) -> PromptImage:
-        """The link prepared at `fit` (downloaded the first time only). Raises InvalidLink."""
+    async def get(
+        self,
+        url: str,
+        fit: tuple[int, int],
+        links: ImageLinks,
+        read: Callable[[], Awaitable[bytes]] | None = None,
+    ) -> PromptImage:
+        """The link prepared at `fit` (downloaded, or `read()`, the first time only). Raises
+        InvalidLink."""
         key = (url, fit[0], fit[1])
         async with self._lock:  # two jobs of one prompt asking at once still fetch once
             if key not in self._prepared:
-                self._prepared[key] = await links.prepare(url, fit)
+                self._prepared[key] = await links.prepare(url, fit, read)
         return self._prepared[key]
 
     def cached(self, url: str, fit: tuple[int, int]) -> PromptImage | None:

@@ -14,11 +14,20 @@ from bot.engine.request import GenerationRequest
 from bot.errors import InvalidParameter
 from bot.jobs.models import Job, JobImage, JobKind, NewJob
 
-__all__ = ["EDIT_BATCH", "PROMPTED_EDITS", "prompted_edit_fields", "prompted_edit_request"]
+__all__ = [
+    "EDIT_BATCH",
+    "EDIT_METHODS",
+    "PROMPTED_EDITS",
+    "prompted_edit_fields",
+    "prompted_edit_request",
+    "with_edit_method",
+]
 
 PROMPTED_EDITS = (JobKind.RETEXTURE, JobKind.INSTRUCT)
 EDIT_BATCH = 4
 _NAMES = {JobKind.RETEXTURE: "Retexture", JobKind.INSTRUCT: "Edit"}
+# The recipe's name of the method an instruction edit ran with (its result's `details["method"]`).
+EDIT_METHODS = {"ledits++": "LEDITS++", "instructpix2pix": "InstructPix2Pix"}
 
 
 def prompted_edit_request(kind: JobKind, new: NewJob, parent: Job, image: JobImage) -> GenerationRequest:
@@ -44,3 +53,12 @@ def prompted_edit_fields(job: Job) -> dict[str, str]:
     if job.kind is JobKind.RETEXTURE:
         return {"Retexture": f"image {(job.parent_index or 0) + 1} of {job.parent_id}"}
     return {"Edit": " ".join(str(job.request.get("prompt", job.prompt)).split())}
+
+
+def with_edit_method(fields: dict[str, str], details: dict[str, object]) -> dict[str, str]:
+    """`Edit: <prompt>` → `Edit: <prompt> (InstructPix2Pix)` / `(LEDITS++)`: the method the engine
+    says it used (INSTRUCT_MODEL set or not); other fields unchanged."""
+    method = EDIT_METHODS.get(str(details.get("method", "")))
+    if method is None or "Edit" not in fields:
+        return fields
+    return {**fields, "Edit": f"{fields['Edit']} ({method})"}

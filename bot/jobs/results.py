@@ -32,6 +32,7 @@ from bot.jobs.execution import WorkDone
 from bot.jobs.files import save_result
 from bot.jobs.models import Job, JobImage, JobStatus
 from bot.jobs.ports import JobRecords
+from bot.jobs.prompted_edits import with_edit_method
 from bot.jobs.video_jobs import save_clips
 
 __all__ = ["ResultStore"]
@@ -89,7 +90,9 @@ class ResultStore:
             {"Denoising strength": f"{request.strength:g}"} if operation is not Operation.TXT2IMG else None
         )
         if (edit := await edit_behind(self.repository, job)) is not None:  # also a 🔄 of an edit
-            extra = {**(extra or {}), **edit_fields(edit, await self._mask(edit))}
+            extra = with_edit_method(
+                {**(extra or {}), **edit_fields(edit, await self._mask(edit))}, result.details
+            )
         if editor := editor_fields(job):  # Remove background, Smart Select: no denoising
             extra = editor
         folder = self._job_folder(job.id)

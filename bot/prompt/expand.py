@@ -195,7 +195,7 @@ def _resolve(
 
     # 4. The model (--v / --niji) and the settings derived from the parameters.
     version = values.get("model", "")
-    model, family = _model_for_version(version, context)
+    model, family, version_note = _model_for_version(version, context)
     aspect = values.get("aspect", (1, 1))
     width, height = size_for_aspect(aspect, family)
     definition = values.get("definition", "sd")
@@ -216,7 +216,11 @@ def _resolve(
     draft = bool(values.get("draft", False))
     recipe = mapping.draft_recipe(steps, guidance, family, context.draft_lora) if draft else None
     negative_prompt = ", ".join(dict.fromkeys(item.strip() for item in negatives if item.strip()))
-    notes = [recipe.note if recipe else "", mapping.family_note(family, negative_prompt)]
+    notes = [
+        version_note,
+        recipe.note if recipe else "",
+        mapping.family_note(family, negative_prompt, values.get("exp", 0)),
+    ]
     request = ImagineRequest(
         prompt=prompt,
         display_prompt=" ".join(f"{typed} {suffix}".split()),
@@ -323,18 +327,37 @@ def _style_preset(style: str, context: PromptContext) -> StylePreset | None:
     return presets.get(default) if default else None
 
 
-def _model_for_version(version: str, context: PromptContext) -> tuple[str, ModelFamily]:
-    """MODEL_ALIASES target and family for a `--v`/`--niji` key ("" → the default model)."""
+# Midjourney's own version numbers: a prompt pasted from a guide names one of these. Without a
+# MODEL_ALIASES entry for it, the image is made by the default model (and the member is told so).
+MIDJOURNEY_VERSIONS = frozenset(
+    {"1", "2", "3", "4", "5", "5.0", "5.1", "5.2", "6", "6.0", "6.1", "7", "8", "8.0"}
+)
+NIJI_VERSIONS = frozenset({"", "4", "5", "6", "7"})
+
+
+def _model_for_version(version: str, context: PromptContext) -> tuple[str, ModelFamily, str]:
+    """MODEL_ALIASES target, family and a note for a `--v`/`--niji` key ("" → the default model).
+
+    A version Midjourney has (`--v 7`, `--niji 6`) that no alias names falls back to the default
+    model with a note; anything else is Midjourney's "Unknown model version"."""
     if not version:
-        return "", context.family
+        return "", context.family, ""
     aliases = {name.lower(): model for name, model in context.model_aliases.items()}
-    key = version if version in aliases or not version.startswith("niji") else "niji"
-    if key not in aliases:
-        flag = "--niji" if version.startswith("niji") else "--v"
-        shown = f"{flag} {version.removeprefix('niji') if flag == '--niji' else version}".strip()
-        available = ", ".join(sorted(aliases)) or "none are set up (MODEL_ALIASES)"
-        raise InvalidParameter(f"Unknown model version `{shown}`: available: {available}.")
-    return aliases[key], context.alias_families.get(key, context.family)
+    niji = version.startswith("niji")
+    key = version if version in aliases or not niji else "niji"
+    flag = "--niji" if niji else "--v"
+    shown = f"{flag} {version.removeprefix('niji') if niji else version}".strip()
+    if key in aliases:
+        return aliases[key], context.alias_families.get(key, context.family), ""
+    known = NIJI_VERSIONS if niji else MIDJOURNEY_VERSIONS
+    if version.removeprefix("niji") in known:
+        return (
+            "",
+            context.family,
+            f"`{shown}` uses this server's default model (no MODEL_ALIASES entry for it).",
+        )
+    available = ", ".join(sorted(aliases)) or "none are set up (MODEL_ALIASES)"
+    raise InvalidParameter(f"Unknown model version `{shown}`: available: {available}.")
 
 
 def _edit_link(values: dict, urls: tuple[str, ...] | list[str]) -> str:

@@ -26,6 +26,8 @@
 | `--stylize s`     | their scale              | s 0 → 0.3, 100 → 0.8, 1000 → 1.2, linear in between        |
 | `--exp e`         | FreeU                    | b1, b2, s1, s2 from 1 toward the family's published FreeU  |
 |                   |                          | values in proportion e / 100 (engine/aesthetics.py)        |
+|                   | PAG (SD 3)               | perturbed-attention guidance, pag_scale 3 × e / 100; FLUX: |
+|                   |                          | no effect, and the reply says so                           |
 | `--raw`           | `--style raw`            | no house style                                             |
 | `--sw s`          | its scale                | s 0 → 0, 100 → 0.8, 1000 → 1.5, linear in between          |
 | `--cref URLs`     | IP-Adapter (character)   | all layers; scale cw / 100 (default 100 → 1.0)             |
@@ -159,11 +161,14 @@ class DraftRecipe:
         return f"Draft: {steps} of the base model (no draft LoRA set up)."
 
 
-def family_note(family: ModelFamily, negative_prompt: str) -> str:
-    """What the reply says about a part of the prompt this family ignores ("" if none)."""
+def family_note(family: ModelFamily, negative_prompt: str, exp: int = 0) -> str:
+    """What the reply says about the parts of the prompt this family ignores ("" if none)."""
+    notes = []
     if negative_prompt and not family.negative_prompts:
-        return f"Note: this model ({family.name}) has no negative prompt, so --no is ignored."
-    return ""
+        notes.append(f"Note: this model ({family.name}) has no negative prompt, so --no is ignored.")
+    if exp and family.architecture == "flux":  # no UNet for FreeU, no PAG pipeline (aesthetics.py)
+        notes.append(f"Note: --exp has no effect on this model ({family.name}).")
+    return " ".join(notes)
 
 
 def draft_recipe(steps: int, guidance: float, family: ModelFamily, draft_lora: str) -> DraftRecipe:

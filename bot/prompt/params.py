@@ -12,7 +12,7 @@
 | `--stylize N`             | `--s`    | whole number 0–1000                    | 100     |
 | `--style raw` / `<preset>` |         | `raw` or a style preset of the server  | server default preset |
 | `--tile`                  |          | flag                                   | off     |
-| `--version V`             | `--v`    | a name in MODEL_ALIASES                | MODEL   |
+| `--version V`             | `--v`    | a name in MODEL_ALIASES, or a Midjourney version (→ MODEL) | MODEL |
 | `--niji [V]`              |          | MODEL_ALIASES `niji<V>` or `niji`      | –       |
 | `--weird N`               | `--w`    | whole number 0–3000                    | 0       |
 | `--iw N`                  |          | number 0–3 (image prompt weight)       | 1       |

@@ -6,6 +6,7 @@ import json
 import time
 
 from bot.governance.models import Moodboard, StoredStyle
+from bot.jobs.models import LISTED_SQL
 from bot.store.database import Database
 
 __all__ = ["Moodboard", "PersonalizationRows", "StoredStyle"]
@@ -55,7 +56,7 @@ class PersonalizationRows(Database):
         """The member's archive images as (job id, n), newest jobs first: what /personalize ranks."""
         rows = await self._fetchall(
             "SELECT images.job_id, images.idx FROM images JOIN jobs ON jobs.id = images.job_id"
-            " WHERE jobs.user_id = ? ORDER BY jobs.enqueued_at DESC, images.idx LIMIT ?",
+            f" WHERE jobs.user_id = ? AND {LISTED_SQL} ORDER BY jobs.enqueued_at DESC, images.idx LIMIT ?",
             (user_id, limit),
         )
         return [(row[0], row[1]) for row in rows]

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from bot.jobs.models import Job, WebSession
+from bot.jobs.models import LISTED_SQL, Job, WebSession
 from bot.store.database import Database
 from bot.store.jobs import job_from_row
 
@@ -71,8 +71,8 @@ class WebRows(Database):
     ) -> list[Job]:
         """The member's jobs, newest first: prompt containing `text`, with a favourite, from a server,
         made at or after `since` and before `until` (epoch seconds); the hidden ones (`meta.hidden`)
-        only, or none of them (`hidden`)."""
-        sql = "SELECT * FROM jobs WHERE user_id = ?"
+        only, or none of them (`hidden`). Working jobs (`UNLISTED_KINDS`: Smart Select masks) never."""
+        sql = f"SELECT * FROM jobs WHERE user_id = ? AND {LISTED_SQL}"
         sql += " AND COALESCE(json_extract(meta, '$.hidden'), 0) = ?"
         params: list[Any] = [user_id, 1 if hidden else 0]
         if text:
@@ -110,9 +110,9 @@ class WebRows(Database):
 
     async def gallery(self, guild_id: int, limit: int = 24, offset: int = 0) -> list[Job]:
         """A server's finished jobs, newest first, without stealth ones: jobs made in stealth mode
-        (`meta.stealth`) and every job of a member who is in stealth mode now."""
+        (`meta.stealth`) and every job of a member who is in stealth mode now; no working jobs."""
         rows = await self._fetchall(
-            "SELECT * FROM jobs WHERE guild_id = ? AND status = 'done'"
+            f"SELECT * FROM jobs WHERE guild_id = ? AND status = 'done' AND {LISTED_SQL}"
             " AND COALESCE(json_extract(meta, '$.stealth'), 0) = 0"
             " AND COALESCE(json_extract(meta, '$.hidden'), 0) = 0"
             " AND user_id NOT IN (SELECT user_id FROM member_visibility WHERE stealth = 1)"

@@ -29,6 +29,7 @@ from bot.web import (
     image_api,
     pages,
     personal_pages,
+    reframe,
     smart_select,
     upload_api,
     uploads,
@@ -122,6 +123,7 @@ def build_app(context: WebContext) -> web.Application:
     personal_pages.add_routes(app)  # /personalize, /moodboards (issue 23)
     upload_api.add_routes(app)
     smart_select.add_routes(app)
+    reframe.add_routes(app)  # the editor's Reframe: aspect presets, zoom out, position → a Zoom job
     app.on_shutdown.append(_close_streams)
     return app
 
@@ -164,7 +166,11 @@ class WebServer:
         sockets = self._runner.addresses
         port = sockets[0][1] if sockets else self.port
         self.port = port
-        return f"http://{self.host}:{port}"
+        url = f"http://{self.host}:{port}"
+        # Links to our own pictures in prompts (Use as --sref, prompt-bar drops) are read from the
+        # store, not downloaded: the job service learns the real address (bot/jobs/own_images.py).
+        self.context.jobs.intake.own_images.add_origin(url)
+        return url
 
     @property
     def app(self) -> web.Application | None:

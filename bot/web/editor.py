@@ -29,9 +29,10 @@ from bot.jobs.actions import Form, Surface, actions_on
 from bot.jobs.models import Job, JobImage, JobStatus
 from bot.web.context import CONTEXT, WebContext
 from bot.web.links import EditorLink, verify_editor_link
+from bot.web.reframe_geometry import REFRAME_ASPECTS
 from bot.web.screened import screened_response
 
-__all__ = ["VARY_REGION", "MaskError", "add_routes", "checked_link", "decode_mask"]
+__all__ = ["VARY_REGION", "MaskError", "add_routes", "checked_link", "decode_mask", "editor_link"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,11 @@ async def checked_link(request: web.Request, fields: dict[str, Any]) -> tuple[Jo
     link = _link(request, fields)
     job, image = await _checked(request.app[CONTEXT], link)
     return job, image, link.user_id
+
+
+def editor_link(request: web.Request, fields: dict[str, Any]) -> EditorLink:
+    """The signed editor link in `fields` (not checked: see `checked_link`); 403 if malformed."""
+    return _link(request, fields)
 
 
 def decode_mask(data_url: str, size: tuple[int, int]) -> bytes:
@@ -129,6 +135,7 @@ async def editor_page(request: web.Request) -> web.StreamResponse:
             "remix": remix,
             "image_url": f"/edit/{job.id}/{image.index}/image.png?{request.query_string}",
             "fields": {"u": link.user_id, "e": link.expires, "n": link.nonce, "s": link.signature},
+            "aspects": REFRAME_ASPECTS,
         },
     )
 

@@ -12,6 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.jobs.custom_zoom import custom_zoom_prompt, image_aspect
+from bot.jobs.downloads import MAX_IMAGE_BYTES
 from bot.jobs.files import GRID_FILE
 from bot.jobs.models import WebSession
 from bot.jobs.video_jobs import clip_path, is_video_job
@@ -61,7 +62,17 @@ async def create_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template(
         "create.html",
         request,
-        _base(request, session, recent=cards, stealth=stealth, remix=remix, panel=panel),
+        _base(
+            request,
+            session,
+            recent=cards,
+            stealth=stealth,
+            remix=remix,
+            panel=panel,
+            # Prompt-bar images become links of this address (PUBLIC_URL; else the page's own).
+            link_base=context.config.public_url,
+            max_image_bytes=MAX_IMAGE_BYTES,
+        ),
     )
 
 
@@ -113,6 +124,8 @@ async def job_page(request: web.Request) -> web.StreamResponse:
             cancellable=mine and not job.status.is_terminal,
             remix=await context.services.members.remix(session.user_id),
             can_post=context.channels is not None and mine and view["done"],
+            # "Use as --sref" of another member's image: in the job's server (bot/jobs/own_images.py).
+            use_server="" if mine or job.guild_id is None else str(job.guild_id),
         ),
     )
 

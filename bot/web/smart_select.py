@@ -3,8 +3,12 @@
 `POST /edit/{job}/{index}/select` with the editor link's signed fields (the link is checked, not
 spent: the region submit spends it) and the click `x`, `y` in the image's pixels makes one Smart
 Select job through the one admission (`JobKind.SELECT`; SEGMENT_MODEL missing → `Not available`
-before anything is queued), waits for it, and answers its mask as a PNG data URL (white =
-selected), which the editor adds to the drawn area.
+before anything is queued; the member's and the server's limits apply), waits for it, and answers
+its mask as a PNG data URL (white = selected), which the editor adds to the drawn area.
+
+A click's job is a working job (`UNLISTED_KINDS`): it counts against the limits and its GPU time
+is accounted, but it is never listed (archive, Create page, gallery) and, made with no channel,
+never posted to Discord — the region job the submit makes is the member's real result.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ async def smart_select(request: web.Request) -> web.StreamResponse:
         except (KeyError, TypeError, ValueError):
             raise InvalidParameter("Click on the picture to select an object.") from None
         assert SMART_SELECT is not None
-        place = Place(user_id, job.guild_id, job.channel_id)
+        place = Place(user_id, job.guild_id)  # the server's rules; no channel: nothing is posted
         (made,) = await context.admission.act(
             job,
             SMART_SELECT,

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from bot.jobs.files import parse_a1111_parameters, read_png_parameters
-from tests.cli.test_imagine_cli import run_cli
+from tests.cli.test_imagine_cli import run_cli_here as run_cli
 
 JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from bot.jobs.files import parse_a1111_parameters, read_png_parameters
-from tests.cli.test_imagine_cli import run_cli
+from tests.cli.test_imagine_cli import run_cli_here as run_cli
 
 JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 EDITOR = {"CONTROLNET_MODEL": "tiny", "DEPTH_MODEL": "tiny"}
@@ -42,7 +42,7 @@ def test_retexture_and_edit_from_the_command_line(tmp_path, tiny_model_dir):
     assert edited.returncode == 0, edited.stderr
     edit_job = JOB_ID.findall(edited.stdout)[-1]
     result = tmp_path / "data" / "images" / edit_job / "0.png"
-    assert parse_a1111_parameters(read_png_parameters(result))["Edit"] == "red roof"
+    assert parse_a1111_parameters(read_png_parameters(result))["Edit"] == "red roof (LEDITS++)"
     assert not np.array_equal(np.asarray(Image.open(result)), np.asarray(Image.open(first)))
 
     for operation in ("retexture", "instruct"):
@@ -74,3 +74,32 @@ def test_retexture_without_a_controlnet_is_refused_before_queueing(tmp_path, tin
     assert refused.returncode == 2, refused.stderr
     assert "CONTROLNET_MODEL" in refused.stderr
     assert sorted(p.name for p in (tmp_path / "data" / "images").iterdir()) == [job]
+
+
+def test_edit_with_an_instruct_model_and_a_missing_one(tmp_path, tiny_model_dir):
+    """INSTRUCT_MODEL=tiny: the edit runs the InstructPix2Pix pipeline and the recipe says so;
+    INSTRUCT_MODEL naming a folder that does not exist: one clear line, exit 2, no job made."""
+    made = run_cli(tmp_path, tiny_model_dir, "imagine", "a barn --seed 4", "-o", str(tmp_path / "g.png"))
+    assert made.returncode == 0, made.stderr
+    job = JOB_ID.findall(made.stdout)[-1]
+    edited = run_cli(
+        tmp_path, tiny_model_dir, "edit", "instruct", job, "2", "--prompt", "make the barn red --seed 8",
+        "-o", str(tmp_path / "e.png"), extra_env={"INSTRUCT_MODEL": "tiny"},
+    )  # fmt: skip
+    assert edited.returncode == 0, edited.stderr
+    edit_job = JOB_ID.findall(edited.stdout)[-1]
+    result = tmp_path / "data" / "images" / edit_job / "0.png"
+    fields = parse_a1111_parameters(read_png_parameters(result))
+    assert fields["Edit"] == "make the barn red (InstructPix2Pix)"
+    source = tmp_path / "data" / "images" / job / "1.png"
+    assert Image.open(result).size == Image.open(source).size
+    assert not np.array_equal(np.asarray(Image.open(result)), np.asarray(Image.open(source)))
+
+    refused = run_cli(
+        tmp_path, tiny_model_dir, "edit", "instruct", job, "1", "--prompt", "make it blue",
+        "-o", str(tmp_path / "x.png"), extra_env={"INSTRUCT_MODEL": str(tmp_path / "no-such-model")},
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert "INSTRUCT_MODEL" in refused.stderr and "does not exist" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert sorted(p.name for p in (tmp_path / "data" / "images").iterdir()) == sorted([job, edit_job])

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from bot.jobs.files import parse_a1111_parameters, read_png_parameters
-from tests.cli.test_imagine_cli import run_cli
+from tests.cli.test_imagine_cli import run_cli_here as run_cli
 
 JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 EDITOR = {"SEGMENT_MODEL": "tiny"}
@@ -23,13 +23,15 @@ def photo(path):
 
 
 def test_upload_remove_background_smart_select_and_region_from_the_command_line(tmp_path, tiny_model_dir):
-    """upload → remove-background (RGBA, the upload's pixels, alpha = a mask) → smart-select (an L
-    mask) → region with that mask: every pixel outside the mask stays the upload's."""
+    """upload (150x100, stored as 144x96) → remove-background (RGBA at the uploaded 150x100: the
+    picture as uploaded, alpha = a mask; the recipe's size says so) → smart-select (an L mask of
+    the stored picture) → region with that mask: every pixel outside the mask stays the upload's."""
+    as_uploaded = np.asarray(Image.open(photo(tmp_path / "photo.jpg")).convert("RGB"))
     uploaded = run_cli(
         tmp_path,
         tiny_model_dir,
         "upload",
-        str(photo(tmp_path / "photo.jpg")),
+        str(tmp_path / "photo.jpg"),
         "--prompt",
         "a ball",
         extra_env=EDITOR,
@@ -38,7 +40,7 @@ def test_upload_remove_background_smart_select_and_region_from_the_command_line(
     job = JOB_ID.findall(uploaded.stdout)[-1]
     original = tmp_path / "data" / "images" / job / "0.png"
     source = np.asarray(Image.open(original).convert("RGB"))
-    assert source.shape[0] % 8 == 0 and source.shape[1] % 8 == 0
+    assert source.shape[0] % 8 == 0 and source.shape[1] % 8 == 0 and source.shape[:2] == (96, 144)
 
     cut = run_cli(
         tmp_path, tiny_model_dir, "edit", "remove-background", job, "1", "-o", str(tmp_path / "cut.png"),
@@ -48,9 +50,10 @@ def test_upload_remove_background_smart_select_and_region_from_the_command_line(
     picture = Image.open(tmp_path / "cut.png")
     assert picture.mode == "RGBA"
     pixels = np.asarray(picture)
-    assert np.array_equal(pixels[..., :3], source)
+    assert np.array_equal(pixels[..., :3], as_uploaded)  # the uploaded resolution, not the stored one
     assert set(np.unique(pixels[..., 3])) <= {0, 255}
-    assert parse_a1111_parameters(read_png_parameters(tmp_path / "cut.png"))["Background"] == "removed"
+    fields = parse_a1111_parameters(read_png_parameters(tmp_path / "cut.png"))
+    assert fields["Background"] == "removed" and fields["Size"] == "150x100"
 
     selected = run_cli(
         tmp_path, tiny_model_dir, "edit", "smart-select", job, "1", "--point", "60,40", "-o", str(tmp_path / "mask.png"),

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from PIL import Image
 
+from bot.cli import main
 from bot.jobs.files import parse_a1111_parameters, read_png_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(
-    tmp_path: Path, tiny_model_dir: Path, *args: str, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
-    env = {
+def _cli_env(tmp_path: Path, tiny_model_dir: Path, extra_env: dict[str, str] | None) -> dict[str, str]:
+    return {
         "PATH": "/usr/bin:/bin",
         "MODEL": "tiny",
         "MODELS_DIR": str(tiny_model_dir.parent),
@@ -26,6 +28,13 @@ def run_cli(
         "HF_HUB_OFFLINE": "1",
         **(extra_env or {}),
     }
+
+
+def run_cli(
+    tmp_path: Path, tiny_model_dir: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m bot ARGS` in a fresh process with only the CLI's settings in its environment."""
+    env = _cli_env(tmp_path, tiny_model_dir, extra_env)
     return subprocess.run(
         [sys.executable, "-m", "bot", "--env-file", str(tmp_path / "none"), *args],
         capture_output=True,
@@ -34,6 +43,33 @@ def run_cli(
         env=env,
         timeout=300,
     )
+
+
+def run_cli_here(
+    tmp_path: Path, tiny_model_dir: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`run_cli` in this process: the same `bot.cli.main` with the same environment (swapped in
+    and restored), stdout/stderr captured — without paying torch's import for every command.
+    Tests that run a chain of commands use it; the README's commands keep their own processes."""
+    saved = dict(os.environ)
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(
+        {
+            **{k: saved[k] for k in ("HOME", "TMPDIR", "LANG") if k in saved},
+            **_cli_env(tmp_path, tiny_model_dir, extra_env),
+        }
+    )
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(["--env-file", str(tmp_path / "none"), *args])
+            except SystemExit as exit_:  # argparse's usage errors
+                code = exit_.code if isinstance(exit_.code, int) else 2
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(["python", "-m", "bot", *args], code, out.getvalue(), err.getvalue())
 
 
 def test_imagine_writes_a_grid_with_the_asked_aspect(tmp_path, tiny_model_dir):

@@ -9,7 +9,7 @@ from PIL import Image
 
 from bot.cli.video import LOCAL_LINK, clip_outputs, local_pictures
 from bot.jobs.video_files import read_frames, read_recipe
-from tests.cli.test_imagine_cli import run_cli
+from tests.cli.test_imagine_cli import run_cli_here as run_cli
 
 pytestmark = pytest.mark.slow
 

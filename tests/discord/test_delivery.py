@@ -94,3 +94,20 @@ async def test_a_channel_closed_to_the_bot_ends_delivery_without_endless_retries
     stored = await world.service.repository.get_job(job.id)
     assert stored.status is JobStatus.DONE and stored.delivered
     assert not [m for m in world.messages() if m.content.endswith("(fast)")]
+
+
+async def test_a_working_job_is_never_posted(world):
+    """A Smart Select job (UNLISTED_KINDS) with a channel is not posted, done or not: its mask is a
+    step of the editor, not a result."""
+    import dataclasses
+
+    from bot.jobs.models import JobKind, new_job_id
+
+    await world.alice.slash(world.channel, "imagine", prompt="a quiet pond")
+    grid = await world.wait_for(is_result)
+    job = await world.job_of(grid)
+    images = await world.service.repository.get_images(job.id)
+    before = len(world.messages())
+    selection = dataclasses.replace(job, id=new_job_id(), kind=JobKind.SELECT, delivered=False)
+    await world.front.deliver(selection, images)
+    assert len(world.messages()) == before  # (a listed kind would post these pictures here)

@@ -60,13 +60,18 @@ async def test_animate_posts_clips_and_extend_makes_them_longer(world):
     assert extended.kind is JobKind.EXTEND and extended.parent_id == job.id
     assert frames_of(world.attachment_bytes(longer, 0)) == 5 + 4
 
+    # /show posts a video job again as its clips, not as a message without them.
+    await world.alice.slash(world.channel, "show", job_id=extended.id)
+    shown = await world.wait_for(is_clip_message, after=longer.id)
+    assert len(shown.attachments) == 4 and frames_of(world.attachment_bytes(shown, 0)) == 5 + 4
+
     posts = checked_operations(world)[("POST", "/channels/{channel_id}/messages")]
     for body in posts:
         assert_valid_request("POST", "/channels/1/messages", body)
     clip_bodies = [
         body for body in posts if any(a["filename"].endswith(".mp4") for a in body.get("attachments", []))
     ]
-    assert len(clip_bodies) == 3  # the Animate job's clips, U1's clip, the Extend job's clips
+    assert len(clip_bodies) == 4  # the Animate job's clips, U1's clip, the Extend job's clips, /show
 
 
 async def test_animate_with_remix_asks_for_the_motion_prompt(world):

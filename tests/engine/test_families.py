@@ -146,6 +146,26 @@ def test_the_saved_recipe_names_the_family(family_engine, tmp_path: Path) -> Non
     assert "Sampler: Euler (flow match)" in parameters
 
 
+def test_the_recipe_says_whether_no_was_used(family_engine, tmp_path: Path) -> None:
+    """`--no fog`: SD 3's PNG keeps it as its negative prompt; FLUX's has none (it ignores --no),
+    the reply's note says so and the recipe carries that note instead."""
+    from bot.jobs.files import parse_a1111_parameters, read_png_parameters, save_result
+
+    family = family_engine.family
+    (parsed,) = expand_prompt("a lighthouse --no fog, rain", PromptContext(family=family))
+    request = replace(parsed.to_generation(seed=3, batch_size=1), width=64, height=64, steps=2)
+    (path,) = save_result(tmp_path, request, family_engine.generate(Operation.TXT2IMG, request))
+    parameters = read_png_parameters(path)
+    fields = parse_a1111_parameters(parameters)
+    if family.negative_prompts:
+        assert parsed.draft_note == "" and fields["negative_prompt"] == "fog, rain"
+        assert "Note" not in fields
+    else:
+        assert "has no negative prompt, so --no is ignored" in parsed.draft_note
+        assert "Negative prompt" not in parameters and fields["negative_prompt"] == ""
+        assert fields["Note"] == f"--no ignored ({family.name} has no negative prompt)"
+
+
 def test_each_image_of_a_grid_is_reproducible_alone(family_engine) -> None:
     """Image 2 of the grid is image 1 of a one-image job with its seed."""
     grid = family_engine.generate(Operation.TXT2IMG, recipe(family_engine))
@@ -440,3 +460,67 @@ def test_a_single_file_flux_checkpoint_is_refused_in_one_line(tmp_path: Path) ->
         ConfigError, match="single-file flux-schnell checkpoint: use the model's diffusers folder"
     ):
         load_engine(settings)
+
+
+def test_exp_is_perturbed_attention_on_sd3_and_has_no_effect_on_flux(family_engine) -> None:
+    """--exp on SD 3: its PAG pipelines (same weights) change txt2img and V, the same seed repeats,
+    and the transformer's attention processors are back afterwards; SD 3 inpainting has no PAG
+    pipeline (Vary (Region) is unchanged). On FLUX nothing changes, and the reply says so."""
+    from bot.engine.aesthetics import pag_scale
+    from bot.engine.interface import GenerationInputs
+
+    family = family_engine.family
+    is_sd3 = family.architecture == "sd3"
+    transformer = family_engine.txt2img_pipe.transformer
+    processors = {name: type(p) for name, p in transformer.attn_processors.items()}
+    source = Image.effect_noise((64, 64), 60).convert("RGB")
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (0, 0, 32, 32))
+    cases = {Operation.TXT2IMG: (GenerationInputs(), True)}
+    if is_sd3:
+        cases[Operation.IMG2IMG] = (GenerationInputs(image=source), True)
+        cases[Operation.REGION] = (GenerationInputs(image=source, mask=mask), False)
+
+    def run(operation: Operation, exp: int) -> np.ndarray:
+        request = recipe(family_engine, batch_size=1, exp=exp, strength=0.8)
+        return pixels(family_engine.generate(operation, request, cases[operation][0]).images)
+
+    for operation, (_, pag) in cases.items():
+        plain, strong = run(operation, 0), run(operation, 100)
+        assert bool(np.abs(plain - strong).max() > 0) == (pag and is_sd3), operation
+        assert {name: type(p) for name, p in transformer.attn_processors.items()} == processors
+    assert np.array_equal(run(Operation.TXT2IMG, 100), run(Operation.TXT2IMG, 100))  # seeded: it repeats
+    assert pag_scale(100) == 3.0 and pag_scale(25) == 0.75
+    (parsed,) = expand_prompt("a lighthouse --exp 50", PromptContext(family=family))
+    assert ("--exp has no effect on this model" in parsed.draft_note) == (not is_sd3)
+
+
+def test_a_cancelled_exp_job_leaves_no_perturbed_attention_behind(family_engine) -> None:
+    """A --exp job on SD 3 cancelled mid-way (the step callback raises): the PAG processor is taken
+    off the shared transformer, so the next plain job equals one run before it."""
+    if family_engine.family.architecture != "sd3":
+        pytest.skip("PAG is SD 3's")
+    before = pixels(family_engine.generate(Operation.TXT2IMG, recipe(family_engine, batch_size=1)).images)
+
+    def cancel(progress) -> None:
+        raise RuntimeError("cancelled")
+
+    with pytest.raises(RuntimeError, match="cancelled"):
+        family_engine.generate(Operation.TXT2IMG, recipe(family_engine, batch_size=1, exp=80), on_step=cancel)
+    after = pixels(family_engine.generate(Operation.TXT2IMG, recipe(family_engine, batch_size=1)).images)
+    assert np.array_equal(before, after)
+
+
+@pytest.mark.parametrize("family", [SD3, FLUX_DEV, TINY_FLUX])
+@pytest.mark.parametrize("zoom", ["16:9", "7:4", "21:9", "5:4", "2:3"])
+def test_zoom_canvases_sit_on_the_16_px_grid(family, zoom: str) -> None:
+    """Custom Zoom / Make Square / Pan canvases of SD 3 and FLUX are multiples of 16 (2x2 latent
+    patches): the canvas grid halves toward the ratio only down to 16 there (8 elsewhere)."""
+    from bot.engine.canvas import pan_layout, zoom_layout
+
+    width, height = (int(side) for side in zoom.split(":"))
+    for layout in (
+        zoom_layout((720, 560), 1.25, family, (width, height)),
+        pan_layout((720, 560), "right", family),
+    ):
+        assert layout.width % 16 == 0 and layout.height % 16 == 0, layout

@@ -187,7 +187,7 @@ FULL = {f"opt{index}": "--s 100" for index in range(MAX_OPTIONS)}
             InvalidParameter,
             "`--wide` is another of your options",
         ),
-        ("old", "--v 5", {}, InvalidParameter, "Option `--old`: Unknown model version"),
+        ("old", "--v 4.5", {}, InvalidParameter, "Option `--old`: Unknown model version"),
         ("cool", "--style cool", {}, InvalidParameter, "Unknown style"),
         ("many", "{a, b, c, d, e, f, g} {a, b, c, d, e, f, g}", {}, InvalidPrompt, "more than 40"),
         ("long", "x" * 1001, {}, InvalidPrompt, "limit is 1000"),

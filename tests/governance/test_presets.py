@@ -119,7 +119,7 @@ def test_invalid_preset_names(name: str, match: str) -> None:
         (StylePreset("x", "{prompt}", "", "--stylise 300"), InvalidParameter, "Did you mean `--stylize`"),
         (StylePreset("x", "{prompt}", "", "--style cinematic"), InvalidParameter, "can't set `--style`"),
         (StylePreset("x", "{prompt}", "", "—style cinematic"), InvalidParameter, "can't set `--style`"),
-        (StylePreset("x", "{prompt}", "", "--v 7"), InvalidParameter, "Style `x`: Unknown model version"),
+        (StylePreset("x", "{prompt}", "", "--v 9"), InvalidParameter, "Style `x`: Unknown model version"),
         (StylePreset("Bad Name", "{prompt}"), InvalidParameter, "one word"),
     ],
 )
@@ -156,11 +156,13 @@ def test_template_without_placeholder_is_appended_like_imagine_does() -> None:
 
 
 def test_model_versions_are_checked_against_the_servers_context() -> None:
-    """`--v 6` in a preset is fine where alias 6 exists and refused where it doesn't."""
+    """`--v 6` in a preset is fine where alias 6 exists, and also where it doesn't (a Midjourney
+    version falls back to the default model); a version Midjourney never had is refused."""
     preset = StylePreset("six", "{prompt}", "", "--v 6")
     assert validate_preset(preset, ALIASED) == preset
+    assert validate_preset(preset) == preset
     with pytest.raises(InvalidParameter, match="Unknown model version"):
-        validate_preset(preset)
+        validate_preset(StylePreset("odd", "{prompt}", "", "--v 6.5"))
 
 
 def test_validation_ignores_the_users_personal_layers() -> None:

@@ -111,3 +111,31 @@ def test_fit_upload_scales_down_to_the_native_area_and_cuts_to_multiples_of_8():
     assert big.width * big.height <= TINY.native_area and big.width / big.height == pytest.approx(
         4 / 3, rel=0.05
     )
+
+
+async def test_remove_background_on_an_upload_cuts_out_the_picture_as_uploaded(fronts, service, fake_engine):
+    """A 400x300 upload is stored at the tiny model's area, its original kept beside it: Remove
+    background runs on the original (tests/cli/test_editor_cli.py: the cut-out keeps the uploaded
+    size on the real segmenter), Smart Select on the stored picture
+    (its mask matches the editor's). A picture stored unchanged keeps no second copy."""
+    data = png((400, 300))
+    job = await fronts.uploads.upload("big.png", data, Place(ALICE), prompt="a flag")
+    stored = await service.repository.get_image(job.id, 0)
+    assert stored.width * stored.height <= 128 * 128 and job.meta["original_size"] == [400, 300]
+    original = service.job_folder(job.id) / "original.png"
+    assert np.array_equal(
+        np.asarray(Image.open(original)), np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    )
+
+    (cut,) = await fronts.admission.act(job, resolve("remove_background"), 1, Place(ALICE))
+    assert type(await outcome(service, cut.id)).__name__ == "Finished"
+    call = fake_engine.calls[-1]
+    assert call.operation == "remove_background" and call.image.size == (400, 300)
+    assert np.array_equal(np.asarray(call.image), np.asarray(Image.open(original)))
+
+    (select,) = await fronts.admission.act(job, resolve("smart_select"), 1, Place(ALICE), mode="point 5,5")
+    assert type(await outcome(service, select.id)).__name__ == "Finished"
+    assert fake_engine.calls[-1].image.size == (stored.width, stored.height)
+
+    small = await fronts.uploads.upload("small.png", png((64, 48)), Place(ALICE))
+    assert "original_size" not in small.meta and not (service.job_folder(small.id) / "original.png").exists()

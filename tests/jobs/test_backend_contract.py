@@ -185,33 +185,29 @@ async def _events(service: JobService, job_id: str) -> list[Any]:
     return [event async for event in service.subscribe(job_id)]
 
 
-@pytest.mark.parametrize("kind", ["thread", "ray"])
-async def test_the_workers_nsfw_verdicts_come_back_with_the_images(
-    kind: str, tmp_path: Path, tiny_model_dir: Path, tiny_engine: Any, request: pytest.FixtureRequest
-) -> None:
-    """NSFW_FILTER on with a real tiny checker that flags everything: the thread worker and a Ray
-    replica (its own one-replica application, loading the checker with its model pool) both
-    screen the images and the verdicts, pickled back with the result, are stored with the job."""
+@pytest.fixture(params=["thread", "ray"])
+def nsfw_backend(request: pytest.FixtureRequest, tiny_engine: Any, tmp_path: Path) -> tuple[Any, Any]:
+    """(backend, service settings) with NSFW_FILTER on and a tiny checker that flags everything:
+    the thread worker over the tiny engine, or the session's tiny-sd3 Ray replica (lent)."""
     from bot.engine.safety_checker import load_safety_checker
-    from tests.jobs.ray_cluster import ray_settings
     from tests.tiny_checker import build_tiny_checker
 
+    if request.param == "ray":  # the checker is the replica's, loaded with its model pool
+        backend = SharedBackend(request.getfixturevalue("ray_flow_backend"))
+        return backend, make_settings(tmp_path / "data", MODEL="tiny-sd3")
     checker = build_tiny_checker(tmp_path / "checker", -1.0)
-    nsfw = {"NSFW_FILTER": "spoiler", "NSFW_MODEL": str(checker)}
-    backend: Any
-    if kind == "ray":
-        from bot.jobs.factory import load_model_pool
-        from bot.jobs.ray_backend import RayServeBackend
+    settings = make_settings(tmp_path / "data", NSFW_FILTER="spoiler", NSFW_MODEL=str(checker))
+    backend = ThreadBackend(
+        lambda: ModelPool(settings.model, lambda _model: tiny_engine),
+        load_checker=lambda: load_safety_checker(settings),
+    )
+    return backend, settings
 
-        cluster = request.getfixturevalue("ray_cluster")
-        settings = ray_settings(tiny_model_dir, tmp_path / "data", cluster.address, RAY_REPLICAS="1", **nsfw)
-        backend = RayServeBackend(settings, load_model_pool, app_name="mj-nsfw")
-    else:
-        settings = make_settings(tmp_path / "data", **nsfw)
-        backend = ThreadBackend(
-            lambda: ModelPool(settings.model, lambda _model: tiny_engine),
-            load_checker=lambda: load_safety_checker(settings),
-        )
+
+async def test_the_workers_nsfw_verdicts_come_back_with_the_images(nsfw_backend: tuple[Any, Any]) -> None:
+    """NSFW_FILTER on: the thread worker (tiny) and a Ray replica (tiny-sd3) both screen the
+    images and the verdicts, pickled back with the result, are stored with the job."""
+    backend, settings = nsfw_backend
     repository = await Repository.open(settings.database_path, settings.images_dir)
     service = JobService(settings, repository, backend)
     try:
@@ -224,3 +220,109 @@ async def test_the_workers_nsfw_verdicts_come_back_with_the_images(
         await repository.close()
     assert stored.status is JobStatus.DONE
     assert stored.meta["nsfw"] == [True, True, True, True]
+
+
+# ----------------------------------------------------------------------------------------------
+# The new families on Ray: MODEL=tiny-sd3 on one replica (its own application on the session's
+# cluster), tiny-flux as a --v alias target loaded by that replica's model pool.
+
+
+FLOW_MODELS = ("tiny-sd3", "tiny-flux")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def ray_flow_backend(
+    ray_cluster: Any, tiny_model_dir: Path, tiny_flow_engines: Any, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Any]:
+    """A started one-replica RayServeBackend with MODEL=tiny-sd3 and NSFW_FILTER on (a tiny checker
+    that flags everything); the tiny flow models are built in the shared models folder first, so
+    the replica only loads them. Its own application on the session's cluster, deleted after this
+    module (its CPU is free again for the other Ray tests)."""
+    from bot.jobs.factory import load_model_pool
+    from bot.jobs.ray_backend import RayServeBackend
+    from tests.jobs.ray_cluster import ray_settings
+    from tests.tiny_checker import build_tiny_checker
+
+    for model in FLOW_MODELS:
+        tiny_flow_engines(model)
+    root = tmp_path_factory.mktemp("ray-flow")
+    checker = build_tiny_checker(root / "checker", -1.0)
+    settings = ray_settings(
+        tiny_model_dir,
+        root / "data",
+        ray_cluster.address,
+        MODEL="tiny-sd3",
+        RAY_REPLICAS="1",
+        NSFW_FILTER="spoiler",
+        NSFW_MODEL=str(checker),
+    )
+    backend = RayServeBackend(settings, load_model_pool, app_name="mj-flow")
+    await backend.start()
+    yield backend
+    await backend.stop()
+
+
+async def _grid_v_and_region(backend: Any, data_dir: Path, model: str, engine: Any) -> list[str]:
+    """A 64 px grid on `model`, its V (Subtle) of image 1 and Vary (Region) of image 2 through a
+    JobService on `backend`; each job's images must equal `engine` run in-process on the job's
+    stored request and inputs (same seeds, same pixels), and each job must have had previews.
+    Returns the kinds of the jobs run."""
+    import io
+
+    from PIL import Image
+
+    from bot.engine.canvas import cell_mask
+
+    settings = make_settings(data_dir, MODEL="tiny-sd3")
+    repository = await Repository.open(settings.database_path, settings.images_dir)
+    service = JobService(settings, repository, backend)
+    mask = io.BytesIO()
+    cell_mask((64, 64), [5, 6]).save(mask, format="PNG")
+    grid = job("a lighthouse at dusk", seed=31, steps=2)
+    grid = dataclasses.replace(
+        grid, request=dataclasses.replace(grid.request, model="" if model == "tiny-sd3" else model)
+    )
+    jobs, kinds = [grid], []
+    try:
+        await service.start()
+        for new in jobs:
+            submitted = await service.submit(new)
+            events = [event async for event in service.subscribe(submitted.id)]
+            finished = events[-1]
+            assert isinstance(finished, Finished), finished
+            previews = [event.preview for event in events if isinstance(event, Progress)]
+            assert previews and all(preview is not None for preview in previews), (model, new.kind)
+            stored = await service.repository.get_job(submitted.id)
+            operation, inputs = await service.intake.inputs(stored)
+            expected = engine.generate(operation, stored.generation_request, inputs, None)
+            assert [image.seed for image in finished.images] == expected.seeds
+            for image, reference in zip(finished.images, expected.images, strict=True):
+                with Image.open(image.path) as picture:
+                    assert picture.convert("RGB").tobytes() == reference.tobytes(), (model, new.kind)
+            assert stored.meta["nsfw"] == [True] * 4, (model, new.kind)  # the replica's checker
+            kinds.append(str(new.kind))
+            if new is grid:
+                parent = {"user_id": 1, "parent_id": submitted.id}
+                jobs += [
+                    NewJob(kind=JobKind.VARIATION, parent_index=0, mode="subtle", **parent),
+                    NewJob(kind=JobKind.REGION, parent_index=1, mask=mask.getvalue(), **parent),
+                ]
+    finally:
+        await service.stop(grace=0)
+        await repository.close()
+    return kinds
+
+
+@pytest.mark.parametrize("model", FLOW_MODELS)
+async def test_sd3_and_flux_on_a_ray_replica_give_the_engine_s_pixels(
+    model: str, ray_flow_backend: Any, tiny_flow_engines: Any, tmp_path: Path
+) -> None:
+    """MODEL=tiny-sd3 on a Ray replica, and tiny-flux as a --v alias target: the grid, its V and
+    its Vary (Region) equal the in-process engines run on each job's stored request and inputs,
+    seed for seed and byte for byte, with previews all along (FLUX's packed latents, projected
+    with FLUX's own factors)."""
+    assert ray_flow_backend.family.name == "tiny-sd3"
+    in_process = ModelPool("tiny-sd3", tiny_flow_engines)
+    kinds = await _grid_v_and_region(SharedBackend(ray_flow_backend), tmp_path / "data", model, in_process)
+    assert kinds == ["imagine", "variation", "region"]
+    assert model in ray_flow_backend.slots[0].models

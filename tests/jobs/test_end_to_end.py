@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from pathlib import Path
 
@@ -90,3 +91,68 @@ async def test_200_submissions_from_20_users(tiny_service: JobService) -> None:
         assert stored.delivered and stored.seeds == [image.seed for image in images] == job.seeds
         assert all(image.path.is_file() and image.width == 64 for image in images)
         assert tiny_service.grid_path(job.id).is_file()
+
+
+async def test_an_alias_of_another_family_gets_its_own_previews(
+    tmp_path: Path, tiny_engine, tiny_flow_engines
+) -> None:
+    """MODEL=tiny (SD 1.x latents, 4 channels) with a --v alias on FLUX (16 channels): the alias's
+    job previews its latents with FLUX's projection, not the default model's (which cannot read
+    them), and the default model's jobs keep theirs."""
+    from bot.engine.pool import ModelPool
+
+    engines = {"tiny": tiny_engine, "tiny-flux": tiny_flow_engines("tiny-flux")}
+    settings = make_settings(tmp_path / "data")
+    repository = await Repository.open(settings.database_path, settings.images_dir)
+    service = JobService(settings, repository, ThreadBackend(lambda: ModelPool("tiny", engines.__getitem__)))
+    try:
+        await service.start()
+        previews = {}
+        for model in ("tiny-flux", ""):
+            request = make_request("a red fox", steps=2)
+            request = dataclasses.replace(request, model=model)
+            job = await service.submit(imagine(1, "a red fox", request=request))
+            events = [event async for event in service.subscribe(job.id)]
+            assert isinstance(events[-1], Finished)
+            previews[model] = [event.preview for event in events if isinstance(event, Progress)]
+    finally:
+        await service.stop(5)
+        await repository.close()
+    for model, pictures in previews.items():
+        assert len(pictures) == 2 and all(isinstance(picture, Image.Image) for picture in pictures), model
+
+
+@pytest.mark.parametrize(("kind", "mode"), [(JobKind.ZOOM, "1.25 16:9"), (JobKind.VARIATION, "strong")])
+async def test_edits_of_an_alias_job_follow_its_own_family(
+    tmp_path: Path, tiny_engine, tiny_flow_engines, kind: JobKind, mode: str
+) -> None:
+    """MODEL=tiny (SD 1.x: 8 px grid, Vary (Strong) 0.65) with a --v alias on FLUX (16 px grid,
+    0.85): Custom Zoom of the alias's image lays its canvas out on FLUX's grid (the default
+    model's layout left FLUX resizing the canvas, and the job failed) and Vary (Strong) takes
+    FLUX's strength."""
+    from bot.engine.family import TINY_FLUX
+    from bot.engine.pool import ModelPool
+
+    engines = {"tiny": tiny_engine, "tiny-flux": tiny_flow_engines("tiny-flux")}
+    settings = make_settings(tmp_path / "data")
+    repository = await Repository.open(settings.database_path, settings.images_dir)
+    service = JobService(settings, repository, ThreadBackend(lambda: ModelPool("tiny", engines.__getitem__)))
+    try:
+        await service.start()
+        request = dataclasses.replace(
+            make_request("a red fox", steps=2), width=72, height=56, model="tiny-flux"
+        )
+        parent = await service.submit(imagine(1, "a red fox", request=request))
+        assert isinstance(await outcome(service, parent.id), Finished)
+        child = await service.submit(
+            NewJob(kind=kind, user_id=1, parent_id=parent.id, parent_index=0, mode=mode)
+        )
+        finished = await outcome(service, child.id)
+    finally:
+        await service.stop(5)
+        await repository.close()
+    assert isinstance(finished, Finished), finished
+    assert finished.job.request["model"] == "tiny-flux"
+    assert all(image.width % 16 == 0 and image.height % 16 == 0 for image in finished.images)
+    if kind is JobKind.VARIATION:
+        assert finished.job.request["strength"] == TINY_FLUX.vary_strong

@@ -104,3 +104,36 @@ def test_a_failed_load_is_remembered_and_its_text_not_shown(tmp_path, monkeypatc
         assert "DESCRIBE_MODEL `org/captioner`" in failed.value.message
         assert "Max retries" not in failed.value.message and "OSError" not in failed.value.message
     assert calls == ["org/captioner"]
+
+
+async def test_an_instruct_model_that_cannot_be_downloaded_refuses_edits_before_the_queue(
+    tmp_path, fake_engine
+) -> None:
+    """INSTRUCT_MODEL a repo not on this machine and no hub: an Edit is refused at once naming the
+    setting (tried once, remembered), nothing queued; with INSTRUCT_MODEL empty (LEDITS++) nothing
+    is fetched."""
+    downloads: list[str] = []
+
+    def offline(name: str) -> None:
+        downloads.append(name)
+        raise OSError("We couldn't connect to 'https://huggingface.co' to load the files")
+
+    factory, service = await _service(
+        tmp_path, fake_engine, offline, INSTRUCT_MODEL="some-org/pix2pix-elsewhere"
+    )
+    edit = NewJob(kind=JobKind.INSTRUCT, user_id=1, parent_id="no-such-job", parent_index=0)
+    try:
+        for _ in range(2):
+            with pytest.raises(NotSetUp) as refused:
+                await service.submit(edit)
+            assert refused.value.message.startswith(
+                "Edit is not set up on this bot: INSTRUCT_MODEL `some-org/pix2pix-elsewhere`"
+            )
+            assert "huggingface.co" not in refused.value.message
+        assert downloads == ["some-org/pix2pix-elsewhere"]
+        assert sum((await service.repository.count_jobs()).values()) == 0
+        service.settings = dataclasses.replace(service.settings, instruct_model="")
+        await service.intake.needs.check(JobKind.INSTRUCT)  # LEDITS++: nothing to fetch
+        assert downloads == ["some-org/pix2pix-elsewhere"]
+    finally:
+        await factory.close_all()

@@ -113,3 +113,62 @@ async def test_a_detector_that_cannot_load_is_said_once_at_start(
     assert said[0].levelno == logging.ERROR
     assert str(broken) in said[0].getMessage()
     assert "NSFW_NO_VERDICT=flag treats them as flagged" in said[0].getMessage()
+
+
+class SeenImages:
+    """Wraps a checker and keeps the pictures it was asked about (the worker's, in order)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.seen: list[bytes] = []
+
+    def check(self, images: Any) -> list[bool]:
+        self.seen += [image.convert("RGB").tobytes() for image in images]
+        return self.inner.check(images)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["tiny-sd3", "tiny-flux"])
+@pytest.mark.parametrize("kind", ["nudenet", "safety-checker"])
+async def test_sd3_and_flux_jobs_are_screened_in_the_worker(
+    kind: str, model: str, tmp_path: Path, tiny_flow_engines: Any
+) -> None:
+    """NSFW_FILTER on with the new families: a grid and its V (img2img) are each screened on the
+    worker, the checker sees exactly the pictures stored, and the verdicts are kept with each job.
+    NudeNet (real weights) flags none of the tiny models' noise; the tiny safety checker that
+    flags everything flags all four of each."""
+    from bot.jobs.models import JobKind, NewJob
+    from tests.jobs.conftest import make_request
+    from tests.tiny_checker import build_tiny_checker
+
+    if kind == "nudenet" and nudenet_model_path() is None:
+        pytest.skip("needs the realweights extra")
+    nsfw = {"NSFW_FILTER": "block", "NSFW_CHECKER": kind}
+    if kind == "safety-checker":
+        nsfw["NSFW_MODEL"] = str(build_tiny_checker(tmp_path / "checker", -1.0))
+    settings = make_settings(tmp_path / "data", MODEL=model, **nsfw)
+    checker = SeenImages(load_safety_checker(settings))
+    engine = tiny_flow_engines(model)
+    service = await open_service(settings, engine, lambda: checker)
+    try:
+        await service.start()
+        grid = await service.submit(imagine(prompt="a lighthouse", request=make_request("a lighthouse")))
+        assert isinstance(await outcome(service, grid.id), Finished)
+        varied = await service.submit(
+            NewJob(kind=JobKind.VARIATION, user_id=1, parent_id=grid.id, parent_index=0, mode="subtle")
+        )
+        assert isinstance(await outcome(service, varied.id), Finished)
+        stored = [await service.repository.get_job(job.id) for job in (grid, varied)]
+        stored_images = [
+            image for job in (grid, varied) for image in await service.repository.get_images(job.id)
+        ]
+    finally:
+        await close(service)
+    pictures = []
+    for image in stored_images:
+        with Image.open(image.path) as picture:
+            pictures.append(picture.convert("RGB").tobytes())
+    assert engine.family.name == model
+    expected = [kind == "safety-checker"] * 4
+    assert [job.meta["nsfw"] for job in stored] == [expected, expected]
+    assert checker.seen == pictures and len(pictures) == 8

@@ -95,7 +95,7 @@ INVALID = [
     ("--iw 3.5", ["--iw", "3.5", "0 to 3"]),
     ("--iw -1", ["--iw", "-1"]),
     ("--fast please", ["--fast", "takes no value"]),
-    ("--v 7", ["--v 7", "6, niji, niji6"]),
+    ("--v 7.5", ["--v 7.5", "6, niji, niji6"]),
     ("--niji 7 8", ["--niji", "7 8"]),
     ("--stylise 50", ["--stylise", "Did you mean `--stylize`"]),
     ("--aspekt 1:1", ["--aspekt", "Did you mean `--aspect`"]),
@@ -144,9 +144,9 @@ def test_repeat_makes_that_many_jobs(context: PromptContext, params: str, jobs: 
 
 
 def test_version_without_aliases_explains_the_setting() -> None:
-    """`--v` with no MODEL_ALIASES says that none are set up."""
+    """An unknown `--v` with no MODEL_ALIASES says that none are set up."""
     with pytest.raises(InvalidParameter, match="MODEL_ALIASES"):
-        expand_prompt("a cat --v 6", PromptContext())
+        expand_prompt("a cat --v 6.5", PromptContext())
 
 
 @pytest.mark.parametrize(

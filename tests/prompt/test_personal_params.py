@@ -166,3 +166,18 @@ def test_parse_cli_shows_the_new_parameters_without_torch(tmp_path: Path) -> Non
     assert (job["raw"], job["exp"], job["profiles"], job["style_codes"], job["style_version"]) == (
         True, 25, [["k3v9qz", 1.0]], [42], 4,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["a fox --v 7", "a fox --v 8 --ar 16:9", "a fox --v 6.1", "a fox --niji 6"])
+def test_midjourney_versions_without_an_alias_use_the_default_model(text: str) -> None:
+    """A V7/V8 prompt pasted from a guide works on a server that mapped no versions: the default
+    model makes it, and the note says so (Midjourney's errors are for versions that never existed)."""
+    (request,) = expand_prompt(text, PromptContext(family=SDXL))
+    assert request.model == "" and request.family == SDXL.name
+    assert "uses this server's default model" in request.draft_note
+
+
+@pytest.mark.parametrize("text", ["a fox --v 9", "a fox --v 7.5", "a fox --niji 3", "a fox --v banana"])
+def test_versions_midjourney_never_had_are_refused(text: str) -> None:
+    with pytest.raises(InvalidParameter, match="Unknown model version"):
+        expand_prompt(text, PromptContext(family=SDXL))

@@ -80,10 +80,14 @@ async def test_upload_brush_undo_smart_select_and_submit(start_web, tmp_path):
         await page.locator("#editor-done").wait_for(state="visible")
         await screenshot(page, "web-editor-upload.png", tmp_path)
         assert page.errors == []
-    (upload,) = [job for job in await web.jobs.repository.archive(0, limit=10) if job.kind is JobKind.UPLOAD]
-    children = await web.jobs.repository.child_jobs(upload.id)
+    children = [job for job in await web.jobs.repository.jobs_with_status(*JobStatus) if job.parent_id]
+    (upload_id,) = {job.parent_id for job in children}
     kinds = sorted(job.kind.value for job in children)
     assert kinds == ["region", "select"]
+    # The click's Smart Select job is a working job: the archive lists only the real images.
+    listed = await web.jobs.repository.archive(0, limit=10)
+    assert sorted(job.kind.value for job in listed) == ["region", "upload"]
+    assert upload_id in {job.id for job in listed}
     select = next(job for job in children if job.kind is JobKind.SELECT)
     assert select.mode == "point 70,20"
     region = next(job for job in children if job.kind is JobKind.REGION)

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from PIL import Image, ImageDraw
 
+from bot.engine import canvas
 from bot.governance.admission import Place
 from bot.jobs.models import JobKind, NewJob
 from bot.web.editor import MaskError, decode_mask
@@ -218,3 +219,84 @@ async def test_the_editor_follows_discords_remix_rules(parent):
     made = await web.jobs.get_job(answer["job"])
     assert made.kind is JobKind.REGION and made.prompt.startswith("a red door")
     assert made.generation_request.seed == 5 and made.meta["source"] == "web-editor"
+
+
+async def test_smart_select_clicks_are_working_jobs_not_listed_anywhere(start_web):
+    """Two Smart Select clicks answer masks; their jobs are kept (limits, accounting) but the
+    archive, the Create page, the server's gallery and /personalize's candidates list only the real
+    image, and the clicks' jobs have no channel (nothing is posted to Discord)."""
+    web = await start_web(local=True, SEGMENT_MODEL="tiny")
+    requests = await web.context.admission.read("a fox --seed 9", Place(0))
+    job = await web.jobs.submit(
+        NewJob(
+            kind=JobKind.IMAGINE,
+            user_id=0,
+            guild_id=900,
+            channel_id=5,
+            prompt="a fox",
+            request=requests[0].to_generation(9),
+        )
+    )
+    async for _ in web.jobs.subscribe(job.id):
+        pass
+    query = query_of(editor_url(web.settings, job_id=job.id, index=0, user_id=0))
+    async with aiohttp.ClientSession() as http:
+        for x, y in ((5, 5), (20, 30)):
+            async with http.post(
+                f"{web.url}/edit/{job.id}/0/select", json={**query, "x": x, "y": y}
+            ) as response:
+                answer = await response.json()
+            assert response.status == 200, answer
+            assert answer["mask"].startswith("data:image/png;base64,")
+        async with http.get(f"{web.url}/archive") as response:
+            archive_page = await response.text()
+        async with http.get(f"{web.url}/") as response:
+            create_page = await response.text()
+    clicks = [child for child in await web.jobs.repository.child_jobs(job.id) if child.kind is JobKind.SELECT]
+    assert sorted(click.mode for click in clicks) == ["point 20,30", "point 5,5"]
+    assert all(click.channel_id is None and click.guild_id == 900 for click in clicks)
+    repository = web.jobs.repository
+    assert [listed.id for listed in await repository.archive(0, limit=10)] == [job.id]
+    assert [listed.id for listed in await repository.gallery(900)] == [job.id]
+    assert {job_id for job_id, _ in await repository.style_candidates(0)} == {job.id}
+    for page in (archive_page, create_page):
+        assert job.id in page and not any(click.id in page for click in clicks)
+
+
+async def test_reframe_makes_one_zoom_job_and_refuses_bad_placements_keeping_the_link(parent):
+    """POST …/reframe: an unknown shape, a position outside 0–1 or nothing to paint (the image's
+    own shape, no zoom) is a clear error and the link still works; then 9:16 zoomed out 1.5 at the
+    top makes one Zoom job (mode `1.5 9:16 0.5,0`) where the layout puts the picture, and the link
+    is spent."""
+    web, job = parent
+    query = query_of(editor_url(web.settings, job_id=job.id, index=0, user_id=0))
+    url = f"{web.url}/edit/{job.id}/0/reframe"
+    async with aiohttp.ClientSession() as http:
+        for bad, message in (
+            ({"aspect": "5:4"}, "Reframe takes one of"),
+            ({"aspect": "16:9", "x": 1.5}, "Invalid position"),
+            ({"aspect": "original", "zoom": 1}, "Nothing to reframe"),
+            ({"aspect": "1:1", "zoom": 3}, "expected a number from 1 to 2"),
+        ):
+            async with http.post(url, json={**query, **bad}) as response:
+                assert response.status == 400
+                assert message in (await response.json())["error"]["message"]
+        before = await jobs_of(web)
+        async with http.post(
+            url, json={**query, "aspect": "9:16", "zoom": 1.5, "x": 0.5, "y": 0}
+        ) as response:
+            answer = await response.json()
+            assert response.status == 200, answer
+        async with http.post(url, json={**query, "aspect": "9:16", "zoom": 1.5}) as response:
+            assert response.status == 403  # the link is spent
+    made = await web.jobs.get_job(answer["job"])
+    assert (made.kind, made.mode, made.parent_id, made.parent_index) == (
+        JobKind.ZOOM,
+        "1.5 9:16 0.5,0",
+        job.id,
+        0,
+    )
+    image = await web.jobs.repository.get_image(job.id, 0)
+    layout = canvas.zoom_layout((image.width, image.height), 1.5, web.jobs.family, (9, 16), (0.5, 0.0))
+    assert made.request["extra"]["placement"] == list(layout.box) and layout.box[1] == 0
+    assert await jobs_of(web) == before + 1

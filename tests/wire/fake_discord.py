@@ -91,6 +91,7 @@ class FakeDiscord:
         self.port = 0
         # Requests matching `hold` are recorded and never answered (a kill lands meanwhile).
         self.hold: Callable[[Recorded], bool] | None = None
+        self._closing = asyncio.Event()  # releases held requests, so closing does not wait for them
 
     @property
     def api_base(self) -> str:
@@ -111,6 +112,7 @@ class FakeDiscord:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def close(self) -> None:
+        self._closing.set()
         for socket in self._sockets:
             await socket.close()
         if self._runner is not None:
@@ -270,7 +272,8 @@ class FakeDiscord:
             async with self._changed:
                 self.requests.append(recorded)
                 self._changed.notify_all()
-            await asyncio.Event().wait()
+            await self._closing.wait()
+            return web.Response(status=503)
         response = self._answer(recorded)
         if isinstance(response, web.Response) and response.content_type == "application/json":
             recorded.response = json.loads(response.body)  # type: ignore[arg-type]

@@ -302,7 +302,9 @@ const MJ = (() => {
     const server = document.getElementById("server");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const prompt = input.value.trim();
+      // Images on the prompt bar (static/chips.js) become links: image prompts first, --sref/--oref.
+      const chips = typeof MJChips === "undefined" ? null : MJChips;
+      const prompt = chips ? chips.compose(input.value.trim()) : input.value.trim();
       if (!prompt) return;
       error.hidden = true;
       // While the model loads the prompt is accepted and waits for it: say so until it is queued.
@@ -315,6 +317,7 @@ const MJ = (() => {
       loading?.remove();
       if (data.error) { showError(error, data.error); return; }
       input.value = "";
+      chips?.clear();
       for (const job of data.jobs.slice().reverse()) follow(job);
     });
     // The server picker keeps the member's last choice (in this browser) across page loads.
@@ -530,5 +533,5 @@ const MJ = (() => {
     if (v && v.paused) { event.preventDefault(); v.play().catch(() => {}); }
   });
 
-  return { initCreate, initJob, post, postForm, follow };
+  return { initCreate, initJob, post, postForm, follow, showError };
 })();

@@ -7,7 +7,7 @@ const MJPanel = (() => {
   const NAMES = {
     ar: ["ar", "aspect"], s: ["s", "stylize"], c: ["c", "chaos"], w: ["w", "weird"],
     raw: ["raw"], draft: ["draft"], speed: ["fast", "relax", "turbo"], p: ["p", "profile"],
-    v: ["v", "version", "niji"],
+    v: ["v", "version", "niji"], sref: ["sref"], oref: ["oref"],
   };
 
   // "text --a 1 --b x" → { head: "text", params: ["--a 1", "--b x"] } (an em dash counts as --).
@@ -103,5 +103,5 @@ const MJPanel = (() => {
   }
 
   document.addEventListener("DOMContentLoaded", init);
-  return { split, setParam, readParam };
+  return { split, setParam, readParam, valueOf };
 })();

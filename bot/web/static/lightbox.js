@@ -1,6 +1,7 @@
 // The lightbox of the Archive, Favourites and gallery pages: a click on a picture shows it large
 // and uncropped; ← / → step through the page's pictures, Esc closes, U opens the image (its page,
-// with every button), V makes variations of it (a new job of yours). No build step.
+// with every button), V makes variations of it (a new job of yours), S / I put it in the Create
+// page's prompt bar as a style reference / image prompt. No build step.
 "use strict";
 (() => {
   const PICTURES = ":is(#archive, #favourites, #gallery) a.card[data-picture]";
@@ -27,6 +28,8 @@
       '<button type="button" class="lb-next" aria-label="Next (→)">›</button>' +
       '<div class="lb-actions"><button type="button" id="lightbox-u" title="Open the image (U)">U Open</button>' +
       '<button type="button" id="lightbox-v" title="Variations (V)">V Variations</button>' +
+      '<button type="button" id="lightbox-sref" title="Open Create with this image as a style reference (S)">Use as --sref</button>' +
+      '<button type="button" id="lightbox-image-prompt" title="Open Create with this image as an image prompt (I)">Use as image prompt</button>' +
       '<p id="lightbox-status" role="status"></p></div>';
     document.body.appendChild(box);
     box.querySelector(".lb-close").addEventListener("click", close);
@@ -34,6 +37,8 @@
     box.querySelector(".lb-next").addEventListener("click", () => step(1));
     box.querySelector("#lightbox-u").addEventListener("click", openImage);
     box.querySelector("#lightbox-v").addEventListener("click", vary);
+    box.querySelector("#lightbox-sref").addEventListener("click", () => use("sref"));
+    box.querySelector("#lightbox-image-prompt").addEventListener("click", () => use("image"));
     box.addEventListener("click", (event) => { if (event.target === box) close(); });
   }
 
@@ -59,6 +64,16 @@
   function openImage() {
     const goal = target(cards()[at]);
     if (goal) location.href = "/jobs/" + goal.job + "/" + goal.n;
+  }
+
+  // The image (of a grid: image 1, as U and V) into the Create page's prompt bar as a chip
+  // (static/chips.js); a gallery's image in that server, where its members may use it.
+  function use(role) {
+    const goal = target(cards()[at]);
+    if (!goal) return;
+    const path = "/images/" + goal.job + "/" + (goal.n - 1) + ".png";
+    const server = /^\/servers\/(\d+)$/.exec(location.pathname);
+    location.href = "/?" + role + "=" + encodeURIComponent(path) + (server ? "&server=" + server[1] : "");
   }
 
   async function vary() {
@@ -91,6 +106,8 @@
     else if (key === "ArrowRight") step(1);
     else if (key === "u" || key === "U") openImage();
     else if (key === "v" || key === "V") vary();
+    else if (key === "s" || key === "S") use("sref");
+    else if (key === "i" || key === "I") use("image");
     else return;
     event.preventDefault();
   });

@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.delivery import MISSING_PERMISSIONS, channel_of, place_of
+from bot.discord.delivery import channel_of, place_of
 from bot.discord.reconcile import request_nonce
 from bot.discord.replies import send_error
 from bot.errors import UserFacingError
@@ -49,21 +49,16 @@ class Editor(commands.Cog):
             )
             front = self.bot.front
             post = await front.result_post(job, await self.bot.services.library.images(job.id))
-            try:
-                message = await front.send_image(
-                    channel_of(interaction),
-                    post.content,
-                    post.picture,
-                    interaction.filesize_limit,
-                    post.stem,
-                    post.view,
-                    nonce=request_nonce(interaction.id),
-                )
-            except discord.Forbidden as error:
-                raise UserFacingError(MISSING_PERMISSIONS) from error
+            await front.publish(
+                channel_of(interaction),
+                job.id,
+                post,
+                "result",
+                limit=interaction.filesize_limit,
+                nonce=request_nonce(interaction.id),
+            )
         except UserFacingError as error:
             await send_error(interaction, error)
             return
-        await self.bot.services.library.record_message(job.id, message.id, interaction.channel_id, "result")
         await interaction.delete_original_response()
         log.info("user %s uploaded %s as job %s", interaction.user.id, image.filename, job.id)

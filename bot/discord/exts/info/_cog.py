@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.delivery import MISSING_PERMISSIONS, channel_of
+from bot.discord.delivery import channel_of
 from bot.discord.exts.info._render import job_line, job_list, usage_fields
 from bot.discord.reconcile import request_nonce
 from bot.discord.replies import send_error
@@ -107,19 +107,13 @@ class Info(commands.Cog):
             if not images or not all(image.path.is_file() for image in images):
                 raise JobNotFound(f"The images of job `{job.id}` are no longer stored.")
             post = await front.result_post(job, images)
-        try:
-            message = await front.send_image(
-                channel_of(interaction),
-                post.content,
-                post.picture,
-                interaction.filesize_limit,
-                post.stem,
-                post.view,
-                nonce=request_nonce(interaction.id),
-                embed=post.embed,
-            )
-        except discord.Forbidden as error:
-            raise UserFacingError(MISSING_PERMISSIONS) from error
-        await self.bot.services.library.record_message(job.id, message.id, interaction.channel_id, "show")
+        message = await front.publish(
+            channel_of(interaction),
+            job.id,
+            post,
+            "show",
+            limit=interaction.filesize_limit,
+            nonce=request_nonce(interaction.id),
+        )
         log.info("user %s showed job %s again", interaction.user.id, job.id)
         return message
