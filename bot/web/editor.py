@@ -27,6 +27,7 @@ from bot.errors import InvalidParameter, UserFacingError
 from bot.governance.admission import Place
 from bot.jobs.actions import Form, Surface, actions_on
 from bot.jobs.models import Job, JobImage, JobStatus
+from bot.web.api import json_body
 from bot.web.context import CONTEXT, WebContext
 from bot.web.links import EditorLink, verify_editor_link
 from bot.web.reframe_geometry import REFRAME_ASPECTS
@@ -154,12 +155,7 @@ async def editor_image(request: web.Request) -> web.StreamResponse:
 
 async def editor_submit(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(text="Expected a JSON body.") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="Expected a JSON object.")
+    body = await json_body(request)
     link = _link(request, body)
     job, image = await _checked(context, link)
     try:

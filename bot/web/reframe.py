@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.errors import InvalidParameter, UserFacingError
 from bot.governance.admission import Place
 from bot.jobs.actions import resolve
+from bot.web.api import json_body
 from bot.web.context import CONTEXT
 from bot.web.editor import checked_link, editor_link
 from bot.web.reframe_geometry import reframe_mode
@@ -38,12 +39,7 @@ def _number(body: dict, name: str, default: float) -> float:
 
 async def reframe(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(text="Expected a JSON body.") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="Expected a JSON object.")
+    body = await json_body(request)
     link = editor_link(request, body)
     job, image, user_id = await checked_link(request, body)
     try:

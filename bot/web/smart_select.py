@@ -24,6 +24,7 @@ from bot.governance.admission import Place
 from bot.jobs.actions import resolve
 from bot.jobs.editor_jobs import select_mode
 from bot.jobs.events import Failed, Finished
+from bot.web.api import json_body
 from bot.web.context import CONTEXT
 from bot.web.editor import checked_link
 
@@ -38,12 +39,7 @@ SELECT_SECONDS = 120.0
 
 async def smart_select(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(text="Expected a JSON body.") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="Expected a JSON object.")
+    body = await json_body(request)
     job, image, user_id = await checked_link(request, body)
     try:
         try:
