@@ -149,7 +149,7 @@ def load_engine(
         source, pipeline = _load_auto(settings, device, precision)
     else:
         source = resolve_model_source(model, settings.models_dir, device.type)
-        options = load_options(settings, source.family, device.type)
+        options = load_options(settings, source.family, device.type, precision.weights)
         pipeline = _load(source, model, device, precision, options)
     if upscaler is None:
         upscaler = make_upscaler(settings, device)
@@ -255,7 +255,7 @@ def _load_auto(settings: Config, device: torch.device, precision: Precision):
                 settings.models_dir / "checkpoints",
             )
         try:
-            options = load_options(settings, source.family, device.type)
+            options = load_options(settings, source.family, device.type, precision.weights)
             pipeline = _load(source, candidate, device, precision, options)
         except ConfigError as error:
             log.warning("MODEL=auto: %s; trying the next candidate", error)

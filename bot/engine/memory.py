@@ -33,8 +33,11 @@ __all__ = ["apply_offload", "load_options", "quantization_config", "quantized_co
 _T5 = {"sd3": "text_encoder_3", "flux": "text_encoder_2"}
 
 
-def load_options(settings: Config, family: ModelFamily, device_type: str) -> dict[str, Any]:
-    """Extra `from_pretrained` arguments for QUANTIZE and DROP_T5 (none for SD 1.x/2.x/SDXL)."""
+def load_options(
+    settings: Config, family: ModelFamily, device_type: str, compute_dtype: torch.dtype | None = None
+) -> dict[str, Any]:
+    """Extra `from_pretrained` arguments for QUANTIZE and DROP_T5 (none for SD 1.x/2.x/SDXL);
+    `compute_dtype` (the precision's weight dtype) is what 4-bit layers compute in."""
     options: dict[str, Any] = {}
     if settings.drop_t5:
         if family.architecture != "sd3":
@@ -51,7 +54,9 @@ def load_options(settings: Config, family: ModelFamily, device_type: str) -> dic
             raise ConfigError(
                 f"QUANTIZE={settings.quantize} needs the bitsandbytes package (pip install bitsandbytes)"
             )
-        options["quantization_config"] = quantization_config(settings.quantize, family, settings.drop_t5)
+        options["quantization_config"] = quantization_config(
+            settings.quantize, family, settings.drop_t5, compute_dtype
+        )
     return options
 
 
@@ -60,16 +65,21 @@ def quantized_components(family: ModelFamily, drop_t5: bool) -> list[str]:
     return ["transformer"] + ([] if drop_t5 else [_T5[family.architecture]])
 
 
-def quantization_config(mode: str, family: ModelFamily, drop_t5: bool = False) -> Any:
+def quantization_config(
+    mode: str, family: ModelFamily, drop_t5: bool = False, compute_dtype: torch.dtype | None = None
+) -> Any:
     """diffusers' `PipelineQuantizationConfig` for QUANTIZE=`mode` ("8bit" or "4bit" nf4) on an
     SD 3 / FLUX pipeline: the bitsandbytes backend for the transformer and the T5 encoder; the
-    CLIP encoders and the VAE (small, precision-sensitive) stay in bf16."""
+    CLIP encoders and the VAE (small, precision-sensitive) stay in bf16. 4-bit layers compute in
+    `compute_dtype` (bf16 or fp16 by PRECISION; bitsandbytes' default is fp32, twice the work)."""
     from diffusers import PipelineQuantizationConfig
 
     if mode == "8bit":
         backend, kwargs = "bitsandbytes_8bit", {"load_in_8bit": True}
     else:
         backend, kwargs = "bitsandbytes_4bit", {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4"}
+        if compute_dtype is not None:
+            kwargs["bnb_4bit_compute_dtype"] = compute_dtype
     return PipelineQuantizationConfig(
         quant_backend=backend,
         quant_kwargs=kwargs,

@@ -119,6 +119,21 @@ def test_quantize_builds_diffusers_pipeline_config(mode, family, drop_t5, t5, fl
         assert {key: getattr(transformer, key) for key in flags} == flags
 
 
+def test_four_bit_layers_compute_in_the_precisions_dtype() -> None:
+    """QUANTIZE=4bit on a bf16 GPU: the nf4 layers compute in bf16 (bitsandbytes' default is fp32);
+    the T5's resolved BitsAndBytesConfig says so. 8-bit has no compute dtype to set."""
+    import torch
+
+    config = quantization_config("4bit", SD3, compute_dtype=torch.bfloat16)
+    assert config.quant_kwargs["bnb_4bit_compute_dtype"] is torch.bfloat16
+    t5 = config._resolve_quant_config(is_diffusers=False, module_name="text_encoder_3")
+    assert t5.bnb_4bit_compute_dtype == torch.bfloat16
+    assert (
+        "bnb_4bit_compute_dtype"
+        not in quantization_config("8bit", SD3, compute_dtype=torch.bfloat16).quant_kwargs
+    )
+
+
 def test_load_options_carry_the_quantization_config(monkeypatch: pytest.MonkeyPatch) -> None:
     """On CUDA with bitsandbytes, QUANTIZE=4bit (+ DROP_T5 on SD 3) reaches from_pretrained as
     options: the pipeline config for the transformer only, and no T5 at all."""
