@@ -27,7 +27,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from discord.webhook.async_ import async_context
 
 from bot.discord.origin import Origin, origin_of_record
 from bot.errors import UserFacingError
+from bot.jobs.loading import LOADING_TEXT
 from bot.jobs.models import NewJob, PendingInteraction
 
 if TYPE_CHECKING:
@@ -160,6 +161,10 @@ async def recorded(
         try:
             if ack is not None:
                 await ack.send()
+                if ack.thinking and bot.jobs.loading.active:
+                    # The bot is up before the model (bot/discord/bot.py): say why this waits.
+                    with suppress(discord.HTTPException):
+                        await interaction.edit_original_response(content=LOADING_TEXT)
             yield
         except asyncio.CancelledError:
             raise  # the record stays: the next start finishes the request

@@ -148,6 +148,39 @@ async def test_requests_taken_while_the_model_loads_are_left_to_their_own_handle
     assert await _job_count(world) == 0
 
 
+async def test_a_prompt_sent_while_the_model_loads_says_so_then_runs(world):
+    """/imagine while the model still loads: the "thinking…" reply reads "Waiting for the model to
+    load…" until the load ends; then the grid comes and the reply goes, as for any /imagine."""
+    from bot.jobs.loading import LOADING_TEXT
+
+    release = asyncio.Event()
+    load = asyncio.create_task(world.service.loading.run(release.wait))
+    command = asyncio.create_task(world.alice.slash(world.channel, "imagine", prompt="a red fox"))
+    shown: list[str] = []
+
+    async def waiting_text() -> bool:
+        pending = await world.service.repository.pending_interactions()
+        if not pending:
+            return False
+        record = _original(world, pending[0].token)
+        if record is None or record.loading or record.message_id is None:
+            return False
+        shown.append(world.env.backend.get_message(record.channel_id, record.message_id).content)
+        return True
+
+    for _ in range(600):
+        if await waiting_text():
+            break
+        await asyncio.sleep(0.05)
+    assert shown == [LOADING_TEXT]
+    assert not command.done()
+    release.set()
+    await load
+    result = await asyncio.wait_for(command, 60)
+    assert result.response is None  # the waiting reply is gone once the job is queued
+    await world.wait_for(is_result)
+
+
 # ---- every job-making interaction, not only /imagine ------------------------------------------
 
 

@@ -91,6 +91,7 @@ class FakeDiscord:
         self.port = 0
         # Requests matching `hold` are recorded and never answered (a kill lands meanwhile).
         self.hold: Callable[[Recorded], bool] | None = None
+        self._originals: dict[str, str] = {}  # `…/messages/@original` path → its message id
         self._closing = asyncio.Event()  # releases held requests, so closing does not wait for them
 
     @property
@@ -300,7 +301,11 @@ class FakeDiscord:
         if method == "POST" and parts[0] in ("channels", "webhooks"):
             return _json(self._message(recorded))
         if method == "PATCH" and "messages" in parts:
-            return _json(self._message(recorded, message_id=parts[-1]))
+            # `@original` (an interaction's reply) answers with that message's own id, as Discord does.
+            message_id = (
+                parts[-1] if parts[-1].isdigit() else self._originals.setdefault(path, self.snowflake())
+            )
+            return _json(self._message(recorded, message_id=message_id))
         if method == "DELETE":
             return web.Response(status=204)
         return _json({"message": f"the fake has no {method} {path}", "code": 0}, status=404)

@@ -36,9 +36,11 @@ async def test_a_kill_at_the_progress_post_delivers_once_and_answers_the_interac
     fake_discord.identified.clear()
     before = len(fake_discord.requests)
     async with running_bot(fake_discord, tiny_model_dir, tmp_path) as (_, unless_it_exits):  # same DATA_DIR
-        is_upload = lambda r: _is_post(r) and bool(r.files)  # noqa: E731
+        is_new = lambda r: any(r is later for later in fake_discord.requests[before:])  # noqa: E731
+        is_upload = lambda r: is_new(r) and _is_post(r) and bool(r.files)  # noqa: E731
         await unless_it_exits(fake_discord.wait_for(is_upload, SECONDS))
-        is_answer = lambda r: r.method == "PATCH" and r.path.endswith("/messages/@original")  # noqa: E731
+        # (the first run may have said "Waiting for the model to load…" in the same reply)
+        is_answer = lambda r: is_new(r) and r.method == "PATCH" and r.path.endswith("/messages/@original")  # noqa: E731
         answer = await unless_it_exits(fake_discord.wait_for(is_answer, SECONDS))
     after = fake_discord.requests[before:]
     assert len([r for r in after if _is_post(r) and r.files]) == 1
