@@ -394,3 +394,10 @@ def family_for_name(model: str) -> ModelFamily:
     if "stable-diffusion-2" in lowered:
         return SD2
     return SD1 if "v1" in lowered or "1-5" in lowered or "1.5" in lowered else SDXL
+
+
+def uses_negative_prompt(guidance: float) -> bool:
+    """Whether a CFG model reads the negative prompt at `guidance`: diffusers' pipelines (SD, SDXL,
+    SD 3) run classifier-free guidance, the only place it enters, only above 1 (Turbo/Lightning
+    models and distilled draft LoRAs run at 0)."""
+    return guidance > 1

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
-from bot.engine.family import FAMILIES
+from bot.engine.family import FAMILIES, uses_negative_prompt
 from bot.engine.request import GenerationRequest, GenerationResult
 from bot.grid import render_grid
 
@@ -129,6 +129,9 @@ def save_result(
             # FLUX has no negative prompt: the recipe says what was used, and that --no was not.
             negative_prompt = ""
             extra["Note"] = f"--no ignored ({family.name} has no negative prompt)"
+        elif negative_prompt and family is not None and not uses_negative_prompt(result.guidance_scale):
+            negative_prompt = ""  # no CFG at this guidance (Turbo, Lightning, a draft LoRA): unread
+            extra["Note"] = "--no ignored (no guidance at CFG scale 0–1)"
     for n, (image, seed) in enumerate(zip(result.images, result.seeds, strict=True)):
         parameters = a1111_parameters(
             prompt=request.prompt,

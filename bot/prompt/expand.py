@@ -219,7 +219,9 @@ def _resolve(
     notes = [
         version_note,
         recipe.note if recipe else "",
-        mapping.family_note(family, negative_prompt, values.get("exp", 0)),
+        mapping.family_note(
+            family, negative_prompt, values.get("exp", 0), recipe.guidance_scale if recipe else guidance
+        ),
     ]
     request = ImagineRequest(
         prompt=prompt,

@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.engine.family import ModelFamily, is_distilled_name
+from bot.engine.family import ModelFamily, is_distilled_name, uses_negative_prompt
 from bot.engine.request import WeightedPrompt
 
 DEFAULT_STYLIZE = 100
@@ -161,11 +161,16 @@ class DraftRecipe:
         return f"Draft: {steps} of the base model (no draft LoRA set up)."
 
 
-def family_note(family: ModelFamily, negative_prompt: str, exp: int = 0) -> str:
-    """What the reply says about the parts of the prompt this family ignores ("" if none)."""
+def family_note(
+    family: ModelFamily, negative_prompt: str, exp: int = 0, guidance: float | None = None
+) -> str:
+    """What the reply says about the parts of the prompt this family (at this `guidance`) ignores
+    ("" if none)."""
     notes = []
     if negative_prompt and not family.negative_prompts:
         notes.append(f"Note: this model ({family.name}) has no negative prompt, so --no is ignored.")
+    elif negative_prompt and guidance is not None and not uses_negative_prompt(guidance):
+        notes.append(f"Note: this model ({family.name}) runs without guidance (CFG), so --no is ignored.")
     if exp and family.architecture == "flux":  # no UNet for FreeU, no PAG pipeline (aesthetics.py)
         notes.append(f"Note: --exp has no effect on this model ({family.name}).")
     return " ".join(notes)
