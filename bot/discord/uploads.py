@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 from PIL import Image
 
 from bot.discord.render import EncodedImage, encode_to_fit, upload_budget
 
-__all__ = ["MAX_HALVINGS", "RetryPolicy", "send_picture"]
+__all__ = ["MAX_HALVINGS", "RetryPolicy", "send_picture", "send_retrying"]
 
 log = logging.getLogger(__name__)
+
+Budget = TypeVar("Budget", int, int | None)  # bytes an upload may take (None: the channel's default)
 
 # How often a 413 "payload too large" halves the upload budget before the error stands.
 MAX_HALVINGS = 4
@@ -81,7 +84,20 @@ async def send_picture(
             **kwargs,
         )
 
-    budget = limit
+    return await send_retrying(attempt, limit, retry, shrink=lambda budget: upload_budget(budget) // 2)
+
+
+async def send_retrying(
+    attempt: Callable[[Budget], Awaitable[discord.Message]],
+    budget: Budget,
+    retry: RetryPolicy,
+    *,
+    shrink: Callable[[Budget], int],
+    what: str = "an upload",
+) -> discord.Message:
+    """`attempt(budget)` until Discord takes it: a 413 makes the budget `shrink(budget)` and tries
+    again at once (up to MAX_HALVINGS times); 5xx, 408 and 429 wait out `retry`'s delays; any
+    other error, or one that outlasts them, is raised."""
     delays = iter(retry.delays())
     halvings = 0
     while True:
@@ -90,10 +106,10 @@ async def send_picture(
         except discord.HTTPException as error:
             if error.status == 413 and halvings < MAX_HALVINGS:
                 halvings += 1
-                budget = upload_budget(budget) // 2
+                budget = shrink(budget)
                 continue
             delay = next(delays, None) if _retryable(error) else None
             if delay is None:
                 raise
-            log.warning("Discord refused an upload (%s); retrying in %.1fs", error.status, delay)
+            log.warning("Discord refused %s (%s); retrying in %.1fs", what, error.status, delay)
             await asyncio.sleep(delay)

@@ -23,7 +23,7 @@ import discord
 
 from bot.discord.buttons import JobButton
 from bot.discord.render import upload_budget
-from bot.discord.uploads import MAX_HALVINGS, RetryPolicy, _retryable
+from bot.discord.uploads import RetryPolicy, send_retrying
 from bot.jobs.actions import Surface, layout
 from bot.jobs.video_files import fit_clip
 
@@ -93,19 +93,6 @@ async def send_clips(
             **kwargs,
         )
 
-    budget = upload_budget(limit)
-    delays = iter(retry.delays())
-    halvings = 0
-    while True:
-        try:
-            return await attempt(budget)
-        except discord.HTTPException as error:
-            if error.status == 413 and halvings < MAX_HALVINGS:
-                halvings += 1
-                budget //= 2
-                continue
-            delay = next(delays, None) if _retryable(error) else None
-            if delay is None:
-                raise
-            log.warning("Discord refused a clip upload (%s); retrying in %.1fs", error.status, delay)
-            await asyncio.sleep(delay)
+    return await send_retrying(
+        attempt, upload_budget(limit), retry, shrink=lambda budget: budget // 2, what="a clip upload"
+    )
