@@ -466,11 +466,6 @@ class JobFront:
         return job
 
 
-def upload_meta(interaction: discord.Interaction) -> dict[str, Any]:
-    """What a job keeps of its interaction: the upload limit Discord gave (for later delivery)."""
-    return {"upload_limit": interaction.filesize_limit}
-
-
 def place_of(interaction: discord.Interaction) -> Place:
     """Who clicked or typed, and where (a thread's parent channel counts for channel rules)."""
     return Place(

@@ -231,10 +231,6 @@ def build_once(folder: Path, marker: str, stamp: dict[str, Any], write: Callable
     return folder
 
 
-def is_built(folder: Path, turbo: bool = False) -> bool:
-    return is_stamped(folder, _MARKER, {"version": TINY_MODEL_VERSION, "turbo": turbo})
-
-
 def build_tiny_model(folder: Path, *, turbo: bool = False) -> Path:
     """Build the tiny model into `folder` unless an up-to-date build is there; return the folder.
 

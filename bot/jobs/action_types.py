@@ -77,10 +77,6 @@ class Action:
         return self.web[0] if self.web else self.name
 
     @property
-    def makes_job(self) -> bool:
-        return self.kind is not None
-
-    @property
     def text(self) -> str:
         """The button's words (or its emoji when it has none)."""
         return self.label or self.emoji or self.name
