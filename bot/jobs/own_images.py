@@ -111,10 +111,16 @@ class OwnImages:
 
     def _blocked(self, meta: dict, index: int) -> bool:
         """Under NSFW_FILTER=block nobody but the owner gets a flagged picture (bot/web/screened.py
-        serves it blanked), so nobody else may use it as a reference either."""
+        serves it blanked), so nobody else may use it as a reference either. Flagged as
+        NsfwPolicy.flagged reads it (governance, above this layer): the stored verdict, else
+        NSFW_NO_VERDICT's answer."""
+        settings = self._settings()
+        if settings.nsfw_filter != "block":
+            return False
         verdicts = meta.get("nsfw")
-        flagged = isinstance(verdicts, list) and index < len(verdicts) and bool(verdicts[index])
-        return flagged and self._settings().nsfw_filter == "block"
+        if isinstance(verdicts, list) and index < len(verdicts):
+            return bool(verdicts[index])
+        return settings.nsfw_no_verdict == "flag"
 
     async def _may_see(
         self, owner: int, job_guild: int | None, meta: dict, user_id: int, guild_id: int | None

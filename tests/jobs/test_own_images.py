@@ -113,5 +113,13 @@ async def test_a_flagged_picture_is_nobody_elses_reference_under_block(service) 
         assert isinstance(
             await outcome(service, (await service.submit(style_job(user_id, url))).id), Finished
         )
+    unchecked = await made(service)  # no verdicts stored: NSFW_NO_VERDICT decides, as on the web
+    unchecked_link = f"http://127.0.0.1:8080/images/{unchecked.id}/0.png"
+    with pytest.raises(InvalidLink):
+        await service.submit(style_job(2, unchecked_link))
+    service.settings = dataclasses.replace(service.settings, nsfw_no_verdict="show")
+    assert isinstance(
+        await outcome(service, (await service.submit(style_job(2, unchecked_link))).id), Finished
+    )
     service.settings = dataclasses.replace(service.settings, nsfw_filter="spoiler")
     assert isinstance(await outcome(service, (await service.submit(style_job(2, link))).id), Finished)
