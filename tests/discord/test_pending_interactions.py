@@ -179,6 +179,16 @@ async def test_a_prompt_sent_while_the_model_loads_says_so_then_runs(world):
     result = await asyncio.wait_for(command, 60)
     assert result.response is None  # the waiting reply is gone once the job is queued
     await world.wait_for(is_result)
+    from tests.discord.test_payload_spec import checked_operations
+    from tests.discord_spec import assert_valid_request
+
+    template = "/webhooks/{webhook_id}/{webhook_token}/messages/@original"
+    edits = checked_operations(world)[("PATCH", template)]
+    assert [body.get("content") for body in edits] == [LOADING_TEXT]
+    for body in edits:  # as Discord's OpenAPI description has that edit
+        assert_valid_request(
+            "PATCH", template.replace("{webhook_id}", "1").replace("{webhook_token}", "t"), body
+        )
 
 
 # ---- every job-making interaction, not only /imagine ------------------------------------------
